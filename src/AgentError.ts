@@ -1,0 +1,227 @@
+/**
+ * The errors the engine reports for one task: it timed out, its agent could not be built, its input or its output
+ * did not match the schema. They appear inside a task's result, never as the failure of a whole run. The one error
+ * that does fail a run, before any task starts, is `RunOptionsError`.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as ParseResult from "effect/ParseResult"
+import { hasProperty } from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * @category symbols
+ * @since 0.1.0
+ */
+export const TypeId: unique symbol = Symbol.for("effect-parallel-agents/AgentError")
+
+/**
+ * @category symbols
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isAgentError = (u: unknown): u is AgentError => hasProperty(u, TypeId)
+
+/**
+ * Every error the engine reports for a task.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type AgentError = AgentTimeout | AgentBuildError | AgentInputError | AgentOutputError
+
+/**
+ * The task ran out of time: its own timeout (`TaskTimeout`) or the run's deadline (`RunDeadline`). The agent was
+ * interrupted and its instance released.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AgentTimeout extends Schema.TaggedError<AgentTimeout>("effect-parallel-agents/AgentTimeout")(
+  "AgentTimeout",
+  {
+    agent: Schema.String,
+    taskId: Schema.String,
+    reason: Schema.Literal("TaskTimeout", "RunDeadline"),
+    timeout: Schema.DurationFromMillis,
+    description: Schema.optional(Schema.String)
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const limit = this.reason === "TaskTimeout" ? "its timeout" : "the run's deadline"
+    return `${this.agent}: task ${this.taskId} was stopped by ${limit} (${Duration.format(this.timeout)})` +
+      (this.description ? `: ${this.description}` : "")
+  }
+}
+
+/**
+ * The agent's factory layer failed with a typed error, kept in `cause`. Defects in the layer stay defects.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AgentBuildError extends Schema.TaggedError<AgentBuildError>("effect-parallel-agents/AgentBuildError")(
+  "AgentBuildError",
+  {
+    agent: Schema.String,
+    taskId: Schema.String,
+    description: Schema.optional(Schema.String),
+    cause: Schema.Defect
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.agent}: building the agent for task ${this.taskId} failed: ${
+      this.description ?? describeCause(this.cause)
+    }`
+  }
+}
+
+const SchemaIssue = Schema.Struct({
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  message: Schema.String
+})
+
+const schemaErrorFields = {
+  agent: Schema.String,
+  taskId: Schema.String,
+  /** Where the first problem is, as a path into the value (`[]` for the value itself). */
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  /** Every problem the schema found, each with its path. */
+  issues: Schema.Array(SchemaIssue),
+  cause: Schema.optional(Schema.Defect)
+}
+
+/**
+ * The task's input did not decode with the run's input schema. The agent was not built.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AgentInputError extends Schema.TaggedError<AgentInputError>("effect-parallel-agents/AgentInputError")(
+  "AgentInputError",
+  schemaErrorFields
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  static fromParseError(options: {
+    readonly agent: string
+    readonly taskId: string
+    readonly error: ParseResult.ParseError
+  }): AgentInputError {
+    return new AgentInputError({ agent: options.agent, taskId: options.taskId, ...issuesOf(options.error) })
+  }
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.agent}: the input of task ${this.taskId} does not match the schema: ${formatIssues(this.issues)}`
+  }
+}
+
+/**
+ * The agent's output did not decode with the run's output schema.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AgentOutputError extends Schema.TaggedError<AgentOutputError>("effect-parallel-agents/AgentOutputError")(
+  "AgentOutputError",
+  schemaErrorFields
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  static fromParseError(options: {
+    readonly agent: string
+    readonly taskId: string
+    readonly error: ParseResult.ParseError
+  }): AgentOutputError {
+    return new AgentOutputError({ agent: options.agent, taskId: options.taskId, ...issuesOf(options.error) })
+  }
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.agent}: the output of task ${this.taskId} does not match the schema: ${formatIssues(this.issues)}`
+  }
+}
+
+/**
+ * A run option is out of range (a concurrency that is not a positive integer, for example). The run fails before
+ * any task starts; nothing is lost because nothing has run.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class RunOptionsError extends Schema.TaggedError<RunOptionsError>("effect-parallel-agents/RunOptionsError")(
+  "RunOptionsError",
+  {
+    option: Schema.String,
+    description: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Invalid run option "${this.option}": ${this.description}`
+  }
+}
+
+const issuesOf = (error: ParseResult.ParseError) => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
+    message: issue.message
+  }))
+  return { path: issues[0]?.path ?? [], issues, cause: error }
+}
+
+const formatPath = (path: ReadonlyArray<string | number>): string =>
+  path.length === 0 ? "(root)" : path.map((key) => `[${JSON.stringify(key)}]`).join("")
+
+const formatIssues = (issues: ReadonlyArray<{ readonly path: ReadonlyArray<string | number>; message: string }>) =>
+  issues.map((issue) => `at ${formatPath(issue.path)}: ${issue.message}`).join("; ")
+
+const describeCause = (cause: unknown): string => {
+  if (hasProperty(cause, "message") && typeof cause.message === "string") {
+    return hasProperty(cause, "_tag") && typeof cause._tag === "string"
+      ? `${cause._tag}: ${cause.message}`
+      : cause.message
+  }
+  return hasProperty(cause, "_tag") && typeof cause._tag === "string" ? cause._tag : String(cause)
+}

@@ -1,0 +1,100 @@
+/**
+ * The identity of one agent instance: the agent, the run, the task and the attempt it was built for. The engine
+ * provides it to the agent's factory layer, so logs, spans and prompts can carry a name no other instance has.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import { NodeInspectSymbol } from "effect/Inspectable"
+
+/**
+ * One agent instance's identity. `name` is unique across every instance the engine builds in a run:
+ * `<agent>#<runId>/<taskId>/<attempt>`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** The agent's name (its factory's name). */
+  readonly agent: string
+  /** The run that built this instance. */
+  readonly runId: string
+  /** The task this instance was built for. */
+  readonly taskId: string
+  /** The attempt number, starting at 1. */
+  readonly attempt: number
+  /** `<agent>#<runId>/<taskId>/<attempt>`. */
+  readonly name: string
+}
+
+/**
+ * The instance identity, provided by the engine to the agent factory layer of every task attempt.
+ *
+ * **Example** (Reading the instance name in a factory)
+ *
+ * ```ts
+ * import { Agent, AgentInstance } from "effect-parallel-agents"
+ * import { Context, Effect, Layer } from "effect"
+ *
+ * class Echo extends Context.Tag("Echo")<Echo, Agent.Agent<string, string>>() {}
+ *
+ * const EchoLive = Layer.effect(
+ *   Echo,
+ *   Effect.gen(function*() {
+ *     const instance = yield* AgentInstance.AgentInstance
+ *     return Agent.make({ name: instance.name, run: (input: string) => Effect.succeed(`${instance.name}: ${input}`) })
+ *   })
+ * )
+ * ```
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class AgentInstance extends Context.Tag("effect-parallel-agents/AgentInstance")<AgentInstance, Service>() {}
+
+class InstanceImpl implements Service {
+  constructor(
+    readonly agent: string,
+    readonly runId: string,
+    readonly taskId: string,
+    readonly attempt: number
+  ) {}
+  get name(): string {
+    return format(this)
+  }
+  toJSON() {
+    return { agent: this.agent, runId: this.runId, taskId: this.taskId, attempt: this.attempt, name: this.name }
+  }
+  toString() {
+    return this.name
+  }
+  [NodeInspectSymbol]() {
+    return this.toJSON()
+  }
+}
+
+/**
+ * Creates an instance identity. The name is derived from the parts when it is read.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options: {
+  readonly agent: string
+  readonly runId: string
+  readonly taskId: string
+  readonly attempt: number
+}): Service => new InstanceImpl(options.agent, options.runId, options.taskId, options.attempt)
+
+/** @internal */
+export const unsafeMake = (agent: string, runId: string, taskId: string, attempt: number): Service =>
+  new InstanceImpl(agent, runId, taskId, attempt)
+
+/**
+ * Formats the unique instance name, `<agent>#<runId>/<taskId>/<attempt>`.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const format = (instance: Omit<Service, "name">): string =>
+  `${instance.agent}#${instance.runId}/${instance.taskId}/${instance.attempt}`

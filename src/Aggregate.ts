@@ -1,0 +1,342 @@
+/**
+ * Folds over a run's results into one value. Partial results are normal: the ready-made aggregates read the
+ * successes and say what is missing rather than fail.
+ *
+ * @since 0.1.0
+ */
+import { dual } from "effect/Function"
+import * as Option from "effect/Option"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import { hasProperty } from "effect/Predicate"
+import type * as Types from "effect/Types"
+import type * as TaskResult from "./TaskResult.js"
+
+/**
+ * @category symbols
+ * @since 0.1.0
+ */
+export const TypeId: unique symbol = Symbol.for("effect-parallel-agents/Aggregate")
+
+/**
+ * @category symbols
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A fold over the results of tasks whose agents produce `A` or fail with `E`, into an `S`. The engine runs it over
+ * the results in input order.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Aggregate<in A, in E, out S> extends Pipeable {
+  readonly [TypeId]: {
+    readonly _A: Types.Contravariant<A>
+    readonly _E: Types.Contravariant<E>
+    readonly _S: Types.Covariant<S>
+  }
+  /** Starts a fresh fold: each call has its own state, so one aggregate can serve many runs. */
+  readonly start: () => Fold<A, E, S>
+}
+
+/**
+ * One fold in progress.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Fold<in A, in E, out S> {
+  readonly step: (result: TaskResult.TaskResult<A, E>) => void
+  readonly done: () => S
+}
+
+const Proto = {
+  [TypeId]: {
+    _A: (_: never) => _,
+    _E: (_: never) => _,
+    _S: (_: never) => _
+  },
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+
+/**
+ * Creates an aggregate from a function that starts a fold. Use it for folds that keep mutable state; `make` is
+ * simpler for immutable ones.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromFold = <A, E, S>(start: () => Fold<A, E, S>): Aggregate<A, E, S> => {
+  const self = Object.create(Proto)
+  self.start = start
+  return self
+}
+
+/**
+ * Creates an aggregate from an initial state and a step, like `Array.reduce`.
+ *
+ * **Example** (Total characters over the successes)
+ *
+ * ```ts
+ * import { Aggregate } from "effect-parallel-agents"
+ *
+ * const totalLength = Aggregate.make(0, (total, result: Aggregate.Result<string>) =>
+ *   result._tag === "Succeeded" ? total + result.value.length : total
+ * )
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <S, A = unknown, E = unknown>(
+  initial: S,
+  step: (state: S, result: TaskResult.TaskResult<A, E>) => S
+): Aggregate<A, E, S> =>
+  fromFold(() => {
+    let state = initial
+    return {
+      step: (result) => {
+        state = step(state, result)
+      },
+      done: () => state
+    }
+  })
+
+/**
+ * A task result, as an aggregate's step sees it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Result<A, E = unknown> = TaskResult.TaskResult<A, E>
+
+/**
+ * Runs an aggregate over results.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const run: {
+  <A, E>(results: Iterable<TaskResult.TaskResult<A, E>>): <S>(self: Aggregate<A, E, S>) => S
+  <A, E, S>(self: Aggregate<A, E, S>, results: Iterable<TaskResult.TaskResult<A, E>>): S
+} = dual(2, <A, E, S>(self: Aggregate<A, E, S>, results: Iterable<TaskResult.TaskResult<A, E>>): S => {
+  const fold = self.start()
+  for (const result of results) {
+    fold.step(result)
+  }
+  return fold.done()
+})
+
+/**
+ * Transforms an aggregate's value.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const map: {
+  <S, T>(f: (s: S) => T): <A, E>(self: Aggregate<A, E, S>) => Aggregate<A, E, T>
+  <A, E, S, T>(self: Aggregate<A, E, S>, f: (s: S) => T): Aggregate<A, E, T>
+} = dual(2, <A, E, S, T>(self: Aggregate<A, E, S>, f: (s: S) => T): Aggregate<A, E, T> =>
+  fromFold(() => {
+    const fold = self.start()
+    return { step: fold.step, done: () => f(fold.done()) }
+  }))
+
+/**
+ * Runs several aggregates in one pass and collects their values in a struct.
+ *
+ * **Example** (Labels and counts in one pass)
+ *
+ * ```ts
+ * import { Aggregate } from "effect-parallel-agents"
+ *
+ * const both = Aggregate.struct({
+ *   labels: Aggregate.successes<{ readonly label: string }>(),
+ *   counts: Aggregate.countBy((value: { readonly label: string }) => value.label)
+ * })
+ * ```
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const struct = <A, E, const Fields extends Record<string, Aggregate<A, E, unknown>>>(
+  fields: Fields
+): Aggregate<
+  A,
+  E,
+  { readonly [K in keyof Fields]: Fields[K] extends Aggregate<infer _A, infer _E, infer S> ? S : never }
+> => {
+  const keys = Object.keys(fields)
+  return fromFold(() => {
+    const folds = keys.map((key) => fields[key]!.start() as unknown as Fold<unknown, unknown, unknown>)
+    return {
+      step: (result) => {
+        for (const fold of folds) fold.step(result)
+      },
+      done: () => {
+        const out: Record<string, unknown> = {}
+        keys.forEach((key, i) => {
+          out[key] = folds[i]!.done()
+        })
+        return out as never
+      }
+    }
+  })
+}
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isAggregate = (u: unknown): u is Aggregate<never, never, unknown> => hasProperty(u, TypeId)
+
+// =============================================================================
+// ready-made
+// =============================================================================
+
+/**
+ * The values of the tasks that succeeded, in input order.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const successes = <A>(): Aggregate<A, unknown, Array<A>> =>
+  fromFold(() => {
+    const out: Array<A> = []
+    return {
+      step: (result) => {
+        if (result._tag === "Succeeded") out.push(result.value)
+      },
+      done: () => out
+    }
+  })
+
+/**
+ * Counts the successful values by a key (a label, a category). Tasks that did not succeed are not counted.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const countBy = <A>(key: (value: A) => string): Aggregate<A, unknown, Record<string, number>> =>
+  fromFold(() => {
+    const counts: Record<string, number> = {}
+    return {
+      step: (result) => {
+        if (result._tag === "Succeeded") {
+          const k = key(result.value)
+          counts[k] = (counts[k] ?? 0) + 1
+        }
+      },
+      done: () => counts
+    }
+  })
+
+/**
+ * The successful values, and the results of every task that did not succeed (failed, timed out or interrupted),
+ * each in input order.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const partition = <A, E>(): Aggregate<A, E, {
+  readonly succeeded: Array<A>
+  readonly failed: Array<Exclude<TaskResult.TaskResult<A, E>, TaskResult.Succeeded<A>>>
+}> =>
+  fromFold(() => {
+    const succeeded: Array<A> = []
+    const failed: Array<Exclude<TaskResult.TaskResult<A, E>, TaskResult.Succeeded<A>>> = []
+    return {
+      step: (result) => {
+        if (result._tag === "Succeeded") succeeded.push(result.value)
+        else failed.push(result)
+      },
+      done: () => ({ succeeded, failed })
+    }
+  })
+
+/**
+ * The outcome of a vote.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Vote {
+  /** The key that more than half of the votes cast chose, if any. */
+  readonly winner: Option.Option<string>
+  /** Votes per key. */
+  readonly votes: Readonly<Record<string, number>>
+  /** Votes cast: the successful tasks. */
+  readonly cast: number
+  /** Tasks that did not vote because they did not succeed. */
+  readonly missing: number
+}
+
+/**
+ * A majority vote over the successful values: the winner is the key chosen by more than half of the votes cast.
+ * Tasks that did not succeed do not vote and are counted in `missing`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const majority = <A>(key: (value: A) => string): Aggregate<A, unknown, Vote> =>
+  fromFold(() => {
+    const votes: Record<string, number> = {}
+    let cast = 0
+    let missing = 0
+    return {
+      step: (result) => {
+        if (result._tag === "Succeeded") {
+          const k = key(result.value)
+          votes[k] = (votes[k] ?? 0) + 1
+          cast++
+        } else {
+          missing++
+        }
+      },
+      done: () => {
+        const winner = Object.keys(votes).find((k) => votes[k]! * 2 > cast)
+        return { winner: Option.fromNullable(winner), votes, cast, missing }
+      }
+    }
+  })
+
+/**
+ * Whether enough tasks succeeded.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Quorum {
+  readonly reached: boolean
+  readonly succeeded: number
+  readonly total: number
+  /** `succeeded / total`, `0` for no tasks. */
+  readonly ratio: number
+  /** The ratio that had to be reached. */
+  readonly required: number
+}
+
+/**
+ * Checks that at least `ratio` (between 0 and 1) of the tasks succeeded.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const quorum = (ratio: number): Aggregate<unknown, unknown, Quorum> =>
+  fromFold(() => {
+    let succeeded = 0
+    let total = 0
+    return {
+      step: (result) => {
+        total++
+        if (result._tag === "Succeeded") succeeded++
+      },
+      done: () => {
+        const actual = total === 0 ? 0 : succeeded / total
+        return { reached: total > 0 && actual >= ratio, succeeded, total, ratio: actual, required: ratio }
+      }
+    }
+  })

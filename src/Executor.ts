@@ -1,0 +1,281 @@
+/**
+ * The fan-out engine. It runs one task per agent instance, many at once under a concurrency limit, keeps each
+ * task's failure or timeout to itself, and returns a report with every task's result in input order.
+ *
+ * @since 0.1.0
+ */
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import type * as Agent from "./Agent.js"
+import * as AgentError from "./AgentError.js"
+import type * as Aggregate from "./Aggregate.js"
+import * as ExecutorConfig from "./ExecutorConfig.js"
+import * as internal from "./internal/run.js"
+import type * as RunReport from "./RunReport.js"
+import type * as Task from "./Task.js"
+
+// =============================================================================
+// models
+// =============================================================================
+
+/**
+ * Options of one run. Anything left out comes from the executor's settings (`ExecutorConfig`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunOptions<A, E, S> {
+  /** How many agents run at once: a positive integer or `"unbounded"`. */
+  readonly concurrency?: ExecutorConfig.Concurrency | undefined
+  /**
+   * How long one task may run. On expiry its agent is interrupted, its finalizers run, and the task is reported
+   * `TimedOut` with how long it ran. A task's own `timeout` overrides this.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * How long the whole run may take. At the deadline running tasks are stopped and reported `TimedOut`, and tasks
+   * not yet started are reported `Interrupted` with reason `RunDeadline`.
+   */
+  readonly deadline?: Duration.DurationInput | undefined
+  /** A fold over the results, whose value becomes the report's `aggregate`. */
+  readonly aggregate?: Aggregate.Aggregate<A, E, S> | undefined
+  /** The run's id, used in agent instance names; a random one by default. */
+  readonly runId?: string | undefined
+}
+
+/**
+ * The input schema option: optional when tasks already hold the agent's input type, required otherwise. A task
+ * whose input does not decode ends as `Failed` with an `AgentInputError` naming the path; its agent is not built.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type InputOption<In, TaskIn, InputEncoded, RS> = [TaskIn] extends [In] ?
+  { readonly input?: Schema.Schema<In, InputEncoded, RS> | undefined }
+  : { readonly input: Schema.Schema<In, InputEncoded, RS> }
+
+/**
+ * The report of a run of agents that produce `A` and fail with `E`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Report<A, E, S> = RunReport.RunReport<A, E | AgentError.AgentError, S>
+
+/**
+ * The `run` signature, shared by the service and the accessor: without an output schema the results hold what the
+ * agent returns; with one, what the schema decodes it to.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Run<Extra> {
+  <In, Out, E, EL, R, S = undefined, TaskIn = In, InputEncoded = never, RS = never>(
+    tasks: Iterable<Task.Task<TaskIn>>,
+    agent: Agent.Factory<In, Out, E, EL, R>,
+    ...options: [TaskIn] extends [In] ? [options?: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
+      : [options: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
+  ): Effect.Effect<Report<Out, E, S>, AgentError.RunOptionsError, R | RS | Extra>
+  <In, Out, E, EL, R, A, OutputEncoded, S = undefined, TaskIn = In, InputEncoded = never, RS = never>(
+    tasks: Iterable<Task.Task<TaskIn>>,
+    agent: Agent.Factory<In, Out, E, EL, R>,
+    options:
+      & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
+      & RunOptions<NoInfer<A>, E | AgentError.AgentError, S>
+      & InputOption<In, TaskIn, InputEncoded, RS>
+  ): Effect.Effect<Report<A, E, S>, AgentError.RunOptionsError, R | RS | Extra>
+}
+
+/**
+ * Run options when the agent's output is taken as it is.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS> =
+  & RunOptions<Out, E | AgentError.AgentError, S>
+  & InputOption<In, TaskIn, InputEncoded, RS>
+  & { readonly output?: undefined }
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  /** The settings runs fall back to. */
+  readonly config: ExecutorConfig.Service
+  /**
+   * Runs every task with a fresh agent instance, at most `concurrency` at once, and reports every task's result in
+   * input order. A task's failure, defect or timeout never fails the run; the run fails only with
+   * `RunOptionsError`, before any task starts, when an option is out of range. Interrupting the run interrupts
+   * every running agent and releases every instance.
+   */
+  readonly run: Run<never>
+}
+
+/**
+ * The engine.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Executor extends Context.Tag("effect-parallel-agents/Executor")<Executor, Service>() {}
+
+// =============================================================================
+// constructors
+// =============================================================================
+
+const randomRunId = Effect.map(
+  Random.nextIntBetween(0, 36 ** 6),
+  (n) => n.toString(36).padStart(6, "0")
+)
+
+const toMillis = (option: string, input: Duration.DurationInput | undefined) => {
+  if (input === undefined) return Either.right(Infinity)
+  const decoded = Duration.decodeUnknown(input)
+  return decoded._tag === "Some"
+    ? Either.right(Duration.toMillis(decoded.value))
+    : Either.left(new AgentError.RunOptionsError({ option, description: `not a duration: ${String(input)}` }))
+}
+
+type LooseOptions = RunOptions<unknown, unknown, unknown> & {
+  readonly input?: Schema.Schema<unknown, unknown, unknown> | undefined
+  readonly output?: Schema.Schema<unknown, unknown, unknown> | undefined
+}
+
+type LooseRun = (
+  tasks: Iterable<Task.Task<unknown>>,
+  agent: Agent.Factory<never, unknown, unknown, unknown, unknown>,
+  options?: LooseOptions
+) => Effect.Effect<Report<unknown, unknown, unknown>, AgentError.RunOptionsError, unknown>
+
+const runWith = (config: ExecutorConfig.Service): Run<never> => {
+  const run: LooseRun = Effect.fn("Executor.run", { captureStackTrace: false })(function*(tasks, agent, options) {
+    const concurrency = yield* Either.mapLeft(
+      ExecutorConfig.validateConcurrency(options?.concurrency ?? config.concurrency),
+      (description) => new AgentError.RunOptionsError({ option: "concurrency", description })
+    )
+    const timeoutMillis = options?.timeout === undefined
+      ? (config.timeout === undefined ? Infinity : Duration.toMillis(config.timeout))
+      : yield* toMillis("timeout", options.timeout)
+    const deadlineMillis = yield* toMillis("deadline", options?.deadline)
+    const list = Array.isArray(tasks) ? tasks as ReadonlyArray<Task.Task<unknown>> : Array.from(tasks)
+    const runId = options?.runId ?? (yield* randomRunId)
+    const ambient = yield* FiberRef.get(FiberRef.currentMetricLabels)
+    const clock = yield* Effect.clock
+    const context = yield* Effect.context<unknown>()
+    yield* Effect.annotateCurrentSpan({ agent: agent.name, runId, tasks: list.length, concurrency })
+    const report = yield* internal.run({
+      runId,
+      tasks: list,
+      factory: agent as unknown as Agent.FactoryImpl<unknown, unknown, unknown, unknown, unknown>,
+      concurrency: Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length)),
+      timeoutMillis,
+      deadlineMillis,
+      decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input),
+      decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output),
+      aggregate: options?.aggregate,
+      clock,
+      context,
+      metricLabels: [MetricLabel.make("agent", agent.name), ...ambient]
+    })
+    yield* Effect.annotateCurrentSpan({ ...report.summary })
+    return report
+  })
+  return run as unknown as Run<never>
+}
+
+/**
+ * Creates an executor from its settings.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make: Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig> = Effect.map(
+  ExecutorConfig.ExecutorConfig,
+  (config) => Executor.of({ config, run: runWith(config) })
+)
+
+/**
+ * An executor with the given settings, merged over `ExecutorConfig.defaults`.
+ *
+ * **Example** (Running a batch)
+ *
+ * ```ts
+ * import { Agent, Executor, Task } from "effect-parallel-agents"
+ * import { Context, Effect, Layer } from "effect"
+ *
+ * class Upper extends Context.Tag("upper")<Upper, Agent.Agent<string, string>>() {}
+ * const UpperLive = Layer.succeed(Upper, Agent.make({ name: "upper", run: (s: string) => Effect.succeed(s.toUpperCase()) }))
+ *
+ * const program = Effect.gen(function*() {
+ *   const report = yield* Executor.run(Task.fromIterable(["a", "b", "c"]), Agent.factory(Upper, UpperLive), {
+ *     concurrency: 2,
+ *     timeout: "10 seconds"
+ *   })
+ *   console.log(report.summary) // { total: 3, succeeded: 3, failed: 0, timedOut: 0, interrupted: 0 }
+ * }).pipe(Effect.provide(Executor.layer()))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options?: ExecutorConfig.Options): Layer.Layer<Executor> =>
+  Layer.effect(Executor, make).pipe(Layer.provide(ExecutorConfig.layer(options)))
+
+/**
+ * An executor whose settings come from configuration (`AGENT_CONCURRENCY`, `AGENT_TIMEOUT`; see
+ * `ExecutorConfig.config`), with the given values taking precedence.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  options?: Config.Config.Wrap<ExecutorConfig.Options>
+): Layer.Layer<Executor, ConfigError.ConfigError> =>
+  Layer.effect(Executor, make).pipe(Layer.provide(ExecutorConfig.layerConfig(options)))
+
+// =============================================================================
+// accessors
+// =============================================================================
+
+/**
+ * Runs tasks with the `Executor` in context. See `Service.run`.
+ *
+ * **Example** (Fan-out with partial failure)
+ *
+ * ```ts
+ * import { Agent, Executor, Task, TaskResult } from "effect-parallel-agents"
+ * import { Context, Effect, Layer } from "effect"
+ *
+ * class Parse extends Context.Tag("parse")<Parse, Agent.Agent<string, number, string>>() {}
+ * const ParseLive = Layer.succeed(Parse, Agent.make({
+ *   name: "parse",
+ *   run: (s: string) => Number.isNaN(Number(s)) ? Effect.fail(`not a number: ${s}`) : Effect.succeed(Number(s))
+ * }))
+ *
+ * const program = Effect.gen(function*() {
+ *   const report = yield* Executor.run(Task.fromIterable(["1", "x", "3"]), Agent.factory(Parse, ParseLive))
+ *   for (const result of report.results) {
+ *     console.log(result.taskId, result._tag, TaskResult.isSucceeded(result) ? result.value : TaskResult.message(result))
+ *   }
+ * }).pipe(Effect.provide(Executor.layer({ concurrency: 2 })))
+ * ```
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const run: Run<Executor> = ((tasks, agent, options) =>
+  Effect.flatMap(
+    Executor,
+    (executor) => (executor.run as unknown as LooseRun)(tasks, agent, options)
+  )) as LooseRun as never

@@ -1,0 +1,475 @@
+/**
+ * The outcome of one task: `Succeeded`, `Failed`, `TimedOut` or `Interrupted`, with the task, the agent instance
+ * that ran it, the attempt, when it started and how long it took. `Failed` keeps the whole `Cause`.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import type * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import { dual } from "effect/Function"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import { hasProperty } from "effect/Predicate"
+import { AgentTimeout } from "./AgentError.js"
+import type * as AgentInstance from "./AgentInstance.js"
+import type * as Task from "./Task.js"
+
+/**
+ * @category symbols
+ * @since 0.1.0
+ */
+export const TypeId: unique symbol = Symbol.for("effect-parallel-agents/TaskResult")
+
+/**
+ * @category symbols
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The outcome of one task.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TaskResult<A, E = never> = Succeeded<A> | Failed<E> | TimedOut | Interrupted
+
+/**
+ * What every outcome records.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Common {
+  readonly [TypeId]: TypeId
+  /** The task, with its id, input and labels. */
+  readonly task: Task.Task<unknown>
+  /** The task's position in the run's input. */
+  readonly index: number
+  /** The agent instance that ran the task; `undefined` if the task never started. */
+  readonly instance: AgentInstance.Service | undefined
+  /** When the task started, in milliseconds since the epoch as the run's `Clock` tells it. */
+  readonly startedAt: number | undefined
+  /** How long the task took, release of its agent included, in milliseconds. */
+  readonly durationMillis: number
+  /** `task.id`. */
+  readonly taskId: string
+  /** The agent instance's unique name, or `undefined` if the task never started. */
+  readonly agent: string | undefined
+  /** The attempt that produced this outcome, `0` if the task never started. */
+  readonly attempt: number
+  /** Whether an agent instance ran for this task. */
+  readonly started: boolean
+  /** `durationMillis` as a `Duration`. */
+  readonly duration: Duration.Duration
+  /** A plain object for logs and JSON output. */
+  toJSON(): unknown
+}
+
+/**
+ * The agent returned a value.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Succeeded<out A> extends Common {
+  readonly _tag: "Succeeded"
+  readonly value: A
+}
+
+/**
+ * The task failed: a typed error of the agent or of the engine (`AgentError`), a defect, or several. The whole
+ * cause is kept.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Failed<out E> extends Common {
+  readonly _tag: "Failed"
+  readonly cause: Cause.Cause<E>
+  /** The first typed error, or the first defect when there is none: `Cause.squash`. */
+  readonly error: unknown
+}
+
+/**
+ * The task ran out of time: its own timeout (`TaskTimeout`) or the run's deadline (`RunDeadline`). Its agent was
+ * interrupted and released; `durationMillis` says how long it ran.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TimedOut extends Common {
+  readonly _tag: "TimedOut"
+  readonly reason: "TaskTimeout" | "RunDeadline"
+  /** The limit that expired. */
+  readonly timeout: Duration.Duration
+  /** The same information as an `AgentTimeout` error. */
+  readonly error: AgentTimeout
+}
+
+/**
+ * The task did not finish because it was interrupted: its agent interrupted itself or was interrupted from
+ * outside (`Interrupted`), or the run's deadline passed before it could start (`RunDeadline`, `started: false`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Interrupted extends Common {
+  readonly _tag: "Interrupted"
+  readonly reason: "Interrupted" | "RunDeadline"
+  readonly cause: Cause.Cause<never>
+}
+
+abstract class Base {
+  readonly [TypeId]: TypeId = TypeId
+  constructor(
+    readonly task: Task.Task<unknown>,
+    readonly index: number,
+    readonly instance: AgentInstance.Service | undefined,
+    readonly startedAt: number | undefined,
+    readonly durationMillis: number
+  ) {}
+  abstract readonly _tag: string
+  get taskId(): string {
+    return this.task.id
+  }
+  get agent(): string | undefined {
+    return this.instance?.name
+  }
+  get attempt(): number {
+    return this.instance?.attempt ?? 0
+  }
+  get started(): boolean {
+    return this.instance !== undefined
+  }
+  get duration(): Duration.Duration {
+    return Duration.millis(this.durationMillis)
+  }
+  protected common() {
+    return {
+      _tag: this._tag,
+      taskId: this.task.id,
+      index: this.index,
+      agent: this.agent,
+      attempt: this.attempt,
+      startedAt: this.startedAt,
+      durationMillis: this.durationMillis
+    }
+  }
+  abstract toJSON(): unknown
+  [NodeInspectSymbol]() {
+    return this.toJSON()
+  }
+}
+
+class SucceededImpl<A> extends Base implements Succeeded<A> {
+  readonly _tag = "Succeeded"
+  constructor(
+    task: Task.Task<unknown>,
+    index: number,
+    instance: AgentInstance.Service | undefined,
+    startedAt: number | undefined,
+    durationMillis: number,
+    readonly value: A
+  ) {
+    super(task, index, instance, startedAt, durationMillis)
+  }
+  toJSON() {
+    return { ...this.common(), value: this.value }
+  }
+}
+
+class FailedImpl<E> extends Base implements Failed<E> {
+  readonly _tag = "Failed"
+  constructor(
+    task: Task.Task<unknown>,
+    index: number,
+    instance: AgentInstance.Service | undefined,
+    startedAt: number | undefined,
+    durationMillis: number,
+    readonly cause: Cause.Cause<E>
+  ) {
+    super(task, index, instance, startedAt, durationMillis)
+  }
+  get error(): unknown {
+    return Cause.squash(this.cause)
+  }
+  toJSON() {
+    return { ...this.common(), cause: this.cause.toJSON(), message: describe(this.cause) }
+  }
+}
+
+class TimedOutImpl extends Base implements TimedOut {
+  readonly _tag = "TimedOut"
+  constructor(
+    task: Task.Task<unknown>,
+    index: number,
+    instance: AgentInstance.Service | undefined,
+    startedAt: number | undefined,
+    durationMillis: number,
+    readonly reason: "TaskTimeout" | "RunDeadline",
+    readonly timeout: Duration.Duration
+  ) {
+    super(task, index, instance, startedAt, durationMillis)
+  }
+  get error(): AgentTimeout {
+    return new AgentTimeout({
+      agent: this.instance?.name ?? "",
+      taskId: this.task.id,
+      reason: this.reason,
+      timeout: this.timeout
+    })
+  }
+  toJSON() {
+    return { ...this.common(), reason: this.reason, timeoutMillis: Duration.toMillis(this.timeout) }
+  }
+}
+
+class InterruptedImpl extends Base implements Interrupted {
+  readonly _tag = "Interrupted"
+  constructor(
+    task: Task.Task<unknown>,
+    index: number,
+    instance: AgentInstance.Service | undefined,
+    startedAt: number | undefined,
+    durationMillis: number,
+    readonly reason: "Interrupted" | "RunDeadline",
+    readonly cause: Cause.Cause<never>
+  ) {
+    super(task, index, instance, startedAt, durationMillis)
+  }
+  toJSON() {
+    return { ...this.common(), reason: this.reason }
+  }
+}
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  return hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
+}
+
+// =============================================================================
+// constructors
+// =============================================================================
+
+/**
+ * What the engine knows about a task when it records its outcome.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Meta {
+  readonly task: Task.Task<unknown>
+  readonly index: number
+  readonly instance: AgentInstance.Service | undefined
+  readonly startedAt: number | undefined
+  readonly durationMillis: number
+}
+
+/** @internal */
+export const unsafeSucceeded = <A>(
+  task: Task.Task<unknown>,
+  index: number,
+  instance: AgentInstance.Service | undefined,
+  startedAt: number | undefined,
+  durationMillis: number,
+  value: A
+): Succeeded<A> => new SucceededImpl(task, index, instance, startedAt, durationMillis, value)
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> =>
+  new SucceededImpl(meta.task, meta.index, meta.instance, meta.startedAt, meta.durationMillis, value)
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> =>
+  new FailedImpl(meta.task, meta.index, meta.instance, meta.startedAt, meta.durationMillis, cause)
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const timedOut = (
+  meta: Meta,
+  options: { readonly reason: "TaskTimeout" | "RunDeadline"; readonly timeout: Duration.DurationInput }
+): TimedOut =>
+  new TimedOutImpl(
+    meta.task,
+    meta.index,
+    meta.instance,
+    meta.startedAt,
+    meta.durationMillis,
+    options.reason,
+    Duration.decode(options.timeout)
+  )
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const interrupted = (
+  meta: Meta,
+  options: { readonly reason: "Interrupted" | "RunDeadline"; readonly cause?: Cause.Cause<never> | undefined }
+): Interrupted =>
+  new InterruptedImpl(
+    meta.task,
+    meta.index,
+    meta.instance,
+    meta.startedAt,
+    meta.durationMillis,
+    options.reason,
+    options.cause ?? Cause.interrupt(FiberId.none)
+  )
+
+/**
+ * The outcome of a task that ran to an `Exit`: `Succeeded`, `Interrupted` when the cause is interruption only,
+ * `Failed` otherwise (with the whole cause).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromExit = <A, E>(meta: Meta, exit: Exit.Exit<A, E>): Succeeded<A> | Failed<E> | Interrupted => {
+  if (exit._tag === "Success") {
+    return succeeded(meta, exit.value)
+  }
+  return Cause.isInterruptedOnly(exit.cause)
+    ? interrupted(meta, { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> })
+    : failed(meta, exit.cause)
+}
+
+// =============================================================================
+// guards
+// =============================================================================
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isTaskResult = (u: unknown): u is TaskResult<unknown, unknown> => hasProperty(u, TypeId)
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isSucceeded = <A, E>(self: TaskResult<A, E>): self is Succeeded<A> => self._tag === "Succeeded"
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isFailed = <A, E>(self: TaskResult<A, E>): self is Failed<E> => self._tag === "Failed"
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isTimedOut = <A, E>(self: TaskResult<A, E>): self is TimedOut => self._tag === "TimedOut"
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isInterrupted = <A, E>(self: TaskResult<A, E>): self is Interrupted => self._tag === "Interrupted"
+
+// =============================================================================
+// combinators
+// =============================================================================
+
+/**
+ * Handles each outcome.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const match: {
+  <A, E, B, C = B, D = B, F = B>(cases: {
+    readonly onSucceeded: (result: Succeeded<A>) => B
+    readonly onFailed: (result: Failed<E>) => C
+    readonly onTimedOut: (result: TimedOut) => D
+    readonly onInterrupted: (result: Interrupted) => F
+  }): (self: TaskResult<A, E>) => B | C | D | F
+  <A, E, B, C = B, D = B, F = B>(self: TaskResult<A, E>, cases: {
+    readonly onSucceeded: (result: Succeeded<A>) => B
+    readonly onFailed: (result: Failed<E>) => C
+    readonly onTimedOut: (result: TimedOut) => D
+    readonly onInterrupted: (result: Interrupted) => F
+  }): B | C | D | F
+} = dual(2, <A, E, B, C, D, F>(self: TaskResult<A, E>, cases: {
+  readonly onSucceeded: (result: Succeeded<A>) => B
+  readonly onFailed: (result: Failed<E>) => C
+  readonly onTimedOut: (result: TimedOut) => D
+  readonly onInterrupted: (result: Interrupted) => F
+}): B | C | D | F => {
+  switch (self._tag) {
+    case "Succeeded":
+      return cases.onSucceeded(self)
+    case "Failed":
+      return cases.onFailed(self)
+    case "TimedOut":
+      return cases.onTimedOut(self)
+    case "Interrupted":
+      return cases.onInterrupted(self)
+  }
+})
+
+/**
+ * Splits results by outcome, keeping input order within each group.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const partition = <A, E>(results: Iterable<TaskResult<A, E>>): {
+  readonly succeeded: Array<Succeeded<A>>
+  readonly failed: Array<Failed<E>>
+  readonly timedOut: Array<TimedOut>
+  readonly interrupted: Array<Interrupted>
+} => {
+  const out = {
+    succeeded: [] as Array<Succeeded<A>>,
+    failed: [] as Array<Failed<E>>,
+    timedOut: [] as Array<TimedOut>,
+    interrupted: [] as Array<Interrupted>
+  }
+  for (const result of results) {
+    switch (result._tag) {
+      case "Succeeded":
+        out.succeeded.push(result)
+        break
+      case "Failed":
+        out.failed.push(result)
+        break
+      case "TimedOut":
+        out.timedOut.push(result)
+        break
+      case "Interrupted":
+        out.interrupted.push(result)
+        break
+    }
+  }
+  return out
+}
+
+/**
+ * A one-line description of a result that did not succeed (its error message), or of the value otherwise.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const message = <A, E>(self: TaskResult<A, E>): string => {
+  switch (self._tag) {
+    case "Succeeded":
+      return "succeeded"
+    case "Failed":
+      return describe(self.cause)
+    case "TimedOut":
+      return self.error.message
+    case "Interrupted":
+      return self.reason === "RunDeadline" ? "not started before the run's deadline" : "interrupted"
+  }
+}

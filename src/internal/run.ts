@@ -1,0 +1,327 @@
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import type * as MetricLabel from "effect/MetricLabel"
+import type * as ParseResult from "effect/ParseResult"
+import * as Scope from "effect/Scope"
+import type * as Agent from "../Agent.js"
+import * as AgentError from "../AgentError.js"
+import * as AgentInstance from "../AgentInstance.js"
+import type * as Aggregate from "../Aggregate.js"
+import * as ExecutorMetrics from "../ExecutorMetrics.js"
+import * as RunReport from "../RunReport.js"
+import type * as Task from "../Task.js"
+import * as TaskResult from "../TaskResult.js"
+import { DeadlineHeap, type Entry } from "./deadlines.js"
+
+/**
+ * Everything one run needs, resolved and validated by `Executor.run`.
+ *
+ * @internal
+ */
+export interface Plan<In, Out, E, EL, R, TOut, RS, S> {
+  readonly runId: string
+  readonly tasks: ReadonlyArray<Task.Task<unknown>>
+  readonly factory: Agent.FactoryImpl<In, Out, E, EL, R>
+  /** At least 1, at most the number of tasks. */
+  readonly concurrency: number
+  /** The per-task timeout in milliseconds, `Infinity` for none. */
+  readonly timeoutMillis: number
+  /** The run's deadline in milliseconds from its start, `Infinity` for none. */
+  readonly deadlineMillis: number
+  readonly decodeInput: ((input: unknown) => Effect.Effect<In, ParseResult.ParseError, RS>) | undefined
+  readonly decodeOutput: ((output: unknown) => Effect.Effect<TOut, ParseResult.ParseError, RS>) | undefined
+  readonly aggregate: Aggregate.Aggregate<TOut, E | AgentError.AgentError, S> | undefined
+  readonly clock: Clock.Clock
+  /** The run's context: what the agent layers need from the app. */
+  readonly context: Context.Context<R | RS>
+  /** `agent` then the ambient labels, as `Metric.update(metric.pipe(Metric.tagged("agent", name)))` tags them. */
+  readonly metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
+}
+
+/**
+ * One concurrency slot. A slot runs its tasks one after another on a worker fiber, and holds the task under way.
+ * A timeout interrupts the worker fiber while it is inside the task's agent region; the worker then records the
+ * task as timed out and retires (the interruption stays on that fiber), and the slot starts a fresh worker for
+ * its next task. A fiber per task would cost about 9 µs a task; a fresh fiber per timeout costs nothing when
+ * nothing times out.
+ */
+class Slot implements Entry {
+  deadline = Infinity
+  heapIndex = -1
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  /** Set by the watchdog when it interrupts this slot's worker. */
+  expired: "TaskTimeout" | "RunDeadline" | undefined = undefined
+  /** The limit that expired, in milliseconds. */
+  limitMillis = 0
+  busy = false
+  // The task under way.
+  task: Task.Task<unknown> = undefined as never
+  index = -1
+  instance: AgentInstance.Service = undefined as never
+  context: Context.Context<never> = undefined as never
+  input: unknown = undefined
+  startedAt = 0
+  timeoutMillis = Infinity
+  /** One attempt of the task under way, built once per slot: it reads the task from the slot. */
+  attempt: Effect.Effect<void, never, never> = undefined as never
+}
+
+/** @internal */
+export const run = <In, Out, E, EL, R, TOut, RS, S>(
+  plan: Plan<In, Out, E, EL, R, TOut, RS, S>
+): Effect.Effect<RunReport.RunReport<TOut, E | AgentError.AgentError, S>, never, R | RS> =>
+  Effect.suspend(() => {
+    type Err = E | AgentError.AgentError
+    type Result = TaskResult.TaskResult<TOut, Err>
+    const { clock, decodeInput, decodeOutput, factory, metricLabels: labels, runId, tasks } = plan
+    const builder = factory.builder
+    const agentName = factory.name
+    const n = tasks.length
+    const results: Array<Result> = new Array(n)
+    const durationLabels = [ExecutorMetrics.timeUnitLabel, ...labels]
+    const startedAt = clock.unsafeCurrentTimeMillis()
+    const runDeadlineAt = startedAt + plan.deadlineMillis
+    const heap = new DeadlineHeap<Slot>()
+    const latch = Effect.unsafeMakeLatch(false)
+    let cursor = 0
+    let closed = false
+    let inFlight = 0
+    let peakInFlight = 0
+    // When the watchdog will look next; a deadline armed before it wakes the watchdog early.
+    let wakeAt = Infinity
+    let watchdogId: FiberId.FiberId | undefined
+
+    // =========================================================================
+    // bookkeeping
+    // =========================================================================
+
+    const record = (result: Result) => {
+      results[result.index] = result
+      switch (result._tag) {
+        case "Succeeded":
+          ExecutorMetrics.tasksSucceeded.unsafeUpdate(1, labels)
+          break
+        case "Failed":
+          ExecutorMetrics.tasksFailed.unsafeUpdate(1, labels)
+          break
+        case "TimedOut":
+          ExecutorMetrics.tasksTimedOut.unsafeUpdate(1, labels)
+          break
+        case "Interrupted":
+          ExecutorMetrics.tasksInterrupted.unsafeUpdate(1, labels)
+          break
+      }
+      if (result.started) {
+        ExecutorMetrics.taskDurationMillis.unsafeUpdate(result.durationMillis, durationLabels)
+      }
+    }
+
+    const arm = (slot: Slot, at: number) => {
+      heap.insert(slot, at)
+      if (at < wakeAt) latch.unsafeOpen()
+    }
+
+    const expire = (slot: Slot, reason: "TaskTimeout" | "RunDeadline", limitMillis: number) => {
+      heap.remove(slot)
+      slot.expired = reason
+      slot.limitMillis = limitMillis
+      slot.fiber!.unsafeInterruptAsFork(watchdogId!)
+    }
+
+    // =========================================================================
+    // the watchdog: one fiber per run, asleep until the earliest deadline
+    // =========================================================================
+
+    const watchdog: Effect.Effect<never> = Effect.suspend(() => {
+      latch.unsafeClose()
+      const now = clock.unsafeCurrentTimeMillis()
+      if (!closed && now >= runDeadlineAt) {
+        closed = true
+        for (const slot of slots) {
+          if (slot.busy && slot.expired === undefined) expire(slot, "RunDeadline", plan.deadlineMillis)
+        }
+      }
+      let slot: Slot | undefined
+      while ((slot = heap.popExpired(now)) !== undefined) {
+        expire(slot, "TaskTimeout", slot.timeoutMillis)
+      }
+      wakeAt = Math.min(heap.peek()?.deadline ?? Infinity, closed ? Infinity : runDeadlineAt)
+      return wakeAt === Infinity
+        ? Effect.zipRight(latch.await, watchdog)
+        : Effect.zipRight(Effect.raceFirst(clock.sleep(Duration.millis(wakeAt - now)), latch.await), watchdog)
+    })
+
+    // =========================================================================
+    // slots: one attempt is decode the input, build a fresh agent, run it, decode the output
+    // =========================================================================
+
+    // Whether this fiber has been interrupted from outside: only then does an interruptible region fail at once.
+    const probeInterrupted = Effect.map(
+      Effect.exit(Effect.interruptible(Effect.void)),
+      (exit) => exit._tag === "Failure"
+    )
+
+    const makeSlot = (): Slot => {
+      const slot = new Slot()
+      // A worker runs one task at a time on its own fiber, so it gives each attempt its context (the run's, plus
+      // the instance identity and, for scoped builds, the task's scope) by setting its own `currentContext`: no
+      // restore is needed, and it costs a fifth of `Effect.provideService`.
+      const useContext = FiberRef.update(FiberRef.currentContext, () => slot.context)
+      const buildError = (cause: EL) =>
+        new AgentError.AgentBuildError({ agent: slot.instance.name, taskId: slot.task.id, cause })
+      const runAgent = (agent: Agent.Agent<In, Out, E>) => agent.run(slot.input as In)
+      // The instance (and scope) the build needs are in the context `useContext` sets.
+      const build = (scope: Scope.Scope) =>
+        Effect.mapError(builder.build(scope) as Effect.Effect<Agent.Agent<In, Out, E>, EL, R>, buildError)
+      const buildAndRun: Effect.Effect<Out, Err, R> = builder.scoped
+        ? Effect.scopedWith((scope) => {
+          slot.context = Context.add(slot.context, Scope.Scope, scope)
+          return Effect.zipRight(useContext, Effect.flatMap(build(scope), runAgent))
+        })
+        : Effect.zipRight(useContext, Effect.flatMap(build(undefined as never), runAgent))
+      const inputError = (error: ParseResult.ParseError) =>
+        AgentError.AgentInputError.fromParseError({ agent: slot.instance.name, taskId: slot.task.id, error })
+      const outputError = (error: ParseResult.ParseError) =>
+        AgentError.AgentOutputError.fromParseError({ agent: slot.instance.name, taskId: slot.task.id, error })
+      const withInput: Effect.Effect<Out, Err, R | RS> = decodeInput === undefined
+        ? buildAndRun
+        : Effect.flatMap(
+          Effect.mapError(Effect.suspend(() => decodeInput(slot.task.input)), inputError),
+          (input) => {
+            slot.input = input
+            return buildAndRun
+          }
+        )
+      const attempt: Effect.Effect<TOut, Err, R | RS> = decodeOutput === undefined
+        ? withInput as unknown as Effect.Effect<TOut, Err, R | RS>
+        : Effect.flatMap(withInput, (output) => Effect.mapError(decodeOutput(output), outputError))
+
+      const complete = (result: Result): Effect.Effect<void, never, R | RS> => {
+        record(result)
+        if (slot.expired !== undefined) return Effect.void
+        return result._tag === "Interrupted"
+          ? Effect.flatMap(probeInterrupted, (interrupted) => interrupted ? Effect.void : step(slot))
+          : step(slot)
+      }
+      const end = () => {
+        heap.remove(slot)
+        slot.busy = false
+        inFlight--
+        ExecutorMetrics.tasksInFlight.unsafeModify(-1, labels)
+        return clock.unsafeCurrentTimeMillis() - slot.startedAt
+      }
+      slot.attempt = Effect.matchCauseEffect(Effect.interruptible(attempt), {
+        onSuccess: (value) => {
+          const duration = end()
+          return complete(
+            TaskResult.unsafeSucceeded(slot.task, slot.index, slot.instance, slot.startedAt, duration, value)
+          )
+        },
+        onFailure: (cause) => {
+          const duration = end()
+          const meta: TaskResult.Meta = {
+            task: slot.task,
+            index: slot.index,
+            instance: slot.instance,
+            startedAt: slot.startedAt,
+            durationMillis: duration
+          }
+          // The watchdog interrupted this fiber; if the agent failed first, its failure stands.
+          return complete(
+            slot.expired !== undefined && Cause.isInterrupted(cause)
+              ? TaskResult.timedOut(meta, { reason: slot.expired, timeout: Duration.millis(slot.limitMillis) })
+              : Cause.isInterruptedOnly(cause)
+              ? TaskResult.interrupted(meta, { reason: "Interrupted", cause: cause as Cause.Cause<never> })
+              : TaskResult.failed(meta, cause)
+          )
+        }
+      }) as Effect.Effect<void, never, never>
+      return slot
+    }
+
+    const slots = Array.from({ length: plan.concurrency }, makeSlot)
+
+    const step = (slot: Slot): Effect.Effect<void, never, R | RS> => {
+      if (closed || cursor >= n) return Effect.void
+      const index = cursor++
+      const task = tasks[index]!
+      const instance = AgentInstance.unsafeMake(agentName, runId, task.id, 1)
+      slot.task = task
+      slot.index = index
+      slot.instance = instance
+      slot.input = task.input
+      slot.context = Context.add(plan.context, AgentInstance.AgentInstance, instance) as Context.Context<never>
+      slot.busy = true
+      slot.startedAt = clock.unsafeCurrentTimeMillis()
+      slot.timeoutMillis = task.timeout === undefined ? plan.timeoutMillis : Duration.toMillis(task.timeout)
+      if (++inFlight > peakInFlight) peakInFlight = inFlight
+      ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
+      ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
+      if (slot.timeoutMillis !== Infinity) arm(slot, slot.startedAt + slot.timeoutMillis)
+      return slot.attempt
+    }
+
+    const worker = (slot: Slot): Effect.Effect<void, never, R | RS> =>
+      Effect.withFiberRuntime((fiber) => {
+        slot.fiber = fiber
+        slot.expired = undefined
+        return step(slot)
+      })
+
+    // Workers are forked uninterruptible so that only their agent regions can be interrupted, and so that a worker
+    // that caught a timeout can still finish recording. Interrupting the run reaches them through those regions.
+    const slotLoop = (slot: Slot): Effect.Effect<void, never, R | RS> =>
+      Effect.flatMap(
+        Effect.flatMap(Effect.uninterruptible(Effect.fork(worker(slot))), Fiber.join),
+        () => slot.expired !== undefined && !closed && cursor < n ? slotLoop(slot) : Effect.void
+      )
+
+    const finish = () => {
+      // Tasks the run's deadline kept from starting.
+      for (let index = cursor; index < n; index++) {
+        record(TaskResult.interrupted({
+          task: tasks[index]!,
+          index,
+          instance: undefined,
+          startedAt: undefined,
+          durationMillis: 0
+        }, { reason: "RunDeadline" }))
+      }
+      let aggregate: S = undefined as S
+      if (plan.aggregate !== undefined) {
+        const fold = plan.aggregate.start()
+        for (const result of results) fold.step(result)
+        aggregate = fold.done()
+      }
+      return RunReport.make({
+        runId,
+        agent: agentName,
+        results,
+        aggregate,
+        startedAt,
+        endedAt: clock.unsafeCurrentTimeMillis(),
+        concurrency: plan.concurrency,
+        peakInFlight
+      })
+    }
+
+    if (n === 0) return Effect.sync(finish)
+
+    return Effect.scoped(
+      Effect.gen(function*() {
+        yield* Effect.forkScoped(
+          Effect.flatMap(Effect.fiberId, (id) => {
+            watchdogId = id
+            return watchdog
+          })
+        )
+        yield* Effect.forEach(slots, slotLoop, { concurrency: "unbounded", discard: true })
+      })
+    ).pipe(Effect.map(finish))
+  })

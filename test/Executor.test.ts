@@ -1,0 +1,581 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Cause,
+  ConfigProvider,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Metric,
+  Option,
+  Ref,
+  Schema,
+  TestClock
+} from "effect"
+import * as TestAgent from "../services/TestAgent.js"
+import * as Agent from "../src/Agent.js"
+import * as AgentError from "../src/AgentError.js"
+import * as AgentInstance from "../src/AgentInstance.js"
+import * as Aggregate from "../src/Aggregate.js"
+import * as Executor from "../src/Executor.js"
+import * as ExecutorConfig from "../src/ExecutorConfig.js"
+import * as ExecutorMetrics from "../src/ExecutorMetrics.js"
+import * as Task from "../src/Task.js"
+import * as TaskResult from "../src/TaskResult.js"
+import { uniqueName, withClock } from "./utils.js"
+
+const provide = <A, E, R>(effect: Effect.Effect<A, E, R>, options?: ExecutorConfig.Options) =>
+  Effect.provide(effect, Executor.layer(options))
+
+describe("Executor", () => {
+  describe("results", () => {
+    it.effect("reports every task in input order, with instance, attempt, start and duration", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("upper", (s: string) => `${s.length * 10} millis`, (s) => s.toUpperCase())
+        const inputs = ["ccc", "a", "bb", "dddd", "e"]
+        const report = yield* withClock(Executor.run(Task.fromIterable(inputs), agent.factory, { runId: "r1" }))
+        assert.deepStrictEqual(report.results.map((r) => r.taskId), ["0", "1", "2", "3", "4"])
+        assert.deepStrictEqual(RunReportValues(report.results), ["CCC", "A", "BB", "DDDD", "E"])
+        assert.deepStrictEqual(report.results.map((r) => r.agent), inputs.map((_, i) => `upper#r1/${i}/1`))
+        assert.deepStrictEqual(report.results.map((r) => r.attempt), [1, 1, 1, 1, 1])
+        assert.deepStrictEqual(report.results.map((r) => r.durationMillis), [30, 10, 20, 40, 10])
+        assert.deepStrictEqual(report.results.map((r) => r.startedAt), [0, 0, 0, 0, 0])
+        assert.deepStrictEqual(report.summary, { total: 5, succeeded: 5, failed: 0, timedOut: 0, interrupted: 0 })
+        assert.strictEqual(report.runId, "r1")
+        assert.strictEqual(report.agent, "upper")
+      }).pipe(provide, Effect.provide(Layer.empty)))
+
+    it.effect("an empty run reports nothing and builds nothing", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("noop", (n: number) => n)
+        const report = yield* Executor.run([], agent.factory)
+        assert.deepStrictEqual(report.summary, { total: 0, succeeded: 0, failed: 0, timedOut: 0, interrupted: 0 })
+        assert.strictEqual((yield* agent.stats).builds, 0)
+      }).pipe(provide))
+
+    it.effect("keeps typed failures and defects to their task, with the whole cause", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          name: "mixed",
+          run: (n: number) =>
+            n === 1
+              ? Effect.fail({ _tag: "RateLimited" as const, n })
+              : n === 2
+              ? Effect.die(new Error("boom"))
+              : Effect.succeed(n)
+        })
+        const report = yield* Executor.run(Task.fromIterable([0, 1, 2, 3]), agent.factory, { concurrency: 2 })
+        assert.deepStrictEqual(report.results.map((r) => r._tag), ["Succeeded", "Failed", "Failed", "Succeeded"])
+        const failed = report.results[1]!
+        assert(TaskResult.isFailed(failed))
+        assert.deepStrictEqual(Cause.failureOption(failed.cause), Option.some({ _tag: "RateLimited" as const, n: 1 }))
+        const died = report.results[2]!
+        assert(TaskResult.isFailed(died))
+        assert(Cause.isDie(died.cause))
+        assert.strictEqual((Cause.squash(died.cause) as Error).message, "boom")
+        assert.strictEqual(TaskResult.message(died), "boom")
+        assert.deepStrictEqual(report.summary, { total: 4, succeeded: 2, failed: 2, timedOut: 0, interrupted: 0 })
+        const stats = yield* agent.stats
+        assert.strictEqual(stats.builds, 4)
+        assert.strictEqual(stats.releases, 4)
+      }).pipe(provide))
+
+    it.effect("an agent that interrupts itself is reported Interrupted and the run goes on", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          name: "quitter",
+          run: (n: number) => n === 0 ? Effect.interrupt : Effect.succeed(n)
+        })
+        const report = yield* Executor.run(Task.fromIterable([0, 1, 2]), agent.factory, { concurrency: 1 })
+        assert.deepStrictEqual(report.results.map((r) => r._tag), ["Interrupted", "Succeeded", "Succeeded"])
+        const first = report.results[0]!
+        assert(TaskResult.isInterrupted(first))
+        assert.strictEqual(first.reason, "Interrupted")
+        assert.isTrue(first.started)
+      }).pipe(provide))
+
+    it.effect("aggregates the results", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          name: "label",
+          run: (n: number) => n % 5 === 4 ? Effect.fail("no label") : Effect.succeed({ label: n % 2 ? "odd" : "even" })
+        })
+        const report = yield* Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5]), agent.factory, {
+          aggregate: Aggregate.struct({
+            labels: Aggregate.countBy((value: { readonly label: string }) => value.label),
+            split: Aggregate.partition()
+          })
+        })
+        assert.deepStrictEqual(report.aggregate.labels, { even: 2, odd: 3 })
+        assert.strictEqual(report.aggregate.split.succeeded.length, 5)
+        assert.deepStrictEqual(report.aggregate.split.failed.map((r) => r.taskId), ["4"])
+      }).pipe(provide))
+  })
+
+  describe("fresh agents", () => {
+    it.effect("builds one instance per task, never shares its state, and releases every one", () =>
+      Effect.gen(function*() {
+        class Counter extends Context.Tag("Counter")<Counter, Agent.Agent<number, number>>() {}
+        const released = yield* Ref.make(0)
+        const CounterLive = Layer.scoped(
+          Counter,
+          Effect.gen(function*() {
+            let calls = 0
+            yield* Effect.addFinalizer(() => Ref.update(released, (n) => n + 1))
+            return Agent.make({
+              name: "counter",
+              run: (n: number) =>
+                Effect.gen(function*() {
+                  calls++
+                  yield* Effect.sleep(Duration.millis(n))
+                  return calls
+                })
+            })
+          })
+        )
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable([30, 10, 20, 5, 15, 25]), Agent.factory(Counter, CounterLive), {
+            concurrency: 3
+          })
+        )
+        // Every instance saw exactly one call: nothing leaked from another task.
+        assert.deepStrictEqual(RunReportValues(report.results), [1, 1, 1, 1, 1, 1])
+        assert.strictEqual(yield* Ref.get(released), 6)
+      }).pipe(provide))
+
+    it.effect("gives each instance a unique name the factory can read", () =>
+      Effect.gen(function*() {
+        class Named extends Context.Tag("named")<Named, Agent.Agent<string, string>>() {}
+        const NamedLive = Layer.effect(
+          Named,
+          Effect.map(AgentInstance.AgentInstance, (instance) =>
+            Agent.make({
+              name: "named",
+              run: (input: string) =>
+                Effect.succeed(`${instance.agent}|${instance.runId}|${instance.taskId}|${instance.attempt}|${input}`)
+            }))
+        )
+        const report = yield* Executor.run(
+          Task.fromIterable(["a", "b"], { id: (input) => `task-${input}` }),
+          Agent.factory(Named, NamedLive),
+          { runId: "run-7" }
+        )
+        assert.deepStrictEqual(RunReportValues(report.results), ["named|run-7|task-a|1|a", "named|run-7|task-b|1|b"])
+        assert.deepStrictEqual(report.results.map((r) => r.agent), ["named#run-7/task-a/1", "named#run-7/task-b/1"])
+      }).pipe(provide))
+
+    it.effect("builds the app's shared clients once and the agent layer once per task", () =>
+      Effect.gen(function*() {
+        class Client extends Context.Tag("Client")<Client, { readonly call: (s: string) => Effect.Effect<string> }>() {}
+        class Echo extends Context.Tag("Echo")<Echo, Agent.Agent<string, string>>() {}
+        const clientBuilds = yield* Ref.make(0)
+        const agentBuilds = yield* Ref.make(0)
+        const ClientLive = Layer.effect(
+          Client,
+          Effect.as(Ref.update(clientBuilds, (n) => n + 1), { call: (s: string) => Effect.succeed(`echo:${s}`) })
+        )
+        const EchoLive = Layer.effect(
+          Echo,
+          Effect.gen(function*() {
+            const client = yield* Client
+            yield* Ref.update(agentBuilds, (n) => n + 1)
+            return Agent.make({ name: "echo", run: client.call })
+          })
+        )
+        const report = yield* Executor.run(Task.fromIterable(["x", "y", "z"]), Agent.factory(Echo, EchoLive)).pipe(
+          Effect.provide(ClientLive)
+        )
+        assert.deepStrictEqual(RunReportValues(report.results), ["echo:x", "echo:y", "echo:z"])
+        assert.strictEqual(yield* Ref.get(clientBuilds), 1)
+        assert.strictEqual(yield* Ref.get(agentBuilds), 3)
+      }).pipe(provide))
+
+    it.effect("builds composed layers (the general path) fresh per task too", () =>
+      Effect.gen(function*() {
+        class Memory extends Context.Tag("Memory")<Memory, { readonly items: Array<string> }>() {}
+        class Notes extends Context.Tag("Notes")<Notes, Agent.Agent<string, number>>() {}
+        const releases = yield* Ref.make(0)
+        const MemoryLive = Layer.scoped(
+          Memory,
+          Effect.zipRight(
+            Effect.addFinalizer(() => Ref.update(releases, (n) => n + 1)),
+            Effect.sync(() => ({ items: [] as Array<string> }))
+          )
+        )
+        const NotesLive = Layer.effect(
+          Notes,
+          Effect.map(Memory, (memory) =>
+            Agent.make({
+              name: "notes",
+              run: (s: string) =>
+                Effect.sync(() => {
+                  memory.items.push(s)
+                  return memory.items.length
+                })
+            }))
+        ).pipe(Layer.provide(MemoryLive))
+        const report = yield* Executor.run(Task.fromIterable(["a", "b", "c"]), Agent.factory(Notes, NotesLive), {
+          concurrency: 1
+        })
+        assert.deepStrictEqual(RunReportValues(report.results), [1, 1, 1])
+        assert.strictEqual(yield* Ref.get(releases), 3)
+      }).pipe(provide))
+
+    it.effect("a factory that fails with a typed error fails its task with AgentBuildError", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          name: "fragile",
+          build: (instance) => instance.taskId === "1" ? Effect.fail("no credentials") : Effect.void,
+          run: (n: number) => Effect.succeed(n)
+        })
+        const report = yield* Executor.run(Task.fromIterable([0, 1, 2]), agent.factory)
+        const failed = report.results[1]!
+        assert(TaskResult.isFailed(failed))
+        const error = Cause.squash(failed.cause)
+        assert(error instanceof AgentError.AgentBuildError)
+        assert.strictEqual(error.cause, "no credentials")
+        assert.strictEqual(error.taskId, "1")
+        assert.include(error.message, "building the agent for task 1 failed: no credentials")
+        assert.deepStrictEqual(report.summary.succeeded, 2)
+      }).pipe(provide))
+
+    it.effect("a factory that dies fails its task with the defect", () =>
+      Effect.gen(function*() {
+        class Bad extends Context.Tag("Bad")<Bad, Agent.Agent<number, number>>() {}
+        const BadLive = Layer.effect(Bad, Effect.die(new Error("misconfigured")))
+        const report = yield* Executor.run(Task.fromIterable([0]), Agent.factory(Bad, BadLive))
+        const failed = report.results[0]!
+        assert(TaskResult.isFailed(failed))
+        assert(Cause.isDie(failed.cause))
+      }).pipe(provide))
+  })
+
+  describe("concurrency", () => {
+    it.effect("never runs more agents at once than the concurrency", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("slow", "100 millis", (n: number) => n)
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable(Array.from({ length: 10 }, (_, i) => i)), agent.factory, { concurrency: 3 })
+        )
+        const stats = yield* agent.stats
+        assert.strictEqual(stats.peakRunning, 3)
+        assert.strictEqual(report.stats.peakInFlight, 3)
+        assert.strictEqual(report.stats.concurrency, 3)
+        // 10 tasks of 100 ms, 3 at a time: 4 waves.
+        assert.strictEqual(Duration.toMillis(report.stats.wallTime), 400)
+        assert.strictEqual(Duration.toMillis(report.stats.busyTime), 1000)
+        assert.strictEqual(report.stats.speedup, 2.5)
+        assert.closeTo(report.stats.efficiency, 2.5 / 3, 1e-9)
+      }).pipe(provide))
+
+    it.effect("runs every task at once when unbounded", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("wide", "1 second", (n: number) => n)
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable(Array.from({ length: 50 }, (_, i) => i)), agent.factory, {
+            concurrency: "unbounded"
+          })
+        )
+        assert.strictEqual((yield* agent.stats).peakRunning, 50)
+        assert.strictEqual(Duration.toMillis(report.stats.wallTime), 1000)
+        assert.strictEqual(report.stats.efficiency, 1)
+      }).pipe(provide))
+
+    it.effect("the parallel run takes about the longest task, the sequential one their sum", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("doc", (ms: number) => Duration.millis(ms), (ms) => ms)
+        const latencies = [100, 300, 200, 250, 150]
+        const parallel = yield* withClock(Executor.run(Task.fromIterable(latencies), agent.factory, { concurrency: 5 }))
+        const sequential = yield* withClock(
+          Executor.run(Task.fromIterable(latencies), agent.factory, { concurrency: 1 })
+        )
+        assert.strictEqual(Duration.toMillis(parallel.stats.wallTime), 300)
+        assert.strictEqual(Duration.toMillis(sequential.stats.wallTime), 1000)
+        assert.strictEqual(Duration.toMillis(parallel.stats.busyTime), 1000)
+      }).pipe(provide))
+
+    it.effect("rejects a concurrency that is not a positive integer, before any task starts", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("never", (n: number) => n)
+        for (const concurrency of [0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+          const exit = yield* Effect.exit(Executor.run(Task.fromIterable([1]), agent.factory, { concurrency }))
+          assert(Exit.isFailure(exit))
+          const error = Cause.squash(exit.cause)
+          assert(error instanceof AgentError.RunOptionsError)
+          assert.strictEqual(error.option, "concurrency")
+          assert.include(error.message, "expected a positive integer")
+        }
+        assert.strictEqual((yield* agent.stats).builds, 0)
+      }).pipe(provide))
+  })
+
+  describe("timeouts", () => {
+    it.effect("interrupts a hung agent at its timeout, releases it, and reports how long it ran", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          name: "hang",
+          run: (n: number) => n === 1 ? Effect.never : Effect.succeed(n)
+        })
+        const fiber = yield* Effect.fork(
+          Executor.run(Task.fromIterable([0, 1, 2]), agent.factory, { timeout: "1 second" })
+        )
+        yield* TestClock.adjust("999 millis")
+        assert.isNull(fiber.unsafePoll())
+        const before = yield* agent.stats
+        assert.strictEqual(before.releases, 2)
+        yield* TestClock.adjust("1 millis")
+        const report = yield* Fiber.join(fiber)
+        const timedOut = report.results[1]!
+        assert(TaskResult.isTimedOut(timedOut))
+        assert.strictEqual(timedOut.reason, "TaskTimeout")
+        assert.strictEqual(timedOut.durationMillis, 1000)
+        assert.strictEqual(Duration.toMillis(timedOut.timeout), 1000)
+        assert(timedOut.error instanceof AgentError.AgentTimeout)
+        assert.include(timedOut.error.message, "task 1 was stopped by its timeout (1s)")
+        const stats = yield* agent.stats
+        assert.strictEqual(stats.builds, 3)
+        assert.strictEqual(stats.releases, 3)
+        assert.strictEqual(stats.running, 0)
+      }).pipe(provide))
+
+    it.effect("a slot goes on with its next tasks after a timeout", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          name: "alternate",
+          run: (n: number) => n % 2 === 0 ? Effect.never : Effect.as(Effect.sleep("10 millis"), n)
+        })
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5]), agent.factory, { concurrency: 1, timeout: "100 millis" })
+        )
+        assert.deepStrictEqual(report.results.map((r) => r._tag), [
+          "TimedOut",
+          "Succeeded",
+          "TimedOut",
+          "Succeeded",
+          "TimedOut",
+          "Succeeded"
+        ])
+        assert.deepStrictEqual(report.results.map((r) => r.startedAt), [0, 100, 110, 210, 220, 320])
+        assert.strictEqual(Duration.toMillis(report.stats.wallTime), 330)
+        const stats = yield* agent.stats
+        assert.strictEqual(stats.builds, 6)
+        assert.strictEqual(stats.releases, 6)
+      }).pipe(provide))
+
+    it.effect("a task's own timeout overrides the run's", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("wait", "300 millis", (n: number) => n)
+        const tasks = [
+          Task.make({ id: "short", input: 0, timeout: "100 millis" }),
+          Task.make({ id: "default", input: 1 }),
+          Task.make({ id: "long", input: 2, timeout: "1 second" })
+        ]
+        const report = yield* withClock(Executor.run(tasks, agent.factory, { timeout: "200 millis" }))
+        assert.deepStrictEqual(report.results.map((r) => [r._tag, r.durationMillis]), [
+          ["TimedOut", 100],
+          ["TimedOut", 200],
+          ["Succeeded", 300]
+        ])
+      }).pipe(provide))
+
+    it.effect("uses the executor's default timeout", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({ name: "stuck", run: (_: number) => Effect.never })
+        const report = yield* withClock(Executor.run(Task.fromIterable([0]), agent.factory))
+        assert.deepStrictEqual(report.results.map((r) => [r._tag, r.durationMillis]), [["TimedOut", 250]])
+      }).pipe((effect) => provide(effect, { timeout: "250 millis" })))
+
+    it.effect("the run's deadline stops running tasks and reports those it kept from starting", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("slowpoke", "400 millis", (n: number) => n)
+        // Two at a time: 0 and 1 end at 400 ms, 2 and 3 at 800 ms, 4 and 5 are cut at 1000 ms, 6 never starts.
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5, 6]), agent.factory, {
+            concurrency: 2,
+            deadline: "1 second"
+          })
+        )
+        assert.deepStrictEqual(report.results.map((r) => r._tag), [
+          "Succeeded",
+          "Succeeded",
+          "Succeeded",
+          "Succeeded",
+          "TimedOut",
+          "TimedOut",
+          "Interrupted"
+        ])
+        const cut = report.results[4]!
+        assert(TaskResult.isTimedOut(cut))
+        assert.strictEqual(cut.reason, "RunDeadline")
+        assert.strictEqual(cut.durationMillis, 200)
+        assert.strictEqual(Duration.toMillis(cut.timeout), 1000)
+        assert.include(cut.error.message, "stopped by the run's deadline")
+        const unstarted = report.results[6]!
+        assert(TaskResult.isInterrupted(unstarted))
+        assert.strictEqual(unstarted.reason, "RunDeadline")
+        assert.isFalse(unstarted.started)
+        assert.strictEqual(unstarted.attempt, 0)
+        assert.isUndefined(unstarted.agent)
+        assert.strictEqual(Duration.toMillis(report.stats.wallTime), 1000)
+        assert.deepStrictEqual(report.summary, { total: 7, succeeded: 4, failed: 0, timedOut: 2, interrupted: 1 })
+        const stats = yield* agent.stats
+        assert.strictEqual(stats.builds, 6)
+        assert.strictEqual(stats.releases, 6)
+      }).pipe(provide))
+  })
+
+  describe("interruption", () => {
+    it.effect("interrupting the run interrupts every running agent and releases every instance", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("long", "1 minute", (n: number) => n)
+        const fiber = yield* Effect.fork(
+          Executor.run(Task.fromIterable(Array.from({ length: 20 }, (_, i) => i)), agent.factory, { concurrency: 4 })
+        )
+        yield* TestClock.adjust("90 seconds")
+        const during = yield* agent.stats
+        assert.strictEqual(during.builds, 8)
+        assert.strictEqual(during.running, 4)
+        yield* Fiber.interrupt(fiber)
+        const after = yield* agent.stats
+        assert.strictEqual(after.builds, 8)
+        assert.strictEqual(after.releases, 8)
+        assert.strictEqual(after.running, 0)
+        yield* TestClock.adjust("10 minutes")
+        assert.strictEqual((yield* agent.stats).builds, 8)
+      }).pipe(provide))
+  })
+
+  describe("schemas", () => {
+    const Doc = Schema.Struct({ text: Schema.String, words: Schema.Number })
+    const Label = Schema.Struct({ label: Schema.Literal("positive", "negative") })
+
+    it.effect("a task whose input does not decode fails on its own, naming the path, and its agent is not built", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("classify", (doc: typeof Doc.Type) => doc.text.length)
+        const tasks = Task.fromIterable<unknown>([
+          { text: "fine", words: 1 },
+          { text: 7, words: 1 },
+          { text: "fine too", words: 2 }
+        ])
+        const report = yield* Executor.run(tasks, agent.factory, { input: Doc })
+        assert.deepStrictEqual(report.results.map((r) => r._tag), ["Succeeded", "Failed", "Succeeded"])
+        const failed = report.results[1]!
+        assert(TaskResult.isFailed(failed))
+        const error = Cause.squash(failed.cause)
+        assert(error instanceof AgentError.AgentInputError)
+        assert.deepStrictEqual(error.path, ["text"])
+        assert.include(error.message, "the input of task 1 does not match the schema: at [\"text\"]: Expected string")
+        assert.strictEqual((yield* agent.stats).builds, 2)
+      }).pipe(provide))
+
+    it.effect("an output that does not decode fails its task, naming the path", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("model", (n: number) => ({ label: n === 1 ? "maybe" : "positive" }))
+        const report = yield* Executor.run(Task.fromIterable([0, 1]), agent.factory, { output: Label })
+        const ok = report.results[0]!
+        assert(TaskResult.isSucceeded(ok))
+        assert.deepStrictEqual(ok.value, { label: "positive" as const })
+        const failed = report.results[1]!
+        assert(TaskResult.isFailed(failed))
+        const error = Cause.squash(failed.cause)
+        assert(error instanceof AgentError.AgentOutputError)
+        assert.deepStrictEqual(error.path, ["label"])
+        assert.include(error.message, "the output of task 1 does not match the schema")
+      }).pipe(provide))
+  })
+
+  describe("configuration", () => {
+    const withEnv = (env: Record<string, string>) =>
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+    it.effect("reads AGENT_CONCURRENCY and AGENT_TIMEOUT", () =>
+      Effect.gen(function*() {
+        const config = yield* Effect.provide(
+          Effect.map(Executor.Executor, (executor) => executor.config),
+          Executor.layerConfig()
+        ).pipe(withEnv({ AGENT_CONCURRENCY: "7", AGENT_TIMEOUT: "30 seconds" }))
+        assert.strictEqual(config.concurrency, 7)
+        assert.strictEqual(Duration.toMillis(config.timeout!), 30_000)
+        const unbounded = yield* Effect.provide(ExecutorConfig.ExecutorConfig, ExecutorConfig.layerConfig()).pipe(
+          withEnv({ AGENT_CONCURRENCY: "unbounded" })
+        )
+        assert.strictEqual(unbounded.concurrency, "unbounded")
+      }))
+
+    it.effect("defaults to min(32, cpus + 4) and no timeout", () =>
+      Effect.gen(function*() {
+        const config = yield* Effect.provide(ExecutorConfig.ExecutorConfig, ExecutorConfig.layerConfig()).pipe(
+          withEnv({})
+        )
+        assert.strictEqual(config.concurrency, Math.min(32, ExecutorConfig.availableParallelism() + 4))
+        assert.isUndefined(config.timeout)
+        assert.strictEqual(ExecutorConfig.defaultConcurrency(2), 6)
+        assert.strictEqual(ExecutorConfig.defaultConcurrency(64), 32)
+      }))
+
+    it.effect("a malformed AGENT_CONCURRENCY is a configuration error naming the key", () =>
+      Effect.gen(function*() {
+        for (const value of ["abc", "0", "-3", "1.5", ""]) {
+          const exit = yield* Effect.exit(
+            Effect.provide(ExecutorConfig.ExecutorConfig, ExecutorConfig.layerConfig()).pipe(
+              withEnv({ AGENT_CONCURRENCY: value })
+            )
+          )
+          assert(Exit.isFailure(exit))
+          assert.include(Cause.pretty(exit.cause), "AGENT_CONCURRENCY")
+        }
+      }))
+
+    it.effect("values given to layerConfig win over the configuration", () =>
+      Effect.gen(function*() {
+        const config = yield* Effect.provide(
+          ExecutorConfig.ExecutorConfig,
+          ExecutorConfig.layerConfig({ concurrency: ExecutorConfig.concurrencyConfig("MY_CONCURRENCY") })
+        ).pipe(withEnv({ AGENT_CONCURRENCY: "7", MY_CONCURRENCY: "3" }))
+        assert.strictEqual(config.concurrency, 3)
+      }))
+
+    it.effect("runs use the executor's concurrency unless they give their own", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("cfg", "10 millis", (n: number) => n)
+        const tasks = Task.fromIterable(Array.from({ length: 12 }, (_, i) => i))
+        const byDefault = yield* withClock(Executor.run(tasks, agent.factory))
+        assert.strictEqual(byDefault.stats.peakInFlight, 4)
+        const own = yield* withClock(Executor.run(tasks, agent.factory, { concurrency: 6 }))
+        assert.strictEqual(own.stats.peakInFlight, 6)
+      }).pipe((effect) => provide(effect, { concurrency: 4 })))
+  })
+
+  describe("metrics", () => {
+    it.effect("counts tasks by outcome and records durations, tagged by agent", () =>
+      Effect.gen(function*() {
+        const name = uniqueName("metered")
+        const agent = yield* TestAgent.make({
+          name,
+          run: (n: number) =>
+            n === 0 ? Effect.fail("nope") : n === 1 ? Effect.never : Effect.as(Effect.sleep("20 millis"), n)
+        })
+        yield* withClock(Executor.run(Task.fromIterable([0, 1, 2, 3]), agent.factory, { timeout: "1 second" }))
+        const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>) =>
+          metric.pipe(Metric.tagged("agent", name))
+        assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksStarted))).count, 4)
+        assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksSucceeded))).count, 2)
+        assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksFailed))).count, 1)
+        assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksTimedOut))).count, 1)
+        assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksInterrupted))).count, 0)
+        assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksInFlight))).value, 0)
+        const durations = yield* Metric.value(tagged(ExecutorMetrics.taskDuration))
+        assert.strictEqual(durations.count, 4)
+        assert.strictEqual(durations.max, 1000)
+        assert.strictEqual(durations.sum, 0 + 1000 + 20 + 20)
+      }).pipe(provide))
+  })
+})
+
+const RunReportValues = <A, E>(results: ReadonlyArray<TaskResult.TaskResult<A, E>>): Array<A> =>
+  results.map((result) => {
+    assert(TaskResult.isSucceeded(result), `expected success, got ${result._tag}: ${TaskResult.message(result)}`)
+    return result.value
+  })

@@ -1,0 +1,57 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as TestAgent from "../services/TestAgent.js"
+import type * as AgentError from "../src/AgentError.js"
+import * as Aggregate from "../src/Aggregate.js"
+import * as Executor from "../src/Executor.js"
+import * as Task from "../src/Task.js"
+import type * as TaskResult from "../src/TaskResult.js"
+
+// These checks run in `tsc -b`: each `@ts-expect-error` fails the type-check if its line stops being an error.
+const program = Effect.gen(function*() {
+  const agent = yield* TestAgent.make({
+    name: "label",
+    run: (n: number) => n > 3 ? Effect.fail("too big" as const) : Effect.succeed({ label: String(n) })
+  })
+  const tasks = Task.fromIterable([1, 2, 3])
+
+  const plain = yield* Executor.run(tasks, agent.factory, { aggregate: Aggregate.successes() })
+  const values: Array<{ label: string }> = plain.aggregate
+  const results: ReadonlyArray<TaskResult.TaskResult<{ label: string }, "too big" | AgentError.AgentError>> =
+    plain.results
+
+  const none = yield* Executor.run(tasks, agent.factory)
+  const nothing: undefined = none.aggregate
+
+  const both = yield* Executor.run(tasks, agent.factory, {
+    aggregate: Aggregate.struct({ all: Aggregate.successes(), split: Aggregate.partition() })
+  })
+  const all: Array<{ label: string }> = both.aggregate.all
+  const failed: ReadonlyArray<TaskResult.TaskResult<unknown, "too big" | AgentError.AgentError>> = both.aggregate.split
+    .failed
+
+  const LabelNumber = Schema.Struct({ label: Schema.NumberFromString })
+  const decoded = yield* Executor.run(tasks, agent.factory, {
+    output: LabelNumber,
+    aggregate: Aggregate.successes<typeof LabelNumber.Type>()
+  })
+  const numbers: Array<{ readonly label: number }> = decoded.aggregate
+
+  const raw = Task.fromIterable<unknown>(["1", "2"])
+  const fromJson = yield* Executor.run(raw, agent.factory, { input: Schema.NumberFromString })
+
+  // @ts-expect-error tasks whose input is not the agent's need an input schema
+  yield* Executor.run(raw, agent.factory)
+  // @ts-expect-error an aggregate over another value type is rejected
+  yield* Executor.run(tasks, agent.factory, { aggregate: Aggregate.successes<string>() })
+  // @ts-expect-error the concurrency is a number or "unbounded"
+  yield* Executor.run(tasks, agent.factory, { concurrency: "lots" })
+
+  return [values, results, nothing, all, failed, numbers, fromJson] as const
+})
+
+describe("Executor types", () => {
+  it("type-checks (see tsc -b)", () => {
+    assert.isTrue(Effect.isEffect(program))
+  })
+})

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    setupFiles: ["./test/setup.ts"],
+    sequence: { concurrent: true },
+    testTimeout: 60_000,
+    hookTimeout: 60_000
+  }
+})
