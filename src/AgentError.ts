@@ -218,10 +218,10 @@ const formatIssues = (issues: ReadonlyArray<{ readonly path: ReadonlyArray<strin
   issues.map((issue) => `at ${formatPath(issue.path)}: ${issue.message}`).join("; ")
 
 const describeCause = (cause: unknown): string => {
-  if (hasProperty(cause, "message") && typeof cause.message === "string") {
-    return hasProperty(cause, "_tag") && typeof cause._tag === "string"
-      ? `${cause._tag}: ${cause.message}`
-      : cause.message
-  }
-  return hasProperty(cause, "_tag") && typeof cause._tag === "string" ? cause._tag : String(cause)
+  const tag = hasProperty(cause, "_tag") && typeof cause._tag === "string" ? cause._tag : undefined
+  const message = hasProperty(cause, "message") && typeof cause.message === "string" && cause.message !== ""
+    ? cause.message
+    : undefined
+  if (message !== undefined) return tag === undefined ? message : `${tag}: ${message}`
+  return tag ?? String(cause)
 }

@@ -162,16 +162,12 @@ export const map: {
  * @category combinators
  * @since 0.1.0
  */
-export const struct = <A, E, const Fields extends Record<string, Aggregate<A, E, unknown>>>(
-  fields: Fields
-): Aggregate<
-  A,
-  E,
-  { readonly [K in keyof Fields]: Fields[K] extends Aggregate<infer _A, infer _E, infer S> ? S : never }
-> => {
+export const struct = <A, E, S extends Record<string, unknown>>(
+  fields: { readonly [K in keyof S]: Aggregate<A, E, S[K]> } & Record<string, Aggregate<A, E, unknown>>
+): Aggregate<A, E, { readonly [K in keyof S]: S[K] }> => {
   const keys = Object.keys(fields)
   return fromFold(() => {
-    const folds = keys.map((key) => fields[key]!.start() as unknown as Fold<unknown, unknown, unknown>)
+    const folds = keys.map((key) => fields[key]!.start() as Fold<A, E, unknown>)
     return {
       step: (result) => {
         for (const fold of folds) fold.step(result)
@@ -222,15 +218,15 @@ export const successes = <A>(): Aggregate<A, unknown, Array<A>> =>
  */
 export const countBy = <A>(key: (value: A) => string): Aggregate<A, unknown, Record<string, number>> =>
   fromFold(() => {
-    const counts: Record<string, number> = {}
+    const counts = new Map<string, number>()
     return {
       step: (result) => {
         if (result._tag === "Succeeded") {
           const k = key(result.value)
-          counts[k] = (counts[k] ?? 0) + 1
+          counts.set(k, (counts.get(k) ?? 0) + 1)
         }
       },
-      done: () => counts
+      done: () => Object.fromEntries(counts)
     }
   })
 
@@ -283,22 +279,25 @@ export interface Vote {
  */
 export const majority = <A>(key: (value: A) => string): Aggregate<A, unknown, Vote> =>
   fromFold(() => {
-    const votes: Record<string, number> = {}
+    const votes = new Map<string, number>()
     let cast = 0
     let missing = 0
     return {
       step: (result) => {
         if (result._tag === "Succeeded") {
           const k = key(result.value)
-          votes[k] = (votes[k] ?? 0) + 1
+          votes.set(k, (votes.get(k) ?? 0) + 1)
           cast++
         } else {
           missing++
         }
       },
       done: () => {
-        const winner = Object.keys(votes).find((k) => votes[k]! * 2 > cast)
-        return { winner: Option.fromNullable(winner), votes, cast, missing }
+        let winner: string | undefined
+        for (const [k, count] of votes) {
+          if (count * 2 > cast) winner = k
+        }
+        return { winner: Option.fromNullable(winner), votes: Object.fromEntries(votes), cast, missing }
       }
     }
   })

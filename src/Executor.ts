@@ -84,15 +84,15 @@ export interface Run<Extra> {
     agent: Agent.Factory<In, Out, E, EL, R>,
     ...options: [TaskIn] extends [In] ? [options?: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
       : [options: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
-  ): Effect.Effect<Report<Out, E, S>, AgentError.RunOptionsError, R | RS | Extra>
+  ): Effect.Effect<Report<Out, E, NoInfer<S>>, AgentError.RunOptionsError, R | NoInfer<RS> | Extra>
   <In, Out, E, EL, R, A, OutputEncoded, S = undefined, TaskIn = In, InputEncoded = never, RS = never>(
     tasks: Iterable<Task.Task<TaskIn>>,
     agent: Agent.Factory<In, Out, E, EL, R>,
     options:
       & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
-      & RunOptions<NoInfer<A>, E | AgentError.AgentError, S>
+      & RunOptions<NoInfer<A>, NoInfer<E | AgentError.AgentError>, S>
       & InputOption<In, TaskIn, InputEncoded, RS>
-  ): Effect.Effect<Report<A, E, S>, AgentError.RunOptionsError, R | RS | Extra>
+  ): Effect.Effect<Report<A, E, NoInfer<S>>, AgentError.RunOptionsError, R | NoInfer<RS> | Extra>
 }
 
 /**
@@ -102,7 +102,7 @@ export interface Run<Extra> {
  * @since 0.1.0
  */
 export type RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS> =
-  & RunOptions<Out, E | AgentError.AgentError, S>
+  & RunOptions<Out, NoInfer<E | AgentError.AgentError>, S>
   & InputOption<In, TaskIn, InputEncoded, RS>
   & { readonly output?: undefined }
 
@@ -133,6 +133,9 @@ export class Executor extends Context.Tag("effect-parallel-agents/Executor")<Exe
 // =============================================================================
 // constructors
 // =============================================================================
+
+// Report every problem in a task's input or output, not only the first.
+const allErrors = { errors: "all" } as const
 
 const randomRunId = Effect.map(
   Random.nextIntBetween(0, 36 ** 6),
@@ -181,8 +184,8 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
       concurrency: Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length)),
       timeoutMillis,
       deadlineMillis,
-      decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input),
-      decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output),
+      decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input, allErrors),
+      decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output, allErrors),
       aggregate: options?.aggregate,
       clock,
       context,

@@ -208,9 +208,10 @@ export const format = <A, E, S>(self: RunReport<A, E, S>): string => {
  * @since 0.1.0
  */
 export const formatMillis = (millis: number): string => {
-  if (millis < 1000) return `${Math.round(millis)} ms`
-  if (millis < 60_000) return `${(millis / 1000).toFixed(2)} s`
-  const minutes = Math.floor(millis / 60_000)
-  const seconds = Math.round((millis % 60_000) / 1000)
-  return `${minutes} min ${String(seconds).padStart(2, "0")} s`
+  const ms = Math.round(millis)
+  if (ms < 1000) return `${ms} ms`
+  const centiseconds = Math.round(millis / 10)
+  if (centiseconds < 6000) return `${(centiseconds / 100).toFixed(2)} s`
+  const seconds = Math.round(millis / 1000)
+  return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s`
 }

@@ -328,8 +328,8 @@ export const interrupted = (
   )
 
 /**
- * The outcome of a task that ran to an `Exit`: `Succeeded`, `Interrupted` when the cause is interruption only,
- * `Failed` otherwise (with the whole cause).
+ * The outcome of a task that ran to an `Exit`: `Succeeded`, `Interrupted` when the cause is interruption and
+ * nothing else, `Failed` otherwise (with the whole cause).
  *
  * @category constructors
  * @since 0.1.0
@@ -338,10 +338,18 @@ export const fromExit = <A, E>(meta: Meta, exit: Exit.Exit<A, E>): Succeeded<A> 
   if (exit._tag === "Success") {
     return succeeded(meta, exit.value)
   }
-  return Cause.isInterruptedOnly(exit.cause)
+  return isInterruption(exit.cause)
     ? interrupted(meta, { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> })
     : failed(meta, exit.cause)
 }
+
+/**
+ * Whether a cause is interruption and nothing else (an empty cause is not).
+ *
+ * @internal
+ */
+export const isInterruption = (cause: Cause.Cause<unknown>): boolean =>
+  Cause.isInterrupted(cause) && Cause.isInterruptedOnly(cause)
 
 // =============================================================================
 // guards
@@ -456,7 +464,7 @@ export const partition = <A, E>(results: Iterable<TaskResult<A, E>>): {
 }
 
 /**
- * A one-line description of a result that did not succeed (its error message), or of the value otherwise.
+ * A one-line description of a result: the error message of one that did not succeed, `"succeeded"` otherwise.
  *
  * @category getters
  * @since 0.1.0

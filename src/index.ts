@@ -1,68 +1,78 @@
 /**
- * The agent contract: an `Agent` service, built afresh by its factory `Layer` for every task attempt.
+ * The agent contract. An agent is a service: a `Context.Tag` whose service is an `Agent<In, Out, E>`, and its
+ * factory is a `Layer` that builds one instance. The engine builds that layer afresh for every task attempt.
  *
  * @since 0.1.0
  */
 export * as Agent from "./Agent.js"
 
 /**
- * The errors the engine reports for one task, and the one that fails a run before it starts.
+ * The errors the engine reports for one task: it timed out, its agent could not be built, its input or its output
+ * did not match the schema. They appear inside a task's result, never as the failure of a whole run. The one error
+ * that does fail a run, before any task starts, is `RunOptionsError`.
  *
  * @since 0.1.0
  */
 export * as AgentError from "./AgentError.js"
 
 /**
- * The identity of one agent instance (agent, run, task, attempt), provided to its factory.
+ * The identity of one agent instance: the agent, the run, the task and the attempt it was built for. The engine
+ * provides it to the agent's factory layer, so logs, spans and prompts can carry a name no other instance has.
  *
  * @since 0.1.0
  */
 export * as AgentInstance from "./AgentInstance.js"
 
 /**
- * Folds over a run's results: successes, counts by key, partition, majority vote, quorum.
+ * Folds over a run's results into one value. Partial results are normal: the ready-made aggregates read the
+ * successes and say what is missing rather than fail.
  *
  * @since 0.1.0
  */
 export * as Aggregate from "./Aggregate.js"
 
 /**
- * The fan-out engine: fresh agents, bounded concurrency, per-task failures and timeouts.
+ * The fan-out engine. It runs one task per agent instance, many at once under a concurrency limit, keeps each
+ * task's failure or timeout to itself, and returns a report with every task's result in input order.
  *
  * @since 0.1.0
  */
 export * as Executor from "./Executor.js"
 
 /**
- * Settings of the executor: concurrency and per-task timeout, from code or configuration.
+ * Settings of the `Executor`: the default concurrency and per-task timeout of its runs. Each run may override
+ * them; a task's own timeout overrides both.
  *
  * @since 0.1.0
  */
 export * as ExecutorConfig from "./ExecutorConfig.js"
 
 /**
- * The engine's metrics, tagged by agent.
+ * The engine's metrics. Every one is tagged with `agent` (the agent's name) where it is updated; task ids are never
+ * tags. Ambient labels set with `Effect.tagMetrics` around a run are added too.
  *
  * @since 0.1.0
  */
 export * as ExecutorMetrics from "./ExecutorMetrics.js"
 
 /**
- * What a run returns: results in input order, summary, aggregate and timing stats.
+ * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and timing stats
+ * (wall time, busy time, speedup, parallel efficiency).
  *
  * @since 0.1.0
  */
 export * as RunReport from "./RunReport.js"
 
 /**
- * A unit of work: id, input, optional timeout and labels.
+ * A unit of work: an id, an input, and optionally a timeout of its own and labels.
  *
  * @since 0.1.0
  */
 export * as Task from "./Task.js"
 
 /**
- * The outcome of one task: Succeeded, Failed, TimedOut or Interrupted.
+ * The outcome of one task: `Succeeded`, `Failed`, `TimedOut` or `Interrupted`, with the task, the agent instance
+ * that ran it, the attempt, when it started and how long it took. `Failed` keeps the whole `Cause`.
  *
  * @since 0.1.0
  */

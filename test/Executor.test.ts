@@ -470,6 +470,20 @@ describe("Executor", () => {
         assert.strictEqual((yield* agent.stats).builds, 2)
       }).pipe(provide))
 
+    it.effect("reports every problem in an input, each with its path", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("classify", (doc: typeof Doc.Type) => doc.text.length)
+        const report = yield* Executor.run(Task.fromIterable<unknown>([{ text: 1, words: "x" }]), agent.factory, {
+          input: Doc
+        })
+        const failed = report.results[0]!
+        assert(TaskResult.isFailed(failed))
+        const error = Cause.squash(failed.cause)
+        assert(error instanceof AgentError.AgentInputError)
+        assert.deepStrictEqual(error.issues.map((issue) => issue.path), [["text"], ["words"]])
+        assert.include(error.message, "at [\"text\"]: Expected string, actual 1; at [\"words\"]: Expected number")
+      }).pipe(provide))
+
     it.effect("an output that does not decode fails its task, naming the path", () =>
       Effect.gen(function*() {
         const agent = yield* TestAgent.succeed("model", (n: number) => ({ label: n === 1 ? "maybe" : "positive" }))

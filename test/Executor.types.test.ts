@@ -7,6 +7,9 @@ import * as Executor from "../src/Executor.js"
 import * as Task from "../src/Task.js"
 import type * as TaskResult from "../src/TaskResult.js"
 
+/** Exact type equality: `any` is not equal to anything else. */
+type Equals<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true : false
+
 // These checks run in `tsc -b`: each `@ts-expect-error` fails the type-check if its line stops being an error.
 const program = Effect.gen(function*() {
   const agent = yield* TestAgent.make({
@@ -30,6 +33,27 @@ const program = Effect.gen(function*() {
   const failed: ReadonlyArray<TaskResult.TaskResult<unknown, "too big" | AgentError.AgentError>> = both.aggregate.split
     .failed
 
+  // Fields of a struct are typed from the run: an untyped lambda gets the agent's output.
+  const byLambda = yield* Executor.run(tasks, agent.factory, {
+    aggregate: Aggregate.struct({ labels: Aggregate.countBy((value) => value.label), all: Aggregate.successes() })
+  })
+  const counted: Record<string, number> = byLambda.aggregate.labels
+
+  // A struct defined on its own takes its input type from its fields.
+  const standalone = Aggregate.struct({
+    labels: Aggregate.countBy((value: { readonly label: string }) => value.label),
+    quorum: Aggregate.quorum(0.5)
+  })
+  const reused = yield* Executor.run(tasks, agent.factory, { aggregate: standalone })
+  const reached: boolean = reused.aggregate.quorum.reached
+
+  // Inside Effect.all the run's requirements stay `Executor`, not `any`.
+  const together = Effect.all([
+    Executor.run(tasks, agent.factory),
+    Executor.run(tasks, agent.factory, { aggregate: Aggregate.successes() })
+  ], { concurrency: 2 })
+  const exactlyExecutor: Equals<Effect.Effect.Context<typeof together>, Executor.Executor> = true
+
   const LabelNumber = Schema.Struct({ label: Schema.NumberFromString })
   const decoded = yield* Executor.run(tasks, agent.factory, {
     output: LabelNumber,
@@ -47,7 +71,19 @@ const program = Effect.gen(function*() {
   // @ts-expect-error the concurrency is a number or "unbounded"
   yield* Executor.run(tasks, agent.factory, { concurrency: "lots" })
 
-  return [values, results, nothing, all, failed, numbers, fromJson] as const
+  return [
+    values,
+    results,
+    nothing,
+    all,
+    failed,
+    numbers,
+    fromJson,
+    counted,
+    reached,
+    together,
+    exactlyExecutor
+  ] as const
 })
 
 describe("Executor types", () => {

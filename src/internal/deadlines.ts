@@ -24,6 +24,7 @@ export class DeadlineHeap<A extends Entry> {
   }
 
   insert(entry: A, deadline: number): void {
+    if (entry.heapIndex >= 0) this.remove(entry)
     entry.deadline = deadline
     entry.heapIndex = this.items.length
     this.items.push(entry)

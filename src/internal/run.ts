@@ -236,7 +236,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           return complete(
             slot.expired !== undefined && Cause.isInterrupted(cause)
               ? TaskResult.timedOut(meta, { reason: slot.expired, timeout: Duration.millis(slot.limitMillis) })
-              : Cause.isInterruptedOnly(cause)
+              : TaskResult.isInterruption(cause)
               ? TaskResult.interrupted(meta, { reason: "Interrupted", cause: cause as Cause.Cause<never> })
               : TaskResult.failed(meta, cause)
           )
@@ -249,6 +249,12 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
 
     const step = (slot: Slot): Effect.Effect<void, never, R | RS> => {
       if (closed || cursor >= n) return Effect.void
+      const now = clock.unsafeCurrentTimeMillis()
+      if (now >= runDeadlineAt) {
+        // No task starts at or after the deadline, whether or not the watchdog has woken yet.
+        closed = true
+        return Effect.void
+      }
       const index = cursor++
       const task = tasks[index]!
       const instance = AgentInstance.unsafeMake(agentName, runId, task.id, 1)
@@ -258,7 +264,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       slot.input = task.input
       slot.context = Context.add(plan.context, AgentInstance.AgentInstance, instance) as Context.Context<never>
       slot.busy = true
-      slot.startedAt = clock.unsafeCurrentTimeMillis()
+      slot.startedAt = now
       slot.timeoutMillis = task.timeout === undefined ? plan.timeoutMillis : Duration.toMillis(task.timeout)
       if (++inFlight > peakInFlight) peakInFlight = inFlight
       ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)

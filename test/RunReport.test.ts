@@ -1,0 +1,184 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Duration } from "effect"
+import * as AgentInstance from "../src/AgentInstance.js"
+import * as RunReport from "../src/RunReport.js"
+import * as Task from "../src/Task.js"
+import * as TaskResult from "../src/TaskResult.js"
+
+const meta = (index: number, durationMillis: number, started = true): TaskResult.Meta => ({
+  task: Task.make({ id: `t${index}`, input: index }),
+  index,
+  instance: started ? AgentInstance.make({ agent: "a", runId: "r", taskId: `t${index}`, attempt: 1 }) : undefined,
+  startedAt: started ? 0 : undefined,
+  durationMillis
+})
+
+// Two successes, two failures, one timeout, one interruption; 1200 ms of work in all.
+const mixed: ReadonlyArray<TaskResult.TaskResult<string, string>> = [
+  TaskResult.succeeded(meta(0, 100), "zero"),
+  TaskResult.failed(meta(1, 200), Cause.fail("bad")),
+  TaskResult.timedOut(meta(2, 400), { reason: "TaskTimeout", timeout: 400 }),
+  TaskResult.succeeded(meta(3, 300), "three"),
+  TaskResult.interrupted(meta(4, 0, false), { reason: "RunDeadline" }),
+  TaskResult.failed(meta(5, 200), Cause.die(new Error("boom")))
+]
+
+const report = (options?: {
+  readonly results?: ReadonlyArray<TaskResult.TaskResult<string, string>>
+  readonly startedAt?: number
+  readonly endedAt?: number
+  readonly concurrency?: number
+  readonly peakInFlight?: number
+}) =>
+  RunReport.make({
+    runId: "run-1",
+    agent: "summarizer",
+    results: options?.results ?? mixed,
+    aggregate: { extra: true },
+    startedAt: options?.startedAt ?? 10_000,
+    endedAt: options?.endedAt ?? 10_600,
+    concurrency: options?.concurrency ?? 4,
+    peakInFlight: options?.peakInFlight ?? 3
+  })
+
+describe("RunReport", () => {
+  describe("make", () => {
+    it("keeps the run's identity, results and aggregate", () => {
+      const r = report()
+      assert.strictEqual(r.runId, "run-1")
+      assert.strictEqual(r.agent, "summarizer")
+      assert.strictEqual(r.results, mixed)
+      assert.deepStrictEqual(r.aggregate, { extra: true })
+    })
+
+    it("counts the results by outcome, the four counts adding up to the total", () => {
+      const { summary } = report()
+      assert.deepStrictEqual(summary, { total: 6, succeeded: 2, failed: 2, timedOut: 1, interrupted: 1 })
+      assert.strictEqual(summary.succeeded + summary.failed + summary.timedOut + summary.interrupted, summary.total)
+    })
+
+    it("an empty run has an all-zero summary", () => {
+      const r = report({ results: [], endedAt: 10_000 })
+      assert.deepStrictEqual(r.summary, { total: 0, succeeded: 0, failed: 0, timedOut: 0, interrupted: 0 })
+      assert.strictEqual(Duration.toMillis(r.stats.busyTime), 0)
+    })
+
+    it("busy time is the sum of the task durations, wall time the span of the run", () => {
+      const { stats } = report()
+      assert.strictEqual(stats.startedAt, 10_000)
+      assert(Duration.isDuration(stats.busyTime) && Duration.isDuration(stats.wallTime))
+      assert.strictEqual(Duration.toMillis(stats.busyTime), 1200)
+      assert.strictEqual(Duration.toMillis(stats.wallTime), 600)
+    })
+
+    it("speedup is busy over wall time, efficiency the speedup per unit of concurrency", () => {
+      const { stats } = report({ concurrency: 4 })
+      assert.strictEqual(stats.speedup, 2)
+      assert.strictEqual(stats.efficiency, 0.5)
+      assert.strictEqual(stats.concurrency, 4)
+      assert.strictEqual(stats.peakInFlight, 3)
+    })
+
+    it("a run that took no time has speedup 1", () => {
+      const { stats } = report({ startedAt: 5000, endedAt: 5000, concurrency: 2 })
+      assert.strictEqual(Duration.toMillis(stats.wallTime), 0)
+      assert.strictEqual(stats.speedup, 1)
+      assert.strictEqual(stats.efficiency, 0.5)
+    })
+
+    it("a clock that went backwards gives zero wall time, not a negative one", () => {
+      const { stats } = report({ startedAt: 5000, endedAt: 4000 })
+      assert.strictEqual(Duration.toMillis(stats.wallTime), 0)
+      assert.strictEqual(stats.speedup, 1)
+    })
+
+    it("a sequential run has speedup and efficiency 1", () => {
+      const results = [TaskResult.succeeded(meta(0, 250), "a"), TaskResult.succeeded(meta(1, 750), "b")]
+      const { stats } = report({ results, startedAt: 0, endedAt: 1000, concurrency: 1, peakInFlight: 1 })
+      assert.strictEqual(stats.speedup, 1)
+      assert.strictEqual(stats.efficiency, 1)
+    })
+
+    it("a concurrency below 1 counts as 1", () => {
+      const { stats } = report({ results: [], startedAt: 0, endedAt: 0, concurrency: 0, peakInFlight: 0 })
+      assert.strictEqual(stats.concurrency, 1)
+      assert.strictEqual(stats.efficiency, 1)
+    })
+  })
+
+  describe("getters", () => {
+    it("successes are the values of the successful tasks, in input order", () => {
+      assert.deepStrictEqual(RunReport.successes(report()), ["zero", "three"])
+    })
+
+    it("failures are the results that did not succeed, in input order", () => {
+      const failures = RunReport.failures(report())
+      assert.deepStrictEqual(failures.map((r) => [r.taskId, r._tag]), [
+        ["t1", "Failed"],
+        ["t2", "TimedOut"],
+        ["t4", "Interrupted"],
+        ["t5", "Failed"]
+      ])
+      assert.strictEqual(failures[0], mixed[1])
+    })
+  })
+
+  describe("format", () => {
+    it("mentions the counts, the timing and the speedup", () => {
+      const text = RunReport.format(report())
+      assert.strictEqual(
+        text,
+        "Run run-1 (summarizer): 6 tasks, 2 succeeded, 2 failed, 1 timed out, 1 interrupted\n" +
+          "Wall 600 ms, busy 1.20 s, speedup 2.00x, efficiency 50% at concurrency 4 (peak 3 in flight)"
+      )
+      assert.strictEqual(String(report()), text)
+    })
+  })
+
+  describe("formatMillis", () => {
+    it("formats milliseconds, seconds and minutes", () => {
+      assert.strictEqual(RunReport.formatMillis(850), "850 ms")
+      assert.strictEqual(RunReport.formatMillis(0), "0 ms")
+      assert.strictEqual(RunReport.formatMillis(4200), "4.20 s")
+      assert.strictEqual(RunReport.formatMillis(1000), "1.00 s")
+      assert.strictEqual(RunReport.formatMillis(125_000), "2 min 05 s")
+      assert.strictEqual(RunReport.formatMillis(60_000), "1 min 00 s")
+      assert.strictEqual(RunReport.formatMillis(3_600_000), "60 min 00 s")
+    })
+
+    it("never shows 60 seconds when rounding up to the next minute", () => {
+      assert.strictEqual(RunReport.formatMillis(119_500), "2 min 00 s")
+      assert.strictEqual(RunReport.formatMillis(179_800), "3 min 00 s")
+      assert.strictEqual(RunReport.formatMillis(59_999), "1 min 00 s")
+      assert.strictEqual(RunReport.formatMillis(999.6), "1.00 s")
+      assert.strictEqual(RunReport.formatMillis(999.4), "999 ms")
+    })
+  })
+
+  describe("toJSON", () => {
+    it("gives a plain object with durations formatted and every result", () => {
+      const json = JSON.parse(JSON.stringify(report()))
+      assert.strictEqual(json.runId, "run-1")
+      assert.strictEqual(json.agent, "summarizer")
+      assert.deepStrictEqual(json.summary, { total: 6, succeeded: 2, failed: 2, timedOut: 1, interrupted: 1 })
+      assert.deepStrictEqual(json.aggregate, { extra: true })
+      assert.deepStrictEqual(json.stats, {
+        startedAt: 10_000,
+        wallTime: "600ms",
+        busyTime: "1s 200ms",
+        speedup: 2,
+        efficiency: 0.5,
+        concurrency: 4,
+        peakInFlight: 3
+      })
+      assert.deepStrictEqual(json.results.map((r: { readonly taskId: string }) => r.taskId), [
+        "t0",
+        "t1",
+        "t2",
+        "t3",
+        "t4",
+        "t5"
+      ])
+    })
+  })
+})

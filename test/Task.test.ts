@@ -1,0 +1,133 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration } from "effect"
+import * as Task from "../src/Task.js"
+
+describe("Task", () => {
+  describe("make", () => {
+    it("keeps the id and the input, and has no timeout and empty frozen labels by default", () => {
+      const input = { text: "hello" }
+      const task = Task.make({ id: "doc-1", input })
+      assert.strictEqual(task.id, "doc-1")
+      assert.strictEqual(task.input, input)
+      assert.isUndefined(task.timeout)
+      assert.deepStrictEqual(task.labels, {})
+      assert.isTrue(Object.isFrozen(task.labels))
+    })
+
+    it("decodes the timeout to a Duration", () => {
+      const fromString = Task.make({ id: "a", input: 0, timeout: "2 seconds" })
+      assert(fromString.timeout !== undefined && Duration.isDuration(fromString.timeout))
+      assert.strictEqual(Duration.toMillis(fromString.timeout), 2000)
+      const fromNumber = Task.make({ id: "b", input: 0, timeout: 1500 })
+      assert.strictEqual(Duration.toMillis(fromNumber.timeout!), 1500)
+      const fromDuration = Task.make({ id: "c", input: 0, timeout: Duration.minutes(1) })
+      assert.strictEqual(Duration.toMillis(fromDuration.timeout!), 60_000)
+    })
+
+    it("keeps the labels it is given", () => {
+      const task = Task.make({ id: "a", input: 0, labels: { lang: "en", source: "web" } })
+      assert.deepStrictEqual(task.labels, { lang: "en", source: "web" })
+    })
+
+    it("does not share labels between tasks made without them", () => {
+      const a = Task.make({ id: "a", input: 0 })
+      const b = Task.make({ id: "b", input: 1 })
+      // The shared default must not be writable, or one task could change another's labels.
+      assert.throws(() => {
+        ;(a.labels as Record<string, string>).lang = "en"
+      })
+      assert.deepStrictEqual(b.labels, {})
+    })
+  })
+
+  describe("fromIterable", () => {
+    it("makes one task per input, with ids from their positions", () => {
+      const tasks = Task.fromIterable(["a", "b", "c"])
+      assert.deepStrictEqual(tasks.map((task) => task.id), ["0", "1", "2"])
+      assert.deepStrictEqual(tasks.map((task) => task.input), ["a", "b", "c"])
+      assert.isTrue(tasks.every((task) => task.timeout === undefined))
+      assert.isTrue(tasks.every((task) => Object.isFrozen(task.labels) && Object.keys(task.labels).length === 0))
+    })
+
+    it("returns no tasks for no inputs", () => {
+      assert.deepStrictEqual(Task.fromIterable([]), [])
+    })
+
+    it("passes the input and its index to the id and labels functions", () => {
+      const idCalls: Array<[string, number]> = []
+      const labelCalls: Array<[string, number]> = []
+      const tasks = Task.fromIterable(["x", "y", "z"], {
+        id: (input, index) => {
+          idCalls.push([input, index])
+          return `${input}-${index * 10}`
+        },
+        labels: (input, index) => {
+          labelCalls.push([input, index])
+          return { letter: input, parity: index % 2 === 0 ? "even" : "odd" }
+        }
+      })
+      assert.deepStrictEqual(tasks.map((task) => task.id), ["x-0", "y-10", "z-20"])
+      assert.deepStrictEqual(tasks.map((task) => task.labels), [
+        { letter: "x", parity: "even" },
+        { letter: "y", parity: "odd" },
+        { letter: "z", parity: "even" }
+      ])
+      assert.deepStrictEqual(idCalls, [["x", 0], ["y", 1], ["z", 2]])
+      assert.deepStrictEqual(labelCalls, [["x", 0], ["y", 1], ["z", 2]])
+    })
+
+    it("gives every task the shared timeout", () => {
+      const tasks = Task.fromIterable([1, 2, 3], { timeout: "250 millis" })
+      assert.deepStrictEqual(tasks.map((task) => Duration.toMillis(task.timeout!)), [250, 250, 250])
+    })
+
+    it("reads any iterable once, such as a generator", () => {
+      let pulled = 0
+      function* inputs() {
+        for (const word of ["alpha", "beta", "gamma"]) {
+          pulled++
+          yield word
+        }
+      }
+      const tasks = Task.fromIterable(inputs(), { id: (word) => word })
+      assert.strictEqual(pulled, 3)
+      assert.deepStrictEqual(tasks.map((task) => [task.id, task.input]), [
+        ["alpha", "alpha"],
+        ["beta", "beta"],
+        ["gamma", "gamma"]
+      ])
+      const fromSet = Task.fromIterable(new Set([10, 20]))
+      assert.deepStrictEqual(fromSet.map((task) => [task.id, task.input]), [["0", 10], ["1", 20]])
+      const fromMap = Task.fromIterable(new Map([["k", 1]]))
+      assert.deepStrictEqual(fromMap.map((task) => task.input), [["k", 1]])
+    })
+  })
+
+  describe("isTask", () => {
+    it("recognises tasks and nothing else", () => {
+      assert.isTrue(Task.isTask(Task.make({ id: "a", input: 1 })))
+      assert.isTrue(Task.isTask(Task.fromIterable([1])[0]))
+      assert.isFalse(Task.isTask({ id: "a", input: 1, timeout: undefined, labels: {} }))
+      assert.isFalse(Task.isTask(null))
+      assert.isFalse(Task.isTask(undefined))
+      assert.isFalse(Task.isTask("task"))
+    })
+  })
+
+  describe("toJSON", () => {
+    it("gives a plain object with the timeout formatted", () => {
+      const task = Task.make({ id: "a", input: { n: 1 }, timeout: "1500 millis", labels: { lang: "en" } })
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(task)), {
+        id: "a",
+        input: { n: 1 },
+        timeout: "1s 500ms",
+        labels: { lang: "en" }
+      })
+    })
+
+    it("leaves the timeout out when there is none", () => {
+      const json = JSON.parse(JSON.stringify(Task.make({ id: "b", input: [1, 2] })))
+      assert.deepStrictEqual(json, { id: "b", input: [1, 2], labels: {} })
+    })
+  })
+})
