@@ -50,7 +50,7 @@ export interface Options {
 const noLabels: Readonly<Record<string, string>> = Object.freeze({})
 
 class TaskImpl<In> implements Task<In> {
-  readonly [TypeId]: TypeId = TypeId
+  declare readonly [TypeId]: TypeId
   constructor(
     readonly id: string,
     readonly input: In,
@@ -69,6 +69,8 @@ class TaskImpl<In> implements Task<In> {
     return this.toJSON()
   }
 }
+
+Object.defineProperty(TaskImpl.prototype, TypeId, { value: TypeId })
 
 /**
  * Creates a task.

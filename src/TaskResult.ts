@@ -12,7 +12,7 @@ import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { hasProperty } from "effect/Predicate"
 import { AgentTimeout } from "./AgentError.js"
-import type * as AgentInstance from "./AgentInstance.js"
+import * as AgentInstance from "./AgentInstance.js"
 import type * as Task from "./Task.js"
 
 /**
@@ -47,7 +47,7 @@ export interface Common {
   readonly task: Task.Task<unknown>
   /** The task's position in the run's input. */
   readonly index: number
-  /** The agent instance that ran the task; `undefined` if the task never started. */
+  /** The identity of the agent instance that ran the task; `undefined` if the task never started. */
   readonly instance: AgentInstance.Service | undefined
   /** When the task started, in milliseconds since the epoch as the run's `Clock` tells it. */
   readonly startedAt: number | undefined
@@ -121,27 +121,52 @@ export interface Interrupted extends Common {
   readonly cause: Cause.Cause<never>
 }
 
+/**
+ * What a run shares with every result it records: its agent, its id and when it started. Results keep a reference
+ * to it, an attempt number and a start offset instead of an instance object and an absolute time: a run of a million
+ * tasks holds a million results.
+ *
+ * @internal
+ */
+export interface Origin {
+  readonly agent: string
+  readonly runId: string
+  readonly startedAt: number
+}
+
 abstract class Base {
-  readonly [TypeId]: TypeId = TypeId
+  declare readonly [TypeId]: TypeId
+  abstract readonly _tag: string
   constructor(
     readonly task: Task.Task<unknown>,
     readonly index: number,
-    readonly instance: AgentInstance.Service | undefined,
-    readonly startedAt: number | undefined,
+    /** @internal */
+    readonly origin: Origin | undefined,
+    readonly attempt: number,
+    /** @internal */
+    readonly startOffset: number,
     readonly durationMillis: number
   ) {}
-  abstract readonly _tag: string
   get taskId(): string {
     return this.task.id
   }
-  get agent(): string | undefined {
-    return this.instance?.name
+  get instance(): AgentInstance.Service | undefined {
+    const origin = this.origin
+    return origin === undefined
+      ? undefined
+      : AgentInstance.make({ agent: origin.agent, runId: origin.runId, taskId: this.task.id, attempt: this.attempt })
   }
-  get attempt(): number {
-    return this.instance?.attempt ?? 0
+  get agent(): string | undefined {
+    const origin = this.origin
+    return origin === undefined
+      ? undefined
+      : AgentInstance.format({ agent: origin.agent, runId: origin.runId, taskId: this.task.id, attempt: this.attempt })
+  }
+  get startedAt(): number | undefined {
+    return this.origin === undefined ? undefined : this.origin.startedAt + this.startOffset
   }
   get started(): boolean {
-    return this.instance !== undefined
+    return this.origin !== undefined
   }
   get duration(): Duration.Duration {
     return Duration.millis(this.durationMillis)
@@ -162,35 +187,39 @@ abstract class Base {
     return this.toJSON()
   }
 }
+Object.defineProperty(Base.prototype, TypeId, { value: TypeId })
 
 class SucceededImpl<A> extends Base implements Succeeded<A> {
-  readonly _tag = "Succeeded"
+  declare readonly _tag: "Succeeded"
   constructor(
     task: Task.Task<unknown>,
     index: number,
-    instance: AgentInstance.Service | undefined,
-    startedAt: number | undefined,
+    origin: Origin | undefined,
+    attempt: number,
+    startOffset: number,
     durationMillis: number,
     readonly value: A
   ) {
-    super(task, index, instance, startedAt, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis)
   }
   toJSON() {
     return { ...this.common(), value: this.value }
   }
 }
+Object.defineProperty(SucceededImpl.prototype, "_tag", { value: "Succeeded", enumerable: true })
 
 class FailedImpl<E> extends Base implements Failed<E> {
-  readonly _tag = "Failed"
+  declare readonly _tag: "Failed"
   constructor(
     task: Task.Task<unknown>,
     index: number,
-    instance: AgentInstance.Service | undefined,
-    startedAt: number | undefined,
+    origin: Origin | undefined,
+    attempt: number,
+    startOffset: number,
     durationMillis: number,
     readonly cause: Cause.Cause<E>
   ) {
-    super(task, index, instance, startedAt, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis)
   }
   get error(): unknown {
     return Cause.squash(this.cause)
@@ -199,23 +228,25 @@ class FailedImpl<E> extends Base implements Failed<E> {
     return { ...this.common(), cause: this.cause.toJSON(), message: describe(this.cause) }
   }
 }
+Object.defineProperty(FailedImpl.prototype, "_tag", { value: "Failed", enumerable: true })
 
 class TimedOutImpl extends Base implements TimedOut {
-  readonly _tag = "TimedOut"
+  declare readonly _tag: "TimedOut"
   constructor(
     task: Task.Task<unknown>,
     index: number,
-    instance: AgentInstance.Service | undefined,
-    startedAt: number | undefined,
+    origin: Origin | undefined,
+    attempt: number,
+    startOffset: number,
     durationMillis: number,
     readonly reason: "TaskTimeout" | "RunDeadline",
     readonly timeout: Duration.Duration
   ) {
-    super(task, index, instance, startedAt, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis)
   }
   get error(): AgentTimeout {
     return new AgentTimeout({
-      agent: this.instance?.name ?? "",
+      agent: this.agent ?? "",
       taskId: this.task.id,
       reason: this.reason,
       timeout: this.timeout
@@ -225,24 +256,27 @@ class TimedOutImpl extends Base implements TimedOut {
     return { ...this.common(), reason: this.reason, timeoutMillis: Duration.toMillis(this.timeout) }
   }
 }
+Object.defineProperty(TimedOutImpl.prototype, "_tag", { value: "TimedOut", enumerable: true })
 
 class InterruptedImpl extends Base implements Interrupted {
-  readonly _tag = "Interrupted"
+  declare readonly _tag: "Interrupted"
   constructor(
     task: Task.Task<unknown>,
     index: number,
-    instance: AgentInstance.Service | undefined,
-    startedAt: number | undefined,
+    origin: Origin | undefined,
+    attempt: number,
+    startOffset: number,
     durationMillis: number,
     readonly reason: "Interrupted" | "RunDeadline",
     readonly cause: Cause.Cause<never>
   ) {
-    super(task, index, instance, startedAt, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis)
   }
   toJSON() {
     return { ...this.common(), reason: this.reason }
   }
 }
+Object.defineProperty(InterruptedImpl.prototype, "_tag", { value: "Interrupted", enumerable: true })
 
 const describe = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
@@ -267,29 +301,70 @@ export interface Meta {
   readonly durationMillis: number
 }
 
+const originOf = (meta: Meta): Origin | undefined =>
+  meta.instance === undefined
+    ? undefined
+    : { agent: meta.instance.agent, runId: meta.instance.runId, startedAt: meta.startedAt ?? 0 }
+
 /** @internal */
 export const unsafeSucceeded = <A>(
   task: Task.Task<unknown>,
   index: number,
-  instance: AgentInstance.Service | undefined,
-  startedAt: number | undefined,
+  origin: Origin,
+  attempt: number,
+  startOffset: number,
   durationMillis: number,
   value: A
-): Succeeded<A> => new SucceededImpl(task, index, instance, startedAt, durationMillis, value)
+): Succeeded<A> => new SucceededImpl(task, index, origin, attempt, startOffset, durationMillis, value)
+
+/** @internal */
+export const unsafeFailed = <E>(
+  task: Task.Task<unknown>,
+  index: number,
+  origin: Origin | undefined,
+  attempt: number,
+  startOffset: number,
+  durationMillis: number,
+  cause: Cause.Cause<E>
+): Failed<E> => new FailedImpl(task, index, origin, attempt, startOffset, durationMillis, cause)
+
+/** @internal */
+export const unsafeTimedOut = (
+  task: Task.Task<unknown>,
+  index: number,
+  origin: Origin,
+  attempt: number,
+  startOffset: number,
+  durationMillis: number,
+  reason: "TaskTimeout" | "RunDeadline",
+  timeout: Duration.Duration
+): TimedOut => new TimedOutImpl(task, index, origin, attempt, startOffset, durationMillis, reason, timeout)
+
+/** @internal */
+export const unsafeInterrupted = (
+  task: Task.Task<unknown>,
+  index: number,
+  origin: Origin | undefined,
+  attempt: number,
+  startOffset: number,
+  durationMillis: number,
+  reason: "Interrupted" | "RunDeadline",
+  cause: Cause.Cause<never>
+): Interrupted => new InterruptedImpl(task, index, origin, attempt, startOffset, durationMillis, reason, cause)
 
 /**
  * @category constructors
  * @since 0.1.0
  */
 export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> =>
-  new SucceededImpl(meta.task, meta.index, meta.instance, meta.startedAt, meta.durationMillis, value)
+  new SucceededImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, value)
 
 /**
  * @category constructors
  * @since 0.1.0
  */
 export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> =>
-  new FailedImpl(meta.task, meta.index, meta.instance, meta.startedAt, meta.durationMillis, cause)
+  new FailedImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, cause)
 
 /**
  * @category constructors
@@ -302,8 +377,9 @@ export const timedOut = (
   new TimedOutImpl(
     meta.task,
     meta.index,
-    meta.instance,
-    meta.startedAt,
+    originOf(meta),
+    attemptOf(meta),
+    0,
     meta.durationMillis,
     options.reason,
     Duration.decode(options.timeout)
@@ -320,12 +396,15 @@ export const interrupted = (
   new InterruptedImpl(
     meta.task,
     meta.index,
-    meta.instance,
-    meta.startedAt,
+    originOf(meta),
+    attemptOf(meta),
+    0,
     meta.durationMillis,
     options.reason,
     options.cause ?? Cause.interrupt(FiberId.none)
   )
+
+const attemptOf = (meta: Meta): number => meta.instance?.attempt ?? 0
 
 /**
  * The outcome of a task that ran to an `Exit`: `Succeeded`, `Interrupted` when the cause is interruption and

@@ -40,7 +40,12 @@ describe("TaskResult", () => {
       assert.deepStrictEqual(result.value, { label: "positive" })
       assert.strictEqual(result.task, m.task)
       assert.strictEqual(result.index, 3)
-      assert.strictEqual(result.instance, m.instance)
+      // The identity is kept as a value (the result does not hold the instance object).
+      assert.deepStrictEqual(result.instance?.toString(), m.instance?.name)
+      assert.deepStrictEqual(
+        [result.instance?.agent, result.instance?.runId, result.instance?.taskId, result.instance?.attempt],
+        [m.instance?.agent, m.instance?.runId, m.instance?.taskId, m.instance?.attempt]
+      )
       assert.strictEqual(result.startedAt, 500)
       assert.strictEqual(result.durationMillis, 42)
     })

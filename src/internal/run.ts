@@ -3,9 +3,10 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
-import type * as FiberId from "effect/FiberId"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberSet from "effect/FiberSet"
 import type * as MetricLabel from "effect/MetricLabel"
 import type * as ParseResult from "effect/ParseResult"
 import * as Scope from "effect/Scope"
@@ -66,7 +67,10 @@ class Slot implements Entry {
   instance: AgentInstance.Service = undefined as never
   context: Context.Context<never> = undefined as never
   input: unknown = undefined
-  startedAt = 0
+  /** What the attempt is doing: a typed failure while building is the factory's. */
+  phase: "input" | "build" | "run" = "build"
+  /** When the task started, in milliseconds from the start of the run. */
+  startOffset = 0
   timeoutMillis = Infinity
   /** One attempt of the task under way, built once per slot: it reads the task from the slot. */
   attempt: Effect.Effect<void, never, never> = undefined as never
@@ -87,6 +91,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     const durationLabels = [ExecutorMetrics.timeUnitLabel, ...labels]
     const startedAt = clock.unsafeCurrentTimeMillis()
     const runDeadlineAt = startedAt + plan.deadlineMillis
+    const origin: TaskResult.Origin = { agent: agentName, runId, startedAt }
     const heap = new DeadlineHeap<Slot>()
     const latch = Effect.unsafeMakeLatch(false)
     let cursor = 0
@@ -167,21 +172,30 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       (exit) => exit._tag === "Failure"
     )
 
+    // A worker runs one task at a time on its own fiber, so it gives each attempt its context (the run's, plus the
+    // instance identity and, for scoped builds, the task's scope) by setting its own `currentContext`: no restore
+    // is needed, and it costs a fifth of `Effect.provideService`. Each context is a copy of a template whose first
+    // entries are the per-task ones, so that the runtime's equality check against the previous task's context
+    // stops at the first entry.
+    const template = new Map<string, unknown>([[AgentInstance.AgentInstance.key, undefined]])
+    if (builder.scoped) template.set(Scope.Scope.key, undefined)
+    for (const [key, service] of plan.context.unsafeMap) {
+      if (!template.has(key)) template.set(key, service)
+    }
+
     const makeSlot = (): Slot => {
       const slot = new Slot()
-      // A worker runs one task at a time on its own fiber, so it gives each attempt its context (the run's, plus
-      // the instance identity and, for scoped builds, the task's scope) by setting its own `currentContext`: no
-      // restore is needed, and it costs a fifth of `Effect.provideService`.
       const useContext = FiberRef.update(FiberRef.currentContext, () => slot.context)
-      const buildError = (cause: EL) =>
-        new AgentError.AgentBuildError({ agent: slot.instance.name, taskId: slot.task.id, cause })
-      const runAgent = (agent: Agent.Agent<In, Out, E>) => agent.run(slot.input as In)
-      // The instance (and scope) the build needs are in the context `useContext` sets.
-      const build = (scope: Scope.Scope) =>
-        Effect.mapError(builder.build(scope) as Effect.Effect<Agent.Agent<In, Out, E>, EL, R>, buildError)
-      const buildAndRun: Effect.Effect<Out, Err, R> = builder.scoped
+      const runAgent = (agent: Agent.Agent<In, Out, E>) => {
+        slot.phase = "run"
+        return agent.run(slot.input as In)
+      }
+      // Typed failures of the build become `AgentBuildError`s in `onFailure`, which knows the phase.
+      const build = (scope: Scope.Scope) => builder.build(scope) as Effect.Effect<Agent.Agent<In, Out, E>, EL, R>
+      const buildAndRun: Effect.Effect<Out, E | EL, R> = builder.scoped
         ? Effect.scopedWith((scope) => {
-          slot.context = Context.add(slot.context, Scope.Scope, scope)
+          // The task's context is not published yet: `useContext` sets it next.
+          slot.context.unsafeMap.set(Scope.Scope.key, scope)
           return Effect.zipRight(useContext, Effect.flatMap(build(scope), runAgent))
         })
         : Effect.zipRight(useContext, Effect.flatMap(build(undefined as never), runAgent))
@@ -189,17 +203,18 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         AgentError.AgentInputError.fromParseError({ agent: slot.instance.name, taskId: slot.task.id, error })
       const outputError = (error: ParseResult.ParseError) =>
         AgentError.AgentOutputError.fromParseError({ agent: slot.instance.name, taskId: slot.task.id, error })
-      const withInput: Effect.Effect<Out, Err, R | RS> = decodeInput === undefined
+      const withInput: Effect.Effect<Out, E | EL | AgentError.AgentError, R | RS> = decodeInput === undefined
         ? buildAndRun
         : Effect.flatMap(
           Effect.mapError(Effect.suspend(() => decodeInput(slot.task.input)), inputError),
           (input) => {
             slot.input = input
+            slot.phase = "build"
             return buildAndRun
           }
         )
-      const attempt: Effect.Effect<TOut, Err, R | RS> = decodeOutput === undefined
-        ? withInput as unknown as Effect.Effect<TOut, Err, R | RS>
+      const attempt: Effect.Effect<TOut, E | EL | AgentError.AgentError, R | RS> = decodeOutput === undefined
+        ? withInput as unknown as Effect.Effect<TOut, E | EL | AgentError.AgentError, R | RS>
         : Effect.flatMap(withInput, (output) => Effect.mapError(decodeOutput(output), outputError))
 
       const complete = (result: Result): Effect.Effect<void, never, R | RS> => {
@@ -214,31 +229,54 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         slot.busy = false
         inFlight--
         ExecutorMetrics.tasksInFlight.unsafeModify(-1, labels)
-        return clock.unsafeCurrentTimeMillis() - slot.startedAt
+        return clock.unsafeCurrentTimeMillis() - startedAt - slot.startOffset
       }
       slot.attempt = Effect.matchCauseEffect(Effect.interruptible(attempt), {
         onSuccess: (value) => {
           const duration = end()
           return complete(
-            TaskResult.unsafeSucceeded(slot.task, slot.index, slot.instance, slot.startedAt, duration, value)
+            TaskResult.unsafeSucceeded(slot.task, slot.index, origin, 1, slot.startOffset, duration, value)
           )
         },
         onFailure: (cause) => {
           const duration = end()
-          const meta: TaskResult.Meta = {
-            task: slot.task,
-            index: slot.index,
-            instance: slot.instance,
-            startedAt: slot.startedAt,
-            durationMillis: duration
-          }
+          const { index, startOffset, task } = slot
           // The watchdog interrupted this fiber; if the agent failed first, its failure stands.
           return complete(
             slot.expired !== undefined && Cause.isInterrupted(cause)
-              ? TaskResult.timedOut(meta, { reason: slot.expired, timeout: Duration.millis(slot.limitMillis) })
+              ? TaskResult.unsafeTimedOut(
+                task,
+                index,
+                origin,
+                1,
+                startOffset,
+                duration,
+                slot.expired,
+                Duration.millis(slot.limitMillis)
+              )
               : TaskResult.isInterruption(cause)
-              ? TaskResult.interrupted(meta, { reason: "Interrupted", cause: cause as Cause.Cause<never> })
-              : TaskResult.failed(meta, cause)
+              ? TaskResult.unsafeInterrupted(
+                task,
+                index,
+                origin,
+                1,
+                startOffset,
+                duration,
+                "Interrupted",
+                cause as Cause.Cause<never>
+              )
+              : TaskResult.unsafeFailed(
+                task,
+                index,
+                origin,
+                1,
+                startOffset,
+                duration,
+                slot.phase === "build"
+                  ? Cause.map(cause as Cause.Cause<EL>, (error): Err =>
+                    new AgentError.AgentBuildError({ agent: slot.instance.name, taskId: task.id, cause: error }))
+                  : cause as Cause.Cause<Err>
+              )
           )
         }
       }) as Effect.Effect<void, never, never>
@@ -248,7 +286,9 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     const slots = Array.from({ length: plan.concurrency }, makeSlot)
 
     const step = (slot: Slot): Effect.Effect<void, never, R | RS> => {
-      if (closed || cursor >= n) return Effect.void
+      if (closed || cursor >= n) {
+        return Effect.void
+      }
       const now = clock.unsafeCurrentTimeMillis()
       if (now >= runDeadlineAt) {
         // No task starts at or after the deadline, whether or not the watchdog has woken yet.
@@ -258,51 +298,63 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       const index = cursor++
       const task = tasks[index]!
       const instance = AgentInstance.unsafeMake(agentName, runId, task.id, 1)
+      const map = new Map(template)
+      map.set(AgentInstance.AgentInstance.key, instance)
       slot.task = task
       slot.index = index
       slot.instance = instance
       slot.input = task.input
-      slot.context = Context.add(plan.context, AgentInstance.AgentInstance, instance) as Context.Context<never>
+      slot.context = Context.unsafeMake(map)
+      slot.phase = decodeInput === undefined ? "build" : "input"
       slot.busy = true
-      slot.startedAt = now
+      slot.startOffset = now - startedAt
       slot.timeoutMillis = task.timeout === undefined ? plan.timeoutMillis : Duration.toMillis(task.timeout)
-      if (++inFlight > peakInFlight) peakInFlight = inFlight
+      if (++inFlight > peakInFlight) {
+        peakInFlight = inFlight
+      }
       ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
       ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
-      if (slot.timeoutMillis !== Infinity) arm(slot, slot.startedAt + slot.timeoutMillis)
+      if (slot.timeoutMillis !== Infinity) {
+        arm(slot, now + slot.timeoutMillis)
+      }
       return slot.attempt
     }
 
+    // Workers are forked uninterruptible, so that only their agent regions can be interrupted and a worker that
+    // caught a timeout can still finish recording. A worker that caught one retires and forks its successor first,
+    // so the set of workers is empty only when the work is done. Closing the set (the run ends or is interrupted)
+    // interrupts the workers through their agent regions and waits for them.
     const worker = (slot: Slot): Effect.Effect<void, never, R | RS> =>
       Effect.withFiberRuntime((fiber) => {
         slot.fiber = fiber
         slot.expired = undefined
-        return step(slot)
+        return Effect.flatMap(step(slot), () =>
+          slot.expired !== undefined && !closed && cursor < n ? start(slot) : Effect.void)
       })
-
-    // Workers are forked uninterruptible so that only their agent regions can be interrupted, and so that a worker
-    // that caught a timeout can still finish recording. Interrupting the run reaches them through those regions.
-    const slotLoop = (slot: Slot): Effect.Effect<void, never, R | RS> =>
-      Effect.flatMap(
-        Effect.flatMap(Effect.uninterruptible(Effect.fork(worker(slot))), Fiber.join),
-        () => slot.expired !== undefined && !closed && cursor < n ? slotLoop(slot) : Effect.void
-      )
+    let workers: FiberSet.FiberSet<void, never>
+    const start = (slot: Slot): Effect.Effect<void, never, R | RS> =>
+      Effect.asVoid(Effect.uninterruptible(FiberSet.run(workers, worker(slot))))
 
     const finish = () => {
       // Tasks the run's deadline kept from starting.
       for (let index = cursor; index < n; index++) {
-        record(TaskResult.interrupted({
-          task: tasks[index]!,
+        record(TaskResult.unsafeInterrupted(
+          tasks[index]!,
           index,
-          instance: undefined,
-          startedAt: undefined,
-          durationMillis: 0
-        }, { reason: "RunDeadline" }))
+          undefined,
+          0,
+          0,
+          0,
+          "RunDeadline",
+          Cause.interrupt(FiberId.none)
+        ))
       }
       let aggregate: S = undefined as S
       if (plan.aggregate !== undefined) {
         const fold = plan.aggregate.start()
-        for (const result of results) fold.step(result)
+        for (const result of results) {
+          fold.step(result)
+        }
         aggregate = fold.done()
       }
       return RunReport.make({
@@ -317,7 +369,9 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       })
     }
 
-    if (n === 0) return Effect.sync(finish)
+    if (n === 0) {
+      return Effect.sync(finish)
+    }
 
     return Effect.scoped(
       Effect.gen(function*() {
@@ -327,7 +381,12 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
             return watchdog
           })
         )
-        yield* Effect.forEach(slots, slotLoop, { concurrency: "unbounded", discard: true })
+        workers = yield* FiberSet.make<void, never>()
+        for (const slot of slots) {
+          yield* start(slot)
+        }
+        // Every worker ends when there is nothing left to do; a defect in one (a bug in the engine) fails the run.
+        yield* Effect.raceFirst(FiberSet.awaitEmpty(workers), FiberSet.join(workers))
       })
     ).pipe(Effect.map(finish))
   })
