@@ -1,0 +1,253 @@
+/**
+ * Runs every (workload, implementation, size) as its own child process, `--runs` times each (round-robin), plus a
+ * 0-task calibration child per implementation, then prints the medians and the targets and writes them to
+ * bench/results/. Flags: `--runs N` (default 3), `--large-runs N` (runs of the rows of 1M tasks or more; default
+ * `--runs`), `--only W1` (repeatable), `--quick` (smaller sizes).
+ */
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import type { Sample } from "./child.js"
+import { type Implementation, type Workload, workloads } from "./workloads.js"
+
+const { values: flags } = parseArgs({
+  options: {
+    runs: { type: "string", default: "3" },
+    "large-runs": { type: "string" },
+    only: { type: "string", multiple: true },
+    quick: { type: "boolean", default: false }
+  }
+})
+const count = (flag: string, value: string) => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got ${value}`)
+  return n
+}
+const runs = count("runs", flags.runs)
+const largeRuns = count("large-runs", flags["large-runs"] ?? flags.runs)
+const LARGE = 1_000_000
+const selected = workloads.filter((w) => flags.only === undefined || flags.only.includes(w.name))
+if (selected.length === 0) throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
+
+const here = Path.dirname(fileURLToPath(import.meta.url))
+const childScript = Path.join(here, "child.js")
+const resultsDir = Path.join(here, "..", "..", "bench", "results")
+
+// =============================================================================
+// measuring
+// =============================================================================
+
+interface Job {
+  readonly workload: Workload
+  readonly implementation: Implementation
+  readonly size: number
+}
+
+interface Measurement extends Sample {
+  /** Measured by the parent, from spawn to exit. */
+  readonly wallMillis: number
+}
+
+const keyOf = (job: Job) => `${job.workload.name} ${job.implementation} ${job.size}`
+
+const measure = (job: Job): Promise<Measurement> =>
+  new Promise((resolve, reject) => {
+    const start = performance.now()
+    const child = spawn(
+      process.execPath,
+      ["--max-old-space-size=4096", childScript, job.workload.name, job.implementation, String(job.size)],
+      { stdio: ["ignore", "pipe", "inherit"] }
+    )
+    let wallMillis = 0
+    let stdout = ""
+    child.stdout.on("data", (chunk) => stdout += chunk)
+    child.on("exit", () => wallMillis = performance.now() - start)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`${keyOf(job)}: child exited with code ${code}`))
+      const sample: Sample = JSON.parse(stdout.trim().split("\n").at(-1)!)
+      resolve({ ...sample, wallMillis })
+    })
+  })
+
+const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+const medianOf = (samples: ReadonlyArray<Measurement>): Measurement => ({
+  wallMillis: median(samples.map((s) => s.wallMillis)),
+  workMillis: median(samples.map((s) => s.workMillis)),
+  cpuMicros: median(samples.map((s) => s.cpuMicros)),
+  maxRssKiB: median(samples.map((s) => s.maxRssKiB))
+})
+
+const sizesOf = (workload: Workload) => flags.quick ? workload.quickSizes : workload.sizes
+const calibrations: Array<Job> = [...new Set(selected.flatMap((w) => w.implementations))].map((implementation) => ({
+  workload: selected.find((w) => w.implementations.includes(implementation))!,
+  implementation,
+  size: 0
+}))
+const jobs: Array<Job> = selected.flatMap((workload) =>
+  sizesOf(workload).flatMap((size) =>
+    workload.implementations.map((implementation) => ({ workload, implementation, size }))
+  )
+)
+
+const runsOf = (job: Job) => job.size >= LARGE ? largeRuns : runs
+const loadBefore = Os.loadavg()[0]!
+const samples = new Map<string, Array<Measurement>>()
+for (let run = 1; run <= Math.max(runs, largeRuns); run++) {
+  for (const job of [...calibrations, ...jobs].filter((job) => run <= runsOf(job))) {
+    const sample = await measure(job)
+    samples.set(keyOf(job), [...(samples.get(keyOf(job)) ?? []), sample])
+    console.error(
+      `run ${run}/${runsOf(job)} ${keyOf(job)}: wall ${sample.wallMillis.toFixed(0)} ms, work ${
+        sample.workMillis.toFixed(0)
+      } ms`
+    )
+  }
+}
+const result = (job: Job) => medianOf(samples.get(keyOf(job))!)
+const calibration = (implementation: Implementation) =>
+  result(calibrations.find((job) => job.implementation === implementation)!)
+
+// =============================================================================
+// figures
+// =============================================================================
+
+const fixed = (digits: number) => (n: number) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const ms = fixed(0)
+const mb = (kib: number) => fixed(1)(kib * 1024 / 1e6)
+const us = fixed(2)
+/** CPU per task, net of the implementation's 0-task child: module loading is not counted per task. */
+const cpuPerTask = (job: Job) => (result(job).cpuMicros - calibration(job.implementation).cpuMicros) / job.size
+const wallPerTask = (job: Job) => result(job).wallMillis * 1000 / job.size
+const netWallPerTask = (job: Job) =>
+  (result(job).wallMillis - calibration(job.implementation).wallMillis) * 1000 / job.size
+const idealMillis = (job: Job) => job.size / job.workload.concurrency * job.workload.taskMillis
+const find = (name: string, implementation: Implementation, size?: number) =>
+  jobs.find((job) =>
+    job.workload.name === name && job.implementation === implementation && (size === undefined || job.size === size)
+  )
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) =>
+  [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n")
+
+const columns: Record<Workload["name"], [ReadonlyArray<string>, (job: Job) => ReadonlyArray<string>]> = {
+  W1: [["tasks/s (work)", "CPU µs/task"], (job) => [
+    fixed(0)(job.size / (result(job).workMillis / 1000)),
+    us(cpuPerTask(job))
+  ]],
+  W2: [["makespan / ideal", "CPU µs/task"], (job) => [
+    `${fixed(3)(result(job).workMillis / idealMillis(job))} (ideal ${ms(idealMillis(job))} ms)`,
+    us(cpuPerTask(job))
+  ]],
+  W3: [["wall µs/task", "net wall µs/task", "CPU µs/task"], (job) => [
+    us(wallPerTask(job)),
+    us(netWallPerTask(job)),
+    us(cpuPerTask(job))
+  ]]
+}
+
+const sections = selected.map((workload) => {
+  const [extraHeader, extra] = columns[workload.name]
+  const rows = jobs.filter((job) => job.workload === workload).map((job) => {
+    const r = result(job)
+    return [
+      job.implementation,
+      fixed(0)(job.size),
+      ms(r.wallMillis),
+      ms(r.workMillis),
+      ms(r.cpuMicros / 1000),
+      mb(r.maxRssKiB),
+      ...extra(job)
+    ]
+  })
+  return `### ${workload.name} ${workload.title}, concurrency ${fixed(0)(workload.concurrency)}\n\n` +
+    table(["implementation", "tasks", "wall ms", "work ms", "CPU ms", "peak RSS MB", ...extraHeader], rows)
+})
+
+const calibrationSection = "### 0-task calibration\n\n" + table(
+  ["implementation", "wall ms", "CPU ms", "peak RSS MB"],
+  calibrations.map((job) => {
+    const r = result(job)
+    return [job.implementation, ms(r.wallMillis), ms(r.cpuMicros / 1000), mb(r.maxRssKiB)]
+  })
+)
+
+// =============================================================================
+// targets
+// =============================================================================
+
+const targets: Array<ReadonlyArray<string>> = []
+const target = (name: string, figure: string, pass: boolean) => targets.push([name, figure, pass ? "pass" : "FAIL"])
+
+const w1Engine = find("W1", "engine")
+const w1Limit = find("W1", "p-limit")
+if (w1Engine && w1Limit) {
+  target(
+    "W1 engine CPU/task ≤ p-limit's",
+    `${us(cpuPerTask(w1Engine))} vs ${us(cpuPerTask(w1Limit))} µs`,
+    cpuPerTask(w1Engine) <= cpuPerTask(w1Limit)
+  )
+}
+const w2Engine = find("W2", "engine")
+if (w2Engine) {
+  const ratio = result(w2Engine).workMillis / idealMillis(w2Engine)
+  target("W2 engine makespan ≤ 1.15 × ideal", `${fixed(3)(ratio)} × ideal`, ratio <= 1.15)
+}
+const w3 = selected.find((w) => w.name === "W3")
+if (w3) {
+  const sizes = sizesOf(w3)
+  const [smallest, largest] = [sizes[0]!, sizes.at(-1)!]
+  const engine = find("W3", "engine", largest)!
+  const pMap = find("W3", "p-map", largest)!
+  const label = fixed(0)(largest)
+  const wallRatio = result(engine).wallMillis / result(pMap).wallMillis
+  target(
+    `W3 ${label} engine wall ≤ 2 × p-map's`,
+    `${fixed(2)(wallRatio)} × (${ms(result(engine).wallMillis)} vs ${ms(result(pMap).wallMillis)} ms)`,
+    wallRatio <= 2
+  )
+  const rss = result(engine).maxRssKiB * 1024 / 1e6
+  target(`W3 ${label} engine peak RSS ≤ 200 MB`, `${mb(result(engine).maxRssKiB)} MB`, rss <= 200)
+  // Flat: no size costs more than 1.5 × the size below it per task (the smallest sizes also pay for JIT warm-up).
+  const perTask = sizes.map((size) => netWallPerTask(find("W3", "engine", size)!))
+  const growth = Math.max(...perTask.slice(1).map((value, i) => value / perTask[i]!))
+  target(
+    `W3 engine net wall/task flat from ${fixed(0)(smallest)} to ${label} (each size ≤ 1.5 × the one below)`,
+    `${perTask.map(us).join(" → ")} µs (largest step ×${fixed(2)(growth)})`,
+    growth <= 1.5
+  )
+}
+
+// =============================================================================
+// output
+// =============================================================================
+
+const machine = `${Os.availableParallelism()} CPUs (${Os.cpus()[0]?.model ?? "unknown"}), ${
+  fixed(1)(Os.totalmem() / 2 ** 30)
+} GiB, Node ${process.version}`
+const medians = runs === largeRuns || !jobs.some((job) => job.size >= LARGE)
+  ? `Median of ${runs} run(s) per row`
+  : `Median of ${runs} run(s) per row, ${largeRuns} for the rows of ${fixed(0)(LARGE)} tasks`
+const load = `load average ${fixed(2)(loadBefore)} before, ${fixed(2)(Os.loadavg()[0]!)} after`
+const report = [
+  `## Results ${new Date().toISOString().slice(0, 10)}${flags.quick ? " (--quick)" : ""}`,
+  `${machine}; ${load}. ${medians}; MB = 10^6 bytes.`,
+  ...sections,
+  calibrationSection,
+  "### Targets\n\n" + table(["target", "figure", "result"], targets)
+].join("\n\n") + "\n"
+
+console.log("\n" + report)
+Fs.mkdirSync(resultsDir, { recursive: true })
+Fs.writeFileSync(Path.join(resultsDir, "results.md"), report)
+Fs.writeFileSync(Path.join(resultsDir, "samples.json"), JSON.stringify(Object.fromEntries(samples), null, 2) + "\n")
+console.error(`wrote ${Path.relative(process.cwd(), resultsDir)}/results.md and samples.json`)
