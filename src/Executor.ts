@@ -144,10 +144,18 @@ const randomRunId = Effect.map(
 
 const toMillis = (option: string, input: Duration.DurationInput | undefined) => {
   if (input === undefined) return Either.right(Infinity)
-  const decoded = Duration.decodeUnknown(input)
-  return decoded._tag === "Some"
+  // Duration reads NaN and negative numbers as zero, which would stop every task at once: reject them instead.
+  const decoded = typeof input === "number" && !(input >= 0) ? undefined : Duration.decodeUnknown(input)
+  return decoded !== undefined && decoded._tag === "Some"
     ? Either.right(Duration.toMillis(decoded.value))
-    : Either.left(new AgentError.RunOptionsError({ option, description: `not a duration: ${String(input)}` }))
+    : Either.left(
+      new AgentError.RunOptionsError({
+        option,
+        description: `expected a duration such as "30 seconds" or a number of milliseconds (0 or more), got ${
+          typeof input === "string" ? JSON.stringify(input) : String(input)
+        }`
+      })
+    )
 }
 
 type LooseOptions = RunOptions<unknown, unknown, unknown> & {

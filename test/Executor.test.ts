@@ -309,6 +309,29 @@ describe("Executor", () => {
         }
         assert.strictEqual((yield* agent.stats).builds, 0)
       }).pipe(provide))
+
+    it.effect("rejects a timeout or deadline that is not a duration, before any task starts", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("never-either", (n: number) => n)
+        const cases: ReadonlyArray<readonly ["timeout" | "deadline", Duration.DurationInput]> = [
+          ["timeout", Number.NaN],
+          ["timeout", -5],
+          ["deadline", "5 sec" as Duration.DurationInput],
+          ["deadline", Number.NaN]
+        ]
+        for (const [option, value] of cases) {
+          const exit = yield* Effect.exit(Executor.run(Task.fromIterable([1]), agent.factory, { [option]: value }))
+          assert(Exit.isFailure(exit))
+          const error = Cause.squash(exit.cause)
+          assert(error instanceof AgentError.RunOptionsError)
+          assert.strictEqual(error.option, option)
+          assert.include(error.message, "expected a duration")
+        }
+        assert.strictEqual((yield* agent.stats).builds, 0)
+        // Zero is a valid timeout: every task stops at once.
+        const zero = yield* withClock(Executor.run(Task.fromIterable([1]), agent.factory, { timeout: 0 }))
+        assert.strictEqual(zero.results.length, 1)
+      }).pipe(provide))
   })
 
   describe("timeouts", () => {
