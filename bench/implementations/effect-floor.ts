@@ -6,17 +6,13 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { Run } from "../workloads.js"
-import { reused, work } from "./effect.js"
+import { makeAgent } from "./effect.js"
 
 export const run: Run = async (inputs, workload) => {
-  const agentWork = work(workload)
-  const makeAgent = () => {
-    let calls = 0
-    return { name: "bench", run: (n: number) => ++calls === 1 ? agentWork(n) : reused }
-  }
+  const newAgent = makeAgent(workload)
   const results = await Effect.runPromise(Effect.forEach(
     inputs,
-    (input) => Effect.either(makeAgent().run(input)),
+    (input) => Effect.either(newAgent().run(input)),
     { concurrency: workload.concurrency }
   ))
   return () => results.map(Either.match({ onLeft: (error) => ({ error }), onRight: (ok) => ({ ok }) }))

@@ -11,3 +11,12 @@ export const work = (workload: Workload): (n: number) => Effect.Effect<number, s
 
 /** Fails the task if an agent instance is ever called twice: sharing one across tasks would show. */
 export const reused = Effect.fail("agent reused")
+
+/** A fresh agent object: the one the Effect baselines build per task, failing if it is ever called twice. */
+export const makeAgent = (workload: Workload): () => { readonly run: (n: number) => Effect.Effect<number, string> } => {
+  const agentWork = work(workload)
+  return () => {
+    let calls = 0
+    return { run: (n: number) => ++calls === 1 ? agentWork(n) : reused }
+  }
+}
