@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
@@ -184,6 +185,13 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
     const ambient = yield* FiberRef.get(FiberRef.currentMetricLabels)
     const clock = yield* Effect.clock
     const context = yield* Effect.context<unknown>()
+    const spans = (yield* FiberRef.get(FiberRef.currentTracerEnabled))
+      ? {
+        parent: yield* Effect.option(Effect.currentSpan),
+        timing: yield* FiberRef.get(FiberRef.currentTracerTimingEnabled)
+      }
+      : undefined
+    const logs = LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
     yield* Effect.annotateCurrentSpan({ agent: agent.name, runId, tasks: list.length, concurrency })
     const report = yield* internal.run({
       runId,
@@ -197,6 +205,8 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
       aggregate: options?.aggregate,
       clock,
       context,
+      spans,
+      logs,
       metricLabels: [MetricLabel.make("agent", agent.name), ...ambient]
     })
     yield* Effect.annotateCurrentSpan({ ...report.summary })

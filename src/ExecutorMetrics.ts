@@ -1,6 +1,7 @@
 /**
- * The engine's metrics. Every one is tagged with `agent` (the agent's name) where it is updated; task ids are never
- * tags. Ambient labels set with `Effect.tagMetrics` around a run are added too.
+ * The engine's metrics. Every one is tagged with `agent` (the agent's name) where it is updated, and the model
+ * counters with `model` too; task ids are never tags. Ambient labels set with `Effect.tagMetrics` around a run are
+ * added as well.
  *
  * @since 0.1.0
  */
@@ -66,6 +67,17 @@ export const tasksInterrupted = Metric.counter("effect_parallel_agents_tasks_int
   incremental: true
 })
 
+/**
+ * Task attempts that failed with a retryable error and were tried again. Counted by the retry policy.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const tasksRetried = Metric.counter("effect_parallel_agents_tasks_retried", {
+  description: "Task attempts that failed with a retryable error and were tried again",
+  incremental: true
+})
+
 const durationName = "effect_parallel_agents_task_duration"
 const durationBoundaries = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000]
 const durationDescription = "How long tasks took, in milliseconds"
@@ -111,4 +123,75 @@ export const taskDuration: Metric.Metric<
  */
 export const tasksInFlight = Metric.gauge("effect_parallel_agents_tasks_in_flight", {
   description: "Tasks running now"
+})
+
+/**
+ * Tasks waiting for a slot: queued in a run and not started yet.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const queueDepth = Metric.gauge("effect_parallel_agents_queue_depth", {
+  description: "Tasks waiting for a slot"
+})
+
+/**
+ * How long tasks waited for a slot, in milliseconds, from the start of their run to their own start.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const queueWait = Metric.histogram(
+  "effect_parallel_agents_queue_wait",
+  MetricBoundaries.fromIterable([
+    1,
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    30_000,
+    60_000,
+    300_000
+  ]),
+  "How long tasks waited for a slot, in milliseconds"
+)
+
+/**
+ * Requests agents made to language models, tagged with `agent` and `model`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const modelRequests = Metric.counter("effect_parallel_agents_model_requests", {
+  description: "Requests agents made to language models",
+  incremental: true
+})
+
+/**
+ * Input (prompt) tokens language models reported, tagged with `agent` and `model`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const modelInputTokens = Metric.counter("effect_parallel_agents_model_input_tokens", {
+  description: "Input tokens language models reported",
+  incremental: true
+})
+
+/**
+ * Output (completion) tokens language models reported, tagged with `agent` and `model`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const modelOutputTokens = Metric.counter("effect_parallel_agents_model_output_tokens", {
+  description: "Output tokens language models reported",
+  incremental: true
 })

@@ -53,6 +53,8 @@ export interface Common {
   readonly startedAt: number | undefined
   /** How long the task took, release of its agent included, in milliseconds. */
   readonly durationMillis: number
+  /** The concurrency slot that ran the task, from 0 (a lane of the run's timeline); `-1` if it never started. */
+  readonly slot: number
   /** `task.id`. */
   readonly taskId: string
   /** The agent instance's unique name, or `undefined` if the task never started. */
@@ -145,7 +147,8 @@ abstract class Base {
     readonly attempt: number,
     /** @internal */
     readonly startOffset: number,
-    readonly durationMillis: number
+    readonly durationMillis: number,
+    readonly slot: number
   ) {}
   get taskId(): string {
     return this.task.id
@@ -179,7 +182,8 @@ abstract class Base {
       agent: this.agent,
       attempt: this.attempt,
       startedAt: this.startedAt,
-      durationMillis: this.durationMillis
+      durationMillis: this.durationMillis,
+      slot: this.slot
     }
   }
   abstract toJSON(): unknown
@@ -198,9 +202,10 @@ class SucceededImpl<A> extends Base implements Succeeded<A> {
     attempt: number,
     startOffset: number,
     durationMillis: number,
+    slot: number,
     readonly value: A
   ) {
-    super(task, index, origin, attempt, startOffset, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis, slot)
   }
   toJSON() {
     return { ...this.common(), value: this.value }
@@ -217,9 +222,10 @@ class FailedImpl<E> extends Base implements Failed<E> {
     attempt: number,
     startOffset: number,
     durationMillis: number,
+    slot: number,
     readonly cause: Cause.Cause<E>
   ) {
-    super(task, index, origin, attempt, startOffset, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis, slot)
   }
   get error(): unknown {
     return Cause.squash(this.cause)
@@ -239,10 +245,11 @@ class TimedOutImpl extends Base implements TimedOut {
     attempt: number,
     startOffset: number,
     durationMillis: number,
+    slot: number,
     readonly reason: "TaskTimeout" | "RunDeadline",
     readonly timeout: Duration.Duration
   ) {
-    super(task, index, origin, attempt, startOffset, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis, slot)
   }
   get error(): AgentTimeout {
     return new AgentTimeout({
@@ -267,10 +274,11 @@ class InterruptedImpl extends Base implements Interrupted {
     attempt: number,
     startOffset: number,
     durationMillis: number,
+    slot: number,
     readonly reason: "Interrupted" | "RunDeadline",
     readonly cause: Cause.Cause<never>
   ) {
-    super(task, index, origin, attempt, startOffset, durationMillis)
+    super(task, index, origin, attempt, startOffset, durationMillis, slot)
   }
   toJSON() {
     return { ...this.common(), reason: this.reason }
@@ -299,6 +307,8 @@ export interface Meta {
   readonly instance: AgentInstance.Service | undefined
   readonly startedAt: number | undefined
   readonly durationMillis: number
+  /** The concurrency slot that ran the task, from 0; `-1` when it never started. */
+  readonly slot?: number | undefined
 }
 
 const originOf = (meta: Meta): Origin | undefined =>
@@ -314,8 +324,9 @@ export const unsafeSucceeded = <A>(
   attempt: number,
   startOffset: number,
   durationMillis: number,
+  slot: number,
   value: A
-): Succeeded<A> => new SucceededImpl(task, index, origin, attempt, startOffset, durationMillis, value)
+): Succeeded<A> => new SucceededImpl(task, index, origin, attempt, startOffset, durationMillis, slot, value)
 
 /** @internal */
 export const unsafeFailed = <E>(
@@ -325,8 +336,9 @@ export const unsafeFailed = <E>(
   attempt: number,
   startOffset: number,
   durationMillis: number,
+  slot: number,
   cause: Cause.Cause<E>
-): Failed<E> => new FailedImpl(task, index, origin, attempt, startOffset, durationMillis, cause)
+): Failed<E> => new FailedImpl(task, index, origin, attempt, startOffset, durationMillis, slot, cause)
 
 /** @internal */
 export const unsafeTimedOut = (
@@ -336,9 +348,10 @@ export const unsafeTimedOut = (
   attempt: number,
   startOffset: number,
   durationMillis: number,
+  slot: number,
   reason: "TaskTimeout" | "RunDeadline",
   timeout: Duration.Duration
-): TimedOut => new TimedOutImpl(task, index, origin, attempt, startOffset, durationMillis, reason, timeout)
+): TimedOut => new TimedOutImpl(task, index, origin, attempt, startOffset, durationMillis, slot, reason, timeout)
 
 /** @internal */
 export const unsafeInterrupted = (
@@ -348,23 +361,24 @@ export const unsafeInterrupted = (
   attempt: number,
   startOffset: number,
   durationMillis: number,
+  slot: number,
   reason: "Interrupted" | "RunDeadline",
   cause: Cause.Cause<never>
-): Interrupted => new InterruptedImpl(task, index, origin, attempt, startOffset, durationMillis, reason, cause)
+): Interrupted => new InterruptedImpl(task, index, origin, attempt, startOffset, durationMillis, slot, reason, cause)
 
 /**
  * @category constructors
  * @since 0.1.0
  */
 export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> =>
-  new SucceededImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, value)
+  new SucceededImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, slotOf(meta), value)
 
 /**
  * @category constructors
  * @since 0.1.0
  */
 export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> =>
-  new FailedImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, cause)
+  new FailedImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, slotOf(meta), cause)
 
 /**
  * @category constructors
@@ -381,6 +395,7 @@ export const timedOut = (
     attemptOf(meta),
     0,
     meta.durationMillis,
+    slotOf(meta),
     options.reason,
     Duration.decode(options.timeout)
   )
@@ -400,11 +415,14 @@ export const interrupted = (
     attemptOf(meta),
     0,
     meta.durationMillis,
+    slotOf(meta),
     options.reason,
     options.cause ?? Cause.interrupt(FiberId.none)
   )
 
 const attemptOf = (meta: Meta): number => meta.instance?.attempt ?? 0
+
+const slotOf = (meta: Meta): number => meta.slot ?? -1
 
 /**
  * The outcome of a task that ran to an `Exit`: `Succeeded`, `Interrupted` when the cause is interruption and

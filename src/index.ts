@@ -48,8 +48,9 @@ export * as Executor from "./Executor.js"
 export * as ExecutorConfig from "./ExecutorConfig.js"
 
 /**
- * The engine's metrics. Every one is tagged with `agent` (the agent's name) where it is updated; task ids are never
- * tags. Ambient labels set with `Effect.tagMetrics` around a run are added too.
+ * The engine's metrics. Every one is tagged with `agent` (the agent's name) where it is updated, and the model
+ * counters with `model` too; task ids are never tags. Ambient labels set with `Effect.tagMetrics` around a run are
+ * added as well.
  *
  * @since 0.1.0
  */

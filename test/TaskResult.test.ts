@@ -283,9 +283,10 @@ describe("TaskResult", () => {
         agent: `summarizer#run1/${taskId}/1`,
         attempt: 1,
         startedAt: 1000,
-        durationMillis: 20
+        durationMillis: 20,
+        slot: 2
       })
-      const m = (taskId: string, index: number) => meta(taskId, index, { durationMillis: 20 })
+      const m = (taskId: string, index: number) => ({ ...meta(taskId, index, { durationMillis: 20 }), slot: 2 })
       assert.deepStrictEqual(TaskResult.succeeded(m("s", 0), { n: 1 }).toJSON(), {
         _tag: "Succeeded",
         ...common("s", 0),
@@ -318,6 +319,7 @@ describe("TaskResult", () => {
         index: 5,
         attempt: 0,
         durationMillis: 0,
+        slot: -1,
         reason: "RunDeadline"
       })
     })

@@ -3,13 +3,16 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import type * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import type * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
 import * as AgentInstance from "../AgentInstance.js"
@@ -43,6 +46,10 @@ export interface Plan<In, Out, E, EL, R, TOut, RS, S> {
   readonly context: Context.Context<R | RS>
   /** `agent` then the ambient labels, as `Metric.update(metric.pipe(Metric.tagged("agent", name)))` tags them. */
   readonly metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
+  /** One `Executor.task` span per task, children of the run's span, unless tracing is disabled. */
+  readonly spans: { readonly parent: Option.Option<Tracer.AnySpan>; readonly timing: boolean } | undefined
+  /** Whether the minimum log level lets the per-task Debug lines through (read once per run). */
+  readonly logs: boolean
 }
 
 /**
@@ -53,6 +60,10 @@ export interface Plan<In, Out, E, EL, R, TOut, RS, S> {
  * nothing times out.
  */
 class Slot implements Entry {
+  constructor(
+    /** The slot's number, from 0: its lane in the run's timeline. */
+    readonly lane: number
+  ) {}
   deadline = Infinity
   heapIndex = -1
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
@@ -72,6 +83,8 @@ class Slot implements Entry {
   /** When the task started, in milliseconds from the start of the run. */
   startOffset = 0
   timeoutMillis = Infinity
+  /** The task's `Executor.task` span, when spans are on. */
+  span: Tracer.Span | undefined = undefined
   /** One attempt of the task under way, built once per slot: it reads the task from the slot. */
   attempt: Effect.Effect<void, never, never> = undefined as never
 }
@@ -83,7 +96,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
   Effect.suspend(() => {
     type Err = E | AgentError.AgentError
     type Result = TaskResult.TaskResult<TOut, Err>
-    const { clock, decodeInput, decodeOutput, factory, metricLabels: labels, runId, tasks } = plan
+    const { clock, decodeInput, decodeOutput, factory, logs, metricLabels: labels, runId, spans, tasks } = plan
     const builder = factory.builder
     const agentName = factory.name
     const n = tasks.length
@@ -179,12 +192,47 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     // stops at the first entry.
     const template = new Map<string, unknown>([[AgentInstance.AgentInstance.key, undefined]])
     if (builder.scoped) template.set(Scope.Scope.key, undefined)
+    if (spans !== undefined) template.set(Tracer.ParentSpan.key, undefined)
     for (const [key, service] of plan.context.unsafeMap) {
       if (!template.has(key)) template.set(key, service)
     }
 
-    const makeSlot = (): Slot => {
-      const slot = new Slot()
+    const endSpan = (span: Tracer.Span, result: Result) => {
+      span.attribute("outcome", result._tag)
+      span.end(
+        spans!.timing ? clock.unsafeCurrentTimeNanos() : BigInt(0),
+        result._tag === "Succeeded"
+          ? Exit.void
+          : result._tag === "TimedOut"
+          ? Exit.fail(result.error)
+          : Exit.failCause(result.cause)
+      )
+    }
+
+    const annotations = (slot: Slot) => ({
+      package: "effect-parallel-agents",
+      module: "Executor",
+      runId,
+      taskId: slot.task.id,
+      agent: slot.instance.name,
+      attempt: 1
+    })
+    const logStart = (slot: Slot) => Effect.annotateLogs(Effect.logDebug("Task started"), annotations(slot))
+    const logEnd = (slot: Slot, result: Result) =>
+      Effect.annotateLogs(
+        Effect.logDebug(`Task ${outcomeWords[result._tag]}`),
+        result._tag === "Succeeded"
+          ? { ...annotations(slot), status: result._tag, durationMillis: result.durationMillis }
+          : {
+            ...annotations(slot),
+            status: result._tag,
+            durationMillis: result.durationMillis,
+            error: TaskResult.message(result)
+          }
+      )
+
+    const makeSlot = (_: unknown, lane: number): Slot => {
+      const slot = new Slot(lane)
       const useContext = FiberRef.update(FiberRef.currentContext, () => slot.context)
       const runAgent = (agent: Agent.Agent<In, Out, E>) => {
         slot.phase = "run"
@@ -217,12 +265,16 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         ? withInput as unknown as Effect.Effect<TOut, E | EL | AgentError.AgentError, R | RS>
         : Effect.flatMap(withInput, (output) => Effect.mapError(decodeOutput(output), outputError))
 
-      const complete = (result: Result): Effect.Effect<void, never, R | RS> => {
-        record(result)
+      const next = (result: Result): Effect.Effect<void, never, R | RS> => {
         if (slot.expired !== undefined) return Effect.void
         return result._tag === "Interrupted"
           ? Effect.flatMap(probeInterrupted, (interrupted) => interrupted ? Effect.void : step(slot))
           : step(slot)
+      }
+      const complete = (result: Result): Effect.Effect<void, never, R | RS> => {
+        record(result)
+        if (slot.span !== undefined) endSpan(slot.span, result)
+        return logs ? Effect.zipRight(logEnd(slot, result), Effect.suspend(() => next(result))) : next(result)
       }
       const end = () => {
         heap.remove(slot)
@@ -235,7 +287,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         onSuccess: (value) => {
           const duration = end()
           return complete(
-            TaskResult.unsafeSucceeded(slot.task, slot.index, origin, 1, slot.startOffset, duration, value)
+            TaskResult.unsafeSucceeded(slot.task, slot.index, origin, 1, slot.startOffset, duration, slot.lane, value)
           )
         },
         onFailure: (cause) => {
@@ -251,6 +303,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
                 1,
                 startOffset,
                 duration,
+                slot.lane,
                 slot.expired,
                 Duration.millis(slot.limitMillis)
               )
@@ -262,6 +315,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
                 1,
                 startOffset,
                 duration,
+                slot.lane,
                 "Interrupted",
                 cause as Cause.Cause<never>
               )
@@ -272,6 +326,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
                 1,
                 startOffset,
                 duration,
+                slot.lane,
                 slot.phase === "build"
                   ? Cause.map(cause as Cause.Cause<EL>, (error): Err =>
                     new AgentError.AgentBuildError({ agent: slot.instance.name, taskId: task.id, cause: error }))
@@ -280,6 +335,39 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           )
         }
       }) as Effect.Effect<void, never, never>
+      if (spans !== undefined) {
+        const run = slot.attempt
+        slot.attempt = Effect.flatMap(
+          Effect.suspend(() =>
+            Effect.makeSpan("Executor.task", {
+              parent: Option.getOrUndefined(spans.parent),
+              root: Option.isNone(spans.parent),
+              kind: "internal",
+              captureStackTrace: false,
+              attributes: {
+                agent: agentName,
+                "agent.instance": slot.instance.name,
+                taskId: slot.task.id,
+                attempt: 1
+              }
+            })
+          ),
+          (span) => {
+            // The task's context is not published yet: the attempt sets it, and the agent's spans nest under this one.
+            slot.span = span
+            slot.context.unsafeMap.set(Tracer.ParentSpan.key, span)
+            return run
+          }
+        )
+      }
+      if (logs) {
+        slot.attempt = Effect.zipRight(
+          Effect.suspend(() =>
+            logStart(slot)
+          ),
+          slot.attempt
+        )
+      }
       return slot
     }
 
@@ -314,6 +402,8 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       }
       ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
       ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
+      ExecutorMetrics.queueDepth.unsafeModify(-1, labels)
+      ExecutorMetrics.queueWait.unsafeUpdate(slot.startOffset, labels)
       if (slot.timeoutMillis !== Infinity) {
         arm(slot, now + slot.timeoutMillis)
       }
@@ -328,8 +418,10 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       Effect.withFiberRuntime((fiber) => {
         slot.fiber = fiber
         slot.expired = undefined
-        return Effect.flatMap(step(slot), () =>
-          slot.expired !== undefined && !closed && cursor < n ? start(slot) : Effect.void)
+        return Effect.flatMap(
+          step(slot),
+          () => slot.expired !== undefined && !closed && cursor < n ? start(slot) : Effect.void
+        )
       })
     let workers: FiberSet.FiberSet<void, never>
     const start = (slot: Slot): Effect.Effect<void, never, R | RS> =>
@@ -345,6 +437,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           0,
           0,
           0,
+          -1,
           "RunDeadline",
           Cause.interrupt(FiberId.none)
         ))
@@ -373,6 +466,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       return Effect.sync(finish)
     }
 
+    ExecutorMetrics.queueDepth.unsafeModify(n, labels)
     return Effect.scoped(
       Effect.gen(function*() {
         yield* Effect.forkScoped(
@@ -388,5 +482,16 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         // Every worker ends when there is nothing left to do; a defect in one (a bug in the engine) fails the run.
         yield* Effect.raceFirst(FiberSet.awaitEmpty(workers), FiberSet.join(workers))
       })
-    ).pipe(Effect.map(finish))
+    ).pipe(
+      // Tasks that never started leave the queue when the run ends, however it ends.
+      Effect.ensuring(Effect.sync(() => ExecutorMetrics.queueDepth.unsafeModify(cursor - n, labels))),
+      Effect.map(finish)
+    )
   })
+
+const outcomeWords = {
+  Succeeded: "succeeded",
+  Failed: "failed",
+  TimedOut: "timed out",
+  Interrupted: "interrupted"
+} as const
