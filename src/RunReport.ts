@@ -1,12 +1,13 @@
 /**
- * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and timing stats
- * (wall time, busy time, speedup, parallel efficiency).
+ * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and stats people
+ * read at a glance (wall time against the sequential sum, speedup, parallel efficiency, duration percentiles, queue
+ * wait, success rate), with a terminal table to print them.
  *
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
 import { NodeInspectSymbol } from "effect/Inspectable"
-import type * as TaskResult from "./TaskResult.js"
+import * as TaskResult from "./TaskResult.js"
 
 /**
  * Tasks by outcome. `total` is the number of tasks in the run; the other four always add up to it.
@@ -43,6 +44,44 @@ export interface Stats {
   readonly concurrency: number
   /** The most tasks that ran at once. */
   readonly peakInFlight: number
+  /** `succeeded / total`, `0` for a run of no tasks. */
+  readonly successRate: number
+  /** How long the tasks that started took (nearest-rank percentiles); zero when none started. */
+  readonly durations: Percentiles
+  /** How long the tasks that started waited for a slot, from the start of the run. */
+  readonly queueWait: {
+    readonly mean: Duration.Duration
+    readonly max: Duration.Duration
+  }
+}
+
+/**
+ * Percentiles of a set of durations, by nearest rank.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Percentiles {
+  readonly p50: Duration.Duration
+  readonly p95: Duration.Duration
+  readonly p99: Duration.Duration
+  readonly max: Duration.Duration
+  readonly mean: Duration.Duration
+}
+
+/**
+ * One agent's share of a run: a run of one agent has one, a run that mixes agents (teams) one per agent.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AgentStats extends Summary {
+  readonly agent: string
+  /** The sum of this agent's task durations. */
+  readonly busyTime: Duration.Duration
+  /** `succeeded / total`. */
+  readonly successRate: number
+  readonly durations: Percentiles
 }
 
 /**
@@ -61,6 +100,8 @@ export interface RunReport<A, E, S> {
   /** The value of the run's aggregate, `undefined` when it had none. */
   readonly aggregate: S
   readonly stats: Stats
+  /** The summary and durations of each agent, in order of first appearance. */
+  readonly byAgent: ReadonlyArray<AgentStats>
 }
 
 class RunReportImpl<A, E, S> implements RunReport<A, E, S> {
@@ -70,7 +111,8 @@ class RunReportImpl<A, E, S> implements RunReport<A, E, S> {
     readonly results: ReadonlyArray<TaskResult.TaskResult<A, E>>,
     readonly summary: Summary,
     readonly aggregate: S,
-    readonly stats: Stats
+    readonly stats: Stats,
+    readonly byAgent: ReadonlyArray<AgentStats>
   ) {}
   toJSON() {
     return {
@@ -80,9 +122,19 @@ class RunReportImpl<A, E, S> implements RunReport<A, E, S> {
       aggregate: this.aggregate,
       stats: {
         ...this.stats,
-        wallTime: Duration.format(this.stats.wallTime),
-        busyTime: Duration.format(this.stats.busyTime)
+        wallTime: Duration.toMillis(this.stats.wallTime),
+        busyTime: Duration.toMillis(this.stats.busyTime),
+        durations: percentilesToJSON(this.stats.durations),
+        queueWait: {
+          mean: Duration.toMillis(this.stats.queueWait.mean),
+          max: Duration.toMillis(this.stats.queueWait.max)
+        }
       },
+      byAgent: this.byAgent.map((agent) => ({
+        ...agent,
+        busyTime: Duration.toMillis(agent.busyTime),
+        durations: percentilesToJSON(agent.durations)
+      })),
       results: this.results.map((result) => result.toJSON())
     }
   }
@@ -91,6 +143,76 @@ class RunReportImpl<A, E, S> implements RunReport<A, E, S> {
   }
   [NodeInspectSymbol]() {
     return this.toJSON()
+  }
+}
+
+const percentilesToJSON = (p: Percentiles) => ({
+  p50: Duration.toMillis(p.p50),
+  p95: Duration.toMillis(p.p95),
+  p99: Duration.toMillis(p.p99),
+  max: Duration.toMillis(p.max),
+  mean: Duration.toMillis(p.mean)
+})
+
+/**
+ * Percentiles of durations in milliseconds, by nearest rank: the p-th percentile is the smallest value at least p %
+ * of the values do not exceed. Zero for no values.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const percentiles = (millis: ArrayLike<number>): Percentiles => {
+  const sorted = Float64Array.from(millis).sort()
+  const n = sorted.length
+  const rank = (p: number) => Duration.millis(n === 0 ? 0 : sorted[Math.max(0, Math.ceil(p * n) - 1)]!)
+  let sum = 0
+  for (let i = 0; i < n; i++) sum += sorted[i]!
+  return {
+    p50: rank(0.5),
+    p95: rank(0.95),
+    p99: rank(0.99),
+    max: rank(1),
+    mean: Duration.millis(n === 0 ? 0 : sum / n)
+  }
+}
+
+class Tally {
+  succeeded = 0
+  failed = 0
+  timedOut = 0
+  interrupted = 0
+  busy = 0
+  readonly durations: Array<number> = []
+  constructor(readonly agent: string) {}
+  add(result: TaskResult.TaskResult<unknown, unknown>) {
+    this.busy += result.durationMillis
+    if (result.started) this.durations.push(result.durationMillis)
+    switch (result._tag) {
+      case "Succeeded":
+        this.succeeded++
+        break
+      case "Failed":
+        this.failed++
+        break
+      case "TimedOut":
+        this.timedOut++
+        break
+      case "Interrupted":
+        this.interrupted++
+        break
+    }
+  }
+  get total() {
+    return this.succeeded + this.failed + this.timedOut + this.interrupted
+  }
+  summary(): Summary {
+    return {
+      total: this.total,
+      succeeded: this.succeeded,
+      failed: this.failed,
+      timedOut: this.timedOut,
+      interrupted: this.interrupted
+    }
   }
 }
 
@@ -110,46 +232,58 @@ export const make = <A, E, S>(options: {
   readonly concurrency: number
   readonly peakInFlight: number
 }): RunReport<A, E, S> => {
-  let succeeded = 0
-  let failed = 0
-  let timedOut = 0
-  let interrupted = 0
-  let busy = 0
+  const all = new Tally(options.agent)
+  const agents = new Map<string, Tally>()
+  let waitSum = 0
+  let waitMax = 0
   for (const result of options.results) {
-    busy += result.durationMillis
-    switch (result._tag) {
-      case "Succeeded":
-        succeeded++
-        break
-      case "Failed":
-        failed++
-        break
-      case "TimedOut":
-        timedOut++
-        break
-      case "Interrupted":
-        interrupted++
-        break
+    all.add(result)
+    const name = TaskResult.agentOf(result) ?? options.agent
+    let tally = agents.get(name)
+    if (tally === undefined) {
+      tally = new Tally(name)
+      agents.set(name, tally)
+    }
+    tally.add(result)
+    if (result.startedAt !== undefined) {
+      const wait = Math.max(0, result.startedAt - options.startedAt)
+      waitSum += wait
+      if (wait > waitMax) waitMax = wait
     }
   }
+  const started = all.durations.length
   const wall = Math.max(0, options.endedAt - options.startedAt)
-  const speedup = wall > 0 ? busy / wall : 1
+  const speedup = wall > 0 ? all.busy / wall : 1
   const concurrency = Math.max(1, options.concurrency)
+  const total = options.results.length
   return new RunReportImpl(
     options.runId,
     options.agent,
     options.results,
-    { total: options.results.length, succeeded, failed, timedOut, interrupted },
+    all.summary(),
     options.aggregate,
     {
       startedAt: options.startedAt,
       wallTime: Duration.millis(wall),
-      busyTime: Duration.millis(busy),
+      busyTime: Duration.millis(all.busy),
       speedup,
       efficiency: speedup / concurrency,
       concurrency,
-      peakInFlight: options.peakInFlight
-    }
+      peakInFlight: options.peakInFlight,
+      successRate: total === 0 ? 0 : all.succeeded / total,
+      durations: percentiles(all.durations),
+      queueWait: {
+        mean: Duration.millis(started === 0 ? 0 : waitSum / started),
+        max: Duration.millis(waitMax)
+      }
+    },
+    Array.from(agents.values(), (tally) => ({
+      agent: tally.agent,
+      ...tally.summary(),
+      busyTime: Duration.millis(tally.busy),
+      successRate: tally.total === 0 ? 0 : tally.succeeded / tally.total,
+      durations: percentiles(tally.durations)
+    }))
   )
 }
 
@@ -184,21 +318,71 @@ export const failures = <A, E, S>(
 }
 
 /**
- * A short plain-text summary: counts by outcome and the timing stats.
+ * A table for the terminal: outcomes with their shares, then the timing stats (wall time against the sequential
+ * sum, speedup, efficiency, peak in flight, duration percentiles, queue wait), then one row per agent when the run
+ * mixed agents.
  *
  * @category getters
  * @since 0.1.0
  */
 export const format = <A, E, S>(self: RunReport<A, E, S>): string => {
   const { stats, summary } = self
-  return [
-    `Run ${self.runId} (${self.agent}): ${summary.total} tasks, ${summary.succeeded} succeeded, ${summary.failed} failed, ` +
-    `${summary.timedOut} timed out, ${summary.interrupted} interrupted`,
-    `Wall ${formatMillis(Duration.toMillis(stats.wallTime))}, busy ${
-      formatMillis(Duration.toMillis(stats.busyTime))
-    }, speedup ${stats.speedup.toFixed(2)}x, efficiency ${(stats.efficiency * 100).toFixed(0)}% ` +
-    `at concurrency ${stats.concurrency} (peak ${stats.peakInFlight} in flight)`
-  ].join("\n")
+  const ms = (d: Duration.Duration) => formatMillis(Duration.toMillis(d))
+  const share = (n: number) => summary.total === 0 ? "-" : `${((n / summary.total) * 100).toFixed(1)}%`
+  const lines = [
+    `Run ${self.runId}: ${self.agent}, ${summary.total} tasks at concurrency ${stats.concurrency}`,
+    "",
+    table(["outcome", "tasks", "share"], [
+      ["succeeded", String(summary.succeeded), share(summary.succeeded)],
+      ["failed", String(summary.failed), share(summary.failed)],
+      ["timed out", String(summary.timedOut), share(summary.timedOut)],
+      ["interrupted", String(summary.interrupted), share(summary.interrupted)]
+    ]),
+    "",
+    table(["stat", "value"], [
+      ["wall time", ms(stats.wallTime)],
+      ["busy time (one after another)", ms(stats.busyTime)],
+      ["speedup", `${stats.speedup.toFixed(2)}x`],
+      ["parallel efficiency", `${(stats.efficiency * 100).toFixed(0)}%`],
+      ["peak in flight", String(stats.peakInFlight)],
+      ["success rate", `${(stats.successRate * 100).toFixed(1)}%`],
+      [
+        "duration p50 / p95 / p99 / max",
+        [stats.durations.p50, stats.durations.p95, stats.durations.p99, stats.durations.max].map(ms).join(" / ")
+      ],
+      ["queue wait mean / max", `${ms(stats.queueWait.mean)} / ${ms(stats.queueWait.max)}`]
+    ])
+  ]
+  if (self.byAgent.length > 1) {
+    lines.push(
+      "",
+      table(
+        ["agent", "tasks", "succeeded", "failed", "timed out", "interrupted", "busy", "p50", "p95"],
+        self.byAgent.map((agent) => [
+          agent.agent,
+          String(agent.total),
+          String(agent.succeeded),
+          String(agent.failed),
+          String(agent.timedOut),
+          String(agent.interrupted),
+          ms(agent.busyTime),
+          ms(agent.durations.p50),
+          ms(agent.durations.p95)
+        ])
+      )
+    )
+  }
+  return lines.join("\n")
+}
+
+/** Columns padded to their widest cell; numbers and durations right-aligned. */
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const right = header.map((_, i) => i > 0)
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((cell, i) => right[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)).join("  ").trimEnd()
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].map((l) => `  ${l}`)
+    .join("\n")
 }
 
 /**

@@ -311,6 +311,14 @@ export interface Meta {
   readonly slot?: number | undefined
 }
 
+/**
+ * The agent a result's task ran with, without building its instance identity; `undefined` if it never started.
+ *
+ * @internal
+ */
+export const agentOf = (result: TaskResult<unknown, unknown>): string | undefined =>
+  (result as { readonly origin?: Origin | undefined }).origin?.agent
+
 const originOf = (meta: Meta): Origin | undefined =>
   meta.instance === undefined
     ? undefined

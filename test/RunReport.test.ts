@@ -124,13 +124,18 @@ describe("RunReport", () => {
   })
 
   describe("format", () => {
-    it("mentions the counts, the timing and the speedup", () => {
+    it("is a table of outcomes and timing stats", () => {
       const text = RunReport.format(report())
-      assert.strictEqual(
-        text,
-        "Run run-1 (summarizer): 6 tasks, 2 succeeded, 2 failed, 1 timed out, 1 interrupted\n" +
-          "Wall 600 ms, busy 1.20 s, speedup 2.00x, efficiency 50% at concurrency 4 (peak 3 in flight)"
-      )
+      const lines = text.split("\n")
+      assert.strictEqual(lines[0], "Run run-1: summarizer, 6 tasks at concurrency 4")
+      assert.match(text, /succeeded\s+2\s+33\.3%/)
+      assert.match(text, /timed out\s+1\s+16\.7%/)
+      assert.match(text, /wall time\s+600 ms/)
+      assert.match(text, /busy time \(one after another\)\s+1\.20 s/)
+      assert.match(text, /speedup\s+2\.00x/)
+      assert.match(text, /parallel efficiency\s+50%/)
+      assert.match(text, /peak in flight\s+3/)
+      assert.match(text, /success rate\s+33\.3%/)
       assert.strictEqual(String(report()), text)
     })
   })
@@ -156,7 +161,7 @@ describe("RunReport", () => {
   })
 
   describe("toJSON", () => {
-    it("gives a plain object with durations formatted and every result", () => {
+    it("gives a plain object with durations in milliseconds and every result", () => {
       const json = JSON.parse(JSON.stringify(report()))
       assert.strictEqual(json.runId, "run-1")
       assert.strictEqual(json.agent, "summarizer")
@@ -164,12 +169,15 @@ describe("RunReport", () => {
       assert.deepStrictEqual(json.aggregate, { extra: true })
       assert.deepStrictEqual(json.stats, {
         startedAt: 10_000,
-        wallTime: "600ms",
-        busyTime: "1s 200ms",
+        wallTime: 600,
+        busyTime: 1200,
         speedup: 2,
         efficiency: 0.5,
         concurrency: 4,
-        peakInFlight: 3
+        peakInFlight: 3,
+        successRate: 2 / 6,
+        durations: { p50: 200, p95: 400, p99: 400, max: 400, mean: 240 },
+        queueWait: { mean: 0, max: 0 }
       })
       assert.deepStrictEqual(json.results.map((r: { readonly taskId: string }) => r.taskId), [
         "t0",
@@ -180,5 +188,106 @@ describe("RunReport", () => {
         "t5"
       ])
     })
+  })
+})
+
+describe("RunReport stats", () => {
+  const at = (
+    agent: string,
+    index: number,
+    startedAt: number,
+    durationMillis: number
+  ): TaskResult.Meta => ({
+    task: Task.make({ id: `t${index}`, input: index }),
+    index,
+    instance: AgentInstance.make({ agent, runId: "r", taskId: `t${index}`, attempt: 1 }),
+    startedAt,
+    durationMillis
+  })
+
+  it("percentiles are nearest-rank, zero for no values", () => {
+    const p = RunReport.percentiles(Array.from({ length: 100 }, (_, i) => 100 - i))
+    assert.deepStrictEqual(
+      [p.p50, p.p95, p.p99, p.max, p.mean].map(Duration.toMillis),
+      [50, 95, 99, 100, 50.5]
+    )
+    const one = RunReport.percentiles([7])
+    assert.deepStrictEqual([one.p50, one.p99, one.max].map(Duration.toMillis), [7, 7, 7])
+    const none = RunReport.percentiles([])
+    assert.deepStrictEqual([none.p50, none.max, none.mean].map(Duration.toMillis), [0, 0, 0])
+  })
+
+  it("durations, queue wait and success rate cover the tasks that started", () => {
+    const results = [
+      TaskResult.succeeded(at("a", 0, 1000, 100), "x"),
+      TaskResult.succeeded(at("a", 1, 1000, 300), "y"),
+      TaskResult.failed(at("a", 2, 1100, 200), Cause.fail("no")),
+      TaskResult.interrupted(meta(3, 0, false), { reason: "RunDeadline" })
+    ]
+    const { stats } = RunReport.make({
+      runId: "r",
+      agent: "a",
+      results,
+      aggregate: undefined,
+      startedAt: 1000,
+      endedAt: 1400,
+      concurrency: 2,
+      peakInFlight: 2
+    })
+    assert.deepStrictEqual(
+      [stats.durations.p50, stats.durations.max, stats.durations.mean].map(Duration.toMillis),
+      [200, 300, 200]
+    )
+    assert.closeTo(Duration.toMillis(stats.queueWait.mean), 100 / 3, 1e-3)
+    assert.strictEqual(Duration.toMillis(stats.queueWait.max), 100)
+    assert.strictEqual(stats.successRate, 0.5)
+    assert.strictEqual(
+      RunReport.make({
+        ...{ runId: "e", agent: "a", aggregate: 0, startedAt: 0, endedAt: 0 },
+        results: [],
+        concurrency: 1,
+        peakInFlight: 0
+      }).stats.successRate,
+      0
+    )
+  })
+
+  it("splits the summary by agent when a run mixes agents, and the table shows it", () => {
+    const results = [
+      TaskResult.succeeded(at("planner", 0, 0, 100), "p"),
+      TaskResult.succeeded(at("critic", 1, 0, 50), "c"),
+      TaskResult.failed(at("critic", 2, 50, 70), Cause.fail("no")),
+      TaskResult.interrupted(meta(3, 0, false), { reason: "RunDeadline" })
+    ]
+    const mixedAgents = RunReport.make({
+      runId: "r",
+      agent: "team",
+      results,
+      aggregate: undefined,
+      startedAt: 0,
+      endedAt: 200,
+      concurrency: 2,
+      peakInFlight: 2
+    })
+    assert.deepStrictEqual(
+      mixedAgents.byAgent.map((
+        a
+      ) => [a.agent, a.total, a.succeeded, a.failed, a.interrupted, Duration.toMillis(a.busyTime)]),
+      [["planner", 1, 1, 0, 0, 100], ["critic", 2, 1, 1, 0, 120], ["team", 1, 0, 0, 1, 0]]
+    )
+    const text = RunReport.format(mixedAgents)
+    assert.match(text, /critic\s+2\s+1\s+1\s+0\s+0\s+120 ms/)
+    const single = RunReport.format(RunReport.make({
+      runId: "run-1",
+      agent: "a",
+      results: mixed,
+      aggregate: undefined,
+      startedAt: 10_000,
+      endedAt: 10_600,
+      concurrency: 4,
+      peakInFlight: 3
+    }))
+    assert.notInclude(single, "agent  ")
+    assert.match(single, /duration p50 \/ p95 \/ p99 \/ max\s+200 ms \/ 400 ms \/ 400 ms \/ 400 ms/)
   })
 })
