@@ -5,8 +5,14 @@
  *
  * @since 0.1.0
  */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import * as reportHtml from "./internal/reportHtml.js"
 import * as TaskResult from "./TaskResult.js"
 
 /**
@@ -90,7 +96,7 @@ export interface AgentStats extends Summary {
  * @category models
  * @since 0.1.0
  */
-export interface RunReport<A, E, S> {
+export interface RunReport<A, E, S> extends Pipeable {
   readonly runId: string
   /** The agent's name. */
   readonly agent: string
@@ -140,6 +146,9 @@ class RunReportImpl<A, E, S> implements RunReport<A, E, S> {
   }
   toString() {
     return format(this)
+  }
+  pipe() {
+    return pipeArguments(this, arguments)
   }
   [NodeInspectSymbol]() {
     return this.toJSON()
@@ -399,3 +408,43 @@ export const formatMillis = (millis: number): string => {
   const seconds = Math.round(millis / 1000)
   return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s`
 }
+
+/**
+ * The report as one self-contained HTML page: the summary and stats, a timeline with one lane per concurrency slot
+ * and one bar per task (coloured by outcome, with its details on hover), the tasks that never started, and a
+ * histogram of task durations. Styles and script are inline and nothing is loaded from anywhere, so the file can
+ * be opened offline or attached to a CI run.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const toHtml = <A, E, S>(
+  self: RunReport<A, E, S>,
+  options?: { readonly title?: string | undefined }
+): string => reportHtml.render(self, options)
+
+/**
+ * Writes the report's HTML page (`toHtml`) to a file with the `FileSystem` service, replacing the file if it exists.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const writeHtml: {
+  (
+    path: string,
+    options?: { readonly title?: string | undefined }
+  ): <A, E, S>(self: RunReport<A, E, S>) => Effect.Effect<void, PlatformError, FileSystem.FileSystem>
+  <A, E, S>(
+    self: RunReport<A, E, S>,
+    path: string,
+    options?: { readonly title?: string | undefined }
+  ): Effect.Effect<void, PlatformError, FileSystem.FileSystem>
+} = dual(
+  (args) => typeof args[0] !== "string",
+  <A, E, S>(
+    self: RunReport<A, E, S>,
+    path: string,
+    options?: { readonly title?: string | undefined }
+  ): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
+    Effect.flatMap(FileSystem.FileSystem, (fs) => fs.writeFileString(path, toHtml(self, options)))
+)

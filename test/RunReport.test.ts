@@ -291,3 +291,19 @@ describe("RunReport stats", () => {
     assert.match(single, /duration p50 \/ p95 \/ p99 \/ max\s+200 ms \/ 400 ms \/ 400 ms \/ 400 ms/)
   })
 })
+
+describe("RunReport pipe", () => {
+  it("a report pipes like any Effect data type", () => {
+    const text = RunReport.make({
+      runId: "p",
+      agent: "a",
+      results: [],
+      aggregate: undefined,
+      startedAt: 0,
+      endedAt: 0,
+      concurrency: 1,
+      peakInFlight: 0
+    }).pipe(RunReport.format)
+    assert.include(text, "Run p: a, 0 tasks")
+  })
+})

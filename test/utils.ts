@@ -1,5 +1,10 @@
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
 import type { Duration } from "effect"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber, Stream, TestClock } from "effect"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
 /**
  * Runs an effect that sleeps on the clock: forks it, advances the `TestClock` by `advance` (every sleep up to then
@@ -19,3 +24,32 @@ let counter = 0
 
 /** A name no other test uses, for metrics (the metric registry is global and tests run concurrently). */
 export const uniqueName = (prefix: string): string => `${prefix}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+/**
+ * Runs an example the way the README says (`tsx examples/<name>.ts`) from another working directory, so that the
+ * files it writes land there. tsx is loaded by its path and given the repository's tsconfig, so that
+ * `effect-parallel-agents` still resolves to the sources (without it, to the possibly stale `build/`).
+ */
+export const runExampleIn = (directory: string, name: string) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const process = yield* Command.make(
+        "node",
+        "--import",
+        pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href,
+        path.join(root, "examples", `${name}.ts`)
+      ).pipe(
+        Command.workingDirectory(directory),
+        Command.env({ TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json") }),
+        Command.start
+      )
+      const [stdout, stderr, exitCode] = yield* Effect.all([
+        Stream.mkString(Stream.decodeText(process.stdout)),
+        Stream.mkString(Stream.decodeText(process.stderr)),
+        process.exitCode
+      ], { concurrency: "unbounded" })
+      return { lines: stdout.trimEnd().split("\n"), stderr, exitCode }
+    })
+  ).pipe(Effect.provide(NodeContext.layer))
