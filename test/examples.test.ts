@@ -1,17 +1,25 @@
-import { Command } from "@effect/platform"
+import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { runExampleIn } from "./utils.js"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
-/** Runs an example the way the README says, `tsx examples/<name>.ts`, and returns its output and exit code. */
-const runExample = (name: string) =>
+/**
+ * Runs an example the way the README says, `tsx examples/<name>.ts`, with `env` added to the environment, and
+ * returns its output and exit code.
+ */
+const runExample = (name: string, env: Record<string, string> = {}) =>
   Effect.scoped(
     Effect.gen(function*() {
       const process = yield* Command.make("node", "--import", "tsx", `examples/${name}.ts`).pipe(
         Command.workingDirectory(root),
+        Command.env(env),
         Command.start
       )
       const [stdout, stderr, exitCode] = yield* Effect.all([
@@ -22,6 +30,21 @@ const runExample = (name: string) =>
       return { lines: stdout.trimEnd().split("\n"), stderr, exitCode }
     })
   ).pipe(Effect.provide(NodeContext.layer))
+
+/** A port free now: the one the system picks when a server binds port 0, released at once. */
+const freePort = Effect.async<number>((resume) => {
+  const server = net.createServer()
+  server.once("error", (error) => resume(Effect.die(error)))
+  server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as net.AddressInfo
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/** A line of the duration histogram of prometheus-metrics' agent, as the Prometheus exporter writes it. */
+const durationBucket = (le: string, count: number) =>
+  `effect_parallel_agents_task_duration_bucket{time_unit="milliseconds",agent="summarizer",` +
+  `otel_scope_name="@effect/opentelemetry/Metrics",le="${le}"} ${count}`
 
 describe("examples", () => {
   it.live("classify-and-summarize prints the seed's verification block, then the speedup", () =>
@@ -68,4 +91,66 @@ describe("examples", () => {
       assert.include(output, "Session pool built: 1 time, shared by every instance")
       assert.include(output, "Scratchpad notes seen by another instance: 0")
     }))
+
+  it.live("prometheus-metrics serves the engine's metrics for Prometheus, prints its own scrape and exits", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const { exitCode, lines, stderr } = yield* runExample("prometheus-metrics", { METRICS_PORT: String(port) })
+      assert.strictEqual(exitCode, 0, stderr)
+      assert.deepStrictEqual(lines.slice(0, 2), [
+        "Ran 12 tasks: 10 succeeded, 2 failed",
+        `Scraped http://127.0.0.1:${port}/metrics:`
+      ])
+      const scraped = lines.slice(2)
+      assert.isTrue(scraped.every((line) => line.startsWith("effect_parallel_agents_")), scraped.join("\n"))
+      // One series per metric and label set; `otel_scope_name` is the label OpenTelemetry adds.
+      const value = (name: string) => {
+        const series = scraped.filter((line) => line.startsWith(`${name}{`))
+        assert.strictEqual(series.length, 1, name)
+        assert.include(series[0]!, `agent="summarizer"`)
+        return Number(series[0]!.split(" ").at(-1))
+      }
+      assert.strictEqual(value("effect_parallel_agents_tasks_started_total"), 12)
+      assert.strictEqual(value("effect_parallel_agents_tasks_succeeded_total"), 10)
+      assert.strictEqual(value("effect_parallel_agents_tasks_failed_total"), 2)
+      assert.strictEqual(value("effect_parallel_agents_tasks_in_flight"), 0)
+      assert.strictEqual(value("effect_parallel_agents_task_duration_count"), 12)
+      // Every task sleeps at least 20 ms: none is in the buckets up to 10 ms, all twelve are in +Inf.
+      assert.include(scraped, durationBucket("10", 0))
+      assert.include(scraped, durationBucket("+Inf", 12))
+    }))
+
+  it.live("sequential-vs-parallel prints both wall times, the speedup, the efficiency and writes the HTML report", () =>
+    Effect.gen(function*() {
+      // In a temporary directory: the example writes run-report.html into its working directory.
+      const directory = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const { exitCode, lines, stderr } = yield* runExampleIn(directory, "sequential-vs-parallel")
+      assert.strictEqual(exitCode, 0, stderr)
+      const millis = (value: string, unit: string) => Number(value) * (unit === "s" ? 1000 : 1)
+      const sequential = lines[0]!.match(/^Sequential \(concurrency 1\): wall time ([\d.]+) (m?s)$/)
+      const parallel = lines[1]!.match(/^Parallel \(concurrency 5\): wall time ([\d.]+) (m?s)$/)
+      assert.isNotNull(sequential, lines[0])
+      assert.isNotNull(parallel, lines[1])
+      // The 20 calls sleep 2.96 s in all, one after another (a timer may fire a millisecond early); five at a time
+      // take about a fifth of that.
+      assert.isAtLeast(millis(sequential![1]!, sequential![2]!), 2900)
+      const speedup = lines[2]!.match(/^Speedup: ([\d.]+)x \(sequential wall \/ parallel wall\)$/)
+      assert.isNotNull(speedup, lines[2])
+      assert.isAbove(Number(speedup![1]), 2)
+      assert.closeTo(
+        Number(speedup![1]),
+        millis(sequential![1]!, sequential![2]!) / millis(parallel![1]!, parallel![2]!),
+        0.1
+      )
+      assert.match(
+        lines[3]!,
+        /^Parallel efficiency: \d+% \(busy [\d.]+ m?s \/ wall [\d.]+ m?s = [\d.]+x, over 5 slots\)$/
+      )
+      const output = lines.join("\n")
+      assert.match(output, /^Run \w+: answerer, 20 tasks at concurrency 5$/m)
+      assert.match(output, /^ {2}failed +1 +5\.0%$/m)
+      const file = path.join(fs.realpathSync(directory), "run-report.html")
+      assert.strictEqual(lines.at(-1), `HTML report: ${file}`)
+      assert.include(fs.readFileSync(file, "utf8"), "<title>20 questions at concurrency 5</title>")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 })
