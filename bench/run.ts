@@ -197,6 +197,16 @@ if (w1Engine && w1Limit) {
     cpuPerTask(w1Engine) <= cpuPerTask(w1Limit)
   )
 }
+const w1Untraced = find("W1", "engine-untraced")
+const w1Observed = find("W1", "engine-observed")
+if (w1Untraced && w1Observed) {
+  const overhead = cpuPerTask(w1Observed) / cpuPerTask(w1Untraced) - 1
+  target(
+    "W1 observability overhead ≤ 10% (engine-observed vs engine-untraced CPU/task)",
+    `${us(cpuPerTask(w1Observed))} vs ${us(cpuPerTask(w1Untraced))} µs (${fixed(1)(overhead * 100)}%)`,
+    overhead <= 0.1
+  )
+}
 const w2Engine = find("W2", "engine")
 if (w2Engine) {
   const ratio = result(w2Engine).workMillis / idealMillis(w2Engine)

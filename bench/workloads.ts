@@ -3,7 +3,14 @@
  * differs between workloads; every implementation runs the same tasks with the same semantics.
  */
 
-export type Implementation = "engine" | "effect-raw" | "effect-floor" | "p-limit" | "p-map"
+export type Implementation =
+  | "engine"
+  | "engine-untraced"
+  | "engine-observed"
+  | "effect-raw"
+  | "effect-floor"
+  | "p-limit"
+  | "p-map"
 
 export interface Workload {
   readonly name: "W1" | "W2" | "W3"
@@ -24,7 +31,7 @@ export const workloads: ReadonlyArray<Workload> = [
     taskMillis: 0,
     sizes: [100_000],
     quickSizes: [10_000],
-    implementations: ["engine", "effect-raw", "effect-floor", "p-limit"]
+    implementations: ["engine", "engine-untraced", "engine-observed", "effect-raw", "effect-floor", "p-limit"]
   },
   {
     name: "W2",

@@ -192,12 +192,13 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
       }
       : undefined
     const logs = LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
-    yield* Effect.annotateCurrentSpan({ agent: agent.name, runId, tasks: list.length, concurrency })
+    const slots = Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length))
+    yield* Effect.annotateCurrentSpan({ agent: agent.name, runId, tasks: list.length, concurrency: slots })
     const report = yield* internal.run({
       runId,
       tasks: list,
       factory: agent as unknown as Agent.FactoryImpl<unknown, unknown, unknown, unknown, unknown>,
-      concurrency: Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length)),
+      concurrency: slots,
       timeoutMillis,
       deadlineMillis,
       decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input, allErrors),

@@ -135,14 +135,16 @@ export const queueDepth = Metric.gauge("effect_parallel_agents_queue_depth", {
   description: "Tasks waiting for a slot"
 })
 
+const queueWaitName = "effect_parallel_agents_queue_wait"
+const queueWaitDescription = "How long tasks waited for a slot, in milliseconds"
+
 /**
- * How long tasks waited for a slot, in milliseconds, from the start of their run to their own start.
+ * The histogram under `queueWait`, in milliseconds, updated by the engine with the `time_unit` tag first.
  *
- * @category metrics
- * @since 0.1.0
+ * @internal
  */
-export const queueWait = Metric.histogram(
-  "effect_parallel_agents_queue_wait",
+export const queueWaitMillis = Metric.histogram(
+  queueWaitName,
   MetricBoundaries.fromIterable([
     1,
     5,
@@ -160,7 +162,23 @@ export const queueWait = Metric.histogram(
     60_000,
     300_000
   ]),
-  "How long tasks waited for a slot, in milliseconds"
+  queueWaitDescription
+)
+
+/**
+ * How long tasks waited for a slot, from the start of their run to their own start: a timer (a histogram in
+ * milliseconds tagged `time_unit: milliseconds`).
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const queueWait: Metric.Metric<
+  MetricKeyType.MetricKeyType.Histogram,
+  Duration.Duration,
+  MetricState.MetricState.Histogram
+> = queueWaitMillis.pipe(
+  Metric.taggedWithLabels([timeUnitLabel]),
+  Metric.mapInput(Duration.toMillis)
 )
 
 /**

@@ -53,7 +53,7 @@ export interface Common {
   readonly startedAt: number | undefined
   /** How long the task took, release of its agent included, in milliseconds. */
   readonly durationMillis: number
-  /** The concurrency slot that ran the task, from 0 (a lane of the run's timeline); `-1` if it never started. */
+  /** The concurrency slot that ran the task, from 0 (a lane of the run's timeline); `-1` if unknown or never started. */
   readonly slot: number
   /** `task.id`. */
   readonly taskId: string
@@ -296,7 +296,8 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 // =============================================================================
 
 /**
- * What the engine knows about a task when it records its outcome.
+ * What the engine knows about a task when it records its outcome. A result started when it has both an `instance`
+ * and a `startedAt`.
  *
  * @category models
  * @since 0.1.0
@@ -319,10 +320,11 @@ export interface Meta {
 export const agentOf = (result: TaskResult<unknown, unknown>): string | undefined =>
   (result as { readonly origin?: Origin | undefined }).origin?.agent
 
+// A result counts as started when it has both an instance and a start time.
 const originOf = (meta: Meta): Origin | undefined =>
-  meta.instance === undefined
+  meta.instance === undefined || meta.startedAt === undefined
     ? undefined
-    : { agent: meta.instance.agent, runId: meta.instance.runId, startedAt: meta.startedAt ?? 0 }
+    : { agent: meta.instance.agent, runId: meta.instance.runId, startedAt: meta.startedAt }
 
 /** @internal */
 export const unsafeSucceeded = <A>(
@@ -428,7 +430,8 @@ export const interrupted = (
     options.cause ?? Cause.interrupt(FiberId.none)
   )
 
-const attemptOf = (meta: Meta): number => meta.instance?.attempt ?? 0
+const attemptOf = (meta: Meta): number =>
+  meta.instance === undefined || meta.startedAt === undefined ? 0 : meta.instance.attempt
 
 const slotOf = (meta: Meta): number => meta.slot ?? -1
 

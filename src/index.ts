@@ -57,8 +57,9 @@ export * as ExecutorConfig from "./ExecutorConfig.js"
 export * as ExecutorMetrics from "./ExecutorMetrics.js"
 
 /**
- * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and timing stats
- * (wall time, busy time, speedup, parallel efficiency).
+ * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and stats people
+ * read at a glance (wall time against the sequential sum, speedup, parallel efficiency, duration percentiles, queue
+ * wait, success rate), with a terminal table to print them.
  *
  * @since 0.1.0
  */

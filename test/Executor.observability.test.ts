@@ -70,7 +70,8 @@ describe("Executor observability", () => {
           module: "Executor",
           runId: "r9",
           taskId: "1",
-          agent: "logged#r9/1/1",
+          agent: "logged",
+          agentInstance: "logged#r9/1/1",
           attempt: 1
         })
         assert.strictEqual(ended!.message, "Task failed")
@@ -115,7 +116,7 @@ describe("Executor observability", () => {
           assert.strictEqual(task.status._tag, "Ended")
         }
         const byTask = (id: string) => tasks.find((span) => span.attributes.get("taskId") === id)!
-        assert.strictEqual(byTask("0").attributes.get("agent.instance"), "traced#t1/0/1")
+        assert.strictEqual(byTask("0").attributes.get("agentInstance"), "traced#t1/0/1")
         assert.strictEqual(byTask("0").attributes.get("agent"), "traced")
         assert.strictEqual(byTask("0").attributes.get("attempt"), 1)
         const outcome = (id: string) => {

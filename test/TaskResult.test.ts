@@ -343,3 +343,18 @@ describe("TaskResult", () => {
     })
   })
 })
+
+describe("TaskResult started", () => {
+  it("a result without a start time did not start, whatever instance it names", () => {
+    const instance = AgentInstance.make({ agent: "a", runId: "r", taskId: "t", attempt: 2 })
+    const task = Task.make({ id: "t", input: 0 })
+    const unstarted = TaskResult.succeeded({ task, index: 0, instance, startedAt: undefined, durationMillis: 5 }, 1)
+    assert.isFalse(unstarted.started)
+    assert.isUndefined(unstarted.startedAt)
+    assert.strictEqual(unstarted.attempt, 0)
+    const started = TaskResult.succeeded({ task, index: 0, instance, startedAt: 1000, durationMillis: 5 }, 1)
+    assert.isTrue(started.started)
+    assert.strictEqual(started.attempt, 2)
+    assert.strictEqual(started.slot, -1)
+  })
+})

@@ -10,7 +10,14 @@ import { reused, work } from "./effect.js"
 
 class BenchAgent extends Context.Tag("bench/BenchAgent")<BenchAgent, Agent.Agent<number, number, string>>() {}
 
-export const run: Run = async (inputs, workload) => {
+/**
+ * Runs the engine with the app's configuration applied around the run: `engine` uses the defaults (spans on with
+ * Effect's built-in tracer, per-task Debug logs filtered out at the default Info level).
+ */
+export const runWith = (
+  configure: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
+): Run =>
+async (inputs, workload) => {
   const agentWork = work(workload)
   const factory = Agent.factory(
     BenchAgent,
@@ -22,10 +29,12 @@ export const run: Run = async (inputs, workload) => {
   const report = await Executor.run(Task.fromIterable(inputs), factory, {
     concurrency: workload.concurrency,
     timeout: TIMEOUT_MILLIS
-  }).pipe(Effect.provide(Executor.layer()), Effect.runPromise)
+  }).pipe(Effect.provide(Executor.layer()), configure, Effect.runPromise)
   return () =>
     report.results.map((result, i) => {
       if (result.taskId !== String(i)) throw new Error(`engine: result ${i} is for task ${result.taskId}`)
       return result._tag === "Succeeded" ? { ok: result.value } : { error: result }
     })
 }
+
+export const run: Run = runWith((effect) => effect)

@@ -214,7 +214,8 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       module: "Executor",
       runId,
       taskId: slot.task.id,
-      agent: slot.instance.name,
+      agent: agentName,
+      agentInstance: slot.instance.name,
       attempt: 1
     })
     const logStart = (slot: Slot) => Effect.annotateLogs(Effect.logDebug("Task started"), annotations(slot))
@@ -337,22 +338,19 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       }) as Effect.Effect<void, never, never>
       if (spans !== undefined) {
         const run = slot.attempt
+        const makeSpan = Effect.makeSpan("Executor.task", {
+          parent: Option.getOrUndefined(spans.parent),
+          root: Option.isNone(spans.parent),
+          kind: "internal",
+          captureStackTrace: false
+        })
         slot.attempt = Effect.flatMap(
-          Effect.suspend(() =>
-            Effect.makeSpan("Executor.task", {
-              parent: Option.getOrUndefined(spans.parent),
-              root: Option.isNone(spans.parent),
-              kind: "internal",
-              captureStackTrace: false,
-              attributes: {
-                agent: agentName,
-                "agent.instance": slot.instance.name,
-                taskId: slot.task.id,
-                attempt: 1
-              }
-            })
-          ),
+          makeSpan,
           (span) => {
+            span.attribute("agent", agentName)
+            span.attribute("agentInstance", slot.instance.name)
+            span.attribute("taskId", slot.task.id)
+            span.attribute("attempt", 1)
             // The task's context is not published yet: the attempt sets it, and the agent's spans nest under this one.
             slot.span = span
             slot.context.unsafeMap.set(Tracer.ParentSpan.key, span)
@@ -403,7 +401,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
       ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
       ExecutorMetrics.queueDepth.unsafeModify(-1, labels)
-      ExecutorMetrics.queueWait.unsafeUpdate(slot.startOffset, labels)
+      ExecutorMetrics.queueWaitMillis.unsafeUpdate(slot.startOffset, durationLabels)
       if (slot.timeoutMillis !== Infinity) {
         arm(slot, now + slot.timeoutMillis)
       }
@@ -467,6 +465,8 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     }
 
     ExecutorMetrics.queueDepth.unsafeModify(n, labels)
+    // Every outcome counter has a series from the first run, so that rates over them read 0 rather than nothing.
+    for (const counter of outcomeCounters) counter.unsafeUpdate(0, labels)
     return Effect.scoped(
       Effect.gen(function*() {
         yield* Effect.forkScoped(
@@ -488,6 +488,14 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       Effect.map(finish)
     )
   })
+
+const outcomeCounters = [
+  ExecutorMetrics.tasksStarted,
+  ExecutorMetrics.tasksSucceeded,
+  ExecutorMetrics.tasksFailed,
+  ExecutorMetrics.tasksTimedOut,
+  ExecutorMetrics.tasksInterrupted
+]
 
 const outcomeWords = {
   Succeeded: "succeeded",
