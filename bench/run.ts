@@ -186,6 +186,7 @@ const calibrationSection = "### 0-task calibration\n\n" + table(
 // =============================================================================
 
 const targets: Array<ReadonlyArray<string>> = []
+const info: Array<ReadonlyArray<string>> = []
 const target = (name: string, figure: string, pass: boolean) => targets.push([name, figure, pass ? "pass" : "FAIL"])
 
 const w1Engine = find("W1", "engine")
@@ -198,14 +199,24 @@ if (w1Engine && w1Limit) {
   )
 }
 const w1Untraced = find("W1", "engine-untraced")
-const w1Observed = find("W1", "engine-observed")
-if (w1Untraced && w1Observed) {
-  const overhead = cpuPerTask(w1Observed) / cpuPerTask(w1Untraced) - 1
+if (w1Engine && w1Untraced) {
+  const overhead = (row: Job) => cpuPerTask(row) / cpuPerTask(w1Untraced) - 1
+  const percent = (row: Job) => `${fixed(1)(overhead(row) * 100)}%`
   target(
-    "W1 observability overhead ≤ 10% (engine-observed vs engine-untraced CPU/task)",
-    `${us(cpuPerTask(w1Observed))} vs ${us(cpuPerTask(w1Untraced))} µs (${fixed(1)(overhead * 100)}%)`,
-    overhead <= 0.1
+    "W1 observability overhead ≤ 10% (engine defaults vs engine-untraced CPU/task)",
+    `${us(cpuPerTask(w1Engine))} vs ${us(cpuPerTask(w1Untraced))} µs (${percent(w1Engine)})`,
+    overhead(w1Engine) <= 0.1
   )
+  // Reported, not targets: what an installed tracer and Debug-level logs add.
+  for (const name of ["engine-traced", "engine-logged"] as const) {
+    const row = find("W1", name)
+    if (row) {
+      info.push([
+        `W1 ${name} vs engine-untraced CPU/task`,
+        `${us(cpuPerTask(row))} vs ${us(cpuPerTask(w1Untraced))} µs (${percent(row)})`
+      ])
+    }
+  }
 }
 const w2Engine = find("W2", "engine")
 if (w2Engine) {
@@ -253,7 +264,8 @@ const report = [
   `${machine}; ${load}. ${medians}; MB = 10^6 bytes.`,
   ...sections,
   calibrationSection,
-  "### Targets\n\n" + table(["target", "figure", "result"], targets)
+  "### Targets\n\n" + table(["target", "figure", "result"], targets),
+  ...(info.length === 0 ? [] : ["### Reported\n\n" + table(["figure", "value"], info)])
 ].join("\n\n") + "\n"
 
 console.log("\n" + report)

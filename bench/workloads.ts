@@ -6,7 +6,8 @@
 export type Implementation =
   | "engine"
   | "engine-untraced"
-  | "engine-observed"
+  | "engine-traced"
+  | "engine-logged"
   | "effect-raw"
   | "effect-floor"
   | "p-limit"
@@ -31,7 +32,15 @@ export const workloads: ReadonlyArray<Workload> = [
     taskMillis: 0,
     sizes: [100_000],
     quickSizes: [10_000],
-    implementations: ["engine", "engine-untraced", "engine-observed", "effect-raw", "effect-floor", "p-limit"]
+    implementations: [
+      "engine",
+      "engine-untraced",
+      "engine-traced",
+      "engine-logged",
+      "effect-raw",
+      "effect-floor",
+      "p-limit"
+    ]
   },
   {
     name: "W2",

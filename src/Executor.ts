@@ -16,6 +16,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
 import type * as Agent from "./Agent.js"
 import * as AgentError from "./AgentError.js"
 import type * as Aggregate from "./Aggregate.js"
@@ -135,6 +136,11 @@ export class Executor extends Context.Tag("effect-parallel-agents/Executor")<Exe
 // constructors
 // =============================================================================
 
+// Effect's built-in tracer exports nowhere: with it, a span per task would be pure cost, so the engine makes task
+// spans only when the app has installed a tracer (OpenTelemetry, DevTools, its own). The run span is always made.
+let builtIn: Tracer.Tracer | undefined
+const builtInTracer = (): Tracer.Tracer => builtIn ??= Effect.runSync(Effect.tracer)
+
 // Report every problem in a task's input or output, not only the first.
 const allErrors = { errors: "all" } as const
 
@@ -185,7 +191,7 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
     const ambient = yield* FiberRef.get(FiberRef.currentMetricLabels)
     const clock = yield* Effect.clock
     const context = yield* Effect.context<unknown>()
-    const spans = (yield* FiberRef.get(FiberRef.currentTracerEnabled))
+    const spans = (yield* FiberRef.get(FiberRef.currentTracerEnabled)) && (yield* Effect.tracer) !== builtInTracer()
       ? {
         parent: yield* Effect.option(Effect.currentSpan),
         timing: yield* FiberRef.get(FiberRef.currentTracerTimingEnabled)

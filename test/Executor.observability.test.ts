@@ -137,6 +137,26 @@ describe("Executor observability", () => {
         assert.isTrue(Option.isNone(run.parent))
       }).pipe(Effect.provide(Executor.layer())))
 
+    it.effect("with Effect's built-in tracer, which exports nowhere, the engine makes no task spans", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.make({
+          name: "builtin",
+          run: (_: number) => Effect.map(Effect.currentSpan, (span) => span.name)
+        })
+        const tasks = Task.fromIterable([0, 1])
+        const builtIn = yield* Executor.run(tasks, agent.factory)
+        assert.deepStrictEqual(builtIn.results.map((r) => r._tag === "Succeeded" ? r.value : r._tag), [
+          "Executor.run",
+          "Executor.run"
+        ])
+        const { tracer } = yield* recordSpans
+        const installed = yield* Executor.run(tasks, agent.factory).pipe(Effect.withTracer(tracer))
+        assert.deepStrictEqual(installed.results.map((r) => r._tag === "Succeeded" ? r.value : r._tag), [
+          "Executor.task",
+          "Executor.task"
+        ])
+      }).pipe(Effect.provide(Executor.layer())))
+
     it.effect("no task spans when tracing is disabled", () =>
       Effect.gen(function*() {
         const agent = yield* mixed("untraced")

@@ -153,4 +153,39 @@ describe("examples", () => {
       assert.strictEqual(lines.at(-1), `HTML report: ${file}`)
       assert.include(fs.readFileSync(file, "utf8"), "<title>20 questions at concurrency 5</title>")
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+
+  it.live("task-logs prints one JSON line when each task starts and one when it ends", () =>
+    Effect.gen(function*() {
+      const { exitCode, lines, stderr } = yield* runExample("task-logs")
+      assert.strictEqual(exitCode, 0, stderr)
+      const entries = lines.map((line) =>
+        JSON.parse(line) as {
+          readonly message: string
+          readonly logLevel: string
+          readonly annotations: Record<string, unknown>
+        }
+      )
+      assert.strictEqual(entries.length, 8)
+      assert.isTrue(entries.every((entry) => entry.logLevel === "DEBUG" && entry.annotations.runId === "logs-demo"))
+      const end = (taskId: string) =>
+        entries.find((entry) => entry.annotations.taskId === taskId && entry.message !== "Task started")!
+      assert.deepStrictEqual(
+        ["line-0", "line-1", "line-2", "line-3"].map((id) => [end(id).message, end(id).annotations.status]),
+        [
+          ["Task succeeded", "Succeeded"],
+          ["Task failed", "Failed"],
+          ["Task timed out", "TimedOut"],
+          ["Task succeeded", "Succeeded"]
+        ]
+      )
+      assert.strictEqual(end("line-1").annotations.error, "quota of 60 requests per minute exceeded")
+      assert.include(String(end("line-2").annotations.error), "stopped by its timeout (200ms)")
+      const started = entries.filter((entry) => entry.message === "Task started")
+      assert.deepStrictEqual(started.map((entry) => [entry.annotations.agent, entry.annotations.agentInstance]), [
+        ["translator", "translator#logs-demo/line-0/1"],
+        ["translator", "translator#logs-demo/line-1/1"],
+        ["translator", "translator#logs-demo/line-2/1"],
+        ["translator", "translator#logs-demo/line-3/1"]
+      ])
+    }))
 })

@@ -11,8 +11,9 @@ import { reused, work } from "./effect.js"
 class BenchAgent extends Context.Tag("bench/BenchAgent")<BenchAgent, Agent.Agent<number, number, string>>() {}
 
 /**
- * Runs the engine with the app's configuration applied around the run: `engine` uses the defaults (spans on with
- * Effect's built-in tracer, per-task Debug logs filtered out at the default Info level).
+ * Runs the engine with the app's configuration applied around the run. `engine` uses the defaults: metrics, the run
+ * span, and no task spans (Effect's built-in tracer exports nowhere), per-task Debug lines filtered out at the
+ * default Info level.
  */
 export const runWith = (
   configure: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E>

@@ -1,7 +1,6 @@
 /**
- * The engine with everything on: an `Executor.task` span per task (Effect's built-in tracer) and the per-task Debug
- * logs built and handed to the logger, which discards them, so the figure is the engine's cost and not the cost of
- * writing lines.
+ * The engine with its per-task Debug lines on: built and handed to the logger, which discards them, so the figure
+ * is the cost of logging in Effect and not of writing lines.
  */
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
