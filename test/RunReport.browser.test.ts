@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { chromium } from "playwright-core"
-import { runExampleIn } from "./utils.js"
+import { runExample } from "./utils.js"
 
 const executablePath = "/usr/bin/chromium"
 const installHint = "install it with `apt-get install -y chromium` (Debian), or run `bash .ci/run`, which does"
@@ -42,7 +42,7 @@ describe("RunReport HTML in a browser", () => {
     }
     return Effect.gen(function*() {
       const directory = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
-      const { exitCode, lines, stderr } = yield* runExampleIn(directory, "sequential-vs-parallel")
+      const { exitCode, lines, stderr } = yield* runExample("sequential-vs-parallel", { directory })
       assert.strictEqual(exitCode, 0, stderr)
       const file = path.join(fs.realpathSync(directory), "run-report.html")
       assert.strictEqual(lines.at(-1), `HTML report: ${file}`)

@@ -1,35 +1,11 @@
-import { Command, FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { runExampleIn } from "./utils.js"
-
-const root = fileURLToPath(new URL("..", import.meta.url))
-
-/**
- * Runs an example the way the README says, `tsx examples/<name>.ts`, with `env` added to the environment, and
- * returns its output and exit code.
- */
-const runExample = (name: string, env: Record<string, string> = {}) =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const process = yield* Command.make("node", "--import", "tsx", `examples/${name}.ts`).pipe(
-        Command.workingDirectory(root),
-        Command.env(env),
-        Command.start
-      )
-      const [stdout, stderr, exitCode] = yield* Effect.all([
-        Stream.mkString(Stream.decodeText(process.stdout)),
-        Stream.mkString(Stream.decodeText(process.stderr)),
-        process.exitCode
-      ], { concurrency: "unbounded" })
-      return { lines: stdout.trimEnd().split("\n"), stderr, exitCode }
-    })
-  ).pipe(Effect.provide(NodeContext.layer))
+import { runExample } from "./utils.js"
 
 /** A port free now: the one the system picks when a server binds port 0, released at once. */
 const freePort = Effect.async<number>((resume) => {
@@ -95,7 +71,9 @@ describe("examples", () => {
   it.live("prometheus-metrics serves the engine's metrics for Prometheus, prints its own scrape and exits", () =>
     Effect.gen(function*() {
       const port = yield* freePort
-      const { exitCode, lines, stderr } = yield* runExample("prometheus-metrics", { METRICS_PORT: String(port) })
+      const { exitCode, lines, stderr } = yield* runExample("prometheus-metrics", {
+        env: { METRICS_PORT: String(port) }
+      })
       assert.strictEqual(exitCode, 0, stderr)
       assert.deepStrictEqual(lines.slice(0, 2), [
         "Ran 12 tasks: 10 succeeded, 2 failed",
@@ -124,7 +102,7 @@ describe("examples", () => {
     Effect.gen(function*() {
       // In a temporary directory: the example writes run-report.html into its working directory.
       const directory = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
-      const { exitCode, lines, stderr } = yield* runExampleIn(directory, "sequential-vs-parallel")
+      const { exitCode, lines, stderr } = yield* runExample("sequential-vs-parallel", { directory })
       assert.strictEqual(exitCode, 0, stderr)
       const millis = (value: string, unit: string) => Number(value) * (unit === "s" ? 1000 : 1)
       const sequential = lines[0]!.match(/^Sequential \(concurrency 1\): wall time ([\d.]+) (m?s)$/)

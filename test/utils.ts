@@ -28,11 +28,15 @@ export const uniqueName = (prefix: string): string => `${prefix}-${++counter}-${
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 /**
- * Runs an example the way the README says (`tsx examples/<name>.ts`) from another working directory, so that the
- * files it writes land there. tsx is loaded by its path and given the repository's tsconfig, so that
- * `effect-parallel-agents` still resolves to the sources (without it, to the possibly stale `build/`).
+ * Runs an example the way the README says (`tsx examples/<name>.ts`) and returns its output and exit code. With
+ * `directory`, it runs there, so that the files it writes land there; tsx is loaded by its path and given the
+ * repository's tsconfig, so that `effect-parallel-agents` still resolves to the sources (without it, to the
+ * possibly stale `build/`). `env` is added to the environment.
  */
-export const runExampleIn = (directory: string, name: string) =>
+export const runExample = (
+  name: string,
+  options?: { readonly directory?: string | undefined; readonly env?: Record<string, string> | undefined }
+) =>
   Effect.scoped(
     Effect.gen(function*() {
       const process = yield* Command.make(
@@ -41,8 +45,8 @@ export const runExampleIn = (directory: string, name: string) =>
         pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href,
         path.join(root, "examples", `${name}.ts`)
       ).pipe(
-        Command.workingDirectory(directory),
-        Command.env({ TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json") }),
+        Command.workingDirectory(options?.directory ?? root),
+        Command.env({ TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"), ...options?.env }),
         Command.start
       )
       const [stdout, stderr, exitCode] = yield* Effect.all([
