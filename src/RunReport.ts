@@ -261,6 +261,7 @@ export const make = <A, E, S>(options: {
     }
   }
   const started = all.durations.length
+  const durations = percentiles(all.durations)
   const wall = Math.max(0, options.endedAt - options.startedAt)
   const speedup = wall > 0 ? all.busy / wall : 1
   const concurrency = Math.max(1, options.concurrency)
@@ -280,7 +281,7 @@ export const make = <A, E, S>(options: {
       concurrency,
       peakInFlight: options.peakInFlight,
       successRate: total === 0 ? 0 : all.succeeded / total,
-      durations: percentiles(all.durations),
+      durations,
       queueWait: {
         mean: Duration.millis(started === 0 ? 0 : waitSum / started),
         max: Duration.millis(waitMax)
@@ -291,7 +292,8 @@ export const make = <A, E, S>(options: {
       ...tally.summary(),
       busyTime: Duration.millis(tally.busy),
       successRate: tally.total === 0 ? 0 : tally.succeeded / tally.total,
-      durations: percentiles(tally.durations)
+      // A run of one agent: its durations are the run's, already sorted once.
+      durations: agents.size === 1 ? durations : percentiles(tally.durations)
     }))
   )
 }

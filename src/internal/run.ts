@@ -46,7 +46,7 @@ export interface Plan<In, Out, E, EL, R, TOut, RS, S> {
   readonly context: Context.Context<R | RS>
   /** `agent` then the ambient labels, as `Metric.update(metric.pipe(Metric.tagged("agent", name)))` tags them. */
   readonly metricLabels: ReadonlyArray<MetricLabel.MetricLabel>
-  /** One `Executor.task` span per task, children of the run's span, unless tracing is disabled. */
+  /** One `Executor.task` span per task, children of the run span, when tracing is on and the app installed a tracer. */
   readonly spans: { readonly parent: Option.Option<Tracer.AnySpan>; readonly timing: boolean } | undefined
   /** Whether the minimum log level lets the per-task Debug lines through (read once per run). */
   readonly logs: boolean
