@@ -79,3 +79,12 @@ export * as Task from "./Task.js"
  * @since 0.1.0
  */
 export * as TaskResult from "./TaskResult.js"
+
+/**
+ * What agents consume from their model provider: requests, input and output tokens, and cost. Model adapters
+ * record each response's usage with `record`; the engine adds it up per task (every attempt counted), and it feeds
+ * the task's result, the run's report, the token and request metrics, and the run's budget.
+ *
+ * @since 0.1.0
+ */
+export * as Usage from "./Usage.js"
