@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import * as Agent from "../src/Agent.js"
 import * as AgentInstance from "../src/AgentInstance.js"
 import * as Usage from "../src/Usage.js"
@@ -51,7 +52,10 @@ export interface BaseOptions<In> {
 export interface StructuredOptions<In, A, I extends Record<string, unknown>> extends BaseOptions<In> {
   /** The schema of the answer; its encoded side is the JSON object the model is asked for. */
   readonly output: Schema.Schema<A, I>
-  /** The name of the object, which some providers pass on to the model; by default the schema's identifier. */
+  /**
+   * The name of the object, which providers pass on to the model (`json_schema.name`): by default the schema's
+   * `identifier` annotation, or `@effect/ai`'s default when it has none.
+   */
   readonly objectName?: string | undefined
 }
 
@@ -163,6 +167,11 @@ export const make: {
   ): Effect.Effect<Agent.Agent<In, string, AiError.AiError>, never, LanguageModel.LanguageModel>
 } = <In, A, I extends Record<string, unknown>>(options: StructuredOptions<In, A, I> | TextOptions<In>) => {
   const output = options.output
+  const objectName = "objectName" in options && options.objectName !== undefined
+    ? options.objectName
+    : output === undefined
+    ? undefined
+    : Option.getOrUndefined(SchemaAST.getIdentifierAnnotation(output.ast))
   return output === undefined
     ? makeWith(options, (model, prompt) => Effect.map(model.generateText({ prompt }), (response) => response.text))
     : makeWith(options, (model, prompt) =>
@@ -170,7 +179,7 @@ export const make: {
         model.generateObject({
           prompt,
           schema: output,
-          ...("objectName" in options && options.objectName !== undefined ? { objectName: options.objectName } : {})
+          ...(objectName === undefined ? {} : { objectName })
         }),
         (response) => response.value
       ))
