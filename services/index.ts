@@ -21,6 +21,16 @@ export * as AgentModel from "./AgentModel.js"
 export * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
 
 /**
+ * Fault injection for tests of agent programs: wraps any agent layer so that, at given rates, an attempt fails
+ * with a typed error, dies, hangs, runs slow, or is rate limited (a 429 with Retry-After), instead of or before
+ * calling the real agent. Faults are decided from a seed, the task id and the attempt number, so a run is
+ * reproducible whatever the scheduling, and a retried attempt draws again.
+ *
+ * @since 0.1.0
+ */
+export * as FaultInjection from "./FaultInjection.js"
+
+/**
  * Agents backed by `@effect/ai`'s `LanguageModel`: a prompt built from each input, an optional system prompt, and
  * an output `Schema` for structured output (plain text without one). The `LanguageModel` stays a requirement the
  * app provides once; each agent instance records the token usage of every response on its task's usage meter.
