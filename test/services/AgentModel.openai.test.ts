@@ -1,7 +1,7 @@
 import { AiError } from "@effect/ai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Cause, Deferred, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import * as AgentModel from "../../services/AgentModel.js"
 import * as LanguageModelAgent from "../../services/LanguageModelAgent.js"
 import * as Executor from "../../src/Executor.js"
@@ -35,7 +35,11 @@ const modelLayer = (server: ModelServer.ModelServer) =>
     Layer.provide(NodeHttpClient.layerUndici)
   )
 
-const runScenarios = (server: ModelServer.ModelServer, scenarios: ReadonlyArray<ModelServer.Scenario>) =>
+const runScenarios = (
+  server: ModelServer.ModelServer,
+  scenarios: ReadonlyArray<ModelServer.Scenario>,
+  options?: { readonly retry?: Executor.RunOptions<unknown, unknown, unknown>["retry"] }
+) =>
   Executor.run(
     scenarios.map((scenario) =>
       Task.make<Doc>({
@@ -45,7 +49,7 @@ const runScenarios = (server: ModelServer.ModelServer, scenarios: ReadonlyArray<
       })
     ),
     classifier,
-    { concurrency: "unbounded", timeout: "10 seconds" }
+    { concurrency: "unbounded", timeout: "10 seconds", retry: options?.retry }
   ).pipe(Effect.provide(Layer.merge(Executor.layer(), modelLayer(server))))
 
 const failure = <A, E>(result: TaskResult.TaskResult<A, E>): E => {
@@ -106,6 +110,49 @@ describe("AgentModel openai: (the Responses API)", () => {
     }))
 
   describe("failures end as typed per-task errors, and the run goes on", () => {
+    it.scopedLive("429 with Retry-After, then an answer: retried after the wait the server asked for, and succeeds", () =>
+      Effect.gen(function*() {
+        const server = yield* ModelServer.make
+        const report = yield* runScenarios(server, ["rate-limited-once", "ok"], {
+          retry: { schedule: Schedule.spaced("1 millis"), times: 2 }
+        })
+        const [retried, ok] = report.results
+        assert(TaskResult.isSucceeded(retried!), TaskResult.message(retried!))
+        assert.deepStrictEqual(retried.value, { label: "positive" })
+        assert.strictEqual(retried.attempt, 2)
+        const [first] = retried.failedAttempts
+        assert.strictEqual(first!.outcome, "Failed")
+        const error = Option.getOrThrow(Cause.failureOption(first!.cause))
+        assert(AiError.isAiError(error) && error._tag === "HttpResponseError")
+        assert.strictEqual(error.response.status, 429)
+        assert.isAtLeast(first!.delayMillis, ModelServer.retryAfterOnce * 1000 - 1)
+        assert.strictEqual(ok!._tag, "Succeeded")
+        assert.strictEqual(report.stats.retries, 1)
+        // The engine waited the Retry-After (150 ms), not the schedule's 1 ms.
+        const times = (yield* server.received)
+          .filter((request) => JSON.stringify(request.body).includes("rate-limited-once"))
+          .map((request) => request.at)
+        assert.lengthOf(times, 2)
+        assert.isAtLeast(times[1]! - times[0]!, ModelServer.retryAfterOnce * 1000 - 5)
+      }))
+
+    it.scopedLive("each task's usage, over its attempts, is in its result and the report, with the model", () =>
+      Effect.gen(function*() {
+        const server = yield* ModelServer.make
+        const report = yield* runScenarios(server, ["ok", "rate-limited-once", "off-schema", "server-error"], {
+          retry: { schedule: Schedule.spaced("1 millis"), times: 1 }
+        })
+        const one = Usage.make({
+          requests: 1,
+          inputTokens: ModelServer.usage.input,
+          outputTokens: ModelServer.usage.output
+        })
+        // A 429 or a 500 is no response and uses nothing; an answer that does not fit the schema still used tokens.
+        assert.deepStrictEqual(report.results.map((result) => result.usage), [one, one, one, Usage.empty])
+        assert.deepStrictEqual(report.stats.usage, Usage.make({ requests: 3, inputTokens: 63, outputTokens: 15 }))
+        assert.deepStrictEqual(report.stats.models, ["gpt-4o-mini"])
+      }))
+
     it.scopedLive("429: an HttpResponseError with the status and the Retry-After header", () =>
       Effect.gen(function*() {
         const server = yield* ModelServer.make

@@ -13,7 +13,7 @@ import { createServer } from "node:http"
 /**
  * - `ok`: an answer (`{"label":"positive"}` for structured output, a sentence otherwise)
  * - `rate-limited`: 429 with `Retry-After: 2` and an OpenAI-style error body
- * - `rate-limited-once`: 429 with `Retry-After: 0` the first time a body is seen, then `ok`
+ * - `rate-limited-once`: 429 the first time a body is seen, then `ok`; its Retry-After is `retryAfterOnce` seconds
  * - `server-error`: 500
  * - `hang`: never answers; the server records when the client closes the connection
  * - `malformed-json`: 200 with a body that is not JSON
@@ -33,6 +33,8 @@ export type Scenario =
   | "wrong-shape"
 
 export interface Received {
+  /** When the request arrived, in milliseconds since the epoch. */
+  readonly at: number
   readonly path: string
   readonly authorization: string | undefined
   readonly body: Record<string, unknown>
@@ -48,6 +50,12 @@ export interface ModelServer {
   /** Resolves when a `hang` request has arrived. */
   readonly hangArrived: Deferred.Deferred<void>
 }
+
+/**
+ * The Retry-After of `rate-limited-once`, in seconds. Providers send whole seconds; a fraction keeps the tests fast,
+ * and the engine reads both.
+ */
+export const retryAfterOnce = 0.15
 
 /** Input and output tokens the server reports for every answer. */
 export const usage = { input: 21, output: 5 } as const
@@ -137,7 +145,8 @@ export const make: Effect.Effect<ModelServer, never, Scope.Scope> = Effect.gen(f
     const raw = yield* request.text
     const body = JSON.parse(raw) as Record<string, unknown>
     const path = request.url
-    yield* Ref.update(received, (all) => [...all, { path, authorization: request.headers.authorization, body }])
+    const at = Date.now()
+    yield* Ref.update(received, (all) => [...all, { at, path, authorization: request.headers.authorization, body }])
     const scenario = (raw.match(/scenario=([a-z-]+)/)?.[1] ?? "ok") as Scenario
     const model = typeof body.model === "string" ? body.model : "unknown"
     const responses = path.endsWith("/responses")
@@ -157,7 +166,7 @@ export const make: Effect.Effect<ModelServer, never, Scope.Scope> = Effect.gen(f
         if (first) {
           return yield* HttpServerResponse.json(errorBody("Rate limit reached for requests", "rate_limit_exceeded"), {
             status: 429,
-            headers: { "retry-after": "0" }
+            headers: { "retry-after": String(retryAfterOnce) }
           })
         }
         break
