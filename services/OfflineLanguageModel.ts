@@ -154,7 +154,7 @@ export type Answer = { readonly text: string } | { readonly value: unknown }
  */
 export interface Options {
   /**
-   * The time to the first token: a fixed duration or a distribution.
+   * The time to the first token: a fixed duration or a distribution, drawn in whole milliseconds.
    *
    * @default defaultLatency
    */
@@ -286,6 +286,9 @@ const encodeAnswer = (
   )
 }
 
+// No timer at all for no latency: a timer of 0 ms still waits for the next turn of the event loop.
+const wait = (millis: number): Effect.Effect<void> => millis > 0 ? Effect.sleep(Duration.millis(millis)) : Effect.void
+
 interface Reply {
   readonly text: string
   readonly id: string
@@ -311,7 +314,9 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
     : isLatency(options.latency)
     ? options.latency
     : fixedLatency(options.latency)
-  const perTokenMillis = options?.perOutputToken === undefined ? 0 : Duration.toMillis(options.perOutputToken)
+  const perTokenMillis = options?.perOutputToken === undefined
+    ? 0
+    : Math.round(Duration.toMillis(options.perOutputToken))
   const seed = String(options?.seed ?? 0)
   const answer = options?.answer
 
@@ -337,7 +342,8 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
         : schema !== undefined
         ? yield* generateJson(schema, hash | 0)
         : yield* generateText(text, random)
-      const firstTokenMillis = Math.max(0, yield* sampleMillis(latency, random))
+      // Whole milliseconds: clocks convert to nanoseconds as integers.
+      const firstTokenMillis = Math.max(0, Math.round(yield* sampleMillis(latency, random)))
       return {
         text: output,
         id: `offline-${(hash >>> 0).toString(16).padStart(8, "0")}`,
@@ -379,21 +385,21 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
     generateText: (providerOptions) =>
       Effect.gen(function*() {
         const answer = yield* reply(providerOptions)
-        yield* Effect.sleep(Duration.millis(answer.firstTokenMillis + answer.perTokenMillis * answer.outputTokens))
+        yield* wait(answer.firstTokenMillis + answer.perTokenMillis * answer.outputTokens)
         annotate(providerOptions.span, answer)
         return [yield* metadata(answer), { type: "text", text: answer.text }, finish(answer)]
       }),
     streamText: (providerOptions) =>
       Stream.unwrap(Effect.gen(function*() {
         const answer = yield* reply(providerOptions)
-        yield* Effect.sleep(Duration.millis(answer.firstTokenMillis))
+        yield* wait(answer.firstTokenMillis)
         const head: Array<Response.StreamPartEncoded> = [yield* metadata(answer), { type: "text-start", id: "0" }]
         // One delta per word (with its leading space), each after its tokens' time.
         const deltas = answer.text.match(/\s*\S+/g) ?? []
         return Stream.fromIterable(head).pipe(
           Stream.concat(Stream.mapEffect(Stream.fromIterable(deltas), (delta) =>
             Effect.as(
-              Effect.sleep(Duration.millis(answer.perTokenMillis * countTokens(delta))),
+              wait(answer.perTokenMillis * countTokens(delta)),
               { type: "text-delta", id: "0", delta } satisfies Response.StreamPartEncoded
             ))),
           Stream.concat(Stream.suspend(() => {
