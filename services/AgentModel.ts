@@ -19,6 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
+import { redactOpenAiClient } from "./internal/redaction.js"
 import * as OfflineLanguageModel from "./OfflineLanguageModel.js"
 
 // =============================================================================
@@ -183,7 +184,13 @@ export const layer = (
           return yield* Effect.fail(ConfigError.MissingData(["OPENAI_API_KEY"], `${service.spec} needs an API key`))
         }
         return OpenAiLanguageModel.layer({ model: service.model }).pipe(
-          Layer.provide(OpenAiClient.layer({ apiKey: options.apiKey, apiUrl: options.baseUrl })),
+          Layer.provide(Layer.scoped(
+            OpenAiClient.OpenAiClient,
+            Effect.map(
+              OpenAiClient.make({ apiKey: options.apiKey, apiUrl: options.baseUrl }),
+              (client) => redactOpenAiClient(client, options.apiKey)
+            )
+          )),
           Layer.merge(named)
         )
       }

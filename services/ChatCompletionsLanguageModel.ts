@@ -23,9 +23,10 @@ import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as ParseResult from "effect/ParseResult"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { redactAiErrors, redactAiErrorsStream } from "./internal/redaction.js"
 
 /**
  * Options of a chat-completions model.
@@ -350,7 +351,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       })
     )
 
-  return yield* LanguageModel.make({ generateText, streamText })
+  // Errors keep the request that carried the key: redact them before they reach a span, a log or a result.
+  const secrets = options.apiKey === undefined ? [] : [Redacted.value(options.apiKey)]
+  const redact = redactAiErrors(secrets)
+  const redactStream = redactAiErrorsStream(secrets)
+  return yield* LanguageModel.make({
+    generateText: (providerOptions) => redact(generateText(providerOptions)),
+    streamText: (providerOptions) => redactStream(streamText(providerOptions))
+  })
 })
 
 /**
