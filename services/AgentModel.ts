@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
 import { redactOpenAiClient } from "./internal/redaction.js"
 import * as OfflineLanguageModel from "./OfflineLanguageModel.js"
@@ -142,15 +142,16 @@ export const config: Config.Config<{
     Config.withDescription("The model agents use: offline, openai:<model> or compat:<model>"),
     Config.withDefault<Spec>("offline")
   ),
+  // An empty value is no value: `OPENAI_API_KEY=` in a .env file, say.
   apiKey: Config.redacted("OPENAI_API_KEY").pipe(
     Config.withDescription("The API key of openai: and compat: models"),
     Config.option,
-    Config.map(Option.getOrUndefined)
+    Config.map((key) => Option.getOrUndefined(Option.filter(key, (key) => Redacted.value(key).trim() !== "")))
   ),
   baseUrl: Config.string("OPENAI_BASE_URL").pipe(
     Config.withDescription("The API's base URL, up to /v1"),
     Config.option,
-    Config.map(Option.getOrUndefined)
+    Config.map((url) => Option.getOrUndefined(Option.filter(url, (url) => url.trim() !== "")))
   )
 })
 

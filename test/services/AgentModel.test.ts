@@ -118,6 +118,16 @@ describe("AgentModel", () => {
         assert.include(error, "OPENAI_BASE_URL")
       }))
 
+    it.effect("an empty key or base URL counts as none", () =>
+      Effect.gen(function*() {
+        const noKey = configError(
+          yield* configured([["AGENT_MODEL", "openai:gpt-4o-mini"], ["OPENAI_API_KEY", " "], ["OPENAI_BASE_URL", ""]])
+        )
+        assert.include(noKey, "OPENAI_API_KEY")
+        const noUrl = configError(yield* configured([["AGENT_MODEL", "compat:qwen"], ["OPENAI_BASE_URL", ""]]))
+        assert.include(noUrl, "OPENAI_BASE_URL")
+      }))
+
     it.effect("a malformed AGENT_MODEL: a ConfigError naming the key and what it expected", () =>
       Effect.gen(function*() {
         const error = configError(yield* configured([["AGENT_MODEL", "gpt-4o"]]))

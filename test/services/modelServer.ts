@@ -11,7 +11,8 @@ import { Deferred, Effect, HashSet, Ref, Stream } from "effect"
 import { createServer } from "node:http"
 
 /**
- * - `ok`: an answer (`{"label":"positive"}` for structured output, a sentence otherwise)
+ * - `ok`: an answer: for structured output, JSON that fits the requested schema (the first value of each enum,
+ *   `"A fine answer."` for each string); a sentence otherwise
  * - `rate-limited`: 429 with `Retry-After: 2` and an OpenAI-style error body
  * - `rate-limited-once`: 429 the first time a body is seen, then `ok`; its Retry-After is `retryAfterOnce` seconds
  * - `server-error`: 500
@@ -60,13 +61,41 @@ export const retryAfterOnce = 0.15
 /** Input and output tokens the server reports for every answer. */
 export const usage = { input: 21, output: 5 } as const
 
-const answerOf = (scenario: Scenario, structured: boolean): string =>
+/** A value that fits a JSON schema: the first of an enum, "A fine answer." for a string, 1, true, []. */
+const fitting = (schema: unknown): unknown => {
+  const node = (typeof schema === "object" && schema !== null ? schema : {}) as Record<string, unknown>
+  if (Array.isArray(node.enum)) return node.enum[0]
+  if (Array.isArray(node.anyOf)) return fitting(node.anyOf[0])
+  switch (node.type) {
+    case "object":
+      return Object.fromEntries(
+        Object.entries((node.properties ?? {}) as Record<string, unknown>).map(([key, value]) => [key, fitting(value)])
+      )
+    case "array":
+      return []
+    case "number":
+    case "integer":
+      return 1
+    case "boolean":
+      return true
+    default:
+      return "A fine answer."
+  }
+}
+
+/** The JSON schema a request asks its answer to fit, if it asks for structured output. */
+const requestedSchema = (body: Record<string, unknown>, responses: boolean): unknown =>
+  responses
+    ? (body.text as { format?: { type?: string; schema?: unknown } } | undefined)?.format?.schema
+    : (body.response_format as { json_schema?: { schema?: unknown } } | undefined)?.json_schema?.schema
+
+const answerOf = (scenario: Scenario, schema: unknown): string =>
   scenario === "off-schema"
     ? JSON.stringify({ label: "maybe" })
     : scenario === "not-json"
     ? "Sure! The label is positive."
-    : structured
-    ? JSON.stringify({ label: "positive" })
+    : schema !== undefined
+    ? JSON.stringify(fitting(schema))
     : "A fine answer."
 
 const responsesBody = (text: string, model: string) => ({
@@ -150,9 +179,7 @@ export const make: Effect.Effect<ModelServer, never, Scope.Scope> = Effect.gen(f
     const scenario = (raw.match(/scenario=([a-z-]+)/)?.[1] ?? "ok") as Scenario
     const model = typeof body.model === "string" ? body.model : "unknown"
     const responses = path.endsWith("/responses")
-    const structured = responses
-      ? (body.text as { format?: { type?: string } } | undefined)?.format?.type === "json_schema"
-      : (body.response_format as { type?: string } | undefined)?.type === "json_schema"
+    const schema = requestedSchema(body, responses)
 
     switch (scenario) {
       case "rate-limited":
@@ -185,7 +212,7 @@ export const make: Effect.Effect<ModelServer, never, Scope.Scope> = Effect.gen(f
       case "malformed-json":
         return HttpServerResponse.text(`{"id": "truncated", "choices": [`, { contentType: "application/json" })
     }
-    const text = answerOf(scenario, structured)
+    const text = answerOf(scenario, schema)
     if (!responses && body.stream === true) return chatStream(text, model)
     return yield* HttpServerResponse.json(responses ? responsesBody(text, model) : chatBody(text, model))
   }).pipe(
