@@ -19,7 +19,7 @@ import * as Stream from "effect/Stream"
 
 const redacted = "<redacted>"
 
-/** The names of the headers whose values are secret: `Headers.currentRedactedNames` (authorization, ...). */
+// The names of the headers whose values are secret: `Headers.currentRedactedNames` (authorization, ...).
 const secretNames: Effect.Effect<ReadonlyArray<string | RegExp>> = FiberRef.get(Headers.currentRedactedNames)
 
 const redactRecord = (
@@ -55,12 +55,9 @@ const scrubOptional = <K extends string>(
 ): { readonly [k in K]?: string } =>
   (text === undefined ? {} : { [key]: scrub(text, secrets) }) as { readonly [k in K]?: string }
 
-/**
- * The error with its secret headers replaced by `<redacted>` and the secrets scrubbed from its text fields; other
- * errors as they are.
- *
- * @internal
- */
+// The error with its secret headers replaced by `<redacted>` and the secrets scrubbed from its text fields; other
+// errors as they are.
+/** @internal */
 export const redactAiError = (
   error: AiError.AiError,
   names: ReadonlyArray<string | RegExp>,
@@ -102,11 +99,7 @@ export const redactAiError = (
   }
 }
 
-/**
- * Passes every `AiError` of `effect` through `redactAiError`.
- *
- * @internal
- */
+/** @internal */
 export const redactAiErrors =
   (secrets: ReadonlyArray<string>) =>
   <A, R>(effect: Effect.Effect<A, AiError.AiError, R>): Effect.Effect<A, AiError.AiError, R> =>
@@ -115,11 +108,7 @@ export const redactAiErrors =
       (error) => Effect.flatMap(secretNames, (names) => Effect.fail(redactAiError(error, names, secrets)))
     )
 
-/**
- * Passes every `AiError` of `stream` through `redactAiError`.
- *
- * @internal
- */
+/** @internal */
 export const redactAiErrorsStream =
   (secrets: ReadonlyArray<string>) =>
   <A, R>(stream: Stream.Stream<A, AiError.AiError, R>): Stream.Stream<A, AiError.AiError, R> =>
@@ -129,11 +118,8 @@ export const redactAiErrorsStream =
         Stream.fromEffect(Effect.flatMap(secretNames, (names) => Effect.fail(redactAiError(error, names, secrets))))
     )
 
-/**
- * The OpenAI client with every error it fails with redacted, the key scrubbed.
- *
- * @internal
- */
+// The OpenAI client, whose every error is redacted before OpenAiLanguageModel sees it.
+/** @internal */
 export const redactOpenAiClient = (
   client: OpenAiClient.Service,
   apiKey: Redacted.Redacted | undefined

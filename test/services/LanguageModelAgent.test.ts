@@ -1,15 +1,16 @@
 import { type AiError, LanguageModel, Telemetry } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Fiber, Layer, Option, Schema, TestClock } from "effect"
+import { Cause, Context, Effect, Fiber, Layer, Metric, Option, Schema, TestClock } from "effect"
 import * as LanguageModelAgent from "../../services/LanguageModelAgent.js"
 import * as OfflineLanguageModel from "../../services/OfflineLanguageModel.js"
 import type * as Agent from "../../src/Agent.js"
 import * as Executor from "../../src/Executor.js"
+import * as ExecutorMetrics from "../../src/ExecutorMetrics.js"
 import * as RunReport from "../../src/RunReport.js"
 import * as Task from "../../src/Task.js"
 import * as TaskResult from "../../src/TaskResult.js"
 import * as Usage from "../../src/Usage.js"
-import { withClock } from "../utils.js"
+import { uniqueName, withClock } from "../utils.js"
 import * as TestMeter from "./testMeter.js"
 
 const Label = Schema.Struct({ label: Schema.Literal("positive", "negative") }).annotations({ identifier: "Label" })
@@ -167,6 +168,37 @@ describe("LanguageModelAgent", () => {
         assert.deepStrictEqual(report.stats.models, ["offline"])
         assert.match(RunReport.format(report), /models\s+offline/)
       }).pipe(Effect.provide(Executor.layer())))
+
+    it.effect("usage feeds the model metrics, tagged with the agent and the model, and the run's budget", () =>
+      Effect.gen(function*() {
+        const name = uniqueName("budgeted")
+        const agent = LanguageModelAgent.factory({ name, prompt: (doc: Doc) => doc.text, output: Label })
+        // One task at a time, against a budget of 40 tokens: tasks start while any is left, then find it spent.
+        const report = yield* withClock(Executor.run(docs(5), agent, { concurrency: 1, budget: { tokens: 40 } }))
+        const used = report.results.filter(TaskResult.isSucceeded).map((result) => Usage.totalTokens(result.usage))
+        const total = used.reduce((a, b) => a + b, 0)
+        assert.isAtLeast(used.length, 2)
+        assert.isAtLeast(total, 40)
+        assert.isBelow(total - used.at(-1)!, 40)
+        assert.deepStrictEqual(
+          report.results.map((result) => result._tag),
+          [...used.map(() => "Succeeded"), ...Array.from({ length: 5 - used.length }, () => "Failed")]
+        )
+        for (const result of report.results.slice(used.length)) {
+          assert(TaskResult.isFailed(result))
+          const error = Option.getOrThrow(Cause.failureOption(result.cause))
+          assert.strictEqual((error as { readonly _tag: string })._tag, "BudgetExceeded")
+        }
+        assert.strictEqual(Usage.totalTokens(report.stats.budget!.used), total)
+        const counter = (metric: typeof ExecutorMetrics.modelInputTokens) =>
+          Metric.value(metric.pipe(Metric.tagged("agent", name), Metric.tagged("model", "offline")))
+        assert.strictEqual((yield* counter(ExecutorMetrics.modelRequests)).count, used.length)
+        assert.strictEqual(
+          (yield* counter(ExecutorMetrics.modelInputTokens)).count +
+            (yield* counter(ExecutorMetrics.modelOutputTokens)).count,
+          total
+        )
+      }).pipe(Effect.provide(Layer.merge(Executor.layer(), OfflineLanguageModel.layer()))))
 
     it.effect("metered records every response of an agent of your own, and keeps the app's span transformer", () =>
       Effect.gen(function*() {
