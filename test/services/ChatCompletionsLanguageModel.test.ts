@@ -154,6 +154,19 @@ describe("ChatCompletionsLanguageModel", () => {
       assert.deepStrictEqual(body.stream_options, { include_usage: true })
     }))
 
+  it.scopedLive("a stream that the server refuses fails with the same typed error", () =>
+    Effect.gen(function*() {
+      const server = yield* ModelServer.make
+      const error = yield* Stream.runDrain(LanguageModel.streamText({ prompt: "scenario=rate-limited" })).pipe(
+        Effect.provide(modelLayer(server, "sk-stream-key")),
+        Effect.flip
+      )
+      assert(error._tag === "HttpResponseError")
+      assert.strictEqual(error.response.status, 429)
+      assert.strictEqual(error.response.headers["retry-after"], "2")
+      assert.strictEqual(error.request.headers.authorization, "<redacted>")
+    }))
+
   it.scopedLive("records each response's usage, under the model that answered, on the task's meter", () =>
     Effect.gen(function*() {
       const { meter, records } = TestMeter.make()
