@@ -156,6 +156,8 @@ export type Consensus<A, Role extends string = string> =
   | When<A>
 
 /**
+ * The rule of `supervisor`: the member with this role must approve.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -165,6 +167,8 @@ export interface Supervisor<out Role extends string = string> {
 }
 
 /**
+ * The rule of `majority`: more than half of the voters give the same answer.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -175,6 +179,8 @@ export interface Majority<in A, out Role extends string = string> {
 }
 
 /**
+ * The rule of `quorum`: at least `k` of the voters give the same answer.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -186,6 +192,8 @@ export interface Quorum<in A, out Role extends string = string> {
 }
 
 /**
+ * The rule of `when`: a predicate over the round holds.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -201,7 +209,10 @@ export interface When<in A> {
  * @since 0.1.0
  */
 export interface VoteOptions<A, Role extends string> {
-  /** What a reply votes for. Replies with the same key agree. Defaults to the content itself when it is a string, its JSON otherwise. */
+  /**
+   * What a reply votes for: replies with the same key agree. By default the content itself when it is a string,
+   * its JSON otherwise.
+   */
   readonly key?: ((content: A) => string) | undefined
   /** The roles that vote; all members by default. */
   readonly among?: ReadonlyArray<Role> | undefined
@@ -579,6 +590,7 @@ const validate = <M extends Members>(options: Options<M>): Either.Either<void, A
  *     maxRounds: 3
  *   })
  *   const report = yield* Executor.run(Task.fromIterable(["topic a", "topic b"]), team, { concurrency: 2 })
+ *   console.log(report.summary.succeeded) // 2: each team's supervisor approved in round 2
  * }).pipe(Effect.provide(Executor.layer()))
  * ```
  *
