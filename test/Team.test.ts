@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Either, FastCheck as fc, Fiber, Option, Ref, TestClock } from "effect"
+import { Cause, Duration, Effect, Either, FastCheck as fc, Fiber, Option, Ref, Schema, TestClock } from "effect"
 import * as TestAgent from "../services/TestAgent.js"
 import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
@@ -196,6 +196,24 @@ describe("Team", () => {
           assert.deepStrictEqual([stats.builds, stats.releases, stats.runs], [1, 1, 2])
         }
       }).pipe(provide))
+
+    it("NoConsensus is a schema error: it encodes to JSON and back, transcript included", () => {
+      const error = new AgentError.NoConsensus({
+        agent: "t#r/0/1",
+        taskId: "0",
+        rounds: 1,
+        transcript: [
+          { round: 1, role: "a", agent: "t#r/0/1/a", content: { diagnosis: "flu" } },
+          { round: 1, role: "b", agent: "t#r/0/1/b", content: "no", approve: false }
+        ],
+        description: "b did not approve"
+      })
+      const json = JSON.parse(JSON.stringify(Schema.encodeSync(AgentError.NoConsensus)(error)))
+      assert.strictEqual(json._tag, "NoConsensus")
+      const decoded = Schema.decodeUnknownSync(AgentError.NoConsensus)(json)
+      assert.deepStrictEqual(decoded.transcript, error.transcript)
+      assert.strictEqual(decoded.message, "t#r/0/1: task 0 reached no consensus in 1 round: b did not approve")
+    })
 
     it.effect("a majority that is never reached names the best count", () =>
       Effect.gen(function*() {
