@@ -654,7 +654,12 @@ export const make = <const M extends Members>(
 
     const discuss = (instance: AgentInstance.Service, members: ReadonlyArray<MemberState>) =>
       Effect.fn("Team.run", { captureStackTrace: false })(function*(input: unknown) {
-        yield* Effect.annotateCurrentSpan({ team: instance.name, taskId: instance.taskId, members: members.length })
+        yield* Effect.annotateCurrentSpan({
+          agent: name,
+          agentInstance: instance.name,
+          taskId: instance.taskId,
+          members: members.length
+        })
         const team: TeamUsage = { usage: Usage.empty, models: [] }
         const parent = yield* Effect.serviceOption(Usage.UsageMeter)
         const meters = members.map((member) => memberMeter(member, team, parent))
@@ -680,7 +685,13 @@ export const make = <const M extends Members>(
               Effect.provideService(Usage.UsageMeter, meters[index]!),
               Effect.withSpan("Team.turn", {
                 captureStackTrace: false,
-                attributes: { team: instance.name, role: member.role, agent: member.instance.name, round }
+                attributes: {
+                  agent: member.instance.agent,
+                  agentInstance: member.instance.name,
+                  taskId: instance.taskId,
+                  role: member.role,
+                  round
+                }
               })
             )
             member.turns++
@@ -701,7 +712,8 @@ export const make = <const M extends Members>(
           yield* Effect.annotateLogs(Effect.logDebug("Team round ended"), {
             package: "effect-parallel-agents",
             module: "Team",
-            team: instance.name,
+            agent: name,
+            agentInstance: instance.name,
             taskId: instance.taskId,
             round,
             agreed: verdict.agreed,

@@ -1,5 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Either, FastCheck as fc, Fiber, Option, Ref, Schema, TestClock } from "effect"
+import {
+  Cause,
+  Duration,
+  Effect,
+  Either,
+  FastCheck as fc,
+  Fiber,
+  HashMap,
+  Logger,
+  LogLevel,
+  Option,
+  Ref,
+  Schema,
+  TestClock,
+  Tracer
+} from "effect"
 import * as TestAgent from "../services/TestAgent.js"
 import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
@@ -544,6 +559,65 @@ describe("Team", () => {
         const result = successValue((yield* Executor.run(Task.fromIterable(["q"]), team)).results[0])
         assert.deepStrictEqual(result.usage, Usage.make({ requests: 1, inputTokens: 5, outputTokens: 1 }))
         assert.deepStrictEqual(readings, [6])
+      }).pipe(provide))
+  })
+
+  describe("observability", () => {
+    it.effect("a Debug line per round with the verdict, a Team.run span and a Team.turn span per turn", () =>
+      Effect.gen(function*() {
+        const { team } = yield* clinicalTeam({ name: "observed", approveIn: () => 2 })
+        const lines: Array<{ readonly message: unknown; readonly annotations: Record<string, unknown> }> = []
+        const logger = Logger.make<unknown, void>(({ annotations, message }) => {
+          lines.push({
+            message: Array.isArray(message) ? message[0] : message,
+            annotations: Object.fromEntries(HashMap.toEntries(annotations))
+          })
+        })
+        const spans: Array<Tracer.Span> = []
+        const tracer = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (...args) => {
+            const span = tracer.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: (f, fiber) => tracer.context(f, fiber)
+        })
+        yield* withClock(Executor.run(Task.fromIterable(["case"]), team, { runId: "r" })).pipe(
+          Logger.withMinimumLogLevel(LogLevel.Debug),
+          Effect.provide(Logger.add(logger)),
+          Effect.withTracer(recording)
+        )
+        const rounds = lines.filter((line) => line.annotations.module === "Team")
+        assert.deepStrictEqual(rounds.map((line) => [line.message, line.annotations.round, line.annotations.agreed]), [
+          ["Team round ended", 1, false],
+          ["Team round ended", 2, true]
+        ])
+        assert.deepStrictEqual(rounds[1]!.annotations, {
+          package: "effect-parallel-agents",
+          module: "Team",
+          agent: "observed",
+          agentInstance: "observed#r/0/1",
+          taskId: "0",
+          round: 2,
+          agreed: true,
+          consensus: "approved by supervisor"
+        })
+        const run = spans.find((span) => span.name === "Team.run")!
+        assert.strictEqual(run.attributes.get("agentInstance"), "observed#r/0/1")
+        assert.strictEqual(run.attributes.get("rounds"), 2)
+        assert.strictEqual(run.attributes.get("agreed"), true)
+        const turns = spans.filter((span) => span.name === "Team.turn")
+        assert.deepStrictEqual(turns.map((span) => `${span.attributes.get("round")}:${span.attributes.get("role")}`), [
+          "1:specialist",
+          "1:reviewer",
+          "1:supervisor",
+          "2:specialist",
+          "2:reviewer",
+          "2:supervisor"
+        ])
+        assert.isTrue(turns.every((span) => span.parent._tag === "Some" && span.parent.value.spanId === run.spanId))
+        assert.strictEqual(turns[1]!.attributes.get("agentInstance"), "observed#r/0/1/reviewer")
       }).pipe(provide))
   })
 
