@@ -34,7 +34,7 @@ export const isAgentError = (u: unknown): u is AgentError => hasProperty(u, Type
  * @category errors
  * @since 0.1.0
  */
-export type AgentError = AgentTimeout | AgentBuildError | AgentInputError | AgentOutputError
+export type AgentError = AgentTimeout | AgentBuildError | AgentInputError | AgentOutputError | BudgetExceeded
 
 /**
  * The task ran out of time: its own timeout (`TaskTimeout`) or the run's deadline (`RunDeadline`). The agent was
@@ -178,6 +178,39 @@ export class AgentOutputError extends Schema.TaggedError<AgentOutputError>("effe
    */
   override get message(): string {
     return `${this.agent}: the output of task ${this.taskId} does not match the schema: ${formatIssues(this.issues)}`
+  }
+}
+
+/**
+ * The run's budget had no room left for the task when its turn came, so its agent was never called. `used` and
+ * `reserved` are the budget's figures for `resource` at that moment.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>("effect-parallel-agents/BudgetExceeded")(
+  "BudgetExceeded",
+  {
+    agent: Schema.String,
+    taskId: Schema.String,
+    resource: Schema.Literal("tokens", "cost", "requests"),
+    limit: Schema.Number,
+    used: Schema.Number,
+    reserved: Schema.Number,
+    description: Schema.optional(Schema.String)
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.agent}: task ${this.taskId} was not started: the ${this.resource} budget (${this.limit}) is spent ` +
+      `(${this.used} used, ${this.reserved} reserved by running tasks)`
   }
 }
 

@@ -14,16 +14,22 @@ import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Tracer from "effect/Tracer"
 import type * as Agent from "./Agent.js"
 import * as AgentError from "./AgentError.js"
 import type * as Aggregate from "./Aggregate.js"
+import * as Budget from "./Budget.js"
 import * as ExecutorConfig from "./ExecutorConfig.js"
+import type { AdaptiveOptions as ResolvedAdaptive } from "./internal/adaptive.js"
 import * as internal from "./internal/run.js"
+import * as RateLimit from "./RateLimit.js"
+import * as Retry from "./Retry.js"
 import type * as RunReport from "./RunReport.js"
 import type * as Task from "./Task.js"
+import * as Usage from "./Usage.js"
 
 // =============================================================================
 // models
@@ -52,6 +58,70 @@ export interface RunOptions<A, E, S> {
   readonly aggregate?: Aggregate.Aggregate<A, E, S> | undefined
   /** The run's id, used in agent instance names; a random one by default. */
   readonly runId?: string | undefined
+  /**
+   * Retries failed attempts, each with a fresh agent instance: a `Schedule` fed with each attempt's error, or
+   * `{ schedule, times, while }`. Only retryable errors are retried by default (`Retry.isRetryable`: rate limited,
+   * timed out, 5xx, connection errors); a provider's Retry-After is honoured. A task's `timeout` applies to each
+   * attempt; the run's `deadline` bounds them all.
+   */
+  readonly retry?: Retry.Policy<E> | undefined
+  /**
+   * A budget the run's tasks reserve their `estimate` from before they start and settle with what they used. Tasks
+   * that do not fit end as `Failed` with `BudgetExceeded` without calling their agent. Limits give the run its own
+   * budget; a `Budget` (from `Budget.make`) can be shared. By default, the `Budget` in context, if any.
+   */
+  readonly budget?: Budget.Service | Budget.Limits | undefined
+  /**
+   * What one task is expected to use: what it reserves from the budget, and its cost in tokens under a rate limit.
+   * Nothing by default: then a task fits the budget while anything is left.
+   */
+  readonly estimate?: Partial<Usage.Usage> | ((task: Task.Task<unknown>) => Partial<Usage.Usage>) | undefined
+  /**
+   * Requests and tokens per interval for the run's task attempts: options give the run its own limit; a
+   * `RateLimit` (from `RateLimit.make`) can be shared. By default, the `RateLimit` in context, if any.
+   */
+  readonly rateLimit?: RateLimit.Service | RateLimit.Options | undefined
+  /**
+   * Adaptive concurrency: rate-limited attempts cut how many tasks run at once, successes raise it again, never
+   * above `concurrency`. `true` for the defaults.
+   */
+  readonly adaptive?: boolean | AdaptiveOptions | undefined
+  /**
+   * Stop starting tasks after `maxFailures` tasks failed or timed out, or once `minSuccessRate` (a share of all
+   * tasks, 0 to 1) can no longer be reached. Tasks never started are reported `Interrupted` with reason
+   * `FailurePolicy`; running tasks finish.
+   */
+  readonly failurePolicy?: FailurePolicy | undefined
+}
+
+/**
+ * Settings of adaptive concurrency (additive increase, multiplicative decrease).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AdaptiveOptions {
+  /** Where the limit starts; the run's `concurrency` by default. */
+  readonly initial?: number | undefined
+  /** The lowest it may go; 1 by default. */
+  readonly min?: number | undefined
+  /** What a rate-limited attempt multiplies it by, between 0 and 1 (exclusive); 0.5 by default. */
+  readonly decrease?: number | undefined
+  /** How much it grows for every `limit` successes (each adds `increase / limit`); 1 by default. */
+  readonly increase?: number | undefined
+}
+
+/**
+ * When a run stops starting tasks.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FailurePolicy {
+  /** Stop after this many tasks failed or timed out (a whole number, 1 or more). */
+  readonly maxFailures?: number | undefined
+  /** Stop once this share of successes over all tasks can no longer be reached (0 to 1). */
+  readonly minSuccessRate?: number | undefined
 }
 
 /**
@@ -165,6 +235,62 @@ const toMillis = (option: string, input: Duration.DurationInput | undefined) => 
     )
 }
 
+const optionError = (option: string, description: string) =>
+  Either.left(new AgentError.RunOptionsError({ option, description }))
+
+const validateAdaptive = (
+  adaptive: boolean | AdaptiveOptions | undefined,
+  max: number
+): Either.Either<ResolvedAdaptive | undefined, AgentError.RunOptionsError> => {
+  if (adaptive === undefined || adaptive === false) return Either.right(undefined)
+  const options: AdaptiveOptions = adaptive === true ? {} : adaptive
+  const initial = options.initial ?? max
+  const min = options.min ?? 1
+  const decrease = options.decrease ?? 0.5
+  const increase = options.increase ?? 1
+  if (!(initial >= 1 && initial <= max)) {
+    return optionError("adaptive.initial", `expected a number from 1 to the concurrency (${max}), got ${initial}`)
+  }
+  if (!(min >= 1 && min <= initial)) {
+    return optionError("adaptive.min", `expected a number from 1 to the initial limit (${initial}), got ${min}`)
+  }
+  if (!(decrease > 0 && decrease < 1)) {
+    return optionError("adaptive.decrease", `expected a number between 0 and 1 (exclusive), got ${decrease}`)
+  }
+  if (!(increase > 0 && increase < Infinity)) {
+    return optionError("adaptive.increase", `expected a number above 0, got ${increase}`)
+  }
+  return Either.right({ initial, min, max, decrease, increase })
+}
+
+const validateFailurePolicy = (
+  policy: FailurePolicy | undefined
+): Either.Either<{ readonly maxFailures: number; readonly minSuccessRate: number }, AgentError.RunOptionsError> => {
+  const maxFailures = policy?.maxFailures ?? Infinity
+  const minSuccessRate = policy?.minSuccessRate ?? 0
+  if (!(maxFailures === Infinity || (Number.isInteger(maxFailures) && maxFailures >= 1))) {
+    return optionError("failurePolicy.maxFailures", `expected a whole number, 1 or more, got ${maxFailures}`)
+  }
+  if (!(minSuccessRate >= 0 && minSuccessRate <= 1)) {
+    return optionError("failurePolicy.minSuccessRate", `expected a number from 0 to 1, got ${minSuccessRate}`)
+  }
+  return Either.right({ maxFailures, minSuccessRate })
+}
+
+const validateEstimate = (
+  estimate: RunOptions<unknown, unknown, unknown>["estimate"]
+): Either.Either<((task: Task.Task<unknown>) => Usage.Usage) | undefined, AgentError.RunOptionsError> => {
+  if (estimate === undefined) return Either.right(undefined)
+  if (typeof estimate === "function") return Either.right((task) => Usage.make(estimate(task)))
+  for (const [key, value] of Object.entries(estimate)) {
+    if (value !== undefined && !(typeof value === "number" && value >= 0 && value < Infinity)) {
+      return optionError(`estimate.${key}`, `expected a number, 0 or more, got ${String(value)}`)
+    }
+  }
+  const usage = Usage.make(estimate)
+  return Either.right(() => usage)
+}
+
 type LooseOptions = RunOptions<unknown, unknown, unknown> & {
   readonly input?: Schema.Schema<unknown, unknown, unknown> | undefined
   readonly output?: Schema.Schema<unknown, unknown, unknown> | undefined
@@ -199,23 +325,52 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
       : undefined
     const logs = LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
     const slots = Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length))
+    const retryError = options?.retry === undefined ? undefined : Retry.validate(options.retry)
+    if (retryError !== undefined) {
+      return yield* new AgentError.RunOptionsError({ option: "retry", description: retryError })
+    }
+    const retry = options?.retry === undefined
+      ? undefined
+      : Retry.resolve(options.retry, () => clock.unsafeCurrentTimeMillis())
+    const adaptive = yield* validateAdaptive(options?.adaptive, slots)
+    const { maxFailures, minSuccessRate } = yield* validateFailurePolicy(options?.failurePolicy)
+    const estimate = yield* validateEstimate(options?.estimate)
+    const budget = options?.budget === undefined
+      ? Option.getOrUndefined(yield* Effect.serviceOption(Budget.Budget))
+      : Budget.isBudget(options.budget)
+      ? options.budget
+      : Budget.unsafeMake(yield* Budget.validate(options.budget))
     yield* Effect.annotateCurrentSpan({ agent: agent.name, runId, tasks: list.length, concurrency: slots })
-    const report = yield* internal.run({
-      runId,
-      tasks: list,
-      factory: agent as unknown as Agent.FactoryImpl<unknown, unknown, unknown, unknown, unknown>,
-      concurrency: slots,
-      timeoutMillis,
-      deadlineMillis,
-      decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input, allErrors),
-      decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output, allErrors),
-      aggregate: options?.aggregate,
-      clock,
-      context,
-      spans,
-      logs,
-      metricLabels: [MetricLabel.make("agent", agent.name), ...ambient]
-    })
+    const report = yield* Effect.scoped(Effect.gen(function*() {
+      const rateLimit = options?.rateLimit === undefined
+        ? Option.getOrUndefined(yield* Effect.serviceOption(RateLimit.RateLimit))
+        : RateLimit.isRateLimit(options.rateLimit)
+        ? options.rateLimit
+        : yield* RateLimit.make(options.rateLimit)
+      return yield* internal.run({
+        runId,
+        tasks: list,
+        factory: agent as unknown as Agent.FactoryImpl<unknown, unknown, unknown, unknown, unknown>,
+        concurrency: slots,
+        timeoutMillis,
+        deadlineMillis,
+        decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input, allErrors),
+        decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output, allErrors),
+        aggregate: options?.aggregate,
+        clock,
+        context,
+        spans,
+        logs,
+        metricLabels: [MetricLabel.make("agent", agent.name), ...ambient],
+        retry: retry as internal.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown>["retry"],
+        budget,
+        estimate,
+        rateLimit,
+        adaptive,
+        maxFailures,
+        minSuccessRate
+      })
+    }))
     yield* Effect.annotateCurrentSpan({ ...report.summary })
     return report
   })

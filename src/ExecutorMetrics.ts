@@ -126,6 +126,17 @@ export const tasksInFlight = Metric.gauge("effect_parallel_agents_tasks_in_fligh
 })
 
 /**
+ * How many tasks a run with adaptive concurrency lets run at once now: it falls when the provider answers "too
+ * many requests" and rises with successes, never above the run's `concurrency`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const effectiveConcurrency = Metric.gauge("effect_parallel_agents_effective_concurrency", {
+  description: "How many tasks a run with adaptive concurrency lets run at once now"
+})
+
+/**
  * Tasks waiting for a slot: queued in a run and not started yet.
  *
  * @category metrics

@@ -12,8 +12,10 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import type * as Budget from "./Budget.js"
 import * as reportHtml from "./internal/reportHtml.js"
 import * as TaskResult from "./TaskResult.js"
+import * as Usage from "./Usage.js"
 
 /**
  * Tasks by outcome. `total` is the number of tasks in the run; the other four always add up to it.
@@ -59,6 +61,30 @@ export interface Stats {
     readonly mean: Duration.Duration
     readonly max: Duration.Duration
   }
+  /** Attempts that failed and were retried, over all tasks. */
+  readonly retries: number
+  /** What the tasks' agents recorded using, over every attempt. */
+  readonly usage: Usage.Usage
+  /** The models that answered the run's agents, in the order they first did (`"offline"` for the offline model). */
+  readonly models: ReadonlyArray<string>
+  /** The budget's figures when the run ended, when the run had one. */
+  readonly budget: Budget.Snapshot | undefined
+  /** How adaptive concurrency moved, when the run had it. */
+  readonly adaptiveConcurrency: AdaptiveConcurrency | undefined
+}
+
+/**
+ * How a run's adaptive concurrency moved: where it started, how low rate limiting took it, where it ended.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AdaptiveConcurrency {
+  readonly initial: number
+  readonly lowest: number
+  readonly final: number
+  /** How many times a rate-limited attempt cut it. */
+  readonly decreases: number
 }
 
 /**
@@ -240,13 +266,20 @@ export const make = <A, E, S>(options: {
   readonly endedAt: number
   readonly concurrency: number
   readonly peakInFlight: number
+  readonly models?: ReadonlyArray<string> | undefined
+  readonly budget?: Budget.Snapshot | undefined
+  readonly adaptive?: AdaptiveConcurrency | undefined
 }): RunReport<A, E, S> => {
   const all = new Tally(options.agent)
   const agents = new Map<string, Tally>()
   let waitSum = 0
   let waitMax = 0
+  let retries = 0
+  let usage = Usage.empty
   for (const result of options.results) {
     all.add(result)
+    retries += result.failedAttempts.length
+    if (result.usage !== Usage.empty) usage = Usage.add(usage, result.usage)
     const name = TaskResult.agentOf(result) ?? options.agent
     let tally = agents.get(name)
     if (tally === undefined) {
@@ -285,7 +318,12 @@ export const make = <A, E, S>(options: {
       queueWait: {
         mean: Duration.millis(started === 0 ? 0 : waitSum / started),
         max: Duration.millis(waitMax)
-      }
+      },
+      retries,
+      usage,
+      models: options.models ?? [],
+      budget: options.budget,
+      adaptiveConcurrency: options.adaptive
     },
     Array.from(agents.values(), (tally) => ({
       agent: tally.agent,
@@ -361,7 +399,8 @@ export const format = <A, E, S>(self: RunReport<A, E, S>): string => {
         "duration p50 / p95 / p99 / max",
         [stats.durations.p50, stats.durations.p95, stats.durations.p99, stats.durations.max].map(ms).join(" / ")
       ],
-      ["queue wait mean / max", `${ms(stats.queueWait.mean)} / ${ms(stats.queueWait.max)}`]
+      ["queue wait mean / max", `${ms(stats.queueWait.mean)} / ${ms(stats.queueWait.max)}`],
+      ...extraStats(stats)
     ])
   ]
   if (self.byAgent.length > 1) {
@@ -384,6 +423,43 @@ export const format = <A, E, S>(self: RunReport<A, E, S>): string => {
     )
   }
   return lines.join("\n")
+}
+
+const count = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 4 })
+
+/** The rows only some runs have: retries, model usage, budget, adaptive concurrency. */
+const extraStats = (stats: Stats): Array<[string, string]> => {
+  const rows: Array<[string, string]> = []
+  if (stats.retries > 0) rows.push(["retries", String(stats.retries)])
+  if (stats.models.length > 0) rows.push(["models", stats.models.join(", ")])
+  if (!Usage.isEmpty(stats.usage)) {
+    rows.push(["model requests", count(stats.usage.requests)])
+    rows.push(["tokens in / out", `${count(stats.usage.inputTokens)} / ${count(stats.usage.outputTokens)}`])
+    if (stats.usage.cost > 0) rows.push(["cost", count(stats.usage.cost)])
+  }
+  const budget = stats.budget
+  if (budget !== undefined) {
+    const used = (resource: Budget.Resource) =>
+      resource === "tokens"
+        ? Usage.totalTokens(budget.used)
+        : resource === "cost"
+        ? budget.used.cost
+        : budget.used.requests
+    for (const resource of ["tokens", "cost", "requests"] as const) {
+      const limit = budget.limits[resource]
+      if (limit !== undefined) {
+        rows.push([`budget ${resource} used / limit`, `${count(used(resource))} / ${count(limit)}`])
+      }
+    }
+  }
+  const adaptive = stats.adaptiveConcurrency
+  if (adaptive !== undefined) {
+    rows.push([
+      "adaptive concurrency start / lowest / end",
+      `${adaptive.initial} / ${adaptive.lowest} / ${adaptive.final} (${adaptive.decreases} cuts)`
+    ])
+  }
+  return rows
 }
 
 /** Columns padded to their widest cell; numbers and durations right-aligned. */

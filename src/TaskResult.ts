@@ -14,6 +14,7 @@ import { hasProperty } from "effect/Predicate"
 import { AgentTimeout } from "./AgentError.js"
 import * as AgentInstance from "./AgentInstance.js"
 import type * as Task from "./Task.js"
+import * as Usage from "./Usage.js"
 
 /**
  * @category symbols
@@ -65,8 +66,38 @@ export interface Common {
   readonly started: boolean
   /** `durationMillis` as a `Duration`. */
   readonly duration: Duration.Duration
+  /** What the task's agents recorded using, over every attempt (see `Usage.record`). */
+  readonly usage: Usage.Usage
+  /**
+   * The earlier attempts, each of which failed or timed out and was retried, oldest first; empty when the first
+   * attempt decided the outcome.
+   */
+  readonly failedAttempts: ReadonlyArray<FailedAttempt>
   /** A plain object for logs and JSON output. */
   toJSON(): unknown
+}
+
+/**
+ * One attempt of a task that failed or timed out and was retried with a fresh agent instance.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FailedAttempt {
+  /** The attempt's number, from 1. */
+  readonly attempt: number
+  /** The unique name of the agent instance that made the attempt. */
+  readonly agent: string
+  /** When the attempt started, in milliseconds since the epoch as the run's `Clock` tells it. */
+  readonly startedAt: number
+  /** How long the attempt took, release of its agent included, in milliseconds. */
+  readonly durationMillis: number
+  /** `Failed` for an error or defect, `TimedOut` when the task's timeout stopped it. */
+  readonly outcome: "Failed" | "TimedOut"
+  /** The attempt's whole cause; an `AgentTimeout` failure for a timeout. */
+  readonly cause: Cause.Cause<unknown>
+  /** How long the engine waited before the next attempt, in milliseconds. */
+  readonly delayMillis: number
 }
 
 /**
@@ -112,16 +143,25 @@ export interface TimedOut extends Common {
 
 /**
  * The task did not finish because it was interrupted: its agent interrupted itself or was interrupted from
- * outside (`Interrupted`), or the run's deadline passed before it could start (`RunDeadline`, `started: false`).
+ * outside (`Interrupted`), or it never started because the run's deadline passed (`RunDeadline`) or the run's
+ * failure policy stopped starting tasks (`FailurePolicy`); those have `started: false`.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Interrupted extends Common {
   readonly _tag: "Interrupted"
-  readonly reason: "Interrupted" | "RunDeadline"
+  readonly reason: InterruptionReason
   readonly cause: Cause.Cause<never>
 }
+
+/**
+ * Why a task was interrupted.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type InterruptionReason = "Interrupted" | "RunDeadline" | "FailurePolicy"
 
 /**
  * What a run shares with every result it records: its agent, its id and when it started. Results keep a reference
@@ -138,6 +178,8 @@ export interface Origin {
 
 abstract class Base {
   declare readonly [TypeId]: TypeId
+  declare usage: Usage.Usage
+  declare failedAttempts: ReadonlyArray<FailedAttempt>
   abstract readonly _tag: string
   constructor(
     readonly task: Task.Task<unknown>,
@@ -175,7 +217,7 @@ abstract class Base {
     return Duration.millis(this.durationMillis)
   }
   protected common() {
-    return {
+    const common: Record<string, unknown> = {
       _tag: this._tag,
       taskId: this.task.id,
       index: this.index,
@@ -185,13 +227,30 @@ abstract class Base {
       durationMillis: this.durationMillis,
       slot: this.slot
     }
+    if (!Usage.isEmpty(this.usage)) common.usage = this.usage
+    if (this.failedAttempts.length > 0) {
+      common.failedAttempts = this.failedAttempts.map((attempt) => ({
+        attempt: attempt.attempt,
+        agent: attempt.agent,
+        startedAt: attempt.startedAt,
+        durationMillis: attempt.durationMillis,
+        outcome: attempt.outcome,
+        message: describe(attempt.cause),
+        delayMillis: attempt.delayMillis
+      }))
+    }
+    return common
   }
   abstract toJSON(): unknown
   [NodeInspectSymbol]() {
     return this.toJSON()
   }
 }
+// Most results used nothing and were not retried: they share these defaults, and the engine sets its own fields
+// only on the others.
 Object.defineProperty(Base.prototype, TypeId, { value: TypeId })
+Object.defineProperty(Base.prototype, "usage", { value: Usage.empty, writable: true })
+Object.defineProperty(Base.prototype, "failedAttempts", { value: Object.freeze([]), writable: true })
 
 class SucceededImpl<A> extends Base implements Succeeded<A> {
   declare readonly _tag: "Succeeded"
@@ -275,7 +334,7 @@ class InterruptedImpl extends Base implements Interrupted {
     startOffset: number,
     durationMillis: number,
     slot: number,
-    readonly reason: "Interrupted" | "RunDeadline",
+    readonly reason: InterruptionReason,
     readonly cause: Cause.Cause<never>
   ) {
     super(task, index, origin, attempt, startOffset, durationMillis, slot)
@@ -310,6 +369,10 @@ export interface Meta {
   readonly durationMillis: number
   /** The concurrency slot that ran the task, from 0; `-1` when it never started. */
   readonly slot?: number | undefined
+  /** What the task used; nothing by default. */
+  readonly usage?: Usage.Usage | undefined
+  /** Earlier attempts that were retried; none by default. */
+  readonly failedAttempts?: ReadonlyArray<FailedAttempt> | undefined
 }
 
 /**
@@ -372,7 +435,7 @@ export const unsafeInterrupted = (
   startOffset: number,
   durationMillis: number,
   slot: number,
-  reason: "Interrupted" | "RunDeadline",
+  reason: InterruptionReason,
   cause: Cause.Cause<never>
 ): Interrupted => new InterruptedImpl(task, index, origin, attempt, startOffset, durationMillis, slot, reason, cause)
 
@@ -381,14 +444,29 @@ export const unsafeInterrupted = (
  * @since 0.1.0
  */
 export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> =>
-  new SucceededImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, slotOf(meta), value)
+  withMeta(
+    new SucceededImpl(
+      meta.task,
+      meta.index,
+      originOf(meta),
+      attemptOf(meta),
+      0,
+      meta.durationMillis,
+      slotOf(meta),
+      value
+    ),
+    meta
+  )
 
 /**
  * @category constructors
  * @since 0.1.0
  */
 export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> =>
-  new FailedImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, slotOf(meta), cause)
+  withMeta(
+    new FailedImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, slotOf(meta), cause),
+    meta
+  )
 
 /**
  * @category constructors
@@ -398,16 +476,19 @@ export const timedOut = (
   meta: Meta,
   options: { readonly reason: "TaskTimeout" | "RunDeadline"; readonly timeout: Duration.DurationInput }
 ): TimedOut =>
-  new TimedOutImpl(
-    meta.task,
-    meta.index,
-    originOf(meta),
-    attemptOf(meta),
-    0,
-    meta.durationMillis,
-    slotOf(meta),
-    options.reason,
-    Duration.decode(options.timeout)
+  withMeta(
+    new TimedOutImpl(
+      meta.task,
+      meta.index,
+      originOf(meta),
+      attemptOf(meta),
+      0,
+      meta.durationMillis,
+      slotOf(meta),
+      options.reason,
+      Duration.decode(options.timeout)
+    ),
+    meta
   )
 
 /**
@@ -416,19 +497,45 @@ export const timedOut = (
  */
 export const interrupted = (
   meta: Meta,
-  options: { readonly reason: "Interrupted" | "RunDeadline"; readonly cause?: Cause.Cause<never> | undefined }
+  options: { readonly reason: InterruptionReason; readonly cause?: Cause.Cause<never> | undefined }
 ): Interrupted =>
-  new InterruptedImpl(
-    meta.task,
-    meta.index,
-    originOf(meta),
-    attemptOf(meta),
-    0,
-    meta.durationMillis,
-    slotOf(meta),
-    options.reason,
-    options.cause ?? Cause.interrupt(FiberId.none)
+  withMeta(
+    new InterruptedImpl(
+      meta.task,
+      meta.index,
+      originOf(meta),
+      attemptOf(meta),
+      0,
+      meta.durationMillis,
+      slotOf(meta),
+      options.reason,
+      options.cause ?? Cause.interrupt(FiberId.none)
+    ),
+    meta
   )
+
+/**
+ * Sets what a result used and its earlier attempts: the engine's constructors leave them at their shared defaults.
+ *
+ * @internal
+ */
+export const unsafeSetUsage = (result: TaskResult<unknown, unknown>, usage: Usage.Usage): void => {
+  ;(result as unknown as Base).usage = usage
+}
+
+/** @internal */
+export const unsafeSetFailedAttempts = (
+  result: TaskResult<unknown, unknown>,
+  attempts: ReadonlyArray<FailedAttempt>
+): void => {
+  ;(result as unknown as Base).failedAttempts = attempts
+}
+
+const withMeta = <R extends TaskResult<unknown, unknown>>(result: R, meta: Meta): R => {
+  if (meta.usage !== undefined) unsafeSetUsage(result, meta.usage)
+  if (meta.failedAttempts !== undefined) unsafeSetFailedAttempts(result, meta.failedAttempts)
+  return result
+}
 
 const attemptOf = (meta: Meta): number =>
   meta.instance === undefined || meta.startedAt === undefined ? 0 : meta.instance.attempt
@@ -586,6 +693,10 @@ export const message = <A, E>(self: TaskResult<A, E>): string => {
     case "TimedOut":
       return self.error.message
     case "Interrupted":
-      return self.reason === "RunDeadline" ? "not started before the run's deadline" : "interrupted"
+      return self.reason === "RunDeadline"
+        ? "not started before the run's deadline"
+        : self.reason === "FailurePolicy"
+        ? "not started: the run's failure policy stopped it"
+        : "interrupted"
   }
 }

@@ -32,6 +32,16 @@ export * as AgentInstance from "./AgentInstance.js"
 export * as Aggregate from "./Aggregate.js"
 
 /**
+ * A budget of tokens, cost and requests shared by the tasks of a run, or by several runs when the app provides one
+ * as a layer. It works by reserve-then-settle: a task reserves its estimated usage before it starts, and settles
+ * with what it really used when it ends. A task that does not fit fails with `BudgetExceeded` without calling its
+ * agent; running tasks always finish.
+ *
+ * @since 0.1.0
+ */
+export * as Budget from "./Budget.js"
+
+/**
  * The fan-out engine. It runs one task per agent instance, many at once under a concurrency limit, keeps each
  * task's failure or timeout to itself, and returns a report with every task's result in input order.
  *
@@ -55,6 +65,24 @@ export * as ExecutorConfig from "./ExecutorConfig.js"
  * @since 0.1.0
  */
 export * as ExecutorMetrics from "./ExecutorMetrics.js"
+
+/**
+ * A limit on requests and tokens per interval, shared by every task of a run, or by several runs when the app
+ * provides one as a layer. Built on Effect's `RateLimiter`: a task attempt waits until it fits, before its agent
+ * is built and before its timeout starts.
+ *
+ * @since 0.1.0
+ */
+export * as RateLimit from "./RateLimit.js"
+
+/**
+ * Retries of failed task attempts: which errors are worth another attempt (rate limits, timeouts, 5xx, connection
+ * errors), how long a provider asked to wait (Retry-After), and the `Schedule` the engine follows between attempts.
+ * Every attempt gets a fresh agent instance.
+ *
+ * @since 0.1.0
+ */
+export * as Retry from "./Retry.js"
 
 /**
  * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and stats people

@@ -177,7 +177,10 @@ describe("RunReport", () => {
         peakInFlight: 3,
         successRate: 2 / 6,
         durations: { p50: 200, p95: 400, p99: 400, max: 400, mean: 240 },
-        queueWait: { mean: 0, max: 0 }
+        queueWait: { mean: 0, max: 0 },
+        retries: 0,
+        usage: { requests: 0, inputTokens: 0, outputTokens: 0, cost: 0 },
+        models: []
       })
       assert.deepStrictEqual(json.results.map((r: { readonly taskId: string }) => r.taskId), [
         "t0",

@@ -8,19 +8,25 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
-import type * as MetricLabel from "effect/MetricLabel"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import type * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
 import * as AgentInstance from "../AgentInstance.js"
 import type * as Aggregate from "../Aggregate.js"
+import type * as Budget from "../Budget.js"
 import * as ExecutorMetrics from "../ExecutorMetrics.js"
+import type * as RateLimit from "../RateLimit.js"
+import * as Retry from "../Retry.js"
 import * as RunReport from "../RunReport.js"
 import type * as Task from "../Task.js"
 import * as TaskResult from "../TaskResult.js"
+import * as Usage from "../Usage.js"
+import { Adaptive, type AdaptiveOptions } from "./adaptive.js"
 import { DeadlineHeap, type Entry } from "./deadlines.js"
 
 /**
@@ -50,6 +56,66 @@ export interface Plan<In, Out, E, EL, R, TOut, RS, S> {
   readonly spans: { readonly parent: Option.Option<Tracer.AnySpan>; readonly timing: boolean } | undefined
   /** Whether the minimum log level lets the per-task Debug lines through (read once per run). */
   readonly logs: boolean
+  /** How failed attempts are retried; `undefined` for no retries. */
+  readonly retry:
+    | { readonly schedule: Schedule.Schedule<unknown, unknown>; readonly while: (error: unknown) => boolean }
+    | undefined
+  /** The budget tasks reserve from before they start. */
+  readonly budget: Budget.Service | undefined
+  /** What one task is expected to use: its budget reservation and its rate-limit cost in tokens. */
+  readonly estimate: ((task: Task.Task<unknown>) => Usage.Usage) | undefined
+  readonly rateLimit: RateLimit.Service | undefined
+  /** Adaptive concurrency between 1 and `concurrency`. */
+  readonly adaptive: AdaptiveOptions | undefined
+  /** Stop starting tasks after this many failures (`Failed` or `TimedOut`). */
+  readonly maxFailures: number
+  /** Stop starting tasks once this share of successes can no longer be reached. */
+  readonly minSuccessRate: number
+}
+
+/**
+ * What one task's agents used: the meter the engine provides to every task, over all its attempts.
+ */
+class TaskMeter implements Usage.Meter {
+  constructor(readonly labelsFor: (model: string) => ReadonlyArray<MetricLabel.MetricLabel>) {}
+  requests = 0
+  inputTokens = 0
+  outputTokens = 0
+  cost = 0
+  models: Array<string> = []
+  record(usage: Usage.Record): void {
+    const model = usage.model ?? "unknown"
+    const requests = usage.requests ?? 1
+    const inputTokens = usage.inputTokens ?? 0
+    const outputTokens = usage.outputTokens ?? 0
+    this.requests += requests
+    this.inputTokens += inputTokens
+    this.outputTokens += outputTokens
+    this.cost += usage.cost ?? 0
+    if (!this.models.includes(model)) this.models.push(model)
+    const labels = this.labelsFor(model)
+    if (requests !== 0) ExecutorMetrics.modelRequests.unsafeUpdate(requests, labels)
+    if (inputTokens !== 0) ExecutorMetrics.modelInputTokens.unsafeUpdate(inputTokens, labels)
+    if (outputTokens !== 0) ExecutorMetrics.modelOutputTokens.unsafeUpdate(outputTokens, labels)
+  }
+  get current(): Usage.Usage {
+    return this.requests === 0 && this.inputTokens === 0 && this.outputTokens === 0 && this.cost === 0
+      ? Usage.empty
+      : {
+        requests: this.requests,
+        inputTokens: this.inputTokens,
+        outputTokens: this.outputTokens,
+        cost: this.cost
+      }
+  }
+}
+
+/** A failed attempt waiting for its retry. */
+interface Pending {
+  readonly result: TaskResult.TimedOut | TaskResult.Failed<unknown>
+  readonly error: unknown
+  readonly startOffset: number
+  readonly durationMillis: number
 }
 
 /**
@@ -82,11 +148,25 @@ class Slot implements Entry {
   phase: "input" | "build" | "run" = "build"
   /** When the task started, in milliseconds from the start of the run. */
   startOffset = 0
+  /** The attempt under way, from 1, and when it started. */
+  attemptNo = 1
+  attemptOffset = 0
+  /** Earlier attempts that were retried. */
+  failedAttempts: Array<TaskResult.FailedAttempt> | undefined = undefined
+  /** The retry schedule of the task under way, made at its first retry. */
+  driver: Schedule.ScheduleDriver<unknown, unknown> | undefined = undefined
+  /** A failed attempt to retry: set when the attempt failed, cleared when the retry starts or the task ends. */
+  pending: Pending | undefined = undefined
+  meter: TaskMeter = undefined as never
+  /** What the task reserved from the budget. */
+  estimate: Usage.Usage = Usage.empty
   timeoutMillis = Infinity
   /** The task's `Executor.task` span, when spans are on. */
   span: Tracer.Span | undefined = undefined
   /** One attempt of the task under way, built once per slot: it reads the task from the slot. */
   attempt: Effect.Effect<void, never, never> = undefined as never
+  /** Waits for the retry of `pending`, then makes the attempt: the successor of a timed-out worker starts here. */
+  retry: () => Effect.Effect<void, never, never> = undefined as never
 }
 
 /** @internal */
@@ -96,7 +176,21 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
   Effect.suspend(() => {
     type Err = E | AgentError.AgentError
     type Result = TaskResult.TaskResult<TOut, Err>
-    const { clock, decodeInput, decodeOutput, factory, logs, metricLabels: labels, runId, spans, tasks } = plan
+    const {
+      budget,
+      clock,
+      decodeInput,
+      decodeOutput,
+      estimate,
+      factory,
+      logs,
+      metricLabels: labels,
+      rateLimit,
+      retry,
+      runId,
+      spans,
+      tasks
+    } = plan
     const builder = factory.builder
     const agentName = factory.name
     const n = tasks.length
@@ -107,13 +201,29 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     const origin: TaskResult.Origin = { agent: agentName, runId, startedAt }
     const heap = new DeadlineHeap<Slot>()
     const latch = Effect.unsafeMakeLatch(false)
+    const adaptive = plan.adaptive === undefined ? undefined : new Adaptive(plan.adaptive, labels)
     let cursor = 0
+    // No task starts once dispatch is closed: the run's deadline passed, or its failure policy stopped it.
     let closed = false
+    let stoppedBy: "RunDeadline" | "FailurePolicy" = "RunDeadline"
+    let deadlinePassed = false
+    let failures = 0
+    const models: Array<string> = []
     let inFlight = 0
     let peakInFlight = 0
     // When the watchdog will look next; a deadline armed before it wakes the watchdog early.
     let wakeAt = Infinity
     let watchdogId: FiberId.FiberId | undefined
+
+    const modelLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+    const labelsFor = (model: string) => {
+      let found = modelLabels.get(model)
+      if (found === undefined) {
+        found = [labels[0]!, MetricLabel.make("model", model), ...labels.slice(1)]
+        modelLabels.set(model, found)
+      }
+      return found
+    }
 
     // =========================================================================
     // bookkeeping
@@ -127,9 +237,11 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           break
         case "Failed":
           ExecutorMetrics.tasksFailed.unsafeUpdate(1, labels)
+          failures++
           break
         case "TimedOut":
           ExecutorMetrics.tasksTimedOut.unsafeUpdate(1, labels)
+          failures++
           break
         case "Interrupted":
           ExecutorMetrics.tasksInterrupted.unsafeUpdate(1, labels)
@@ -137,6 +249,13 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       }
       if (result.started) {
         ExecutorMetrics.taskDurationMillis.unsafeUpdate(result.durationMillis, durationLabels)
+      }
+      if (
+        !closed && result._tag !== "Succeeded" && result._tag !== "Interrupted" &&
+        (failures >= plan.maxFailures || (n - failures) / n < plan.minSuccessRate)
+      ) {
+        closed = true
+        stoppedBy = "FailurePolicy"
       }
     }
 
@@ -159,8 +278,12 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     const watchdog: Effect.Effect<never> = Effect.suspend(() => {
       latch.unsafeClose()
       const now = clock.unsafeCurrentTimeMillis()
-      if (!closed && now >= runDeadlineAt) {
-        closed = true
+      if (!deadlinePassed && now >= runDeadlineAt) {
+        deadlinePassed = true
+        if (!closed) {
+          closed = true
+          stoppedBy = "RunDeadline"
+        }
         for (const slot of slots) {
           if (slot.busy && slot.expired === undefined) expire(slot, "RunDeadline", plan.deadlineMillis)
         }
@@ -169,7 +292,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       while ((slot = heap.popExpired(now)) !== undefined) {
         expire(slot, "TaskTimeout", slot.timeoutMillis)
       }
-      wakeAt = Math.min(heap.peek()?.deadline ?? Infinity, closed ? Infinity : runDeadlineAt)
+      wakeAt = Math.min(heap.peek()?.deadline ?? Infinity, deadlinePassed ? Infinity : runDeadlineAt)
       return wakeAt === Infinity
         ? Effect.zipRight(latch.await, watchdog)
         : Effect.zipRight(Effect.raceFirst(clock.sleep(Duration.millis(wakeAt - now)), latch.await), watchdog)
@@ -186,11 +309,12 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     )
 
     // A worker runs one task at a time on its own fiber, so it gives each attempt its context (the run's, plus the
-    // instance identity and, for scoped builds, the task's scope) by setting its own `currentContext`: no restore
-    // is needed, and it costs a fifth of `Effect.provideService`. Each context is a copy of a template whose first
-    // entries are the per-task ones, so that the runtime's equality check against the previous task's context
-    // stops at the first entry.
+    // instance identity, the usage meter and, for scoped builds, the task's scope) by setting its own
+    // `currentContext`: no restore is needed, and it costs a fifth of `Effect.provideService`. Each context is a
+    // copy of a template whose first entries are the per-task ones, so that the runtime's equality check against
+    // the previous task's context stops at the first entry.
     const template = new Map<string, unknown>([[AgentInstance.AgentInstance.key, undefined]])
+    template.set(Usage.UsageMeter.key, undefined)
     if (builder.scoped) template.set(Scope.Scope.key, undefined)
     if (spans !== undefined) template.set(Tracer.ParentSpan.key, undefined)
     for (const [key, service] of plan.context.unsafeMap) {
@@ -216,7 +340,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       taskId: slot.task.id,
       agent: agentName,
       agentInstance: slot.instance.name,
-      attempt: 1
+      attempt: slot.attemptNo
     })
     const logStart = (slot: Slot) => Effect.annotateLogs(Effect.logDebug("Task started"), annotations(slot))
     const logEnd = (slot: Slot, result: Result) =>
@@ -231,6 +355,13 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
             error: TaskResult.message(result)
           }
       )
+    const logRetry = (slot: Slot, pending: Pending) =>
+      Effect.annotateLogs(Effect.logDebug("Task attempt failed, retrying"), {
+        ...annotations(slot),
+        status: pending.result._tag,
+        durationMillis: pending.durationMillis,
+        error: TaskResult.message(pending.result)
+      })
 
     const makeSlot = (_: unknown, lane: number): Slot => {
       const slot = new Slot(lane)
@@ -262,9 +393,19 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
             return buildAndRun
           }
         )
-      const attempt: Effect.Effect<TOut, E | EL | AgentError.AgentError, R | RS> = decodeOutput === undefined
+      const withOutput: Effect.Effect<TOut, E | EL | AgentError.AgentError, R | RS> = decodeOutput === undefined
         ? withInput as unknown as Effect.Effect<TOut, E | EL | AgentError.AgentError, R | RS>
         : Effect.flatMap(withInput, (output) => Effect.mapError(decodeOutput(output), outputError))
+      // With a rate limit, the attempt first waits for its turn; its timeout starts when it gets it.
+      const attempt = rateLimit === undefined ? withOutput : Effect.zipRight(
+        Effect.suspend(() => rateLimit.take(slot.estimate.inputTokens + slot.estimate.outputTokens)),
+        Effect.suspend(() => {
+          const now = clock.unsafeCurrentTimeMillis()
+          slot.attemptOffset = now - startedAt
+          if (slot.timeoutMillis !== Infinity) arm(slot, now + slot.timeoutMillis)
+          return withOutput
+        })
+      )
 
       const next = (result: Result): Effect.Effect<void, never, R | RS> => {
         if (slot.expired !== undefined) return Effect.void
@@ -272,69 +413,207 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           ? Effect.flatMap(probeInterrupted, (interrupted) => interrupted ? Effect.void : step(slot))
           : step(slot)
       }
+      // Ends the task under way: its final result, with every attempt's usage and the attempts before.
       const complete = (result: Result): Effect.Effect<void, never, R | RS> => {
-        record(result)
-        if (slot.span !== undefined) endSpan(slot.span, result)
-        return logs ? Effect.zipRight(logEnd(slot, result), Effect.suspend(() => next(result))) : next(result)
-      }
-      const end = () => {
         heap.remove(slot)
         slot.busy = false
         inFlight--
         ExecutorMetrics.tasksInFlight.unsafeModify(-1, labels)
-        return clock.unsafeCurrentTimeMillis() - startedAt - slot.startOffset
-      }
-      slot.attempt = Effect.matchCauseEffect(Effect.interruptible(attempt), {
-        onSuccess: (value) => {
-          const duration = end()
-          return complete(
-            TaskResult.unsafeSucceeded(slot.task, slot.index, origin, 1, slot.startOffset, duration, slot.lane, value)
-          )
-        },
-        onFailure: (cause) => {
-          const duration = end()
-          const { index, startOffset, task } = slot
-          // The watchdog interrupted this fiber; if the agent failed first, its failure stands.
-          return complete(
-            slot.expired !== undefined && Cause.isInterrupted(cause)
-              ? TaskResult.unsafeTimedOut(
-                task,
-                index,
-                origin,
-                1,
-                startOffset,
-                duration,
-                slot.lane,
-                slot.expired,
-                Duration.millis(slot.limitMillis)
-              )
-              : TaskResult.isInterruption(cause)
-              ? TaskResult.unsafeInterrupted(
-                task,
-                index,
-                origin,
-                1,
-                startOffset,
-                duration,
-                slot.lane,
-                "Interrupted",
-                cause as Cause.Cause<never>
-              )
-              : TaskResult.unsafeFailed(
-                task,
-                index,
-                origin,
-                1,
-                startOffset,
-                duration,
-                slot.lane,
-                slot.phase === "build"
-                  ? Cause.map(cause as Cause.Cause<EL>, (error): Err =>
-                    new AgentError.AgentBuildError({ agent: slot.instance.name, taskId: task.id, cause: error }))
-                  : cause as Cause.Cause<Err>
-              )
-          )
+        const used = slot.meter.current
+        if (used !== Usage.empty) {
+          TaskResult.unsafeSetUsage(result, used)
+          for (const model of slot.meter.models) if (!models.includes(model)) models.push(model)
         }
+        if (budget !== undefined) budget.unsafeSettle(slot.estimate, used)
+        if (slot.failedAttempts !== undefined) {
+          TaskResult.unsafeSetFailedAttempts(result, slot.failedAttempts)
+          slot.failedAttempts = undefined
+        }
+        slot.driver = undefined
+        slot.pending = undefined
+        record(result)
+        if (slot.span !== undefined) endSpan(slot.span, result)
+        let after = logs ? Effect.zipRight(logEnd(slot, result), Effect.suspend(() => next(result))) : next(result)
+        if (adaptive !== undefined) {
+          after = Effect.zipRight(adaptive.semaphore.release(1), after)
+          if (result._tag === "Succeeded") after = Effect.zipRight(adaptive.onSuccess(), after)
+        }
+        return after
+      }
+      const elapsed = () => clock.unsafeCurrentTimeMillis() - startedAt - slot.startOffset
+
+      // A failed attempt that the retry policy accepts waits for the schedule's delay, then runs again with a fresh
+      // agent instance. When the schedule is done, the last attempt's failure is the task's result. Retries hold
+      // the task's slot: a retry is not a new task, so a closed dispatch does not stop it, but the run's deadline
+      // does. The engine steps the schedule itself (`Schedule.driver`) because a timed-out attempt retires its
+      // worker fiber: the retry then continues on the successor.
+      const keepAttempt = (pending: Pending, waitFrom: number) => {
+        ;(slot.failedAttempts ??= []).push({
+          attempt: slot.attemptNo,
+          agent: slot.instance.name,
+          startedAt: startedAt + pending.startOffset,
+          durationMillis: pending.durationMillis,
+          outcome: pending.result._tag,
+          cause: causeOf(pending.result),
+          delayMillis: clock.unsafeCurrentTimeMillis() - waitFrom
+        })
+      }
+      const retryPending = (): Effect.Effect<void, never, R | RS> => {
+        const pending = slot.pending!
+        const waitFrom = clock.unsafeCurrentTimeMillis()
+        const wait = slot.driver === undefined
+          ? Effect.flatMap(Schedule.driver(retry!.schedule), (driver) => {
+            slot.driver = driver
+            return driver.next(pending.error)
+          })
+          : slot.driver.next(pending.error)
+        return Effect.matchCauseEffect(Effect.interruptible(wait), {
+          onSuccess: () => {
+            slot.pending = undefined
+            keepAttempt(pending, waitFrom)
+            ExecutorMetrics.tasksRetried.unsafeUpdate(1, labels)
+            return beginAttempt(slot, slot.attemptNo + 1)
+          },
+          onFailure: (cause) => {
+            if (!Cause.isInterrupted(cause)) {
+              // The schedule is done: the last attempt's outcome stands. A schedule that died adds its defect.
+              return complete(
+                Cause.isDie(cause)
+                  ? TaskResult.unsafeFailed(
+                    slot.task,
+                    slot.index,
+                    origin,
+                    slot.attemptNo,
+                    slot.startOffset,
+                    elapsed(),
+                    slot.lane,
+                    Cause.sequential(causeOf(pending.result), cause) as Cause.Cause<Err>
+                  )
+                  : pending.result as Result
+              )
+            }
+            const duration = elapsed() // The run's deadline or the run's interruption stopped the wait: the last attempt counts as failed.
+            keepAttempt(pending, waitFrom)
+            return complete(
+              slot.expired === "RunDeadline"
+                ? TaskResult.unsafeTimedOut(
+                  slot.task,
+                  slot.index,
+                  origin,
+                  slot.attemptNo,
+                  slot.startOffset,
+                  duration,
+                  slot.lane,
+                  "RunDeadline",
+                  Duration.millis(slot.limitMillis)
+                )
+                : TaskResult.unsafeInterrupted(
+                  slot.task,
+                  slot.index,
+                  origin,
+                  slot.attemptNo,
+                  slot.startOffset,
+                  duration,
+                  slot.lane,
+                  "Interrupted",
+                  cause as Cause.Cause<never>
+                )
+            )
+          }
+        })
+      }
+      slot.retry = retryPending as () => Effect.Effect<void, never, never>
+
+      // The outcome of a failed attempt: retried, or the task's result.
+      const failedAttempt = (cause: Cause.Cause<unknown>): Effect.Effect<void, never, R | RS> => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const duration = now - startedAt - slot.startOffset
+        const { index, startOffset, task } = slot
+        const attemptNo = slot.attemptNo
+        // The watchdog interrupted this fiber; if the agent failed first, its failure stands.
+        const result: Result = slot.expired !== undefined && Cause.isInterrupted(cause)
+          ? TaskResult.unsafeTimedOut(
+            task,
+            index,
+            origin,
+            attemptNo,
+            startOffset,
+            duration,
+            slot.lane,
+            slot.expired,
+            Duration.millis(slot.limitMillis)
+          )
+          : TaskResult.isInterruption(cause)
+          ? TaskResult.unsafeInterrupted(
+            task,
+            index,
+            origin,
+            attemptNo,
+            startOffset,
+            duration,
+            slot.lane,
+            "Interrupted",
+            cause as Cause.Cause<never>
+          )
+          : TaskResult.unsafeFailed(
+            task,
+            index,
+            origin,
+            attemptNo,
+            startOffset,
+            duration,
+            slot.lane,
+            slot.phase === "build"
+              ? Cause.map(cause as Cause.Cause<EL>, (error): Err =>
+                new AgentError.AgentBuildError({ agent: slot.instance.name, taskId: task.id, cause: error }))
+              : cause as Cause.Cause<Err>
+          )
+        if (result._tag === "Interrupted") {
+          return complete(result)
+        }
+        const error = result._tag === "TimedOut"
+          ? (result.reason === "TaskTimeout" ? result.error : undefined)
+          : Option.getOrUndefined(Cause.failureOption(result.cause))
+        let effect: Effect.Effect<void> = Effect.void
+        if (adaptive !== undefined && error !== undefined && Retry.isRateLimited(error)) {
+          effect = adaptive.onRateLimited(slot.attemptOffset, now - startedAt)
+        }
+        if (retry === undefined || error === undefined || !retry.while(error)) {
+          return adaptive === undefined ? complete(result) : Effect.zipRight(effect, complete(result))
+        }
+        heap.remove(slot)
+        if (slot.span !== undefined) {
+          endSpan(slot.span, result)
+        }
+        slot.pending = {
+          result,
+          error,
+          startOffset: slot.attemptOffset,
+          durationMillis: now - startedAt - slot.attemptOffset
+        }
+        // A timed-out attempt's worker retires: its successor carries on with the retry.
+        const then = slot.expired !== undefined ? Effect.void : retryPending()
+        if (logs) {
+          effect = Effect.zipRight(effect, logRetry(slot, slot.pending))
+        }
+        return Effect.zipRight(effect, then)
+      }
+
+      slot.attempt = Effect.matchCauseEffect(Effect.interruptible(attempt), {
+        onSuccess: (value) =>
+          complete(
+            TaskResult.unsafeSucceeded(
+              slot.task,
+              slot.index,
+              origin,
+              slot.attemptNo,
+              slot.startOffset,
+              elapsed(),
+              slot.lane,
+              value
+            )
+          ),
+        onFailure: failedAttempt
       }) as Effect.Effect<void, never, never>
       if (spans !== undefined) {
         const run = slot.attempt
@@ -350,7 +629,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
             span.attribute("agent", agentName)
             span.attribute("agentInstance", slot.instance.name)
             span.attribute("taskId", slot.task.id)
-            span.attribute("attempt", 1)
+            span.attribute("attempt", slot.attemptNo)
             // The task's context is not published yet: the attempt sets it, and the agent's spans nest under this one.
             slot.span = span
             slot.context.unsafeMap.set(Tracer.ParentSpan.key, span)
@@ -371,42 +650,106 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
 
     const slots = Array.from({ length: plan.concurrency }, makeSlot)
 
-    const step = (slot: Slot): Effect.Effect<void, never, R | RS> => {
-      if (closed || cursor >= n) {
-        return Effect.void
-      }
-      const now = clock.unsafeCurrentTimeMillis()
-      if (now >= runDeadlineAt) {
-        // No task starts at or after the deadline, whether or not the watchdog has woken yet.
-        closed = true
-        return Effect.void
-      }
-      const index = cursor++
-      const task = tasks[index]!
-      const instance = AgentInstance.unsafeMake(agentName, runId, task.id, 1)
+    // One attempt of the task under way, with a fresh agent instance and context.
+    const beginAttempt = (slot: Slot, attemptNo: number): Effect.Effect<void, never, R | RS> => {
+      const task = slot.task
+      const instance = AgentInstance.unsafeMake(agentName, runId, task.id, attemptNo)
       const map = new Map(template)
       map.set(AgentInstance.AgentInstance.key, instance)
-      slot.task = task
-      slot.index = index
+      map.set(Usage.UsageMeter.key, slot.meter)
+      slot.attemptNo = attemptNo
       slot.instance = instance
       slot.input = task.input
       slot.context = Context.unsafeMake(map)
       slot.phase = decodeInput === undefined ? "build" : "input"
-      slot.busy = true
-      slot.startOffset = now - startedAt
-      slot.timeoutMillis = task.timeout === undefined ? plan.timeoutMillis : Duration.toMillis(task.timeout)
-      if (++inFlight > peakInFlight) {
-        peakInFlight = inFlight
-      }
-      ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
-      ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
-      ExecutorMetrics.queueDepth.unsafeModify(-1, labels)
-      ExecutorMetrics.queueWaitMillis.unsafeUpdate(slot.startOffset, durationLabels)
-      if (slot.timeoutMillis !== Infinity) {
+      slot.span = undefined
+      const now = clock.unsafeCurrentTimeMillis()
+      slot.attemptOffset = now - startedAt
+      if (rateLimit === undefined && slot.timeoutMillis !== Infinity) {
         arm(slot, now + slot.timeoutMillis)
       }
       return slot.attempt
     }
+
+    // Takes the next task that fits the budget; tasks that do not fit fail without calling their agent.
+    const begin = (slot: Slot): Effect.Effect<void, never, R | RS> => {
+      while (!closed && cursor < n) {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (now >= runDeadlineAt) {
+          // No task starts at or after the deadline, whether or not the watchdog has woken yet.
+          closed = true
+          stoppedBy = "RunDeadline"
+          break
+        }
+        const index = cursor++
+        const task = tasks[index]!
+        ExecutorMetrics.queueDepth.unsafeModify(-1, labels)
+        if (budget !== undefined) {
+          const wanted = estimate === undefined ? Usage.empty : estimate(task)
+          const exhausted = budget.unsafeReserve(wanted)
+          if (exhausted !== undefined) {
+            const snapshot = budget.unsafeSnapshot()
+            const amount = (usage: Usage.Usage) =>
+              exhausted === "tokens"
+                ? Usage.totalTokens(usage)
+                : exhausted === "cost"
+                ? usage.cost
+                : usage.requests
+            record(TaskResult.unsafeFailed(
+              task,
+              index,
+              undefined,
+              0,
+              0,
+              0,
+              -1,
+              Cause.fail(
+                new AgentError.BudgetExceeded({
+                  agent: agentName,
+                  taskId: task.id,
+                  resource: exhausted,
+                  limit: snapshot.limits[exhausted]!,
+                  used: amount(snapshot.used),
+                  reserved: amount(snapshot.reserved)
+                })
+              ) as Cause.Cause<Err>
+            ))
+            continue
+          }
+          slot.estimate = wanted
+        } else if (estimate !== undefined) {
+          slot.estimate = estimate(task)
+        }
+        slot.task = task
+        slot.index = index
+        slot.meter = new TaskMeter(labelsFor)
+        slot.busy = true
+        slot.startOffset = now - startedAt
+        slot.timeoutMillis = task.timeout === undefined ? plan.timeoutMillis : Duration.toMillis(task.timeout)
+        if (++inFlight > peakInFlight) {
+          peakInFlight = inFlight
+        }
+        ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
+        ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
+        ExecutorMetrics.queueWaitMillis.unsafeUpdate(slot.startOffset, durationLabels)
+        return beginAttempt(slot, 1)
+      }
+      return Effect.void
+    }
+
+    // With adaptive concurrency a worker holds a permit while its task runs, and waits for one before the next.
+    const step: (slot: Slot) => Effect.Effect<void, never, R | RS> = adaptive === undefined
+      ? begin
+      : (slot) =>
+        closed || cursor >= n ?
+          Effect.void :
+          Effect.matchCauseEffect(Effect.interruptible(adaptive.semaphore.take(1)), {
+            onFailure: () => Effect.void,
+            onSuccess: () => {
+              const effect = begin(slot)
+              return slot.busy ? effect : Effect.zipRight(adaptive.semaphore.release(1), effect)
+            }
+          })
 
     // Workers are forked uninterruptible, so that only their agent regions can be interrupted and a worker that
     // caught a timeout can still finish recording. A worker that caught one retires and forks its successor first,
@@ -417,8 +760,11 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         slot.fiber = fiber
         slot.expired = undefined
         return Effect.flatMap(
-          step(slot),
-          () => slot.expired !== undefined && !closed && cursor < n ? start(slot) : Effect.void
+          slot.pending !== undefined ? slot.retry() : step(slot),
+          () =>
+            slot.expired !== undefined && (slot.pending !== undefined || (!closed && cursor < n))
+              ? start(slot)
+              : Effect.void
         )
       })
     let workers: FiberSet.FiberSet<void, never>
@@ -426,7 +772,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       Effect.asVoid(Effect.uninterruptible(FiberSet.run(workers, worker(slot))))
 
     const finish = () => {
-      // Tasks the run's deadline kept from starting.
+      // Tasks the run's deadline or its failure policy kept from starting.
       for (let index = cursor; index < n; index++) {
         record(TaskResult.unsafeInterrupted(
           tasks[index]!,
@@ -436,7 +782,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           0,
           0,
           -1,
-          "RunDeadline",
+          stoppedBy,
           Cause.interrupt(FiberId.none)
         ))
       }
@@ -456,7 +802,17 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         startedAt,
         endedAt: clock.unsafeCurrentTimeMillis(),
         concurrency: plan.concurrency,
-        peakInFlight
+        peakInFlight,
+        models,
+        budget: budget?.unsafeSnapshot(),
+        adaptive: adaptive === undefined
+          ? undefined
+          : {
+            initial: Math.floor(adaptive.options.initial),
+            lowest: adaptive.lowest,
+            final: adaptive.permits,
+            decreases: adaptive.decreases
+          }
       })
     }
 
@@ -489,12 +845,16 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     )
   })
 
+const causeOf = (result: TaskResult.TimedOut | TaskResult.Failed<unknown>): Cause.Cause<unknown> =>
+  result._tag === "TimedOut" ? Cause.fail(result.error) : result.cause
+
 const outcomeCounters = [
   ExecutorMetrics.tasksStarted,
   ExecutorMetrics.tasksSucceeded,
   ExecutorMetrics.tasksFailed,
   ExecutorMetrics.tasksTimedOut,
-  ExecutorMetrics.tasksInterrupted
+  ExecutorMetrics.tasksInterrupted,
+  ExecutorMetrics.tasksRetried
 ]
 
 const outcomeWords = {
