@@ -11,6 +11,7 @@ import {
   LogLevel,
   Option,
   Ref,
+  Schedule,
   Schema,
   TestClock,
   Tracer
@@ -20,6 +21,7 @@ import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
 import type * as AgentInstance from "../src/AgentInstance.js"
 import * as Executor from "../src/Executor.js"
+import * as Retry from "../src/Retry.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import * as Team from "../src/Team.js"
@@ -504,20 +506,7 @@ describe("Team", () => {
           consensus: Team.supervisor("b"),
           maxRounds: 3
         })
-        // A meter around the run stands for the engine's: the team's usage reaches it too.
-        const recorded: Array<Usage.Record> = []
-        const outer: Usage.Meter = {
-          record: (usage) => void recorded.push(usage),
-          get current() {
-            return Usage.make({ requests: recorded.length })
-          },
-          models: []
-        }
-        const report = yield* withClock(
-          Executor.run(Task.fromIterable(["q"]), team, { runId: "r" }).pipe(
-            Effect.provideService(Usage.UsageMeter, outer)
-          )
-        )
+        const report = yield* withClock(Executor.run(Task.fromIterable(["q"]), team, { runId: "r" }))
         const result = successValue(report.results[0])
         assert.deepStrictEqual(result.members, [
           {
@@ -538,10 +527,62 @@ describe("Team", () => {
         assert.strictEqual(result.durationMillis, 6000)
         assert.deepStrictEqual(result.usage, Usage.make({ requests: 4, inputTokens: 330, outputTokens: 220 }))
         assert.strictEqual(Usage.totalTokens(result.usage), 550)
-        assert.strictEqual(recorded.length, 4)
+        // The team passes its usage on to the engine's meter of the task: the task's result carries it too.
+        assert.deepStrictEqual(report.results[0]!.usage, result.usage)
       }).pipe(provide))
 
-    it.effect("without a meter around it, a team still counts its members' usage, and Usage.current reads it", () =>
+    it.effect("retries give the team a fresh set of members; NoConsensus is retried only when asked", () =>
+      Effect.gen(function*() {
+        // The specialist's model is overloaded (503) in the first attempt of every team run.
+        const specialist = yield* member<{ readonly _tag: "Overloaded"; readonly status: number }>(
+          "specialist",
+          (turn, instance) =>
+            Effect.zipRight(
+              Usage.record({ inputTokens: 10 }),
+              instance.attempt === 1 ? Effect.fail({ _tag: "Overloaded", status: 503 } as const) : say(turn.input)
+            )
+        )
+        const supervisor = yield* member("supervisor", (turn, instance) =>
+          // "stuck" agrees only in its third attempt.
+          say(`ok ${turn.input}`, turn.input !== "stuck" || instance.attempt === 3))
+        const team = yield* Team.make({
+          name: "retried",
+          members: { specialist: specialist.factory, supervisor: supervisor.factory },
+          consensus: Team.supervisor("supervisor"),
+          maxRounds: 1
+        })
+        const tasks = Task.fromIterable(["fine", "stuck"], { id: (s) => s })
+        const schedule = Schedule.spaced("1 second")
+        const report = yield* withClock(Executor.run(tasks, team, { runId: "r", retry: { schedule, times: 3 } }))
+        const fine = report.results[0]!
+        assert.strictEqual(successValue(fine).conclusion, "ok fine")
+        assert.strictEqual(fine.attempt, 2)
+        assert.deepStrictEqual(successValue(fine).members.map((m) => m.agent), [
+          "retried#r/fine/2/specialist",
+          "retried#r/fine/2/supervisor"
+        ])
+        // Both attempts' usage is the task's; the team's result counts its own attempt.
+        assert.strictEqual(fine.usage.inputTokens, 20)
+        assert.strictEqual(successValue(fine).usage.inputTokens, 10)
+        // NoConsensus is not retryable by default.
+        const stuck = report.results[1]!
+        assert.strictEqual(stuck.attempt, 2)
+        assert(failure(stuck) instanceof AgentError.NoConsensus)
+        const retried = yield* withClock(Executor.run(tasks.slice(1), team, {
+          runId: "r",
+          retry: {
+            schedule,
+            times: 3,
+            while: (error) => Retry.isRetryable(error) || error._tag === "NoConsensus"
+          }
+        }))
+        assert.strictEqual(successValue(retried.results[0]).team, "retried#r/stuck/3")
+        const stats = yield* specialist.stats
+        assert.strictEqual(stats.builds, stats.releases)
+        assert.strictEqual(stats.builds, 2 + 2 + 3)
+      }).pipe(provide))
+
+    it.effect("during a member's turn, Usage.current reads the task's meter", () =>
       Effect.gen(function*() {
         const readings: Array<number> = []
         const a = yield* member("a", () =>
