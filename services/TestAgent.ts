@@ -42,6 +42,9 @@ export interface Stats {
  */
 export interface TestAgent<In, Out, E = never> {
   readonly factory: Agent.Factory<In, Out, E, E>
+  /** The agent's tag and factory layer, to wrap them (with `FaultInjection.factory`, for example). */
+  readonly tag: Context.Tag<Agent.Agent<In, Out, E>, Agent.Agent<In, Out, E>>
+  readonly layer: Layer.Layer<Agent.Agent<In, Out, E>, E, AgentInstance.AgentInstance>
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -111,7 +114,7 @@ export const make = <In, Out, E = never>(options: Options<In, Out, E>): Effect.E
         })
       })
     )
-    return { factory: Agent.factory(tag, layer, { name: options.name }), stats: Ref.get(ref) }
+    return { factory: Agent.factory(tag, layer, { name: options.name }), tag, layer, stats: Ref.get(ref) }
   })
 
 /**
