@@ -11,6 +11,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { Sample } from "./child.js"
+import { configs as stormConfigs, LATENCY_MILLIS, RATE, type StormSample, TASKS as STORM_TASKS } from "./storm.js"
 import { type Implementation, type Workload, workloads } from "./workloads.js"
 
 const { values: flags } = parseArgs({
@@ -30,10 +31,12 @@ const runs = count("runs", flags.runs)
 const largeRuns = count("large-runs", flags["large-runs"] ?? flags.runs)
 const LARGE = 1_000_000
 const selected = workloads.filter((w) => flags.only === undefined || flags.only.includes(w.name))
-if (selected.length === 0) throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
+const storm = flags.only === undefined || flags.only.includes("storm")
+if (selected.length === 0 && !storm) throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const childScript = Path.join(here, "child.js")
+const stormScript = Path.join(here, "storm.js")
 const resultsDir = Path.join(here, "..", "..", "bench", "results")
 
 // =============================================================================
@@ -112,6 +115,34 @@ for (let run = 1; run <= Math.max(runs, largeRuns); run++) {
     )
   }
 }
+
+// The 429 storm: each configuration in its own child, `runs` times, after the workloads.
+const spawnJson = <A>(args: ReadonlyArray<string>): Promise<A> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] })
+    let stdout = ""
+    child.stdout.on("data", (chunk) => stdout += chunk)
+    child.on("error", reject)
+    child.on("close", (code) =>
+      code === 0
+        ? resolve(JSON.parse(stdout.trim().split("\n").at(-1)!))
+        : reject(new Error(`${args.join(" ")}: exited with code ${code}`)))
+  })
+const stormSamples = new Map<string, Array<StormSample>>()
+if (storm) {
+  for (let run = 1; run <= runs; run++) {
+    for (const config of stormConfigs) {
+      const sample = await spawnJson<StormSample>([stormScript, config])
+      stormSamples.set(config, [...(stormSamples.get(config) ?? []), sample])
+      console.error(
+        `run ${run}/${runs} storm ${config}: work ${
+          sample.workMillis.toFixed(0)
+        } ms, ${sample.rejected} of ${sample.requests} requests rejected`
+      )
+    }
+  }
+}
+
 const result = (job: Job) => medianOf(samples.get(keyOf(job))!)
 const calibration = (implementation: Implementation) =>
   result(calibrations.find((job) => job.implementation === implementation)!)
@@ -248,6 +279,67 @@ if (w3) {
   )
 }
 
+const stormIdealMillis = STORM_TASKS / RATE * 1000
+const stormMedian = (config: string) => {
+  const list = stormSamples.get(config)!
+  // The median run by completion time, with its own counts.
+  return [...list].sort((a, b) => a.workMillis - b.workMillis)[list.length >> 1]!
+}
+const stormSection = !storm ? [] : [
+  `### 429 storm: ${
+    fixed(0)(STORM_TASKS)
+  } tasks, a provider limited to ${RATE} requests/s (token bucket of ${RATE}), ` +
+  `${LATENCY_MILLIS} ms per request; N / R = ${ms(stormIdealMillis)} ms\n\n` +
+  table(
+    [
+      "configuration",
+      "work ms",
+      "× N/R",
+      "requests",
+      "429s",
+      "429 share",
+      "succeeded",
+      "lowest concurrency",
+      "CPU ms",
+      "peak RSS MB"
+    ],
+    stormConfigs.map((config) => {
+      const r = stormMedian(config)
+      return [
+        config,
+        ms(r.workMillis),
+        fixed(2)(r.workMillis / stormIdealMillis),
+        fixed(0)(r.requests),
+        fixed(0)(r.rejected),
+        `${fixed(2)(r.rejected / r.requests * 100)}%`,
+        fixed(0)(r.succeeded),
+        r.lowestConcurrency === undefined ? "-" : String(r.lowestConcurrency),
+        ms(r.cpuMicros / 1000),
+        mb(r.maxRssKiB)
+      ]
+    })
+  )
+]
+if (storm) {
+  const adaptive = stormMedian("adaptive")
+  target(
+    "429 storm adaptive: every task succeeds",
+    `${adaptive.succeeded} of ${STORM_TASKS}`,
+    adaptive.succeeded === STORM_TASKS
+  )
+  const share = adaptive.rejected / adaptive.requests
+  target(
+    "429 storm adaptive: 429s < 1% of requests",
+    `${fixed(2)(share * 100)}% (${adaptive.rejected} of ${adaptive.requests})`,
+    share < 0.01
+  )
+  target(
+    "429 storm adaptive: completion ≤ 1.1 × N / R",
+    `${fixed(2)(adaptive.workMillis / stormIdealMillis)} × (${ms(adaptive.workMillis)} ms)`,
+    adaptive.workMillis <= 1.1 * stormIdealMillis
+  )
+}
+
 // =============================================================================
 // output
 // =============================================================================
@@ -263,7 +355,8 @@ const report = [
   `## Results ${new Date().toISOString().slice(0, 10)}${flags.quick ? " (--quick)" : ""}`,
   `${machine}; ${load}. ${medians}; MB = 10^6 bytes.`,
   ...sections,
-  calibrationSection,
+  ...(selected.length === 0 ? [] : [calibrationSection]),
+  ...stormSection,
   "### Targets\n\n" + table(["target", "figure", "result"], targets),
   ...(info.length === 0 ? [] : ["### Reported\n\n" + table(["figure", "value"], info)])
 ].join("\n\n") + "\n"

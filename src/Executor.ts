@@ -95,19 +95,21 @@ export interface RunOptions<A, E, S> {
 }
 
 /**
- * Settings of adaptive concurrency (additive increase, multiplicative decrease).
+ * Settings of adaptive concurrency (additive increase, multiplicative decrease). The defaults start low and move
+ * gently, because providers hide their limits behind a burst allowance: a limit that grew fast would overshoot by
+ * the time the burst is spent (see the 429 storm in bench/README.md). To start at full speed, set `initial`.
  *
  * @category models
  * @since 0.1.0
  */
 export interface AdaptiveOptions {
-  /** Where the limit starts; the run's `concurrency` by default. */
+  /** Where the limit starts; a tenth of the run's `concurrency` (rounded up) by default. */
   readonly initial?: number | undefined
   /** The lowest it may go; 1 by default. */
   readonly min?: number | undefined
-  /** What a rate-limited attempt multiplies it by, between 0 and 1 (exclusive); 0.5 by default. */
+  /** What a rate-limited attempt multiplies it by, between 0 and 1 (exclusive); 0.8 by default. */
   readonly decrease?: number | undefined
-  /** How much it grows for every `limit` successes (each adds `increase / limit`); 1 by default. */
+  /** How much it grows for every `limit` successes (each adds `increase / limit`); 0.5 by default. */
   readonly increase?: number | undefined
 }
 
@@ -244,10 +246,10 @@ const validateAdaptive = (
 ): Either.Either<ResolvedAdaptive | undefined, AgentError.RunOptionsError> => {
   if (adaptive === undefined || adaptive === false) return Either.right(undefined)
   const options: AdaptiveOptions = adaptive === true ? {} : adaptive
-  const initial = options.initial ?? max
+  const initial = options.initial ?? Math.ceil(max / 10)
   const min = options.min ?? 1
-  const decrease = options.decrease ?? 0.5
-  const increase = options.increase ?? 1
+  const decrease = options.decrease ?? 0.8
+  const increase = options.increase ?? 0.5
   if (!(initial >= 1 && initial <= max)) {
     return optionError("adaptive.initial", `expected a number from 1 to the concurrency (${max}), got ${initial}`)
   }

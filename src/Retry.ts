@@ -97,6 +97,9 @@ const retryAfterOf = (error: object, now: number): Option.Option<Duration.Durati
     const decoded = Duration.decodeUnknown(error.retryAfter)
     if (Option.isSome(decoded)) return decoded
   }
+  // OpenAI also sends the wait in milliseconds, more precise than Retry-After's seconds.
+  const millis = Number(headerOf(error, "retry-after-ms"))
+  if (millis >= 0) return Option.some(Duration.millis(millis))
   const header = headerOf(error, "retry-after") ?? headerOf(error, "Retry-After")
   return header === undefined ? Option.none() : parseRetryAfter(header, now)
 }
@@ -106,7 +109,7 @@ const retryAfterOf = (error: object, now: number): Option.Option<Duration.Durati
  * task timeout, not the run's deadline) is retryable; a `status` or `response.status` of 429 is rate limited, 408
  * and 5xx are retryable; a `reason` of `"Transport"` (a connection error, as `@effect/platform` and `@effect/ai`
  * report it) is retryable; an `AgentBuildError` is classified by its cause. Retry-After comes from a `retryAfter`
- * field (a `Duration` input) or a `retry-after` response header. Input and output errors are not retryable.
+ * field (a `Duration` input), a `retry-after-ms` response header (as OpenAI sends) or a `retry-after` one. Input and output errors are not retryable.
  *
  * @category getters
  * @since 0.1.0

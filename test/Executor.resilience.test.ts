@@ -467,7 +467,7 @@ describe("Executor resilience", () => {
         const report = yield* withClock(
           Executor.run(Task.fromIterable(Array.from({ length: 200 }, (_, i) => i)), agent.factory, {
             concurrency: 16,
-            adaptive: true,
+            adaptive: { initial: 16, decrease: 0.5, increase: 1 },
             retry: Schedule.spaced("100 millis")
           })
         )
@@ -482,6 +482,19 @@ describe("Executor resilience", () => {
         const gauge = yield* Metric.value(ExecutorMetrics.effectiveConcurrency.pipe(Metric.tagged("agent", name)))
         assert.strictEqual(gauge.value, adaptive.final)
         assert.match(RunReport.format(report), /adaptive concurrency start \/ lowest \/ end\s+16 \/ /)
+      }).pipe(provide))
+
+    it.effect("by default it starts at a tenth of the maximum and climbs to it without rate limits", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("climber", "10 millis", (n: number) => n)
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable(Array.from({ length: 400 }, (_, i) => i)), agent.factory, {
+            concurrency: 20,
+            adaptive: true
+          })
+        )
+        assert.deepStrictEqual(report.stats.adaptiveConcurrency, { initial: 2, lowest: 2, final: 20, decreases: 0 })
+        assert.strictEqual(report.summary.succeeded, 400)
       }).pipe(provide))
 
     it.effect("without rate limits it stays at the maximum", () =>

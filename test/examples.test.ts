@@ -78,6 +78,27 @@ describe("examples", () => {
       assert.strictEqual(lines[4], "Labels over the 19 successes: positive 10, negative 9 (1 missing)")
     }))
 
+  it.live("resilience retries, adapts, stays within its budget and reports every task", () =>
+    Effect.gen(function*() {
+      const { exitCode, lines, stderr } = yield* runExample("resilience")
+      assert.strictEqual(exitCode, 0, stderr)
+      const number = (label: string) => {
+        const line = lines.find((line) => line.startsWith(`${label}: `))
+        assert(line !== undefined, `no "${label}" line`)
+        return Number(line.slice(label.length + 2).split(" ")[0])
+      }
+      assert.strictEqual(number("Total"), 200)
+      assert.isAtLeast(number("Success"), 150)
+      assert.isAbove(number("Retried attempts"), 0)
+      assert.isAbove(number("Succeeded after a retry"), 0)
+      assert.isAtMost(number("Tokens used"), 12_000)
+      const output = lines.join("\n")
+      assert.match(output, /Adaptive concurrency: started at 10, lowest \d+, ended at \d+ \(\d+ cuts\)/)
+      assert.match(output, /not started: classifier: task \d+ was not started: the tokens budget \(12000\) is spent/)
+      assert.match(output, /Failed after 1 attempt\(s\): classifier#\w+\/\d+\/1: injected defect/)
+      assert.match(output, /budget tokens used \/ limit\s+[\d,]+ \/ 12,000/)
+    }))
+
   it.live("agent-factory keeps every instance's state to itself and releases every session", () =>
     Effect.gen(function*() {
       const { exitCode, lines, stderr } = yield* runExample("agent-factory")
