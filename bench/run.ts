@@ -11,6 +11,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { Sample } from "./child.js"
+import { CONCURRENCY as JSONL_CONCURRENCY, type JsonlSample, sizes as jsonlSizes } from "./jsonl.js"
 import { configs as stormConfigs, LATENCY_MILLIS, RATE, type StormSample, TASKS as STORM_TASKS } from "./storm.js"
 import { type Implementation, type Workload, workloads } from "./workloads.js"
 
@@ -32,11 +33,13 @@ const largeRuns = count("large-runs", flags["large-runs"] ?? flags.runs)
 const LARGE = 1_000_000
 const selected = workloads.filter((w) => flags.only === undefined || flags.only.includes(w.name))
 const storm = flags.only === undefined || flags.only.includes("storm")
-if (selected.length === 0 && !storm) throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
+const jsonl = flags.only === undefined || flags.only.includes("jsonl")
+if (selected.length === 0 && !storm && !jsonl) throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const childScript = Path.join(here, "child.js")
 const stormScript = Path.join(here, "storm.js")
+const jsonlScript = Path.join(here, "jsonl.js")
 const resultsDir = Path.join(here, "..", "..", "bench", "results")
 
 // =============================================================================
@@ -138,6 +141,23 @@ if (storm) {
         `run ${run}/${runs} storm ${config}: work ${
           sample.workMillis.toFixed(0)
         } ms, ${sample.rejected} of ${sample.requests} requests rejected`
+      )
+    }
+  }
+}
+
+// The streaming form over a JSONL file: each size in its own child, `runs` times (`--large-runs` for 1M).
+const jsonlSamples = new Map<number, Array<JsonlSample>>()
+if (jsonl) {
+  for (let run = 1; run <= Math.max(runs, largeRuns); run++) {
+    for (const size of jsonlSizes) {
+      if (run > (size >= LARGE ? largeRuns : runs)) continue
+      const sample = await spawnJson<JsonlSample>(["--max-old-space-size=4096", jsonlScript, String(size)])
+      jsonlSamples.set(size, [...(jsonlSamples.get(size) ?? []), sample])
+      console.error(
+        `run ${run} jsonl ${size}: work ${sample.workMillis.toFixed(0)} ms, peak RSS ${
+          (sample.maxRssKiB / 1024).toFixed(0)
+        } MiB`
       )
     }
   }
@@ -340,6 +360,42 @@ if (storm) {
   )
 }
 
+const jsonlMedian = (size: number) => {
+  const list = jsonlSamples.get(size)!
+  return {
+    workMillis: median(list.map((s) => s.workMillis)),
+    cpuMicros: median(list.map((s) => s.cpuMicros)),
+    maxRssKiB: median(list.map((s) => s.maxRssKiB))
+  }
+}
+const jsonlSection = !jsonl ? [] : [
+  `### JSONL through Executor.stream: one \`{"n": i}\` per line, agents of 1 ms, concurrency ${
+    fixed(0)(JSONL_CONCURRENCY)
+  }, ` +
+  `results counted, none kept\n\n` +
+  table(
+    ["tasks", "work ms", "wall µs/task", "CPU µs/task", "peak RSS MB"],
+    jsonlSizes.map((size) => {
+      const r = jsonlMedian(size)
+      return [fixed(0)(size), ms(r.workMillis), us(r.workMillis * 1000 / size), us(r.cpuMicros / size), mb(r.maxRssKiB)]
+    })
+  )
+]
+if (jsonl) {
+  const [small, large] = [jsonlMedian(jsonlSizes[0]), jsonlMedian(jsonlSizes[1])]
+  target(
+    `JSONL stream ${fixed(0)(jsonlSizes[1])} peak RSS < 100 MB`,
+    `${mb(large.maxRssKiB)} MB`,
+    large.maxRssKiB * 1024 / 1e6 < 100
+  )
+  const growth = large.maxRssKiB / small.maxRssKiB
+  target(
+    `JSONL stream peak RSS flat from ${fixed(0)(jsonlSizes[0])} to ${fixed(0)(jsonlSizes[1])} (≤ 1.25 ×)`,
+    `${mb(small.maxRssKiB)} → ${mb(large.maxRssKiB)} MB (× ${fixed(2)(growth)})`,
+    growth <= 1.25
+  )
+}
+
 // =============================================================================
 // output
 // =============================================================================
@@ -357,6 +413,7 @@ const report = [
   ...sections,
   ...(selected.length === 0 ? [] : [calibrationSection]),
   ...stormSection,
+  ...jsonlSection,
   "### Targets\n\n" + table(["target", "figure", "result"], targets),
   ...(info.length === 0 ? [] : ["### Reported\n\n" + table(["figure", "value"], info)])
 ].join("\n\n") + "\n"

@@ -13,10 +13,12 @@ import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
+import * as Mailbox from "effect/Mailbox"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import type * as Agent from "./Agent.js"
 import * as AgentError from "./AgentError.js"
@@ -27,8 +29,10 @@ import type { AdaptiveOptions as ResolvedAdaptive } from "./internal/adaptive.js
 import * as internal from "./internal/run.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Retry from "./Retry.js"
+import * as RunEvent from "./RunEvent.js"
 import type * as RunReport from "./RunReport.js"
 import type * as Task from "./Task.js"
+import type * as TaskResult from "./TaskResult.js"
 import * as Usage from "./Usage.js"
 
 // =============================================================================
@@ -170,6 +174,57 @@ export interface Run<Extra> {
 }
 
 /**
+ * The `stream` signature, shared by the service and the accessor. Tasks may be a list or a `Stream`; results come
+ * in completion order.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunStream<Extra> {
+  <In, Out, E, EL, R, TaskIn = In, InputEncoded = never, RS = never, EIn = never, RIn = never>(
+    tasks: Iterable<Task.Task<TaskIn>> | Stream.Stream<Task.Task<TaskIn>, EIn, RIn>,
+    agent: Agent.Factory<In, Out, E, EL, R>,
+    ...options: [TaskIn] extends [In] ? [options?: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
+      : [options: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
+  ): Stream.Stream<
+    TaskResult.TaskResult<Out, E | AgentError.AgentError>,
+    AgentError.RunOptionsError | EIn,
+    R | NoInfer<RS> | RIn | Extra
+  >
+  <In, Out, E, EL, R, A, OutputEncoded, TaskIn = In, InputEncoded = never, RS = never, EIn = never, RIn = never>(
+    tasks: Iterable<Task.Task<TaskIn>> | Stream.Stream<Task.Task<TaskIn>, EIn, RIn>,
+    agent: Agent.Factory<In, Out, E, EL, R>,
+    options:
+      & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
+      & StreamOptions<NoInfer<E | AgentError.AgentError>>
+      & InputOption<In, TaskIn, InputEncoded, RS>
+  ): Stream.Stream<
+    TaskResult.TaskResult<A, E | AgentError.AgentError>,
+    AgentError.RunOptionsError | EIn,
+    R | NoInfer<RS> | RIn | Extra
+  >
+}
+
+/**
+ * Options of a streaming run: those of `run` but `aggregate` (the results go out one by one).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StreamOptions<E> = Omit<RunOptions<unknown, E, undefined>, "aggregate">
+
+/**
+ * Stream options when the agent's output is taken as it is.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS> =
+  & StreamOptions<NoInfer<E | AgentError.AgentError>>
+  & InputOption<In, TaskIn, InputEncoded, RS>
+  & { readonly output?: undefined }
+
+/**
  * Run options when the agent's output is taken as it is.
  *
  * @category models
@@ -194,6 +249,14 @@ export interface Service {
    * every running agent and releases every instance.
    */
   readonly run: Run<never>
+  /**
+   * Runs tasks from a list or a `Stream` and emits each task's result as it ends (completion order), with the
+   * same options and guarantees as `run` (but `aggregate`). Memory is bounded by the concurrency, not by the
+   * input: tasks are read as workers need them, and a slow consumer holds the workers back. Ending the stream
+   * early interrupts the running agents and releases them. If the input stream fails, no task starts after that,
+   * the tasks under way are reported, and then the stream fails with the input's error.
+   */
+  readonly stream: RunStream<never>
 }
 
 /**
@@ -298,85 +361,156 @@ type LooseOptions = RunOptions<unknown, unknown, unknown> & {
   readonly output?: Schema.Schema<unknown, unknown, unknown> | undefined
 }
 
+type LooseStream = (
+  tasks: Iterable<Task.Task<unknown>> | Stream.Stream<Task.Task<unknown>, unknown, unknown>,
+  agent: Agent.Factory<never, unknown, unknown, unknown, unknown>,
+  options?: LooseOptions
+) => Stream.Stream<TaskResult.TaskResult<unknown, unknown>, unknown, unknown>
+
 type LooseRun = (
   tasks: Iterable<Task.Task<unknown>>,
   agent: Agent.Factory<never, unknown, unknown, unknown, unknown>,
   options?: LooseOptions
 ) => Effect.Effect<Report<unknown, unknown, unknown>, AgentError.RunOptionsError, unknown>
 
+type LoosePlan = internal.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown>
+
+/** Validates a run's options and resolves them against the executor's settings and the context. */
+const planOf = Effect.fnUntraced(function*(
+  config: ExecutorConfig.Service,
+  list: ReadonlyArray<Task.Task<unknown>> | undefined,
+  agent: Agent.Factory<never, unknown, unknown, unknown, unknown>,
+  options: LooseOptions | undefined
+) {
+  const concurrency = yield* Either.mapLeft(
+    ExecutorConfig.validateConcurrency(options?.concurrency ?? config.concurrency),
+    (description) => new AgentError.RunOptionsError({ option: "concurrency", description })
+  )
+  if (list === undefined && concurrency === "unbounded") {
+    return yield* new AgentError.RunOptionsError({
+      option: "concurrency",
+      description: "a stream of tasks needs a number: \"unbounded\" would read the whole stream at once"
+    })
+  }
+  if (list === undefined && options?.failurePolicy?.minSuccessRate !== undefined) {
+    return yield* new AgentError.RunOptionsError({
+      option: "failurePolicy.minSuccessRate",
+      description: "a stream of tasks has no known total to reach a rate of; use maxFailures"
+    })
+  }
+  const timeoutMillis = options?.timeout === undefined
+    ? (config.timeout === undefined ? Infinity : Duration.toMillis(config.timeout))
+    : yield* toMillis("timeout", options.timeout)
+  const deadlineMillis = yield* toMillis("deadline", options?.deadline)
+  const runId = options?.runId ?? (yield* randomRunId)
+  const ambient = yield* FiberRef.get(FiberRef.currentMetricLabels)
+  const clock = yield* Effect.clock
+  const context = yield* Effect.context<unknown>()
+  const spans = (yield* FiberRef.get(FiberRef.currentTracerEnabled)) && (yield* Effect.tracer) !== builtInTracer()
+    ? {
+      parent: yield* Effect.option(Effect.currentSpan),
+      timing: yield* FiberRef.get(FiberRef.currentTracerTimingEnabled)
+    }
+    : undefined
+  const logs = LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
+  const slots = list === undefined
+    ? concurrency as number
+    : Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length))
+  const retryError = options?.retry === undefined ? undefined : Retry.validate(options.retry)
+  if (retryError !== undefined) {
+    return yield* new AgentError.RunOptionsError({ option: "retry", description: retryError })
+  }
+  const retry = options?.retry === undefined
+    ? undefined
+    : Retry.resolve(options.retry, () => clock.unsafeCurrentTimeMillis())
+  const adaptive = yield* validateAdaptive(options?.adaptive, slots)
+  const { maxFailures, minSuccessRate } = yield* validateFailurePolicy(options?.failurePolicy)
+  const estimate = yield* validateEstimate(options?.estimate)
+  const budget = options?.budget === undefined
+    ? Option.getOrUndefined(yield* Effect.serviceOption(Budget.Budget))
+    : Budget.isBudget(options.budget)
+    ? options.budget
+    : Budget.unsafeMake(yield* Budget.validate(options.budget))
+  const rateLimit = options?.rateLimit === undefined
+    ? Option.getOrUndefined(yield* Effect.serviceOption(RateLimit.RateLimit))
+    : RateLimit.isRateLimit(options.rateLimit)
+    ? options.rateLimit
+    : yield* RateLimit.make(options.rateLimit)
+  const events = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.RunEvents))?.pubsub
+  const plan: LoosePlan = {
+    runId,
+    tasks: list ?? [],
+    input: undefined,
+    output: undefined,
+    events,
+    factory: agent as unknown as Agent.FactoryImpl<unknown, unknown, unknown, unknown, unknown>,
+    concurrency: slots,
+    timeoutMillis,
+    deadlineMillis,
+    decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input, allErrors),
+    decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output, allErrors),
+    aggregate: options?.aggregate,
+    clock,
+    context,
+    spans,
+    logs,
+    metricLabels: [MetricLabel.make("agent", agent.name), ...ambient],
+    retry: retry as LoosePlan["retry"],
+    budget,
+    estimate,
+    rateLimit,
+    adaptive,
+    maxFailures,
+    minSuccessRate
+  }
+  return plan
+})
+
 const runWith = (config: ExecutorConfig.Service): Run<never> => {
   const run: LooseRun = Effect.fn("Executor.run", { captureStackTrace: false })(function*(tasks, agent, options) {
-    const concurrency = yield* Either.mapLeft(
-      ExecutorConfig.validateConcurrency(options?.concurrency ?? config.concurrency),
-      (description) => new AgentError.RunOptionsError({ option: "concurrency", description })
-    )
-    const timeoutMillis = options?.timeout === undefined
-      ? (config.timeout === undefined ? Infinity : Duration.toMillis(config.timeout))
-      : yield* toMillis("timeout", options.timeout)
-    const deadlineMillis = yield* toMillis("deadline", options?.deadline)
     const list = Array.isArray(tasks) ? tasks as ReadonlyArray<Task.Task<unknown>> : Array.from(tasks)
-    const runId = options?.runId ?? (yield* randomRunId)
-    const ambient = yield* FiberRef.get(FiberRef.currentMetricLabels)
-    const clock = yield* Effect.clock
-    const context = yield* Effect.context<unknown>()
-    const spans = (yield* FiberRef.get(FiberRef.currentTracerEnabled)) && (yield* Effect.tracer) !== builtInTracer()
-      ? {
-        parent: yield* Effect.option(Effect.currentSpan),
-        timing: yield* FiberRef.get(FiberRef.currentTracerTimingEnabled)
-      }
-      : undefined
-    const logs = LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
-    const slots = Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length))
-    const retryError = options?.retry === undefined ? undefined : Retry.validate(options.retry)
-    if (retryError !== undefined) {
-      return yield* new AgentError.RunOptionsError({ option: "retry", description: retryError })
-    }
-    const retry = options?.retry === undefined
-      ? undefined
-      : Retry.resolve(options.retry, () => clock.unsafeCurrentTimeMillis())
-    const adaptive = yield* validateAdaptive(options?.adaptive, slots)
-    const { maxFailures, minSuccessRate } = yield* validateFailurePolicy(options?.failurePolicy)
-    const estimate = yield* validateEstimate(options?.estimate)
-    const budget = options?.budget === undefined
-      ? Option.getOrUndefined(yield* Effect.serviceOption(Budget.Budget))
-      : Budget.isBudget(options.budget)
-      ? options.budget
-      : Budget.unsafeMake(yield* Budget.validate(options.budget))
-    yield* Effect.annotateCurrentSpan({ agent: agent.name, runId, tasks: list.length, concurrency: slots })
-    const report = yield* Effect.scoped(Effect.gen(function*() {
-      const rateLimit = options?.rateLimit === undefined
-        ? Option.getOrUndefined(yield* Effect.serviceOption(RateLimit.RateLimit))
-        : RateLimit.isRateLimit(options.rateLimit)
-        ? options.rateLimit
-        : yield* RateLimit.make(options.rateLimit)
-      return yield* internal.run({
-        runId,
-        tasks: list,
-        factory: agent as unknown as Agent.FactoryImpl<unknown, unknown, unknown, unknown, unknown>,
-        concurrency: slots,
-        timeoutMillis,
-        deadlineMillis,
-        decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input, allErrors),
-        decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output, allErrors),
-        aggregate: options?.aggregate,
-        clock,
-        context,
-        spans,
-        logs,
-        metricLabels: [MetricLabel.make("agent", agent.name), ...ambient],
-        retry: retry as internal.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown>["retry"],
-        budget,
-        estimate,
-        rateLimit,
-        adaptive,
-        maxFailures,
-        minSuccessRate
-      })
-    }))
+    const report = yield* Effect.scoped(Effect.flatMap(planOf(config, list, agent, options), (plan) =>
+      Effect.zipRight(
+        Effect.annotateCurrentSpan({
+          agent: agent.name,
+          runId: plan.runId,
+          tasks: list.length,
+          concurrency: plan.concurrency
+        }),
+        internal.run(plan)
+      )))
     yield* Effect.annotateCurrentSpan({ ...report.summary })
     return report
   })
   return run as unknown as Run<never>
+}
+
+const streamWith = (config: ExecutorConfig.Service): RunStream<never> => {
+  const stream: LooseStream = (tasks, agent, options) =>
+    Stream.unwrapScoped(Effect.gen(function*() {
+      const span = yield* Effect.makeSpanScoped("Executor.stream", { captureStackTrace: false })
+      const plan = yield* Effect.withParentSpan(planOf(config, undefined, agent, options), span)
+      span.attribute("agent", agent.name)
+      span.attribute("runId", plan.runId)
+      span.attribute("concurrency", plan.concurrency)
+      const source = Stream.StreamTypeId in tasks
+        ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
+        : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
+      // Memory stays bounded by the concurrency: a worker's worth of tasks read ahead, and results wait for the
+      // consumer (a slow consumer holds the workers back rather than piling results up).
+      const input = yield* Mailbox.fromStream(source, { capacity: plan.concurrency })
+      const output = yield* Mailbox.make<TaskResult.TaskResult<unknown, unknown>, unknown>({
+        capacity: plan.concurrency
+      })
+      yield* Effect.forkScoped(
+        internal.run({ ...plan, input, output }).pipe(
+          Effect.withParentSpan(span),
+          Effect.onExit((exit) => exit._tag === "Failure" ? output.failCause(exit.cause) : Effect.void)
+        )
+      )
+      return Mailbox.toStream(output)
+    }))
+  return stream as unknown as RunStream<never>
 }
 
 /**
@@ -387,7 +521,7 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
  */
 export const make: Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig> = Effect.map(
   ExecutorConfig.ExecutorConfig,
-  (config) => Executor.of({ config, run: runWith(config) })
+  (config) => Executor.of({ config, run: runWith(config), stream: streamWith(config) })
 )
 
 /**
@@ -464,3 +598,29 @@ export const run: Run<Executor> = ((tasks, agent, options) =>
     Executor,
     (executor) => (executor.run as unknown as LooseRun)(tasks, agent, options)
   )) as LooseRun as never
+
+/**
+ * Runs tasks with the `Executor` in context and emits results as they end. See `Service.stream`.
+ *
+ * **Example** (Streaming a large input)
+ *
+ * ```ts
+ * import { Agent, Executor, Task } from "effect-parallel-agents"
+ * import { Console, Context, Effect, Layer, Stream } from "effect"
+ *
+ * class Upper extends Context.Tag("upper")<Upper, Agent.Agent<string, string>>() {}
+ * const UpperLive = Layer.succeed(Upper, Agent.make({ name: "upper", run: (s: string) => Effect.succeed(s.toUpperCase()) }))
+ *
+ * const lines = Stream.range(1, 1_000_000).pipe(Stream.map((i) => Task.make({ id: `line-${i}`, input: `line ${i}` })))
+ * const program = Executor.stream(lines, Agent.factory(Upper, UpperLive), { concurrency: 100 }).pipe(
+ *   Stream.runForEach((result) => Console.log(result.taskId, result._tag))
+ * )
+ * ```
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const stream: RunStream<Executor> = ((tasks, agent, options) =>
+  Stream.unwrap(
+    Effect.map(Executor, (executor) => (executor.stream as unknown as LooseStream)(tasks, agent, options))
+  )) as LooseStream as never

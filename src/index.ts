@@ -85,6 +85,17 @@ export * as RateLimit from "./RateLimit.js"
 export * as Retry from "./Retry.js"
 
 /**
+ * What happens in runs, as it happens: a run starts, tasks are queued, start, are retried, end (succeeded,
+ * failed, timed out, interrupted), and the run finishes. Provide `RunEvent.layer()` and every run of the app
+ * publishes its events; any number of subscribers follow them with `RunEvent.stream` (a progress bar, a log, a
+ * dashboard, a test). Each subscriber has a bounded buffer: one that falls behind loses its oldest events and
+ * never slows a run.
+ *
+ * @since 0.1.0
+ */
+export * as RunEvent from "./RunEvent.js"
+
+/**
  * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and stats people
  * read at a glance (wall time against the sequential sum, speedup, parallel efficiency, duration percentiles, queue
  * wait, success rate), with a terminal table to print them.

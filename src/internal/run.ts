@@ -8,9 +8,11 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
+import type * as Mailbox from "effect/Mailbox"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
+import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
@@ -22,6 +24,7 @@ import type * as Budget from "../Budget.js"
 import * as ExecutorMetrics from "../ExecutorMetrics.js"
 import type * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
+import * as RunEvent from "../RunEvent.js"
 import * as RunReport from "../RunReport.js"
 import type * as Task from "../Task.js"
 import * as TaskResult from "../TaskResult.js"
@@ -36,7 +39,14 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
  */
 export interface Plan<In, Out, E, EL, R, TOut, RS, S> {
   readonly runId: string
+  /** The tasks of a run over a list; empty for a stream. */
   readonly tasks: ReadonlyArray<Task.Task<unknown>>
+  /** The tasks of a stream run, read as workers need them. */
+  readonly input: Mailbox.ReadonlyMailbox<Task.Task<unknown>, unknown> | undefined
+  /** Where a stream run sends each result as it ends; the run ends it (or fails it with the input's error). */
+  readonly output: Mailbox.Mailbox<TaskResult.TaskResult<unknown, unknown>, unknown> | undefined
+  /** The hub the run publishes its events to. */
+  readonly events: PubSub.PubSub<RunEvent.RunEvent> | undefined
   readonly factory: Agent.FactoryImpl<In, Out, E, EL, R>
   /** At least 1, at most the number of tasks. */
   readonly concurrency: number
@@ -182,9 +192,12 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       decodeInput,
       decodeOutput,
       estimate,
+      events,
       factory,
+      input,
       logs,
       metricLabels: labels,
+      output,
       rateLimit,
       retry,
       runId,
@@ -193,8 +206,23 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     } = plan
     const builder = factory.builder
     const agentName = factory.name
+    const streaming = input !== undefined
     const n = tasks.length
     const results: Array<Result> = new Array(n)
+    // A stream run's input: whether it has ended, and how it failed if it did.
+    let inputDone = false
+    let inputFailure: Cause.Cause<unknown> | undefined
+    const hasMore = () => streaming ? !inputDone : cursor < n
+    const summary = { total: 0, succeeded: 0, failed: 0, timedOut: 0, interrupted: 0 }
+    const publish = (event: RunEvent.RunEvent): Effect.Effect<void> =>
+      events === undefined ? Effect.void : Effect.asVoid(PubSub.publish(events, event))
+    // What happens once a result is recorded: a stream run sends it out, and the end of the task is published.
+    const emit = (result: Result): Effect.Effect<void> => {
+      const event = events === undefined
+        ? Effect.void
+        : publish(RunEvent.ended(runId, clock.unsafeCurrentTimeMillis(), result))
+      return output === undefined ? event : Effect.zipRight(output.offer(result), event)
+    }
     const durationLabels = [ExecutorMetrics.timeUnitLabel, ...labels]
     const startedAt = clock.unsafeCurrentTimeMillis()
     const runDeadlineAt = startedAt + plan.deadlineMillis
@@ -230,21 +258,26 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     // =========================================================================
 
     const record = (result: Result) => {
-      results[result.index] = result
+      if (!streaming) results[result.index] = result
+      summary.total++
       switch (result._tag) {
         case "Succeeded":
           ExecutorMetrics.tasksSucceeded.unsafeUpdate(1, labels)
+          summary.succeeded++
           break
         case "Failed":
           ExecutorMetrics.tasksFailed.unsafeUpdate(1, labels)
+          summary.failed++
           failures++
           break
         case "TimedOut":
           ExecutorMetrics.tasksTimedOut.unsafeUpdate(1, labels)
+          summary.timedOut++
           failures++
           break
         case "Interrupted":
           ExecutorMetrics.tasksInterrupted.unsafeUpdate(1, labels)
+          summary.interrupted++
           break
       }
       if (result.started) {
@@ -252,7 +285,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       }
       if (
         !closed && result._tag !== "Succeeded" && result._tag !== "Interrupted" &&
-        (failures >= plan.maxFailures || (n - failures) / n < plan.minSuccessRate)
+        (failures >= plan.maxFailures || (!streaming && (n - failures) / n < plan.minSuccessRate))
       ) {
         closed = true
         stoppedBy = "FailurePolicy"
@@ -434,6 +467,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         record(result)
         if (slot.span !== undefined) endSpan(slot.span, result)
         let after = logs ? Effect.zipRight(logEnd(slot, result), Effect.suspend(() => next(result))) : next(result)
+        if (output !== undefined || events !== undefined) after = Effect.zipRight(emit(result), after)
         if (adaptive !== undefined) {
           after = Effect.zipRight(adaptive.semaphore.release(1), after)
           if (result._tag === "Succeeded") after = Effect.zipRight(adaptive.onSuccess(), after)
@@ -591,6 +625,20 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           startOffset: slot.attemptOffset,
           durationMillis: now - startedAt - slot.attemptOffset
         }
+        if (events !== undefined) {
+          effect = Effect.zipRight(
+            effect,
+            publish(RunEvent.RunEvent.TaskRetrying({
+              runId,
+              at: now,
+              taskId: task.id,
+              index,
+              attempt: attemptNo,
+              outcome: result._tag,
+              message: TaskResult.message(result)
+            }))
+          )
+        }
         // A timed-out attempt's worker retires: its successor carries on with the retry.
         const then = slot.expired !== undefined ? Effect.void : retryPending()
         if (logs) {
@@ -668,34 +716,128 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       if (rateLimit === undefined && slot.timeoutMillis !== Infinity) {
         arm(slot, now + slot.timeoutMillis)
       }
-      return slot.attempt
+      return events === undefined ? slot.attempt : Effect.zipRight(
+        publish(RunEvent.RunEvent.TaskStarted({
+          runId,
+          at: now,
+          taskId: task.id,
+          index: slot.index,
+          agent: instance.name,
+          attempt: attemptNo
+        })),
+        slot.attempt
+      )
     }
 
-    // Takes the next task that fits the budget; tasks that do not fit fail without calling their agent.
-    const begin = (slot: Slot): Effect.Effect<void, never, R | RS> => {
-      while (!closed && cursor < n) {
-        const now = clock.unsafeCurrentTimeMillis()
-        if (now >= runDeadlineAt) {
-          // No task starts at or after the deadline, whether or not the watchdog has woken yet.
-          closed = true
-          stoppedBy = "RunDeadline"
-          break
+    // Starts a task on the slot; `undefined` when it does not fit the budget: it is then recorded as failed
+    // without calling its agent, and `skipped` holds what to emit for it.
+    let skipped: Effect.Effect<void> = Effect.void
+    const tryStart = (
+      slot: Slot,
+      task: Task.Task<unknown>,
+      index: number,
+      now: number
+    ): Effect.Effect<void, never, R | RS> | undefined => {
+      if (budget !== undefined) {
+        const wanted = estimate === undefined ? Usage.empty : estimate(task)
+        const exhausted = budget.unsafeReserve(wanted)
+        if (exhausted !== undefined) {
+          const snapshot = budget.unsafeSnapshot()
+          const amount = (usage: Usage.Usage) =>
+            exhausted === "tokens" ? Usage.totalTokens(usage) : exhausted === "cost" ? usage.cost : usage.requests
+          const result = TaskResult.unsafeFailed(
+            task,
+            index,
+            undefined,
+            0,
+            0,
+            0,
+            -1,
+            Cause.fail(
+              new AgentError.BudgetExceeded({
+                agent: agentName,
+                taskId: task.id,
+                resource: exhausted,
+                limit: snapshot.limits[exhausted]!,
+                used: amount(snapshot.used),
+                reserved: amount(snapshot.reserved)
+              })
+            ) as Cause.Cause<Err>
+          )
+          record(result)
+          skipped = output === undefined && events === undefined ? Effect.void : emit(result)
+          return undefined
         }
+        slot.estimate = wanted
+      } else if (estimate !== undefined) {
+        slot.estimate = estimate(task)
+      }
+      slot.task = task
+      slot.index = index
+      slot.meter = new TaskMeter(labelsFor)
+      slot.busy = true
+      slot.startOffset = now - startedAt
+      slot.timeoutMillis = task.timeout === undefined ? plan.timeoutMillis : Duration.toMillis(task.timeout)
+      if (++inFlight > peakInFlight) {
+        peakInFlight = inFlight
+      }
+      ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
+      ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
+      ExecutorMetrics.queueWaitMillis.unsafeUpdate(slot.startOffset, durationLabels)
+      return beginAttempt(slot, 1)
+    }
+
+    // Whether dispatch is still open now: no task starts at or after the deadline, whether or not the watchdog
+    // has woken yet.
+    const open = (now: number) => {
+      if (closed) return false
+      if (now >= runDeadlineAt) {
+        closed = true
+        stoppedBy = "RunDeadline"
+        return false
+      }
+      return true
+    }
+
+    // Takes the next task that fits the budget, from the list or from the stream.
+    const begin = (slot: Slot): Effect.Effect<void, never, R | RS> => {
+      if (streaming) return open(clock.unsafeCurrentTimeMillis()) && !inputDone ? pull(slot) : Effect.void
+      let emitted: Effect.Effect<void> | undefined
+      while (cursor < n) {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (!open(now)) break
         const index = cursor++
-        const task = tasks[index]!
         ExecutorMetrics.queueDepth.unsafeModify(-1, labels)
-        if (budget !== undefined) {
-          const wanted = estimate === undefined ? Usage.empty : estimate(task)
-          const exhausted = budget.unsafeReserve(wanted)
-          if (exhausted !== undefined) {
-            const snapshot = budget.unsafeSnapshot()
-            const amount = (usage: Usage.Usage) =>
-              exhausted === "tokens"
-                ? Usage.totalTokens(usage)
-                : exhausted === "cost"
-                ? usage.cost
-                : usage.requests
-            record(TaskResult.unsafeFailed(
+        const started = tryStart(slot, tasks[index]!, index, now)
+        if (started !== undefined) return emitted === undefined ? started : Effect.zipRight(emitted, started)
+        if (skipped !== Effect.void) emitted = emitted === undefined ? skipped : Effect.zipRight(emitted, skipped)
+      }
+      return emitted ?? Effect.void
+    }
+
+    // A stream run's worker waits for the next task; the run's interruption stops the wait.
+    const pull = (slot: Slot): Effect.Effect<void, never, R | RS> =>
+      Effect.matchCauseEffect(Effect.interruptible(input!.take), {
+        onFailure: (cause) => {
+          if (Cause.isInterruptedOnly(cause)) return Effect.void
+          inputDone = true
+          // The input ended (`NoSuchElementException`), or failed: then no task starts any more, and the run's
+          // stream fails once the tasks under way are reported.
+          if (!(Cause.isFailType(cause) && Cause.isNoSuchElementException(cause.error))) {
+            inputFailure = cause
+            closed = true
+          }
+          return Effect.void
+        },
+        onSuccess: (task) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const index = cursor++
+          const queued = events === undefined
+            ? Effect.void
+            : publish(RunEvent.RunEvent.TaskQueued({ runId, at: now, taskId: task.id, index }))
+          if (!open(now)) {
+            // Read, but the run stopped: reported as never started.
+            const result: Result = TaskResult.unsafeInterrupted(
               task,
               index,
               undefined,
@@ -703,45 +845,22 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
               0,
               0,
               -1,
-              Cause.fail(
-                new AgentError.BudgetExceeded({
-                  agent: agentName,
-                  taskId: task.id,
-                  resource: exhausted,
-                  limit: snapshot.limits[exhausted]!,
-                  used: amount(snapshot.used),
-                  reserved: amount(snapshot.reserved)
-                })
-              ) as Cause.Cause<Err>
-            ))
-            continue
+              stoppedBy,
+              Cause.interrupt(FiberId.none)
+            )
+            record(result)
+            return Effect.zipRight(queued, emit(result))
           }
-          slot.estimate = wanted
-        } else if (estimate !== undefined) {
-          slot.estimate = estimate(task)
+          const started = tryStart(slot, task, index, now)
+          return Effect.zipRight(queued, started ?? Effect.zipRight(skipped, Effect.suspend(() => begin(slot))))
         }
-        slot.task = task
-        slot.index = index
-        slot.meter = new TaskMeter(labelsFor)
-        slot.busy = true
-        slot.startOffset = now - startedAt
-        slot.timeoutMillis = task.timeout === undefined ? plan.timeoutMillis : Duration.toMillis(task.timeout)
-        if (++inFlight > peakInFlight) {
-          peakInFlight = inFlight
-        }
-        ExecutorMetrics.tasksStarted.unsafeUpdate(1, labels)
-        ExecutorMetrics.tasksInFlight.unsafeModify(1, labels)
-        ExecutorMetrics.queueWaitMillis.unsafeUpdate(slot.startOffset, durationLabels)
-        return beginAttempt(slot, 1)
-      }
-      return Effect.void
-    }
+      })
 
     // With adaptive concurrency a worker holds a permit while its task runs, and waits for one before the next.
     const step: (slot: Slot) => Effect.Effect<void, never, R | RS> = adaptive === undefined
       ? begin
       : (slot) =>
-        closed || cursor >= n ?
+        closed || !hasMore() ?
           Effect.void :
           Effect.matchCauseEffect(Effect.interruptible(adaptive.semaphore.take(1)), {
             onFailure: () => Effect.void,
@@ -762,7 +881,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         return Effect.flatMap(
           slot.pending !== undefined ? slot.retry() : step(slot),
           () =>
-            slot.expired !== undefined && (slot.pending !== undefined || (!closed && cursor < n))
+            slot.expired !== undefined && (slot.pending !== undefined || (!closed && hasMore()))
               ? start(slot)
               : Effect.void
         )
@@ -771,21 +890,8 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     const start = (slot: Slot): Effect.Effect<void, never, R | RS> =>
       Effect.asVoid(Effect.uninterruptible(FiberSet.run(workers, worker(slot))))
 
-    const finish = () => {
-      // Tasks the run's deadline or its failure policy kept from starting.
-      for (let index = cursor; index < n; index++) {
-        record(TaskResult.unsafeInterrupted(
-          tasks[index]!,
-          index,
-          undefined,
-          0,
-          0,
-          0,
-          -1,
-          stoppedBy,
-          Cause.interrupt(FiberId.none)
-        ))
-      }
+    // The report of a run over a list. A stream run's results have gone out one by one: its report holds none.
+    const report = () => {
       let aggregate: S = undefined as S
       if (plan.aggregate !== undefined) {
         const fold = plan.aggregate.start()
@@ -816,15 +922,66 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       })
     }
 
-    if (n === 0) {
-      return Effect.sync(finish)
+    const neverStarted = (task: Task.Task<unknown>, index: number): Result =>
+      TaskResult.unsafeInterrupted(task, index, undefined, 0, 0, 0, -1, stoppedBy, Cause.interrupt(FiberId.none))
+
+    // Reports the tasks the run's deadline or its failure policy kept from starting: the rest of the list, or the
+    // tasks a stream run had read and not started. Then the run is over.
+    const finish: Effect.Effect<RunReport.RunReport<TOut, Err, S>> = Effect.suspend(() => {
+      let emitted: Effect.Effect<void> = Effect.void
+      for (let index = cursor; index < n; index++) {
+        const result = neverStarted(tasks[index]!, index)
+        record(result)
+        if (events !== undefined) emitted = Effect.zipRight(emitted, emit(result))
+      }
+      const ended = Effect.zipRight(
+        emitted,
+        publish(RunEvent.RunEvent.RunFinished({
+          runId,
+          at: clock.unsafeCurrentTimeMillis(),
+          summary: { ...summary },
+          wallMillis: clock.unsafeCurrentTimeMillis() - startedAt
+        }))
+      )
+      if (!streaming) return Effect.as(ended, report())
+      return Effect.gen(function*() {
+        // What a stream run read and did not start (its input is closed with the run's scope).
+        for (const task of yield* Effect.orElseSucceed(input.clear, () => [])) {
+          const result = neverStarted(task, cursor++)
+          record(result)
+          yield* emit(result)
+        }
+        yield* ended
+        yield* inputFailure === undefined ? output!.end : output!.failCause(inputFailure)
+        return report()
+      })
+    })
+
+    const started = publish(RunEvent.RunEvent.RunStarted({
+      runId,
+      at: startedAt,
+      agent: agentName,
+      total: streaming ? undefined : n,
+      concurrency: plan.concurrency
+    }))
+    const queued = events === undefined || streaming ? started : Effect.zipRight(
+      started,
+      PubSub.publishAll(
+        events,
+        tasks.map((task, index) => RunEvent.RunEvent.TaskQueued({ runId, at: startedAt, taskId: task.id, index }))
+      )
+    )
+
+    if (n === 0 && !streaming) {
+      return Effect.zipRight(queued, finish)
     }
 
-    ExecutorMetrics.queueDepth.unsafeModify(n, labels)
+    if (!streaming) ExecutorMetrics.queueDepth.unsafeModify(n, labels)
     // Every outcome counter has a series from the first run, so that rates over them read 0 rather than nothing.
     for (const counter of outcomeCounters) counter.unsafeUpdate(0, labels)
     return Effect.scoped(
       Effect.gen(function*() {
+        yield* queued
         yield* Effect.forkScoped(
           Effect.flatMap(Effect.fiberId, (id) => {
             watchdogId = id
@@ -840,8 +997,10 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       })
     ).pipe(
       // Tasks that never started leave the queue when the run ends, however it ends.
-      Effect.ensuring(Effect.sync(() => ExecutorMetrics.queueDepth.unsafeModify(cursor - n, labels))),
-      Effect.map(finish)
+      Effect.ensuring(Effect.sync(() => {
+        if (!streaming) ExecutorMetrics.queueDepth.unsafeModify(cursor - n, labels)
+      })),
+      Effect.zipRight(finish)
     )
   })
 

@@ -1,0 +1,96 @@
+/**
+ * The streaming form at scale: `SIZE` tasks read from a JSONL file (one `{"n": i}` per line) through
+ * `Executor.stream`, agents of 1 ms, concurrency 1,000, every result counted as it comes out and none kept.
+ * `node build/bench/jsonl.js <size>` writes the file if it is missing (in the OS temp folder), runs once and
+ * prints one JSON line: the work time, the process's CPU and peak RSS, and the counts. It exits non-zero if a
+ * task is missing or did not succeed.
+ */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { pathToFileURL } from "node:url"
+import { Agent, Executor, Task } from "../src/index.js"
+
+export const sizes = [100_000, 1_000_000] as const
+export const CONCURRENCY = 1_000
+
+export interface JsonlSample {
+  readonly size: number
+  readonly workMillis: number
+  readonly cpuMicros: number
+  readonly maxRssKiB: number
+  readonly results: number
+  readonly succeeded: number
+}
+
+/** The input file for `size` tasks, written once. */
+export const inputFile = (size: number): string => {
+  const file = Path.join(Os.tmpdir(), `effect-parallel-agents-bench-${size}.jsonl`)
+  if (!Fs.existsSync(file)) {
+    const lines: Array<string> = []
+    for (let i = 0; i < size; i++) lines.push(JSON.stringify({ n: i }))
+    Fs.writeFileSync(`${file}.tmp`, lines.join("\n") + "\n")
+    Fs.renameSync(`${file}.tmp`, file)
+  }
+  return file
+}
+
+class Worker extends Context.Tag("bench/jsonl/Worker")<Worker, Agent.Agent<{ readonly n: number }, number>>() {}
+
+const main = async (size: number) => {
+  const file = inputFile(size)
+  const factory = Agent.factory(
+    Worker,
+    Layer.succeed(
+      Worker,
+      Agent.make({ name: "worker", run: (input: { readonly n: number }) => Effect.as(Effect.sleep(1), input.n) })
+    )
+  )
+  let results = 0
+  let succeeded = 0
+  const start = performance.now()
+  await Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    let line = 0
+    const tasks = fs.stream(file).pipe(
+      Stream.decodeText(),
+      Stream.splitLines,
+      Stream.filter((text) => text.length > 0),
+      Stream.map((text) => Task.make({ id: String(++line), input: JSON.parse(text) as { readonly n: number } }))
+    )
+    yield* Executor.stream(tasks, factory, { concurrency: CONCURRENCY, timeout: 30_000 }).pipe(
+      Stream.runForEach((result) =>
+        Effect.sync(() => {
+          results++
+          if (result._tag === "Succeeded") succeeded++
+        })
+      )
+    )
+  }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), NodeFileSystem.layer)), Effect.runPromise)
+  const workMillis = performance.now() - start
+  if (results !== size || succeeded !== size) {
+    throw new Error(`expected ${size} successes, got ${succeeded} of ${results}`)
+  }
+  process.on("exit", () => {
+    const usage = process.resourceUsage()
+    const sample: JsonlSample = {
+      size,
+      workMillis,
+      cpuMicros: usage.userCPUTime + usage.systemCPUTime,
+      maxRssKiB: usage.maxRSS,
+      results,
+      succeeded
+    }
+    process.stdout.write(JSON.stringify(sample) + "\n")
+  })
+}
+
+// Runs only as a child: `run.ts` imports this module for its constants.
+const size = import.meta.url === pathToFileURL(process.argv[1] ?? "").href ? process.argv[2] : undefined
+if (size !== undefined) await main(Number(size))

@@ -1,0 +1,230 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, Ref, Schedule, Schema, Stream, TestClock } from "effect"
+import * as TestAgent from "../services/TestAgent.js"
+import type * as AgentError from "../src/AgentError.js"
+import * as Executor from "../src/Executor.js"
+import * as RunEvent from "../src/RunEvent.js"
+import * as Task from "../src/Task.js"
+import * as TaskResult from "../src/TaskResult.js"
+import { withClock } from "./utils.js"
+
+const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, Executor.layer())
+
+const tasksOf = (n: number) => Stream.range(0, n - 1).pipe(Stream.map((i) => Task.make({ id: `t${i}`, input: i })))
+
+describe("Executor.stream", () => {
+  it.effect("emits every result in completion order, from a stream of tasks", () =>
+    Effect.gen(function*() {
+      // Task i sleeps (5 - i) * 10 ms: with everything at once, they end in reverse order.
+      const agent = yield* TestAgent.sleep("reverse", (n: number) => `${(5 - n) * 10} millis`, (n) => n * 10)
+      const results = yield* withClock(
+        Stream.runCollect(Executor.stream(tasksOf(5), agent.factory, { concurrency: 5, runId: "s" }))
+      )
+      assert.deepStrictEqual(Chunk.toArray(results).map((r) => r.taskId), ["t4", "t3", "t2", "t1", "t0"])
+      assert.deepStrictEqual(Chunk.toArray(results).map((r) => r.index), [4, 3, 2, 1, 0])
+      assert.deepStrictEqual(
+        Chunk.toArray(results).map((r) => TaskResult.isSucceeded(r) && r.value),
+        [40, 30, 20, 10, 0]
+      )
+      assert.strictEqual(Chunk.toArray(results)[0]!.agent, "reverse#s/t4/1")
+      const stats = yield* agent.stats
+      assert.deepStrictEqual([stats.builds, stats.releases], [5, 5])
+    }).pipe(provide))
+
+  it.effect("takes a list of tasks too, and keeps failures, timeouts and bad input to their task", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        name: "mixed",
+        run: (n: number) => n === 1 ? Effect.fail("boom") : n === 2 ? Effect.never : Effect.succeed(n)
+      })
+      const results = yield* withClock(
+        Stream.runCollect(
+          Executor.stream(Task.fromIterable<unknown>([0, 1, 2, "x"]), agent.factory, {
+            input: Schema.Number,
+            timeout: "1 second"
+          })
+        )
+      )
+      const byId = new Map(Chunk.toArray(results).map((r) => [r.taskId, r._tag]))
+      assert.deepStrictEqual(Object.fromEntries(byId), { 0: "Succeeded", 1: "Failed", 2: "TimedOut", 3: "Failed" })
+    }).pipe(provide))
+
+  it.effect("reads the input only as workers need it: memory bounded by the concurrency", () =>
+    Effect.gen(function*() {
+      const read = yield* Ref.make(0)
+      const input = Stream.range(0, 999).pipe(
+        Stream.tap(() => Ref.update(read, (n) => n + 1)),
+        Stream.map((i) => Task.make({ id: String(i), input: i }))
+      )
+      const agent = yield* TestAgent.sleep("slow", "1 second", (n: number) => n)
+      const fiber = yield* Effect.fork(Stream.runDrain(Executor.stream(input, agent.factory, { concurrency: 4 })))
+      yield* TestClock.adjust("10 millis")
+      // Four running, at most a buffer of four read ahead (plus the chunk the stream is emitting).
+      assert.isAtMost(yield* Ref.get(read), 12)
+      yield* TestClock.adjust("3 seconds")
+      assert.isAtMost(yield* Ref.get(read), 12 + 12)
+      yield* Fiber.interrupt(fiber)
+      const stats = yield* agent.stats
+      assert.strictEqual(stats.builds, stats.releases)
+    }).pipe(provide))
+
+  it.effect("ending the stream early interrupts the running agents and releases them", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.sleep("early", (n: number) => `${n + 1} seconds`, (n: number) => n)
+      const first = yield* withClock(
+        Stream.runCollect(Stream.take(Executor.stream(tasksOf(100), agent.factory, { concurrency: 10 }), 3))
+      )
+      assert.deepStrictEqual(Chunk.toArray(first).map((r) => r.taskId), ["t0", "t1", "t2"])
+      const stats = yield* agent.stats
+      assert.strictEqual(stats.builds, stats.releases)
+      assert.strictEqual(stats.running, 0)
+      assert.isAtMost(stats.builds, 20)
+    }).pipe(provide))
+
+  it.effect("when the input fails, the tasks under way are reported, then the stream fails with its error", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.sleep("until-failure", "1 second", (n: number) => n)
+      const input = Stream.concat(
+        Stream.make(Task.make({ id: "a", input: 1 }), Task.make({ id: "b", input: 2 })),
+        Stream.fail("disk error")
+      )
+      const seen: Array<string> = []
+      const exit = yield* withClock(
+        Effect.exit(
+          Stream.runForEach(Executor.stream(input, agent.factory), (r) => Effect.sync(() => seen.push(r.taskId)))
+        )
+      )
+      assert.deepStrictEqual(seen.sort(), ["a", "b"])
+      assert(Exit.isFailure(exit))
+      assert.strictEqual(Cause.squash(exit.cause), "disk error")
+    }).pipe(provide))
+
+  it.effect("retries, budgets and deadlines work as in run; read tasks stopped by the deadline are reported", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        name: "flaky",
+        run: (n: number, instance) =>
+          instance.attempt === 1 && n === 0
+            ? Effect.fail({ status: 503 })
+            : Effect.as(Effect.sleep("1 second"), n)
+      })
+      const results = yield* withClock(
+        Stream.runCollect(
+          Executor.stream(tasksOf(20), agent.factory, {
+            concurrency: 2,
+            deadline: "3500 millis",
+            retry: Schedule.spaced("100 millis")
+          })
+        )
+      )
+      const all = Chunk.toArray(results)
+      const t0 = all.find((r) => r.taskId === "t0")!
+      assert.strictEqual(t0._tag, "Succeeded")
+      assert.strictEqual(t0.attempt, 2)
+      assert.isTrue(all.some((r) => TaskResult.isTimedOut(r) && r.reason === "RunDeadline"))
+      // Whatever was read is reported once; the rest of the input was never read.
+      assert.strictEqual(new Set(all.map((r) => r.taskId)).size, all.length)
+      assert.isTrue(
+        all.filter((r) => !r.started).every((r) => TaskResult.isInterrupted(r) && r.reason === "RunDeadline")
+      )
+    }).pipe(provide))
+
+  it.effect("rejects options a stream cannot have", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed("never", (n: number) => n)
+      const option = (options: Executor.StreamOptions<AgentError.AgentError>) =>
+        Effect.flip(Stream.runDrain(Executor.stream(tasksOf(3), agent.factory, options))).pipe(
+          Effect.map((error) => (error as AgentError.RunOptionsError).option)
+        )
+      assert.strictEqual(yield* option({ concurrency: "unbounded" }), "concurrency")
+      assert.strictEqual(yield* option({ failurePolicy: { minSuccessRate: 0.5 } }), "failurePolicy.minSuccessRate")
+      assert.strictEqual((yield* agent.stats).builds, 0)
+    }).pipe(provide))
+})
+
+describe("RunEvent", () => {
+  const withEvents = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.provide(effect, Layer.mergeAll(Executor.layer(), RunEvent.layer({ capacity: 64 })))
+
+  it.scoped("a run publishes queued, started, retrying, ended and finished events, in order per task", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        name: "evented",
+        run: (n: number, instance) =>
+          n === 1 && instance.attempt === 1 ? Effect.fail({ status: 429 }) : Effect.succeed(n)
+      })
+      const events = yield* RunEvent.subscribe
+      const collected = yield* events.pipe(
+        Stream.takeUntil(RunEvent.RunEvent.$is("RunFinished")),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* withClock(
+        Executor.run(Task.fromIterable([0, 1]), agent.factory, { runId: "ev", retry: Schedule.spaced("1 second") })
+      )
+      const tags = Chunk.toArray(yield* Fiber.join(collected)).map((event) =>
+        "taskId" in event ? `${event._tag} ${event.taskId}` : event._tag
+      )
+      assert.strictEqual(tags[0], "RunStarted")
+      assert.deepStrictEqual(tags.slice(1, 3), ["TaskQueued 0", "TaskQueued 1"])
+      assert.deepStrictEqual(tags.filter((tag) => tag.endsWith(" 1")), [
+        "TaskQueued 1",
+        "TaskStarted 1",
+        "TaskRetrying 1",
+        "TaskStarted 1",
+        "TaskSucceeded 1"
+      ])
+      assert.strictEqual(tags.at(-1), "RunFinished")
+    }).pipe(withEvents))
+
+  it.scoped("RunFinished carries the summary; ended events carry the result", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        name: "summary",
+        run: (n: number) => n === 2 ? Effect.fail("no") : Effect.succeed(n)
+      })
+      const events = yield* RunEvent.subscribe
+      const collected = yield* Effect.fork(
+        Stream.runCollect(Stream.takeUntil(events, RunEvent.RunEvent.$is("RunFinished")))
+      )
+      yield* Executor.run(Task.fromIterable([1, 2, 3]), agent.factory)
+      const all = Chunk.toArray(yield* Fiber.join(collected))
+      const finished = all.at(-1)!
+      assert(finished._tag === "RunFinished")
+      assert.deepStrictEqual(finished.summary, { total: 3, succeeded: 2, failed: 1, timedOut: 0, interrupted: 0 })
+      const failed = all.find(RunEvent.RunEvent.$is("TaskFailed"))!
+      assert.strictEqual(failed.result.taskId, "1")
+    }).pipe(withEvents))
+
+  it.scoped("a slow subscriber loses its oldest events and never slows the run", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed("fast", (n: number) => n)
+      // Subscribed but never read: its buffer of 64 slides.
+      yield* RunEvent.subscribe
+      const events = yield* RunEvent.subscribe
+      const report = yield* Executor.run(Task.fromIterable(Array.from({ length: 500 }, (_, i) => i)), agent.factory, {
+        concurrency: 8
+      })
+      assert.strictEqual(report.summary.succeeded, 500)
+      // The other subscriber, read only now, has the 64 latest events, the last being RunFinished.
+      const kept = Chunk.toArray(yield* Stream.runCollect(Stream.take(events, 64)))
+      assert.strictEqual(kept.length, 64)
+      assert.strictEqual(kept.at(-1)!._tag, "RunFinished")
+    }).pipe(withEvents))
+
+  it.scoped("a stream run publishes its tasks as they are read", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed("streamed", (n: number) => n)
+      const events = yield* RunEvent.subscribe
+      const collected = yield* Effect.fork(
+        Stream.runCollect(Stream.takeUntil(events, RunEvent.RunEvent.$is("RunFinished")))
+      )
+      yield* Stream.runDrain(Executor.stream(tasksOf(3), agent.factory, { concurrency: 2 }))
+      const all = Chunk.toArray(yield* Fiber.join(collected))
+      const started = all[0]!
+      assert(started._tag === "RunStarted")
+      assert.strictEqual(started.total, undefined)
+      assert.strictEqual(all.filter(RunEvent.RunEvent.$is("TaskQueued")).length, 3)
+      assert.strictEqual(all.filter(RunEvent.RunEvent.$is("TaskSucceeded")).length, 3)
+    }).pipe(withEvents))
+})
