@@ -1,18 +1,21 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Cause,
+  Chunk,
   Duration,
   Effect,
   Either,
   FastCheck as fc,
   Fiber,
   HashMap,
+  Layer,
   Logger,
   LogLevel,
   Option,
   Ref,
   Schedule,
   Schema,
+  Stream,
   TestClock,
   Tracer
 } from "effect"
@@ -22,6 +25,7 @@ import * as AgentError from "../src/AgentError.js"
 import type * as AgentInstance from "../src/AgentInstance.js"
 import * as Executor from "../src/Executor.js"
 import * as Retry from "../src/Retry.js"
+import * as RunEvent from "../src/RunEvent.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import * as Team from "../src/Team.js"
@@ -485,6 +489,38 @@ describe("Team", () => {
         assert.strictEqual(Duration.toMillis(two.stats.wallTime), 27000)
         assert.strictEqual(two.stats.peakInFlight, 2)
       }).pipe(provide))
+
+    it.scoped("teams stream in completion order and publish run events like any task", () =>
+      Effect.gen(function*() {
+        // Turns of 1 to 3 seconds by input; "3" never agrees within its one round.
+        const latency = (turn: Turn) => Duration.seconds(Number(turn.input))
+        const { team } = yield* clinicalTeam({
+          name: "streamed",
+          approveIn: (input) => input === "3" ? 99 : 1,
+          latency,
+          maxRounds: 1
+        })
+        const events = yield* RunEvent.subscribe
+        const collected = yield* Effect.fork(
+          Stream.runCollect(Stream.takeUntil(events, RunEvent.RunEvent.$is("RunFinished")))
+        )
+        const results = yield* withClock(
+          Stream.runCollect(Executor.stream(Task.fromIterable(["3", "1", "2"]), team, { concurrency: 3 }))
+        )
+        assert.deepStrictEqual(Chunk.toArray(results).map((r) => [r.taskId, r._tag]), [
+          ["1", "Succeeded"],
+          ["2", "Succeeded"],
+          ["0", "Failed"]
+        ])
+        const ended = Chunk.toArray(yield* Fiber.join(collected)).filter((event) =>
+          event._tag === "TaskSucceeded" || event._tag === "TaskFailed"
+        )
+        assert.deepStrictEqual(ended.map((event) => `${event._tag} ${"taskId" in event ? event.taskId : ""}`), [
+          "TaskSucceeded 1",
+          "TaskSucceeded 2",
+          "TaskFailed 0"
+        ])
+      }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), RunEvent.layer({ capacity: 64 })))))
 
     it.effect("time and tokens per member and per team", () =>
       Effect.gen(function*() {
