@@ -1,58 +1,76 @@
 /**
- * The asyncio seed in Effect: 20 documents, concurrency 5, a classification agent and a summarization agent with
- * 100 ms of simulated model latency each. Both fan-outs run at once; every document gets a fresh agent instance.
+ * The asyncio seed in Effect, with agents backed by a language model: 20 documents, concurrency 5, a
+ * classification agent and a summarization agent, both with structured output. Both fan-outs run at once; every
+ * document gets a fresh agent instance.
+ *
+ * The model is chosen by `AGENT_MODEL`. By default it is the offline model: no key, no network, about 100 ms per
+ * answer, and it answers as the seed's simulated agents do (even document numbers are positive; a summary is the
+ * first 50 characters). Set `AGENT_MODEL=openai:gpt-4o-mini` with `OPENAI_API_KEY`, or `AGENT_MODEL=compat:<model>`
+ * with `OPENAI_BASE_URL` (vLLM, Ollama, llama.cpp, LM Studio), and the same program asks that model instead.
  *
  *   npx tsx examples/classify-and-summarize.ts
+ *   AGENT_MODEL=compat:llama3.1:8b OPENAI_BASE_URL=http://localhost:11434/v1 npx tsx examples/classify-and-summarize.ts
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Console, Context, Duration, Effect, Layer } from "effect"
-import { Agent, Aggregate, Executor, RunReport, Task } from "effect-parallel-agents"
+import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { Console, Duration, Effect, Layer, Schema } from "effect"
+import { Aggregate, Executor, RunReport, Task } from "effect-parallel-agents"
+import type { OfflineLanguageModel } from "effect-parallel-agents/services"
+import { AgentModel, LanguageModelAgent } from "effect-parallel-agents/services"
 
-interface Document {
-  readonly text: string
+const Classification = Schema.Struct({ label: Schema.Literal("positive", "negative") }).annotations({
+  identifier: "Classification",
+  description: "The sentiment of a document"
+})
+
+const Summary = Schema.Struct({ summary: Schema.String }).annotations({
+  identifier: "Summary",
+  description: "A summary of a document, at most 50 characters"
+})
+
+const classifier = LanguageModelAgent.factory({
+  name: "classifier",
+  system: "You classify the sentiment of short documents.",
+  prompt: LanguageModelAgent.template(
+    "Classify the sentiment of this document as positive or negative.\n\nDocument: {{text}}"
+  ),
+  output: Classification
+})
+
+const summarizer = LanguageModelAgent.factory({
+  name: "summarizer",
+  system: "You summarize short documents.",
+  prompt: LanguageModelAgent.template("Summarize this document in at most 50 characters.\n\nDocument: {{text}}"),
+  output: Summary
+})
+
+// Offline, the model answers as the seed's stand-ins for model calls did.
+const seedAnswers = (request: OfflineLanguageModel.Request): OfflineLanguageModel.Answer | undefined => {
+  const document = request.text.split("Document: ").at(-1) ?? request.text
+  switch (request.objectName) {
+    case "Classification":
+      return { value: { label: Number(document.split(" ").at(-1)) % 2 === 0 ? "positive" : "negative" } }
+    case "Summary":
+      return { value: { summary: document.slice(0, 50) } }
+  }
 }
 
-type Label = "positive" | "negative"
-
-// A stand-in for a model call: the seed's agents sleep 100 ms and answer from the text.
-const modelLatency = "100 millis"
-
-class Classifier extends Context.Tag("classifier")<Classifier, Agent.Agent<Document, { readonly label: Label }>>() {}
-
-const ClassifierLive = Layer.succeed(
-  Classifier,
-  Agent.make({
-    name: "classifier",
-    run: (doc: Document) =>
-      Effect.as(Effect.sleep(modelLatency), {
-        label: Number(doc.text.split(" ").at(-1)) % 2 === 0 ? "positive" as const : "negative" as const
-      })
-  })
-)
-
-class Summarizer extends Context.Tag("summarizer")<Summarizer, Agent.Agent<Document, { readonly summary: string }>>() {}
-
-const SummarizerLive = Layer.succeed(
-  Summarizer,
-  Agent.make({
-    name: "summarizer",
-    run: (doc: Document) => Effect.as(Effect.sleep(modelLatency), { summary: doc.text.slice(0, 50) })
-  })
+// The model AGENT_MODEL names: the offline one unless it says otherwise. The HTTP client is for real endpoints.
+const ModelLive = AgentModel.layerConfig({ offline: { answer: seedAnswers } }).pipe(
+  Layer.provide(NodeHttpClient.layerUndici)
 )
 
 const documents = Task.fromIterable(
-  Array.from({ length: 20 }, (_, i): Document => ({ text: `Sample document number ${i}` })),
+  Array.from({ length: 20 }, (_, i) => ({ text: `Sample document number ${i}` })),
   { id: (_, i) => `doc-${i}` }
 )
 
 const program = Effect.gen(function*() {
+  // A real endpoint may be slow or say 429: each call gets 60 seconds, and rate limits, 5xx and timeouts are
+  // retried twice with a fresh agent.
+  const options = { timeout: "60 seconds", retry: { times: 2 } } as const
   const { classified, summarized } = yield* Effect.all({
-    classified: Executor.run(documents, Agent.factory(Classifier, ClassifierLive), {
-      aggregate: Aggregate.successes()
-    }),
-    summarized: Executor.run(documents, Agent.factory(Summarizer, SummarizerLive), {
-      aggregate: Aggregate.successes()
-    })
+    classified: Executor.run(documents, classifier, { ...options, aggregate: Aggregate.successes() }),
+    summarized: Executor.run(documents, summarizer, { ...options, aggregate: Aggregate.successes() })
   }, { concurrency: "unbounded" })
 
   const labels = classified.aggregate.map((value) => value.label)
@@ -72,6 +90,18 @@ const program = Effect.gen(function*() {
     `Wall time: ${RunReport.formatMillis(wall)} for 40 agent calls ` +
       `(sequential: ${RunReport.formatMillis(sequential)}, ${(sequential / wall).toFixed(1)}x faster)`
   )
+
+  const model = yield* AgentModel.AgentModel
+  const requests = classified.stats.usage.requests + summarized.stats.usage.requests
+  const input = classified.stats.usage.inputTokens + summarized.stats.usage.inputTokens
+  const output = classified.stats.usage.outputTokens + summarized.stats.usage.outputTokens
+  yield* Console.log(
+    `Model: ${model.spec}${
+      model.offline ? " (generated answers: no key, no network; set AGENT_MODEL for a real one)" : ""
+    }`
+  )
+  const count = (n: number) => n.toLocaleString("en-US")
+  yield* Console.log(`Tokens: ${count(input)} in, ${count(output)} out, over ${requests} requests`)
 })
 
-program.pipe(Effect.provide(Executor.layer({ concurrency: 5 })), NodeRuntime.runMain)
+program.pipe(Effect.provide(Layer.mergeAll(Executor.layer({ concurrency: 5 }), ModelLive)), NodeRuntime.runMain)

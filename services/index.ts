@@ -1,4 +1,26 @@
 /**
+ * The language model agents use, chosen by configuration alone. `AGENT_MODEL` is `offline` (the default: no key,
+ * no network), `openai:<model>` (OpenAI's Responses API through `@effect/ai-openai`, key from `OPENAI_API_KEY`) or
+ * `compat:<model>` (a server that speaks chat completions, such as vLLM, Ollama, llama.cpp or LM Studio, at
+ * `OPENAI_BASE_URL`). The layer provides the `LanguageModel` and an `AgentModel` service that says which model it is.
+ *
+ * @since 0.1.0
+ */
+export * as AgentModel from "./AgentModel.js"
+
+/**
+ * A `LanguageModel` for servers that speak OpenAI's chat-completions format (vLLM, Ollama, llama.cpp, LM Studio,
+ * and OpenAI itself), built with `@effect/ai`'s `LanguageModel.make` over @effect/platform's `HttpClient`.
+ * Structured output goes through `response_format` with a JSON schema; the key, when there is one, is a
+ * `Redacted` bearer token. Failures stay typed `AiError`s: `HttpResponseError` with the response's status and
+ * headers (`retry-after` included), `HttpRequestError` for transport, `MalformedOutput` for a body or an answer
+ * that does not fit.
+ *
+ * @since 0.1.0
+ */
+export * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
+
+/**
  * Fault injection for tests of agent programs: wraps any agent layer so that, at given rates, an attempt fails
  * with a typed error, dies, hangs, runs slow, or is rate limited (a 429 with Retry-After), instead of or before
  * calling the real agent. Faults are decided from a seed, the task id and the attempt number, so a run is
@@ -7,6 +29,26 @@
  * @since 0.1.0
  */
 export * as FaultInjection from "./FaultInjection.js"
+
+/**
+ * Agents backed by `@effect/ai`'s `LanguageModel`: a prompt built from each input, an optional system prompt, and
+ * an output `Schema` for structured output (plain text without one). The `LanguageModel` stays a requirement the
+ * app provides once; each agent instance records the token usage of every response on its task's usage meter.
+ *
+ * @since 0.1.0
+ */
+export * as LanguageModelAgent from "./LanguageModelAgent.js"
+
+/**
+ * A `LanguageModel` that runs in the process, with no key and no network: the embedded default for examples, the
+ * command line and tests. Its answers are deterministic for a prompt (text made of the prompt's own words,
+ * structured output generated from the requested schema's `Arbitrary`, both seeded by the prompt); it answers
+ * after a latency drawn from a configurable distribution and reports token usage as a provider does. Its model
+ * name is `"offline"`, so reports show when it answered.
+ *
+ * @since 0.1.0
+ */
+export * as OfflineLanguageModel from "./OfflineLanguageModel.js"
 
 /**
  * Scripted agents for tests and examples. Each `TestAgent` has a real factory layer that acquires and releases

@@ -1,13 +1,14 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, pipe } from "effect"
+import { Duration, Effect, pipe, Schedule } from "effect"
 import * as TestAgent from "../services/TestAgent.js"
 import * as AgentInstance from "../src/AgentInstance.js"
 import * as Executor from "../src/Executor.js"
 import * as RunReport from "../src/RunReport.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
+import * as Usage from "../src/Usage.js"
 import { withClock } from "./utils.js"
 
 type Behaviour =
@@ -210,6 +211,37 @@ describe("RunReport.toHtml", () => {
       assert.isAtLeast(Number(bounds[1]), 10)
       assert.isAtMost(Number(bounds[1]), 20)
     }))
+
+  it.effect("shows the models, their usage, retries, the budget and adaptive concurrency when a run had them", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        name: "metered",
+        run: (n: number, instance) =>
+          Effect.zipRight(
+            Usage.record({ model: "offline", inputTokens: 1200, outputTokens: 30 }),
+            n === 0 && instance.attempt === 1 ? Effect.fail({ status: 429 }) : Effect.succeed(n)
+          )
+      })
+      const report = yield* withClock(
+        Executor.run(Task.fromIterable([0, 1, 2]), agent.factory, {
+          retry: Schedule.spaced("1 second"),
+          budget: { tokens: 10_000 },
+          adaptive: { initial: 2 },
+          concurrency: 3
+        })
+      )
+      const summary = section(RunReport.toHtml(report), "summary")
+      assert.match(summary, /<dt>model<\/dt><dd>offline<\/dd>/)
+      assert.match(summary, /<dt>tokens in \/ out<\/dt><dd>4,800 \/ 120<\/dd>/)
+      assert.match(summary, /<dt>model requests<\/dt><dd>4<\/dd>/)
+      assert.match(summary, /<dt>retries<\/dt><dd>1<\/dd>/)
+      assert.match(summary, /<dt>budget tokens<\/dt><dd>4,920 \/ 10,000<\/dd>/)
+      assert.match(summary, /<dt>adaptive concurrency<\/dt><dd>2 → \d<\/dd><p>lowest 1, 1 cut<\/p>/)
+      // A run without them shows none of these.
+      const plain = section(RunReport.toHtml(yield* mixedRun), "summary")
+      assert.notInclude(plain, "<dt>model")
+      assert.notInclude(plain, "<dt>retries")
+    }).pipe(Effect.provide(Executor.layer())))
 
   it.effect("is self-contained: nothing is loaded from anywhere", () =>
     Effect.gen(function*() {

@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import * as MedicalDiagnosis from "../examples/medical/diagnosis.js"
+import * as ModelServer from "./services/modelServer.js"
 import { runExample, withClock } from "./utils.js"
 
 /** A port free now: the one the system picks when a server binds port 0, released at once. */
@@ -47,7 +48,10 @@ const medicalTeamLine = (id: string, seconds: string, rounds: number) =>
 describe("examples", () => {
   it.live("classify-and-summarize prints the seed's verification block, then the speedup", () =>
     Effect.gen(function*() {
-      const { exitCode, lines, stderr } = yield* runExample("classify-and-summarize")
+      // The offline model, whatever the environment of the test says.
+      const { exitCode, lines, stderr } = yield* runExample("classify-and-summarize", {
+        env: { AGENT_MODEL: "offline", OPENAI_API_KEY: "", OPENAI_BASE_URL: "" }
+      })
       assert.strictEqual(exitCode, 0, stderr)
       assert.deepStrictEqual(lines.slice(0, 5), [
         "Total: 20",
@@ -64,6 +68,34 @@ describe("examples", () => {
       // is loose because the machine may be busy with other tests.
       assert.isAtLeast(Number(timing![1]), 4)
       assert.isAtLeast(Number(timing![2]), 2)
+      assert.strictEqual(
+        lines[6],
+        "Model: offline (generated answers: no key, no network; set AGENT_MODEL for a real one)"
+      )
+      assert.match(lines[7]!, /^Tokens: [\d,]+ in, [\d,]+ out, over 40 requests$/)
+    }))
+
+  it.scopedLive("classify-and-summarize asks a real endpoint when AGENT_MODEL says so, with the same output", () =>
+    Effect.gen(function*() {
+      // A server on 127.0.0.1 that speaks OpenAI's Responses API and answers every structured request with JSON
+      // that fits its schema (the first label, "A fine answer." for a summary), 21 tokens in and 5 out.
+      const server = yield* ModelServer.make
+      const { exitCode, lines, stderr } = yield* runExample("classify-and-summarize", {
+        env: { AGENT_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: "sk-example", OPENAI_BASE_URL: server.baseUrl }
+      })
+      assert.strictEqual(exitCode, 0, stderr)
+      assert.deepStrictEqual(lines.slice(0, 5), [
+        "Total: 20",
+        "Success: 20",
+        "Failed: 0",
+        "Labels: ['positive', 'positive', 'positive', 'positive', 'positive']",
+        "Summaries: 20 of 20"
+      ])
+      assert.match(lines[5]!, /^Wall time: [\d.]+ m?s for 40 agent calls \(sequential: [\d.]+ m?s, [\d.]+x faster\)$/)
+      assert.deepStrictEqual(lines.slice(6), ["Model: openai:gpt-4o-mini", "Tokens: 840 in, 200 out, over 40 requests"])
+      const received = yield* server.received
+      assert.lengthOf(received, 40)
+      assert.isTrue(received.every((request) => request.authorization === "Bearer sk-example"))
     }))
 
   it.live("partial-failure reports the failed task and aggregates the successes", () =>

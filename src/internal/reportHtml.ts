@@ -9,6 +9,7 @@
 import * as Duration from "effect/Duration"
 import * as RunReport from "../RunReport.js"
 import * as TaskResult from "../TaskResult.js"
+import * as Usage from "../Usage.js"
 
 /** @internal */
 export interface Options {
@@ -202,10 +203,48 @@ ${stat("duration p50", ms(durations.p50))}
 ${stat("p95 / p99", pair(durations.p95, durations.p99))}
 ${stat("max / mean", pair(durations.max, durations.mean))}
 ${stat("queue wait", pair(queueWait.mean, queueWait.max), "mean / max")}
+${extraStats(stats, stat)}
 </dl>
 </div>
 </div>
 </section>`
+}
+
+const count = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 4 })
+
+/** The stats only some runs have: models and their usage, retries, budget, adaptive concurrency. */
+const extraStats = (stats: RunReport.Stats, stat: (name: string, value: string, note?: string) => string): string => {
+  const items: Array<string> = []
+  if (stats.models.length > 0) {
+    items.push(stat(stats.models.length === 1 ? "model" : "models", escape(stats.models.join(", ")), "that answered"))
+  }
+  if (!Usage.isEmpty(stats.usage)) {
+    items.push(stat("tokens in / out", `${count(stats.usage.inputTokens)} / ${count(stats.usage.outputTokens)}`))
+    items.push(stat("model requests", count(stats.usage.requests)))
+    if (stats.usage.cost > 0) items.push(stat("cost", count(stats.usage.cost)))
+  }
+  if (stats.retries > 0) items.push(stat("retries", count(stats.retries), "attempts retried"))
+  const budget = stats.budget
+  if (budget !== undefined) {
+    const used = { tokens: Usage.totalTokens(budget.used), cost: budget.used.cost, requests: budget.used.requests }
+    for (const resource of ["tokens", "cost", "requests"] as const) {
+      const limit = budget.limits[resource]
+      if (limit !== undefined) {
+        items.push(stat(`budget ${resource}`, `${count(used[resource])} / ${count(limit)}`, "used / limit"))
+      }
+    }
+  }
+  const adaptive = stats.adaptiveConcurrency
+  if (adaptive !== undefined) {
+    items.push(
+      stat(
+        "adaptive concurrency",
+        `${adaptive.initial} → ${adaptive.final}`,
+        `lowest ${adaptive.lowest}, ${adaptive.decreases} ${adaptive.decreases === 1 ? "cut" : "cuts"}`
+      )
+    )
+  }
+  return items.join("\n")
 }
 
 const legend = (counted: Record<Tag, number>): string =>

@@ -1,0 +1,397 @@
+/**
+ * A `LanguageModel` for servers that speak OpenAI's chat-completions format (vLLM, Ollama, llama.cpp, LM Studio,
+ * and OpenAI itself), built with `@effect/ai`'s `LanguageModel.make` over @effect/platform's `HttpClient`.
+ * Structured output goes through `response_format` with a JSON schema; the key, when there is one, is a
+ * `Redacted` bearer token. Failures stay typed `AiError`s: `HttpResponseError` with the response's status and
+ * headers (`retry-after` included), `HttpRequestError` for transport, `MalformedOutput` for a body or an answer
+ * that does not fit.
+ *
+ * @since 0.1.0
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as AiModel from "@effect/ai/Model"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import * as Telemetry from "@effect/ai/Telemetry"
+import * as Tool from "@effect/ai/Tool"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
+import * as Layer from "effect/Layer"
+import type * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { redactAiErrors, redactAiErrorsStream } from "./internal/redaction.js"
+
+/**
+ * Options of a chat-completions model.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The model the server should run, as it names it (`llama3.1:8b`, `Qwen/Qwen2.5-7B-Instruct`, ...). */
+  readonly model: string
+  /** The API's base URL, up to and including `/v1`: `http://localhost:11434/v1` for Ollama. */
+  readonly baseUrl: string
+  /** Sent as a bearer token when given; local servers usually need none. */
+  readonly apiKey?: Redacted.Redacted | undefined
+  /**
+   * Whether the server must follow the JSON schema of structured output exactly (`strict` in `response_format`).
+   *
+   * @default true
+   */
+  readonly strict?: boolean | undefined
+  /** More fields of every request body, such as `temperature`, `max_tokens` or `seed`. */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+  /** Changes the `HttpClient` the model uses (to add headers, retries, a proxy). */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+// =============================================================================
+// wire format
+// =============================================================================
+
+const Usage = Schema.Struct({
+  prompt_tokens: Schema.Number,
+  completion_tokens: Schema.Number,
+  prompt_tokens_details: Schema.optional(Schema.NullOr(Schema.Struct({
+    cached_tokens: Schema.optional(Schema.NullOr(Schema.Number))
+  }))),
+  completion_tokens_details: Schema.optional(Schema.NullOr(Schema.Struct({
+    reasoning_tokens: Schema.optional(Schema.NullOr(Schema.Number))
+  })))
+})
+
+const Completion = Schema.Struct({
+  id: Schema.optional(Schema.NullOr(Schema.String)),
+  model: Schema.optional(Schema.NullOr(Schema.String)),
+  created: Schema.optional(Schema.NullOr(Schema.Number)),
+  choices: Schema.NonEmptyArray(Schema.Struct({
+    message: Schema.Struct({
+      content: Schema.optional(Schema.NullOr(Schema.String)),
+      refusal: Schema.optional(Schema.NullOr(Schema.String)),
+      reasoning_content: Schema.optional(Schema.NullOr(Schema.String))
+    }),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  })),
+  usage: Schema.optional(Schema.NullOr(Usage))
+})
+
+const Chunk = Schema.Struct({
+  id: Schema.optional(Schema.NullOr(Schema.String)),
+  model: Schema.optional(Schema.NullOr(Schema.String)),
+  created: Schema.optional(Schema.NullOr(Schema.Number)),
+  choices: Schema.Array(Schema.Struct({
+    delta: Schema.optional(Schema.NullOr(Schema.Struct({
+      content: Schema.optional(Schema.NullOr(Schema.String)),
+      reasoning_content: Schema.optional(Schema.NullOr(Schema.String))
+    }))),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  })),
+  usage: Schema.optional(Schema.NullOr(Usage))
+})
+
+const decodeChunk = Schema.decodeUnknown(Schema.parseJson(Chunk))
+
+const finishReason = (reason: string | null | undefined): Response.FinishReason => {
+  switch (reason) {
+    case "stop":
+    case "length":
+      return reason
+    case "content_filter":
+      return "content-filter"
+    case "tool_calls":
+    case "function_call":
+      return "tool-calls"
+    case null:
+    case undefined:
+      return "unknown"
+    default:
+      return "other"
+  }
+}
+
+const usageOf = (usage: typeof Usage.Type | null | undefined): typeof Response.Usage.Encoded => ({
+  inputTokens: usage?.prompt_tokens,
+  outputTokens: usage?.completion_tokens,
+  totalTokens: usage === null || usage === undefined ? undefined : usage.prompt_tokens + usage.completion_tokens,
+  ...(typeof usage?.completion_tokens_details?.reasoning_tokens === "number"
+    ? { reasoningTokens: usage.completion_tokens_details.reasoning_tokens }
+    : {}),
+  ...(typeof usage?.prompt_tokens_details?.cached_tokens === "number"
+    ? { cachedInputTokens: usage.prompt_tokens_details.cached_tokens }
+    : {})
+})
+
+const metadataOf = (
+  completion: { readonly id?: string | null | undefined; readonly model?: string | null | undefined },
+  created: number | null | undefined
+): Response.ResponseMetadataPartEncoded => ({
+  type: "response-metadata",
+  ...(typeof completion.id === "string" ? { id: completion.id } : {}),
+  ...(typeof completion.model === "string" ? { modelId: completion.model } : {}),
+  ...(typeof created === "number" ? { timestamp: new Date(created * 1000).toISOString() } : {})
+})
+
+interface Message {
+  readonly role: "system" | "user" | "assistant" | "tool"
+  readonly content: string
+}
+
+const malformedInput = (description: string) =>
+  new AiError.MalformedInput({ module: "ChatCompletionsLanguageModel", method: "generateText", description })
+
+/** The prompt as chat messages: text only; tool calls and files are not supported yet. */
+const toMessages = (prompt: Prompt.Prompt): Effect.Effect<Array<Message>, AiError.MalformedInput> =>
+  Effect.suspend(() => {
+    const messages: Array<Message> = []
+    for (const message of prompt.content) {
+      if (message.role === "system") {
+        messages.push({ role: "system", content: message.content })
+        continue
+      }
+      const texts: Array<string> = []
+      for (const part of message.content) {
+        if (part.type === "text") texts.push(part.text)
+        else if (part.type !== "reasoning") {
+          return Effect.fail(malformedInput(`${message.role} messages with ${part.type} parts are not supported`))
+        }
+      }
+      messages.push({ role: message.role, content: texts.join("") })
+    }
+    return Effect.succeed(messages)
+  })
+
+const responseFormat = (options: LanguageModel.ProviderOptions, strict: boolean) =>
+  options.responseFormat.type === "json"
+    ? {
+      response_format: {
+        type: "json_schema",
+        json_schema: {
+          name: options.responseFormat.objectName,
+          description: Tool.getDescriptionFromSchemaAst(options.responseFormat.schema.ast) ??
+            "Response with a JSON object",
+          schema: Tool.getJsonSchemaFromSchemaAst(options.responseFormat.schema.ast),
+          strict
+        }
+      }
+    }
+    : {}
+
+const mapHttpError = (method: string) => (error: HttpClientError.HttpClientError) =>
+  error._tag === "RequestError"
+    ? Effect.fail(AiError.HttpRequestError.fromRequestError({ module: "ChatCompletionsLanguageModel", method, error }))
+    : AiError.HttpResponseError.fromResponseError({ module: "ChatCompletionsLanguageModel", method, error })
+
+const mapParseError = (method: string) => (error: ParseResult.ParseError) =>
+  AiError.MalformedOutput.fromParseError({
+    module: "ChatCompletionsLanguageModel",
+    method,
+    description: "The response does not have the chat-completions shape",
+    error
+  })
+
+// =============================================================================
+// constructors
+// =============================================================================
+
+/**
+ * Creates a chat-completions model over the `HttpClient` in context.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = Effect.fnUntraced(function*(options: Options) {
+  const strict = options.strict ?? true
+  const baseUrl = options.baseUrl.replace(/\/+$/, "")
+  const client = (yield* HttpClient.HttpClient).pipe(
+    HttpClient.mapRequest((request) =>
+      request.pipe(
+        HttpClientRequest.prependUrl(baseUrl),
+        options.apiKey === undefined ? identity : HttpClientRequest.bearerToken(options.apiKey),
+        HttpClientRequest.acceptJson
+      )
+    ),
+    options.transformClient ?? identity,
+    HttpClient.filterStatusOk
+  )
+
+  const request = (providerOptions: LanguageModel.ProviderOptions, stream: boolean) =>
+    Effect.gen(function*() {
+      if (providerOptions.tools.length > 0) {
+        return yield* malformedInput("tools are not supported by ChatCompletionsLanguageModel yet")
+      }
+      const messages = yield* toMessages(providerOptions.prompt)
+      const body = {
+        ...options.parameters,
+        model: options.model,
+        messages,
+        ...responseFormat(providerOptions, strict),
+        ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
+      }
+      annotateRequest(providerOptions.span, body)
+      return HttpClientRequest.post("/chat/completions").pipe(HttpClientRequest.bodyUnsafeJson(body))
+    })
+
+  const annotateRequest = (span: LanguageModel.ProviderOptions["span"], body: Readonly<Record<string, unknown>>) =>
+    Telemetry.addGenAIAnnotations(span, {
+      system: "openai_compatible",
+      operation: { name: "chat" },
+      request: {
+        model: options.model,
+        temperature: typeof body.temperature === "number" ? body.temperature : undefined,
+        topP: typeof body.top_p === "number" ? body.top_p : undefined,
+        maxTokens: typeof body.max_tokens === "number" ? body.max_tokens : undefined,
+        seed: typeof body.seed === "number" ? body.seed : undefined
+      }
+    })
+
+  const annotateResponse = (
+    span: LanguageModel.ProviderOptions["span"],
+    response: {
+      readonly id?: string | undefined
+      readonly model?: string | undefined
+      readonly finishReason: string
+      readonly usage: typeof Response.Usage.Encoded
+    }
+  ) =>
+    Telemetry.addGenAIAnnotations(span, {
+      response: { id: response.id, model: response.model, finishReasons: [response.finishReason] },
+      usage: { inputTokens: response.usage.inputTokens, outputTokens: response.usage.outputTokens }
+    })
+
+  const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
+    Effect.gen(function*() {
+      const completion = yield* request(providerOptions, false).pipe(
+        Effect.flatMap(client.execute),
+        Effect.flatMap(HttpClientResponse.schemaBodyJson(Completion)),
+        Effect.scoped,
+        Effect.catchTags({
+          RequestError: mapHttpError("generateText"),
+          ResponseError: mapHttpError("generateText"),
+          ParseError: mapParseError("generateText")
+        })
+      )
+      const choice = completion.choices[0]
+      const usage = usageOf(completion.usage)
+      const reason = finishReason(choice.finish_reason)
+      annotateResponse(providerOptions.span, {
+        id: completion.id ?? undefined,
+        model: completion.model ?? undefined,
+        finishReason: reason,
+        usage
+      })
+      const parts: Array<Response.PartEncoded> = [metadataOf(completion, completion.created)]
+      if (typeof choice.message.reasoning_content === "string" && choice.message.reasoning_content.length > 0) {
+        parts.push({ type: "reasoning", text: choice.message.reasoning_content })
+      }
+      if (typeof choice.message.content === "string") parts.push({ type: "text", text: choice.message.content })
+      parts.push({ type: "finish", reason, usage })
+      return parts
+    })
+
+  const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
+    Stream.unwrapScoped(Effect.gen(function*() {
+      const response = yield* Effect.flatMap(request(providerOptions, true), client.execute)
+      let started = false
+      let textOpen = false
+      let reason: Response.FinishReason = "unknown"
+      let usage: typeof Response.Usage.Encoded = usageOf(undefined)
+      let id: string | undefined
+      let model: string | undefined
+      const parts = (data: string): Effect.Effect<Array<Response.StreamPartEncoded>, ParseResult.ParseError> =>
+        Effect.map(decodeChunk(data), (chunk) => {
+          const out: Array<Response.StreamPartEncoded> = []
+          if (!started) {
+            started = true
+            id = chunk.id ?? undefined
+            model = chunk.model ?? undefined
+            out.push(metadataOf(chunk, chunk.created))
+          }
+          for (const choice of chunk.choices) {
+            const delta = choice.delta?.content
+            if (typeof delta === "string" && delta.length > 0) {
+              if (!textOpen) {
+                textOpen = true
+                out.push({ type: "text-start", id: "0" })
+              }
+              out.push({ type: "text-delta", id: "0", delta })
+            }
+            if (typeof choice.finish_reason === "string") reason = finishReason(choice.finish_reason)
+          }
+          if (chunk.usage !== null && chunk.usage !== undefined) usage = usageOf(chunk.usage)
+          return out
+        })
+      const end = Effect.sync((): Array<Response.StreamPartEncoded> => {
+        annotateResponse(providerOptions.span, { id, model, finishReason: reason, usage })
+        return [...(textOpen ? [{ type: "text-end" as const, id: "0" }] : []), { type: "finish", reason, usage }]
+      })
+      return response.stream.pipe(
+        Stream.decodeText(),
+        Stream.splitLines,
+        Stream.map((line) => line.trim()),
+        Stream.filter((line) => line.startsWith("data:")),
+        Stream.map((line) => line.slice("data:".length).trim()),
+        Stream.takeWhile((data) => data !== "[DONE]"),
+        Stream.mapEffect(parts),
+        Stream.concat(Stream.fromEffect(end)),
+        Stream.flattenIterables
+      )
+    })).pipe(
+      Stream.catchTags({
+        RequestError: mapHttpError("streamText"),
+        ResponseError: mapHttpError("streamText"),
+        ParseError: mapParseError("streamText")
+      })
+    )
+
+  // Errors keep the request that carried the key: redact them before they reach a span, a log or a result.
+  const secrets = options.apiKey === undefined ? [] : [Redacted.value(options.apiKey)]
+  const redact = redactAiErrors(secrets)
+  const redactStream = redactAiErrorsStream(secrets)
+  return yield* LanguageModel.make({
+    generateText: (providerOptions) => redact(generateText(providerOptions)),
+    streamText: (providerOptions) => redactStream(streamText(providerOptions))
+  })
+})
+
+/**
+ * Provides a chat-completions model as the `LanguageModel`; the app provides the `HttpClient`.
+ *
+ * **Example** (A local Ollama server)
+ *
+ * ```ts
+ * import { LanguageModel } from "@effect/ai"
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Layer } from "effect"
+ * import { ChatCompletionsLanguageModel } from "effect-parallel-agents/services"
+ *
+ * const ModelLive = ChatCompletionsLanguageModel.layer({
+ *   model: "llama3.1:8b",
+ *   baseUrl: "http://localhost:11434/v1"
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ *
+ * const program = LanguageModel.generateText({ prompt: "Say hello" }).pipe(Effect.provide(ModelLive))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =>
+  Layer.effect(LanguageModel.LanguageModel, make(options))
+
+/**
+ * A chat-completions model as an `@effect/ai` `Model`, whose provider name is `"compat"`.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const model = (
+  options: Options
+): AiModel.Model<"compat", LanguageModel.LanguageModel, HttpClient.HttpClient> => AiModel.make("compat", layer(options))
