@@ -119,7 +119,7 @@ const sampleMillis = (latency: Latency, random: Random.Random): Effect.Effect<nu
 // =============================================================================
 
 /**
- * One request, as the `answer` option sees it.
+ * One request, as the `answer` and `latency` options see it.
  *
  * @category models
  * @since 0.1.0
