@@ -1,8 +1,9 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Console, Effect } from "effect"
+import { Console, Effect, Layer } from "effect"
 import { Executor } from "effect-parallel-agents"
+import { OfflineLanguageModel } from "effect-parallel-agents/services"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -249,7 +250,7 @@ describe("examples", () => {
         const lines: Array<string> = []
         const console = yield* Console.consoleWith(Effect.succeed)
         const summary = yield* withClock(MedicalDiagnosis.program).pipe(
-          Effect.provide(Executor.layer()),
+          Effect.provide(Layer.mergeAll(Executor.layer(), OfflineLanguageModel.layer(MedicalDiagnosis.offline))),
           Effect.withConsole({
             ...console,
             log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(args.join(" ")))
@@ -279,6 +280,35 @@ describe("examples", () => {
         assert.include(synthesis, "Synthesis: assessment from 5 of 5 teams")
         assert.include(synthesis, "imaging: right lower lobe consolidation")
         assert.include(synthesis, "missing: none")
+      }))
+
+    it.effect("under TestClock: a team that outlives its timeout is named missing, and the others still synthesise", () =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        const console = yield* Console.consoleWith(Effect.succeed)
+        // The imaging team's model hangs for an hour: the team is stopped at its 5-minute timeout.
+        const { latency } = MedicalDiagnosis.offline
+        assert(typeof latency === "function")
+        const slowImaging: OfflineLanguageModel.Options = {
+          ...MedicalDiagnosis.offline,
+          latency: (request) => request.text.includes("Team: imaging") ? "1 hour" : latency(request)
+        }
+        const summary = yield* withClock(MedicalDiagnosis.program, "3 hours").pipe(
+          Effect.provide(Layer.mergeAll(Executor.layer(), OfflineLanguageModel.layer(slowImaging))),
+          Effect.withConsole({
+            ...console,
+            log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(args.join(" ")))
+          })
+        )
+        assert.deepStrictEqual(summary.teams.map((team) => team.id), [
+          "symptom-patterns",
+          "literature-review",
+          "drug-interactions",
+          "treatment-planning"
+        ])
+        assert.match(lines[3]!, /^imaging +TimedOut: .*stopped by its timeout \(5m\)/)
+        assert.include(summary.synthesis, "assessment from 4 of 5 teams")
+        assert.include(summary.synthesis, "missing: imaging (TimedOut)")
       }))
 
     it.live("as a process: one line per team, then the times; parallel within 5% of the longest team", () =>

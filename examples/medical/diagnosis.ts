@@ -1,139 +1,104 @@
 /**
  * The AG2 seed's medical case: five specialist teams study one patient at once. Each team (a medical specialist, a
- * clinical reviewer and a supervisor) discusses until its supervisor approves; then a synthesizer reads the teams'
- * conclusions. `examples/medical-diagnosis.ts` runs this program; `test/examples.test.ts` runs it under `TestClock`.
+ * clinical reviewer and a supervisor, all language-model agents) discusses until its supervisor approves; then a
+ * synthesizer reads the teams' conclusions. `examples/medical-diagnosis.ts` runs this program;
+ * `test/examples.test.ts` runs it under `TestClock`.
  *
- * The seed's teams take 8-12, 10-15, 6-9, 7-10 and 9-12 minutes. Here each takes the middle of its range, with one
- * minute scaled to 100 ms, so the figures keep the seed's proportions: 4.9 s one team after another, 1.25 s at once.
+ * Offline (the default), the model answers as the case below scripts it, and takes the seed's time: its teams take
+ * 8-12, 10-15, 6-9, 7-10 and 9-12 minutes; here each takes the middle of its range, one minute scaled to 100 ms, so
+ * the figures keep the seed's proportions: 4.9 s one team after another, 1.25 s at once. With a real model
+ * (`AGENT_MODEL`), the members write their own findings and the supervisor decides when to approve.
  */
-import { Console, Context, Duration, Effect, Layer } from "effect"
-import { Agent, AgentInstance, Executor, Task, TaskResult, Team, Usage } from "effect-parallel-agents"
+import { Console, Duration, Effect, Schema } from "effect"
+import { Executor, Task, TaskResult, Team, Usage } from "effect-parallel-agents"
+import type { OfflineLanguageModel } from "effect-parallel-agents/services"
+import { LanguageModelAgent } from "effect-parallel-agents/services"
 
 /** One minute of the seed. */
 export const MINUTE = Duration.millis(100)
 
-/** What a team studies: its specialty, and for the simulated model how long it takes and when it agrees. */
-export interface Focus {
-  readonly specialty: string
-  readonly question: string
-  readonly conclusion: string
-  /** The team's time in the seed, in minutes (the middle of its range). */
-  readonly minutes: number
-  /** The round in which the supervisor approves. */
-  readonly rounds: number
-}
-
 export const patient = "58-year-old with fever, productive cough and pleuritic chest pain for 4 days; " +
   "on warfarin and metformin; chest X-ray and CT done"
 
-export const teams: ReadonlyArray<Focus & { readonly id: string }> = [
+/** What a team studies: the task's input. */
+export interface Focus {
+  readonly team: string
+  readonly specialty: string
+  readonly question: string
+}
+
+export const teams: ReadonlyArray<Focus> = [
   {
-    id: "symptom-patterns",
+    team: "symptom-patterns",
     specialty: "symptom pattern analysis",
-    question: "Which differential diagnoses fit the symptoms and history, and how severe are they?",
-    conclusion: "community-acquired pneumonia most likely; pulmonary embolism to exclude; CURB-65 score 1",
-    minutes: 10,
-    rounds: 2
+    question: "Which differential diagnoses fit the symptoms and history, and how severe are they?"
   },
   {
-    id: "literature-review",
+    team: "literature-review",
     specialty: "medical literature review",
-    question: "What do recent studies and guidelines recommend for this presentation?",
-    conclusion: "guidelines favour amoxicillin plus a macrolide for moderate community-acquired pneumonia",
-    minutes: 12.5,
-    rounds: 2
+    question: "What do recent studies and guidelines recommend for this presentation?"
   },
   {
-    id: "drug-interactions",
+    team: "drug-interactions",
     specialty: "drug interaction analysis",
-    question: "Are the candidate treatments safe with warfarin and metformin?",
-    conclusion: "macrolides raise the INR on warfarin: prefer doxycycline or monitor the INR closely",
-    minutes: 7.5,
-    rounds: 1
+    question: "Are the candidate treatments safe with warfarin and metformin?"
   },
   {
-    id: "imaging",
+    team: "imaging",
     specialty: "imaging analysis",
-    question: "What do the chest X-ray and CT show, and does it match the clinical picture?",
-    conclusion: "right lower lobe consolidation, no filling defect: consistent with pneumonia",
-    minutes: 8.5,
-    rounds: 1
+    question: "What do the chest X-ray and CT show, and does it match the clinical picture?"
   },
   {
-    id: "treatment-planning",
+    team: "treatment-planning",
     specialty: "treatment planning",
-    question: "What therapy, timeline and follow-up suit this patient?",
-    conclusion: "oral doxycycline for 5 days, INR check on day 3, review at 48 hours",
-    minutes: 10.5,
-    rounds: 2
+    question: "What therapy, timeline and follow-up suit this patient?"
   }
 ]
 
 // =============================================================================
-// members
+// members: language-model agents with structured output
 // =============================================================================
 
 type Turn = Team.Turn<Focus, string>
-type Member = Agent.Agent<Turn, Team.Reply<string>>
 
-/** Each member's share of a round's time: the specialist works longest, the supervisor least. */
-const shares = { specialist: 0.5, reviewer: 0.3, supervisor: 0.2 } as const
+const Contribution = Schema.Struct({ content: Schema.String }).annotations({ identifier: "Contribution" })
+const Verdict = Schema.Struct({ content: Schema.String, approve: Schema.Boolean }).annotations({
+  identifier: "Verdict"
+})
 
-const tokens = (text: string) => Math.ceil(text.length / 4)
+/** The prompt of a turn: the case, the team's question, whose turn it is and the discussion so far. */
+const prompt = (turn: Turn) =>
+  [
+    `Patient: ${patient}`,
+    `Team: ${turn.input.team} (${turn.input.specialty})`,
+    `Question: ${turn.input.question}`,
+    `Your role: ${turn.role}. Round ${turn.round} of ${turn.maxRounds}.`,
+    "Discussion so far:",
+    ...(turn.transcript.length === 0
+      ? ["(nothing yet)"]
+      : turn.transcript.map((message) => `[round ${message.round}, ${message.role}] ${message.content}`))
+  ].join("\n")
 
-/**
- * One model call, simulated: it takes the member's share of the team's time per round, records its usage like a
- * model adapter does, and answers `answer`. This is the one place to swap for a real or offline model agent.
- */
-const modelCall = (turn: Turn, role: keyof typeof shares, answer: string) =>
-  Effect.gen(function*() {
-    const prompt = [patient, turn.input.question, ...turn.transcript.map((message) => message.content)].join("\n")
-    yield* Effect.sleep(Duration.times(MINUTE, (turn.input.minutes / turn.input.rounds) * shares[role]))
-    yield* Usage.record({ model: "simulated", inputTokens: tokens(prompt), outputTokens: tokens(answer) })
-    return answer
-  })
+const specialist = LanguageModelAgent.factory({
+  name: "specialist",
+  system: "You are the medical specialist of a diagnostic team. Give your finding on the team's question.",
+  prompt,
+  output: Contribution
+})
 
-/** A member's factory: a fresh instance for every team run, named after its team and role. */
-const member = (role: keyof typeof shares, respond: (turn: Turn) => Effect.Effect<Team.Reply<string>>) => {
-  const tag = Context.GenericTag<Member>(`medical/${role}`)
-  return Agent.factory(
-    tag,
-    Layer.effect(
-      tag,
-      Effect.map(AgentInstance.AgentInstance, (instance) => Agent.make({ name: instance.name, run: respond }))
-    ),
-    { name: role }
-  )
-}
+const reviewer = LanguageModelAgent.factory({
+  name: "reviewer",
+  system: "You are the clinical reviewer of a diagnostic team. Check the specialist's latest finding.",
+  prompt,
+  output: Contribution
+})
 
-const specialist = member("specialist", (turn) =>
-  Effect.map(
-    modelCall(
-      turn,
-      "specialist",
-      turn.round < turn.input.rounds
-        ? `Draft ${turn.round} on ${turn.input.specialty}: ${turn.input.conclusion}, evidence still incomplete`
-        : `Finding on ${turn.input.specialty}: ${turn.input.conclusion}`
-    ),
-    (content) => ({ content })
-  ))
-
-const reviewer = member("reviewer", (turn) =>
-  Effect.map(
-    modelCall(
-      turn,
-      "reviewer",
-      turn.round < turn.input.rounds ? "Needs the evidence behind it" : "Consistent with the clinical picture"
-    ),
-    (content) => ({ content })
-  ))
-
-const supervisor = member("supervisor", (turn) => {
-  const approve = turn.round >= turn.input.rounds
-  return Effect.map(
-    modelCall(turn, "supervisor", approve ? turn.input.conclusion : "Not yet: address the reviewer's point"),
-    (content) => ({ content, approve })
-  )
+const supervisor = LanguageModelAgent.factory({
+  name: "supervisor",
+  system: "You supervise a diagnostic team. Approve only a finding the reviewer accepts, and state the team's " +
+    "conclusion; otherwise say what is missing.",
+  prompt,
+  output: Verdict
 })
 
 /** The diagnostic team: a specialist, a clinical reviewer and a supervisor who must approve, in at most 3 rounds. */
@@ -144,32 +109,100 @@ export const diagnosticTeam = Team.make({
   maxRounds: 3
 })
 
+const synthesizer = LanguageModelAgent.factory({
+  name: "synthesizer",
+  system: "You write the final diagnostic assessment from the conclusions of specialist teams. Name every team " +
+    "whose conclusion is missing: the assessment is incomplete without it.",
+  prompt: (findings: Team.Findings<string>) =>
+    [
+      "Conclusions:",
+      ...findings.conclusions.map((finding) => `- ${finding.team}: ${finding.conclusion}`),
+      `Missing: ${
+        findings.missing.length === 0 ? "none" : findings.missing.map((m) => `${m.team} (${m.outcome})`).join(", ")
+      }`
+    ].join("\n")
+})
+
 // =============================================================================
-// synthesis
+// the offline model: the case's answers, in the seed's time
 // =============================================================================
 
-class Synthesizer extends Context.Tag("synthesizer")<Synthesizer, Agent.Agent<Team.Findings<string>, string>>() {}
+/** For each team: its time in the seed (the middle of its range, in minutes), its rounds and its conclusion. */
+const script: Record<string, { readonly minutes: number; readonly rounds: number; readonly conclusion: string }> = {
+  "symptom-patterns": {
+    minutes: 10,
+    rounds: 2,
+    conclusion: "community-acquired pneumonia most likely; pulmonary embolism to exclude; CURB-65 score 1"
+  },
+  "literature-review": {
+    minutes: 12.5,
+    rounds: 2,
+    conclusion: "guidelines favour amoxicillin plus a macrolide for moderate community-acquired pneumonia"
+  },
+  "drug-interactions": {
+    minutes: 7.5,
+    rounds: 1,
+    conclusion: "macrolides raise the INR on warfarin: prefer doxycycline or monitor the INR closely"
+  },
+  "imaging": {
+    minutes: 8.5,
+    rounds: 1,
+    conclusion: "right lower lobe consolidation, no filling defect: consistent with pneumonia"
+  },
+  "treatment-planning": {
+    minutes: 10.5,
+    rounds: 2,
+    conclusion: "oral doxycycline for 5 days, INR check on day 3, review at 48 hours"
+  }
+}
 
-const SynthesizerLive = Layer.succeed(
-  Synthesizer,
-  Agent.make({
-    name: "synthesizer",
-    // A stand-in for a model that writes the assessment from the teams' conclusions, and names the missing teams.
-    run: (findings: Team.Findings<string>) =>
-      Effect.as(
-        Effect.sleep(MINUTE),
-        [
-          `assessment from ${findings.conclusions.length} of ${
-            findings.conclusions.length + findings.missing.length
-          } teams`,
-          ...findings.conclusions.map((finding) => `  ${finding.team}: ${finding.conclusion}`),
-          findings.missing.length === 0
-            ? "  missing: none"
-            : `  missing: ${findings.missing.map((missing) => `${missing.team} (${missing.outcome})`).join(", ")}`
-        ].join("\n")
-      )
-  })
-)
+/** Each member's share of a round's time: the supervisor's verdict is the shortest answer. */
+const shares: Record<string, number> = { specialist: 0.4, reviewer: 0.4, supervisor: 0.2 }
+
+/** The team, role and round a member's prompt names. */
+const turnOf = (text: string) => {
+  const team = text.match(/^Team: (\S+)/m)?.[1]
+  const role = text.match(/^Your role: (\w+)\. Round (\d+)/m)
+  const case_ = team === undefined ? undefined : script[team]
+  return case_ === undefined || role === null ? undefined : { ...case_, role: role[1]!, round: Number(role[2]) }
+}
+
+const answer = (request: OfflineLanguageModel.Request): OfflineLanguageModel.Answer | undefined => {
+  const turn = turnOf(request.text)
+  if (turn === undefined) {
+    // The synthesizer: the assessment from the conclusions its prompt lists, and the teams it says are missing.
+    const missing = request.text.match(/^Missing: (.*)$/m)?.[1]
+    if (missing === undefined) return undefined
+    const conclusions = [...request.text.matchAll(/^- (\S+): (.*)$/gm)].map((match) => `  ${match[1]}: ${match[2]}`)
+    const absent = missing === "none" ? 0 : missing.split(", ").length
+    return {
+      text: [
+        `assessment from ${conclusions.length} of ${conclusions.length + absent} teams`,
+        ...conclusions,
+        `  missing: ${missing}`
+      ].join("\n")
+    }
+  }
+  const final = turn.round >= turn.rounds
+  switch (turn.role) {
+    case "specialist":
+      return { value: { content: final ? turn.conclusion : `${turn.conclusion}, evidence still incomplete` } }
+    case "reviewer":
+      return { value: { content: final ? "consistent with the clinical picture" : "needs the evidence behind it" } }
+    case "supervisor":
+      return { value: { content: final ? turn.conclusion : "not yet: address the reviewer's point", approve: final } }
+  }
+}
+
+const latency = (request: OfflineLanguageModel.Request): Duration.Duration => {
+  const turn = turnOf(request.text)
+  return turn === undefined
+    ? MINUTE
+    : Duration.times(MINUTE, (turn.minutes / turn.rounds) * (shares[turn.role] ?? 0))
+}
+
+/** The offline model's options: the case's answers, in the seed's time. */
+export const offline: OfflineLanguageModel.Options = { answer, latency }
 
 // =============================================================================
 // the program
@@ -190,10 +223,11 @@ export interface Summary {
 /** Runs the five teams at once, prints one line per team and the timing, then the synthesis. */
 export const program = Effect.gen(function*() {
   const team = yield* diagnosticTeam
-  const report = yield* Executor.run(Task.fromIterable(teams, { id: (focus) => focus.id }), team, {
+  const report = yield* Executor.run(Task.fromIterable(teams, { id: (focus) => focus.team }), team, {
     concurrency: teams.length,
-    // A budget per team well above the slowest one, as the seed advises.
-    timeout: Duration.times(MINUTE, 30)
+    // A real model may be slow or say 429: a budget per team, and a fresh team for rate limits and 5xx.
+    timeout: "5 minutes",
+    retry: { times: 2 }
   })
 
   const finished: Array<Summary["teams"][number]> = []
@@ -220,7 +254,7 @@ export const program = Effect.gen(function*() {
   yield* Console.log(`Reduction: ${(reduction * 100).toFixed(1)}%`)
   yield* Console.log(`Longest team: ${seconds(longestMillis)}`)
 
-  const synthesis = yield* Team.synthesize(report, Agent.factory(Synthesizer, SynthesizerLive))
+  const synthesis = yield* Team.synthesize(report, synthesizer, { timeout: "5 minutes" })
   yield* Console.log(`Synthesis: ${synthesis}`)
   return { teams: finished, sequentialMillis, parallelMillis, reduction, longestMillis, synthesis } satisfies Summary
 })
