@@ -119,7 +119,7 @@ const sampleMillis = (latency: Latency, random: Random.Random): Effect.Effect<nu
 // =============================================================================
 
 /**
- * One request, as the `answer` option sees it.
+ * One request, as the `answer` and `latency` options see it.
  *
  * @category models
  * @since 0.1.0
@@ -154,11 +154,16 @@ export type Answer = { readonly text: string } | { readonly value: unknown }
  */
 export interface Options {
   /**
-   * The time to the first token: a fixed duration or a distribution, drawn in whole milliseconds.
+   * The time to the first token: a fixed duration or a distribution, drawn in whole milliseconds; or a function of
+   * the request that gives one, for models whose latency depends on what is asked (a long report, a short vote).
    *
    * @default defaultLatency
    */
-  readonly latency?: Latency | Duration.DurationInput | undefined
+  readonly latency?:
+    | Latency
+    | Duration.DurationInput
+    | ((request: Request) => Latency | Duration.DurationInput)
+    | undefined
   /**
    * Time added per output token, as a provider streams them.
    *
@@ -309,11 +314,14 @@ interface Reply {
  * @since 0.1.0
  */
 export const make = (options?: Options): Effect.Effect<LanguageModel.Service> => {
-  const latency = options?.latency === undefined
-    ? defaultLatency
-    : isLatency(options.latency)
-    ? options.latency
-    : fixedLatency(options.latency)
+  const toLatency = (latency: Latency | Duration.DurationInput): Latency =>
+    isLatency(latency) ? latency : fixedLatency(latency)
+  const option = options?.latency
+  const latencyOf: (request: Request) => Latency = option === undefined
+    ? () => defaultLatency
+    : typeof option === "function"
+    ? (request) => toLatency(option(request))
+    : ((latency) => () => latency)(toLatency(option))
   const perTokenMillis = options?.perOutputToken === undefined
     ? 0
     : Math.round(Duration.toMillis(options.perOutputToken))
@@ -336,14 +344,15 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
       ].join("\u0001")
       const hash = Hash.string(key)
       const random = Random.make(key)
-      const scripted = answer?.({ prompt, text, format: responseFormat.type, objectName, schema })
+      const request: Request = { prompt, text, format: responseFormat.type, objectName, schema }
+      const scripted = answer?.(request)
       const output = scripted !== undefined
         ? yield* encodeAnswer(scripted, schema)
         : schema !== undefined
         ? yield* generateJson(schema, hash | 0)
         : yield* generateText(text, random)
       // Whole milliseconds: clocks convert to nanoseconds as integers.
-      const firstTokenMillis = Math.max(0, Math.round(yield* sampleMillis(latency, random)))
+      const firstTokenMillis = Math.max(0, Math.round(yield* sampleMillis(latencyOf(request), random)))
       return {
         text: output,
         id: `offline-${(hash >>> 0).toString(16).padStart(8, "0")}`,

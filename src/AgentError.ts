@@ -258,3 +258,72 @@ const describeCause = (cause: unknown): string => {
   if (message !== undefined) return tag === undefined ? message : `${tag}: ${message}`
   return tag ?? String(cause)
 }
+
+// =============================================================================
+// teams
+// =============================================================================
+
+/**
+ * One message of a team's transcript, as `NoConsensus` carries it: who spoke (role and member instance), in which
+ * round, what they said and, when they voted, whether they approved.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const TeamMessage = Schema.Struct({
+  round: Schema.Number,
+  role: Schema.String,
+  agent: Schema.String,
+  content: Schema.Unknown,
+  approve: Schema.optional(Schema.Boolean)
+})
+
+/**
+ * A team's members did not reach consensus within its round limit. `agent` is the team instance, `rounds` the
+ * rounds held, `transcript` every message of the discussion and `description` why the last round did not agree.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class NoConsensus extends Schema.TaggedError<NoConsensus>("effect-parallel-agents/NoConsensus")(
+  "NoConsensus",
+  {
+    agent: Schema.String,
+    taskId: Schema.String,
+    rounds: Schema.Number,
+    transcript: Schema.Array(TeamMessage),
+    description: Schema.optional(Schema.String)
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.agent}: task ${this.taskId} reached no consensus in ${this.rounds} round${
+      this.rounds === 1 ? "" : "s"
+    }` + (this.description ? `: ${this.description}` : "")
+  }
+}
+
+/**
+ * A team definition is invalid: no members, a round limit below 1, a quorum larger than its voters, a consensus
+ * rule that names a role the team does not have. `Team.make` returns it instead of a team; nothing has run.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class TeamOptionsError extends Schema.TaggedError<TeamOptionsError>("effect-parallel-agents/TeamOptionsError")(
+  "TeamOptionsError",
+  {
+    team: Schema.String,
+    option: Schema.String,
+    description: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Invalid option "${this.option}" of team "${this.team}": ${this.description}`
+  }
+}

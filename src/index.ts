@@ -120,6 +120,17 @@ export * as Task from "./Task.js"
 export * as TaskResult from "./TaskResult.js"
 
 /**
+ * Teams of agents that discuss one task until they agree. A team's members are agents built fresh for every team
+ * run; they take turns over a transcript local to that run, round after round, until the team's consensus rule
+ * holds (a supervisor approves, a majority or a quorum agrees, a predicate) or the round limit ends the run with
+ * `NoConsensus`. A team is an agent factory, so teams fan out through the `Executor` like any task, and
+ * `synthesize` hands the conclusions of the teams that agreed, and the names of those that did not, to a final agent.
+ *
+ * @since 0.1.0
+ */
+export * as Team from "./Team.js"
+
+/**
  * What agents consume from their model provider: requests, input and output tokens, and cost. Model adapters
  * record each response's usage with `record`; the engine adds it up per task (every attempt counted), and it feeds
  * the task's result, the run's report, the token and request metrics, and the run's budget.

@@ -1,12 +1,15 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Console, Effect, Layer } from "effect"
+import { Executor } from "effect-parallel-agents"
+import { OfflineLanguageModel } from "effect-parallel-agents/services"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
+import * as MedicalDiagnosis from "../examples/medical/diagnosis.js"
 import * as ModelServer from "./services/modelServer.js"
-import { runExample } from "./utils.js"
+import { runExample, withClock } from "./utils.js"
 
 /** A port free now: the one the system picks when a server binds port 0, released at once. */
 const freePort = Effect.async<number>((resume) => {
@@ -22,6 +25,26 @@ const freePort = Effect.async<number>((resume) => {
 const durationBucket = (le: string, count: number) =>
   `effect_parallel_agents_task_duration_bucket{time_unit="milliseconds",agent="summarizer",` +
   `otel_scope_name="@effect/opentelemetry/Metrics",le="${le}"} ${count}`
+
+/** The figures medical-diagnosis prints after its team lines, in seconds, and the reduction in percent. */
+const medicalFigures = (lines: ReadonlyArray<string>) => {
+  const figure = (label: string, unit: string) => {
+    const line = lines.find((line) => line.startsWith(`${label}: `))
+    assert(line !== undefined, `no "${label}" line in:\n${lines.join("\n")}`)
+    const match = line.match(new RegExp(`^${label}: ([\\d.]+)${unit}$`))
+    assert(match !== null, line)
+    return Number(match[1])
+  }
+  return {
+    sequential: figure("Sequential", " s"),
+    parallel: figure("Parallel", " s"),
+    reduction: figure("Reduction", "%"),
+    longest: figure("Longest team", " s")
+  }
+}
+
+const medicalTeamLine = (id: string, seconds: string, rounds: number) =>
+  new RegExp(`^${id} +${seconds} s  ${rounds} rounds? +approved by supervisor  \\(\\d+ tokens\\)$`)
 
 describe("examples", () => {
   it.live("classify-and-summarize prints the seed's verification block, then the speedup", () =>
@@ -219,4 +242,95 @@ describe("examples", () => {
         ["translator", "translator#logs-demo/line-3/1"]
       ])
     }))
+
+  describe("medical-diagnosis", () => {
+    // The seed: sequential 40-58 minutes, parallel 10-15 minutes, a 70-75% reduction, bounded by the longest team.
+    it.effect("under TestClock: five teams at once take exactly the longest team, a 74.5% reduction", () =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        const console = yield* Console.consoleWith(Effect.succeed)
+        const summary = yield* withClock(MedicalDiagnosis.program).pipe(
+          Effect.provide(Layer.mergeAll(Executor.layer(), OfflineLanguageModel.layer(MedicalDiagnosis.offline))),
+          Effect.withConsole({
+            ...console,
+            log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(args.join(" ")))
+          })
+        )
+        // The middle of each of the seed's ranges, one minute scaled to 100 ms.
+        assert.deepStrictEqual(summary.teams.map((team) => [team.id, team.durationMillis, team.rounds]), [
+          ["symptom-patterns", 1000, 2],
+          ["literature-review", 1250, 2],
+          ["drug-interactions", 750, 1],
+          ["imaging", 850, 1],
+          ["treatment-planning", 1050, 2]
+        ])
+        assert.strictEqual(summary.sequentialMillis, 4900)
+        assert.strictEqual(summary.parallelMillis, 1250)
+        assert.strictEqual(summary.longestMillis, 1250)
+        assert.closeTo(summary.reduction, 1 - 1250 / 4900, 1e-9)
+        assert.deepStrictEqual(lines.slice(5, 9), [
+          "Sequential: 4.90 s",
+          "Parallel: 1.25 s",
+          "Reduction: 74.5%",
+          "Longest team: 1.25 s"
+        ])
+        assert.match(lines[0]!, medicalTeamLine("symptom-patterns", "1.00", 2))
+        assert.match(lines[2]!, medicalTeamLine("drug-interactions", "0.75", 1))
+        const synthesis = lines.slice(9).join("\n")
+        assert.include(synthesis, "Synthesis: assessment from 5 of 5 teams")
+        assert.include(synthesis, "imaging: right lower lobe consolidation")
+        assert.include(synthesis, "missing: none")
+      }))
+
+    it.effect("under TestClock: a team that outlives its timeout is named missing, and the others still synthesise", () =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        const console = yield* Console.consoleWith(Effect.succeed)
+        // The imaging team's model hangs for an hour: the team is stopped at its 5-minute timeout.
+        const { latency } = MedicalDiagnosis.offline
+        assert(typeof latency === "function")
+        const slowImaging: OfflineLanguageModel.Options = {
+          ...MedicalDiagnosis.offline,
+          latency: (request) => request.text.includes("Team: imaging") ? "1 hour" : latency(request)
+        }
+        const summary = yield* withClock(MedicalDiagnosis.program, "3 hours").pipe(
+          Effect.provide(Layer.mergeAll(Executor.layer(), OfflineLanguageModel.layer(slowImaging))),
+          Effect.withConsole({
+            ...console,
+            log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(args.join(" ")))
+          })
+        )
+        assert.deepStrictEqual(summary.teams.map((team) => team.id), [
+          "symptom-patterns",
+          "literature-review",
+          "drug-interactions",
+          "treatment-planning"
+        ])
+        assert.match(lines[3]!, /^imaging +TimedOut: .*stopped by its timeout \(5m\)/)
+        assert.include(summary.synthesis, "assessment from 4 of 5 teams")
+        assert.include(summary.synthesis, "missing: imaging (TimedOut)")
+      }))
+
+    it.live("as a process: one line per team, then the times; parallel within 5% of the longest team", () =>
+      Effect.gen(function*() {
+        const { exitCode, lines, stderr } = yield* runExample("medical-diagnosis")
+        assert.strictEqual(exitCode, 0, stderr)
+        const teams = [
+          ["symptom-patterns", 2],
+          ["literature-review", 2],
+          ["drug-interactions", 1],
+          ["imaging", 1],
+          ["treatment-planning", 2]
+        ] as const
+        teams.forEach(([id, rounds], i) => assert.match(lines[i]!, medicalTeamLine(id, "[\\d.]+", rounds)))
+        const { longest, parallel, reduction, sequential } = medicalFigures(lines)
+        // Timers fire a little late under the real clock, never early.
+        assert.isAtLeast(sequential, 4.9)
+        assert.isAtLeast(longest, 1.25)
+        assert.isAtMost(Math.abs(parallel - longest) / longest, 0.05, `parallel ${parallel} s, longest ${longest} s`)
+        assert.isAtLeast(reduction, 70)
+        assert.isAtMost(reduction, 75)
+        assert.include(lines.join("\n"), "missing: none")
+      }))
+  })
 })

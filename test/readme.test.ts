@@ -35,6 +35,21 @@ describe("README", () => {
       assert.deepStrictEqual(printed, expected)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.live("the team example runs and prints what its comments say", () =>
+    Effect.gen(function*() {
+      const code = codeAfter("## Teams")
+      const file = path.join(root, "build", "readme", "team-example.ts")
+      fs.mkdirSync(path.dirname(file), { recursive: true })
+      fs.writeFileSync(file, code)
+      const output = yield* Command.make("node", "--import", "tsx", file).pipe(
+        Command.workingDirectory(root),
+        Command.string
+      )
+      const expected = [...code.matchAll(/console\.log\(.*\)\s+\/\/ (.*)/g)].map((m) => m[1]!)
+      assert.strictEqual(expected.length, 5)
+      assert.deepStrictEqual(output.trim().split("\n"), expected)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it("names the two set-up commands, and they are the package's scripts", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
     assert.include(readme, "npm ci && npm start")

@@ -197,6 +197,22 @@ describe("OfflineLanguageModel", () => {
         assert.isAbove(Math.max(...millis), 2600)
       }).pipe(offline({ latency: OfflineLanguageModel.uniformLatency("1 second", "3 seconds") })))
 
+    it.effect("a latency that depends on the request", () =>
+      Effect.gen(function*() {
+        const [long] = yield* timed(LanguageModel.generateText({ prompt: "write the full report" }))
+        const [short] = yield* timed(LanguageModel.generateText({ prompt: "vote: yes or no?" }))
+        const [drawn] = yield* timed(LanguageModel.generateText({ prompt: "anything else" }))
+        assert.deepStrictEqual([long, short], [900, 40])
+        assert.isTrue(drawn >= 100 && drawn <= 120, String(drawn))
+      }).pipe(offline({
+        latency: (request) =>
+          request.text.includes("report")
+            ? "900 millis"
+            : request.text.startsWith("vote")
+            ? Duration.millis(40)
+            : OfflineLanguageModel.defaultLatency
+      })))
+
     it.effect("time per output token comes on top", () =>
       Effect.gen(function*() {
         const [millis, response] = yield* timed(LanguageModel.generateText({ prompt: "hello there" }))
