@@ -12,50 +12,18 @@
  *   AGENT_MODEL=compat:llama3.1:8b OPENAI_BASE_URL=http://localhost:11434/v1 npx tsx examples/classify-and-summarize.ts
  */
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
-import { Console, Duration, Effect, Layer, Schema } from "effect"
+import { Console, Duration, Effect, Layer } from "effect"
 import { Aggregate, Executor, RunReport, Task } from "effect-parallel-agents"
-import type { OfflineLanguageModel } from "effect-parallel-agents/services"
-import { AgentModel, LanguageModelAgent } from "effect-parallel-agents/services"
+import { AgentModel, AgentRegistry } from "effect-parallel-agents/services"
 
-const Classification = Schema.Struct({ label: Schema.Literal("positive", "negative") }).annotations({
-  identifier: "Classification",
-  description: "The sentiment of a document"
-})
+// The built-in agents, which the command line runs too: `classify` and `summarize`, each a language-model agent
+// with a prompt and an output schema (AgentRegistry.ts).
+const classifier = AgentRegistry.classify.factory
+const summarizer = AgentRegistry.summarize.factory
 
-const Summary = Schema.Struct({ summary: Schema.String }).annotations({
-  identifier: "Summary",
-  description: "A summary of a document, at most 50 characters"
-})
-
-const classifier = LanguageModelAgent.factory({
-  name: "classifier",
-  system: "You classify the sentiment of short documents.",
-  prompt: LanguageModelAgent.template(
-    "Classify the sentiment of this document as positive or negative.\n\nDocument: {{text}}"
-  ),
-  output: Classification
-})
-
-const summarizer = LanguageModelAgent.factory({
-  name: "summarizer",
-  system: "You summarize short documents.",
-  prompt: LanguageModelAgent.template("Summarize this document in at most 50 characters.\n\nDocument: {{text}}"),
-  output: Summary
-})
-
-// Offline, the model answers as the seed's stand-ins for model calls did.
-const seedAnswers = (request: OfflineLanguageModel.Request): OfflineLanguageModel.Answer | undefined => {
-  const document = request.text.split("Document: ").at(-1) ?? request.text
-  switch (request.objectName) {
-    case "Classification":
-      return { value: { label: Number(document.split(" ").at(-1)) % 2 === 0 ? "positive" : "negative" } }
-    case "Summary":
-      return { value: { summary: document.slice(0, 50) } }
-  }
-}
-
-// The model AGENT_MODEL names: the offline one unless it says otherwise. The HTTP client is for real endpoints.
-const ModelLive = AgentModel.layerConfig({ offline: { answer: seedAnswers } }).pipe(
+// The model AGENT_MODEL names: the offline one unless it says otherwise. Offline, it answers as the seed's stand-ins
+// for model calls did. The HTTP client is for real endpoints.
+const ModelLive = AgentModel.layerConfig({ offline: { answer: AgentRegistry.offlineAnswers } }).pipe(
   Layer.provide(NodeHttpClient.layerUndici)
 )
 

@@ -9,6 +9,16 @@
 export * as AgentModel from "./AgentModel.js"
 
 /**
+ * The built-in agents, by name: `classify` (the sentiment of a document) and `summarize` (a summary of at most 50
+ * characters). Each is a language-model agent with its input schema, its prompt and its output schema; the command
+ * line runs them by name and the examples use them. `offlineAnswers` makes the offline model answer them as the
+ * seed's simulated agents did.
+ *
+ * @since 0.1.0
+ */
+export * as AgentRegistry from "./AgentRegistry.js"
+
+/**
  * A `LanguageModel` for servers that speak OpenAI's chat-completions format (vLLM, Ollama, llama.cpp, LM Studio,
  * and OpenAI itself), built with `@effect/ai`'s `LanguageModel.make` over @effect/platform's `HttpClient`.
  * Structured output goes through `response_format` with a JSON schema; the key, when there is one, is a
