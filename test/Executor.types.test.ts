@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import * as TestAgent from "../services/TestAgent.js"
 import type * as AgentError from "../src/AgentError.js"
 import * as Aggregate from "../src/Aggregate.js"
@@ -71,7 +71,41 @@ const program = Effect.gen(function*() {
   // @ts-expect-error the concurrency is a number or "unbounded"
   yield* Executor.run(tasks, agent.factory, { concurrency: "lots" })
 
+  // The streaming form: results typed like run's; the input stream's error and requirements are kept.
+  const streamed = Executor.stream(tasks, agent.factory)
+  const streamedTypes: Equals<
+    typeof streamed,
+    Stream.Stream<
+      TaskResult.TaskResult<{ label: string }, "too big" | AgentError.AgentError>,
+      AgentError.RunOptionsError,
+      Executor.Executor
+    >
+  > = true
+  const fromStream = Executor.stream(
+    Stream.fromIterable(tasks).pipe(Stream.mapError(() => "read" as const)),
+    agent.factory,
+    {
+      output: LabelNumber
+    }
+  )
+  const fromStreamTypes: Equals<
+    typeof fromStream,
+    Stream.Stream<
+      TaskResult.TaskResult<{ readonly label: number }, "too big" | AgentError.AgentError>,
+      AgentError.RunOptionsError | "read",
+      Executor.Executor
+    >
+  > = true
+  // @ts-expect-error a stream run has no aggregate
+  Executor.stream(tasks, agent.factory, { aggregate: Aggregate.successes() })
+  // @ts-expect-error tasks whose input is not the agent's need an input schema, streamed or not
+  Executor.stream(raw, agent.factory)
+
   return [
+    streamed,
+    fromStream,
+    streamedTypes,
+    fromStreamTypes,
     values,
     results,
     nothing,
