@@ -54,7 +54,28 @@ describe("README", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
     assert.include(readme, "npm ci && npm start")
     assert.include(readme, "npm test")
-    assert.strictEqual(pkg.scripts.start, "tsx examples/classify-and-summarize.ts")
+    assert.strictEqual(
+      pkg.scripts.start,
+      "tsx services/bin/parallel-agents.ts run --input examples/data/documents.jsonl --agent classify " +
+        "--output results.jsonl --report run-report.html"
+    )
     assert.strictEqual(pkg.scripts.test, "vitest run")
+    // What npm start writes is not committed.
+    const ignored = fs.readFileSync(path.join(root, ".gitignore"), "utf8").split("\n")
+    assert.includeMembers(ignored, ["/results.jsonl", "/run-report.html"])
+  })
+
+  it("the parallel-agents executable is the command line's entry, compiled by tsc -b, and the README documents it", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+    assert.strictEqual(pkg.bin["parallel-agents"], "./build/services/bin/parallel-agents.js")
+    const source = fs.readFileSync(path.join(root, "services", "bin", "parallel-agents.ts"), "utf8")
+    assert.isTrue(source.startsWith("#!/usr/bin/env node\n"))
+    const section = readme.slice(readme.indexOf("## Command line"), readme.indexOf("## Model agents"))
+    for (
+      const flag of ["--input", "--agent", "--concurrency", "--timeout", "--retries", "--output", "--report", "--json"]
+    ) {
+      assert.include(section, `| \`${flag}`, flag)
+    }
+    for (const code of ["0", "1", "2", "130"]) assert.include(section, `| \`${code}\` |`)
   })
 })
