@@ -111,9 +111,9 @@ export interface AdaptiveOptions {
   readonly initial?: number | undefined
   /** The lowest it may go; 1 by default. */
   readonly min?: number | undefined
-  /** What a rate-limited attempt multiplies it by, between 0 and 1 (exclusive); 0.8 by default. */
+  /** What a rate-limited attempt multiplies it by, between 0 and 1 (exclusive); 0.75 by default. */
   readonly decrease?: number | undefined
-  /** How much it grows for every `limit` successes (each adds `increase / limit`); 0.5 by default. */
+  /** How much it grows for every `limit` successes (each adds `increase / limit`); 0.4 by default. */
   readonly increase?: number | undefined
 }
 
@@ -311,8 +311,8 @@ const validateAdaptive = (
   const options: AdaptiveOptions = adaptive === true ? {} : adaptive
   const initial = options.initial ?? Math.ceil(max / 10)
   const min = options.min ?? 1
-  const decrease = options.decrease ?? 0.8
-  const increase = options.increase ?? 0.5
+  const decrease = options.decrease ?? 0.75
+  const increase = options.increase ?? 0.4
   if (!(initial >= 1 && initial <= max)) {
     return optionError("adaptive.initial", `expected a number from 1 to the concurrency (${max}), got ${initial}`)
   }
