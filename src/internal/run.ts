@@ -526,7 +526,8 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
                   : pending.result as Result
               )
             }
-            const duration = elapsed() // The run's deadline or the run's interruption stopped the wait: the last attempt counts as failed.
+            // The run's deadline or the run's interruption stopped the wait: the last attempt counts as failed.
+            const duration = elapsed()
             keepAttempt(pending, waitFrom)
             return complete(
               slot.expired === "RunDeadline"
