@@ -168,17 +168,19 @@ export const isRateLimited = (error: unknown): boolean => classify(error).rateLi
  */
 export const maxDelay: Duration.Duration = Duration.seconds(30)
 
+// Exponential backoff from 1 second, doubling, with jitter, each delay at most `maxDelay`, without end.
+const backoff: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 second", 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay))
+)
+
 /**
  * Exponential backoff from 1 second, doubling, with jitter, each delay at most `maxDelay`, at most 3 retries.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("1 second", 2).pipe(
-  Schedule.jittered,
-  Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
-  Schedule.intersect(Schedule.recurs(3))
-)
+export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.intersect(backoff, Schedule.recurs(3))
 
 /**
  * A policy as the engine runs it: the schedule, with each delay raised to the provider's Retry-After when there is
@@ -191,19 +193,10 @@ export const resolve = <E>(
   now: () => number
 ): { readonly schedule: Schedule.Schedule<unknown, E>; readonly while: (error: E) => boolean } => {
   const options: Options<E> = Schedule.isSchedule(policy) ? { schedule: policy } : policy
-  const base: Schedule.Schedule<unknown, E> = options.schedule === undefined
-    ? (options.times === undefined
-      ? defaultSchedule
-      : Schedule.intersect(
-        Schedule.modifyDelay(
-          Schedule.jittered(Schedule.exponential("1 second", 2)),
-          (_, delay) => Duration.min(delay, maxDelay)
-        ),
-        Schedule.recurs(options.times)
-      ))
-    : options.times === undefined
-    ? options.schedule
-    : Schedule.intersect(options.schedule, Schedule.recurs(options.times))
+  // `times` caps the given schedule, or the default backoff; with neither, the default schedule applies.
+  const base: Schedule.Schedule<unknown, E> = options.times === undefined
+    ? options.schedule ?? defaultSchedule
+    : Schedule.intersect(options.schedule ?? backoff, Schedule.recurs(options.times))
   return {
     schedule: Schedule.modifyDelay(
       Schedule.zipRight(base, Schedule.identity<E>()),

@@ -6,6 +6,7 @@ import * as Executor from "../src/Executor.js"
 import * as RunEvent from "../src/RunEvent.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
+import * as Usage from "../src/Usage.js"
 import { withClock } from "./utils.js"
 
 const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, Executor.layer())
@@ -99,7 +100,31 @@ describe("Executor.stream", () => {
       assert.strictEqual(Cause.squash(exit.cause), "disk error")
     }).pipe(provide))
 
-  it.effect("retries, budgets and deadlines work as in run; read tasks stopped by the deadline are reported", () =>
+  it.effect("tasks that do not fit the budget come out as BudgetExceeded, once each, without an agent", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        name: "spender",
+        run: (n: number) => Effect.as(Usage.record({ model: "m", inputTokens: 100 }), n)
+      })
+      const results = Chunk.toArray(
+        yield* Stream.runCollect(
+          Executor.stream(tasksOf(10), agent.factory, {
+            concurrency: 2,
+            budget: { tokens: 400 },
+            estimate: { inputTokens: 100 }
+          })
+        )
+      )
+      assert.strictEqual(new Set(results.map((r) => r.taskId)).size, 10)
+      const exceeded = results.filter((r) => TaskResult.isFailed(r))
+      assert.strictEqual(exceeded.length, 6)
+      assert.isTrue(
+        exceeded.every((r) => !r.started && (r.error as AgentError.BudgetExceeded)._tag === "BudgetExceeded")
+      )
+      assert.strictEqual((yield* agent.stats).builds, 4)
+    }).pipe(provide))
+
+  it.effect("retries and deadlines work as in run; read tasks stopped by the deadline are reported", () =>
     Effect.gen(function*() {
       const agent = yield* TestAgent.make({
         name: "flaky",
@@ -194,6 +219,27 @@ describe("RunEvent", () => {
       assert.deepStrictEqual(finished.summary, { total: 3, succeeded: 2, failed: 1, timedOut: 0, interrupted: 0 })
       const failed = all.find(RunEvent.RunEvent.$is("TaskFailed"))!
       assert.strictEqual(failed.result.taskId, "1")
+    }).pipe(withEvents))
+
+  it.scoped("tasks the budget keeps from starting are published as failed, with no start", () =>
+    Effect.gen(function*() {
+      // Each call records one model request, which the budget of one request settles with.
+      const agent = yield* TestAgent.make({
+        name: "budgeted",
+        run: (n: number) => Effect.as(Usage.record({ model: "m" }), n)
+      })
+      const events = yield* RunEvent.subscribe
+      const collected = yield* Effect.fork(
+        Stream.runCollect(Stream.takeUntil(events, RunEvent.RunEvent.$is("RunFinished")))
+      )
+      yield* Executor.run(Task.fromIterable([1, 2, 3]), agent.factory, {
+        budget: { requests: 1 },
+        estimate: { requests: 1 },
+        concurrency: 1
+      })
+      const all = Chunk.toArray(yield* Fiber.join(collected))
+      assert.strictEqual(all.filter(RunEvent.RunEvent.$is("TaskStarted")).length, 1)
+      assert.deepStrictEqual(all.filter(RunEvent.RunEvent.$is("TaskFailed")).map((event) => event.taskId), ["1", "2"])
     }).pipe(withEvents))
 
   it.scoped("a slow subscriber loses its oldest events and never slows the run", () =>

@@ -730,15 +730,14 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       )
     }
 
-    // Starts a task on the slot; `undefined` when it does not fit the budget: it is then recorded as failed
-    // without calling its agent, and `skipped` holds what to emit for it.
-    let skipped: Effect.Effect<void> = Effect.void
+    // Starts a task on the slot. A task that does not fit the budget is recorded as failed without calling its
+    // agent, and its result is returned for the caller to emit.
     const tryStart = (
       slot: Slot,
       task: Task.Task<unknown>,
       index: number,
       now: number
-    ): Effect.Effect<void, never, R | RS> | undefined => {
+    ): Effect.Effect<void, never, R | RS> | Result => {
       if (budget !== undefined) {
         const wanted = estimate === undefined ? Usage.empty : estimate(task)
         const exhausted = budget.unsafeReserve(wanted)
@@ -766,8 +765,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
             ) as Cause.Cause<Err>
           )
           record(result)
-          skipped = output === undefined && events === undefined ? Effect.void : emit(result)
-          return undefined
+          return result
         }
         slot.estimate = wanted
       } else if (estimate !== undefined) {
@@ -810,8 +808,12 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         const index = cursor++
         ExecutorMetrics.queueDepth.unsafeModify(-1, labels)
         const started = tryStart(slot, tasks[index]!, index, now)
-        if (started !== undefined) return emitted === undefined ? started : Effect.zipRight(emitted, started)
-        if (skipped !== Effect.void) emitted = emitted === undefined ? skipped : Effect.zipRight(emitted, skipped)
+        if (Effect.isEffect(started)) return emitted === undefined ? started : Effect.zipRight(emitted, started)
+        if (events !== undefined) {
+          emitted = emitted === undefined
+            ? emit(started)
+            : Effect.zipRight(emitted, emit(started))
+        }
       }
       return emitted ?? Effect.void
     }
@@ -853,7 +855,10 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
             return Effect.zipRight(queued, emit(result))
           }
           const started = tryStart(slot, task, index, now)
-          return Effect.zipRight(queued, started ?? Effect.zipRight(skipped, Effect.suspend(() => begin(slot))))
+          return Effect.zipRight(
+            queued,
+            Effect.isEffect(started) ? started : Effect.zipRight(emit(started), Effect.suspend(() => begin(slot)))
+          )
         }
       })
 
