@@ -57,10 +57,12 @@ class InstanceImpl implements Service {
     readonly agent: string,
     readonly runId: string,
     readonly taskId: string,
-    readonly attempt: number
+    readonly attempt: number,
+    /** A name given at construction; otherwise it is formatted from the parts when read. */
+    private readonly given?: string | undefined
   ) {}
   get name(): string {
-    return format(this)
+    return this.given ?? format(this)
   }
   toJSON() {
     return { agent: this.agent, runId: this.runId, taskId: this.taskId, attempt: this.attempt, name: this.name }
@@ -84,7 +86,9 @@ export const make = (options: {
   readonly runId: string
   readonly taskId: string
   readonly attempt: number
-}): Service => new InstanceImpl(options.agent, options.runId, options.taskId, options.attempt)
+  /** A unique name of its own (a team member's, say); `<agent>#<runId>/<taskId>/<attempt>` by default. */
+  readonly name?: string | undefined
+}): Service => new InstanceImpl(options.agent, options.runId, options.taskId, options.attempt, options.name)
 
 /** @internal */
 export const unsafeMake = (agent: string, runId: string, taskId: string, attempt: number): Service =>

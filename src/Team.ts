@@ -13,7 +13,6 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
@@ -456,25 +455,6 @@ export interface Options<M extends Members> {
   readonly maxRounds: number
 }
 
-class MemberInstance implements AgentInstance.Service {
-  constructor(
-    readonly agent: string,
-    readonly runId: string,
-    readonly taskId: string,
-    readonly attempt: number,
-    readonly name: string
-  ) {}
-  toJSON() {
-    return { agent: this.agent, runId: this.runId, taskId: this.taskId, attempt: this.attempt, name: this.name }
-  }
-  toString() {
-    return this.name
-  }
-  [NodeInspectSymbol]() {
-    return this.toJSON()
-  }
-}
-
 interface MemberState {
   readonly role: string
   readonly instance: AgentInstance.Service
@@ -631,13 +611,13 @@ export const make = <const M extends Members>(
         const scope = yield* Effect.scope
         const members: Array<MemberState> = []
         for (const { factory, role } of factories) {
-          const memberInstance = new MemberInstance(
-            factory.name,
-            instance.runId,
-            instance.taskId,
-            instance.attempt,
-            `${instance.name}/${role}`
-          )
+          const memberInstance = AgentInstance.make({
+            agent: factory.name,
+            runId: instance.runId,
+            taskId: instance.taskId,
+            attempt: instance.attempt,
+            name: `${instance.name}/${role}`
+          })
           const agent = yield* factory.builder.build(scope).pipe(
             Effect.provideService(AgentInstance.AgentInstance, memberInstance),
             Effect.provideService(Scope.Scope, scope)

@@ -12,6 +12,24 @@ describe("AgentInstance", () => {
     assert.strictEqual(instance.name, "summarizer#k3x9q1/doc-7/2")
   })
 
+  it("make takes a name of its own, as a team gives its members, and shows it in JSON", () => {
+    const member = AgentInstance.make({
+      agent: "specialist",
+      runId: "r",
+      taskId: "t",
+      attempt: 1,
+      name: "team#r/t/1/lead"
+    })
+    assert.strictEqual(member.name, "team#r/t/1/lead")
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(member)), {
+      agent: "specialist",
+      runId: "r",
+      taskId: "t",
+      attempt: 1,
+      name: "team#r/t/1/lead"
+    })
+  })
+
   it("format builds the same name from plain parts", () => {
     assert.strictEqual(AgentInstance.format({ agent: "a", runId: "r", taskId: "t", attempt: 1 }), "a#r/t/1")
     const instance = AgentInstance.make({ agent: "x", runId: "y", taskId: "0", attempt: 3 })
