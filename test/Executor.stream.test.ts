@@ -50,6 +50,20 @@ describe("Executor.stream", () => {
       assert.deepStrictEqual(Object.fromEntries(byId), { 0: "Succeeded", 1: "Failed", 2: "TimedOut", 3: "Failed" })
     }).pipe(provide))
 
+  // Real time: the point is how results that end in one turn of the event loop reach the consumer.
+  it.live("results that end in the same turn of the event loop reach the consumer as one chunk", () =>
+    Effect.gen(function*() {
+      // Each agent has its own 20 ms timer; Node runs due timers one by one, draining microtasks between them.
+      const agent = yield* TestAgent.sleep("turn", "20 millis", (n: number) => n)
+      const sizes: Array<number> = []
+      yield* Executor.stream(tasksOf(100), agent.factory, { concurrency: 100 }).pipe(
+        Stream.runForEachChunk((chunk) => Effect.sync(() => sizes.push(chunk.length)))
+      )
+      assert.strictEqual(sizes.reduce((a, b) => a + b, 0), 100)
+      // One chunk per result before the output waited for the next turn.
+      assert.isAtMost(sizes.length, 10, `chunk sizes ${sizes.join(", ")}`)
+    }).pipe(provide))
+
   it.effect("reads the input only as workers need it: memory bounded by the concurrency", () =>
     Effect.gen(function*() {
       const read = yield* Ref.make(0)
