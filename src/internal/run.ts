@@ -175,6 +175,8 @@ class Slot implements Entry {
   span: Tracer.Span | undefined = undefined
   /** One attempt of the task under way, built once per slot: it reads the task from the slot. */
   attempt: Effect.Effect<void, never, never> = undefined as never
+  /** A stream run's next task: taken from the input, then started. Built once per slot. */
+  pull: Effect.Effect<void, never, never> | undefined = undefined
   /** Waits for the retry of `pending`, then makes the attempt: the successor of a timed-out worker starts here. */
   retry: () => Effect.Effect<void, never, never> = undefined as never
 }
@@ -703,7 +705,9 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     const beginAttempt = (slot: Slot, attemptNo: number): Effect.Effect<void, never, R | RS> => {
       const task = slot.task
       const instance = AgentInstance.unsafeMake(agentName, runId, task.id, attemptNo)
-      const map = new Map(template)
+      // `forEach` copies without the entry arrays and iterator results of `new Map(template)`.
+      const map = new Map<string, unknown>()
+      template.forEach((service, key) => map.set(key, service))
       map.set(AgentInstance.AgentInstance.key, instance)
       map.set(Usage.UsageMeter.key, slot.meter)
       slot.attemptNo = attemptNo
@@ -820,7 +824,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
 
     // A stream run's worker waits for the next task; the run's interruption stops the wait.
     const pull = (slot: Slot): Effect.Effect<void, never, R | RS> =>
-      Effect.matchCauseEffect(Effect.interruptible(input!.take), {
+      slot.pull ??= Effect.matchCauseEffect(Effect.interruptible(input!.take), {
         onFailure: (cause) => {
           if (Cause.isInterruptedOnly(cause)) return Effect.void
           inputDone = true
@@ -860,7 +864,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
             Effect.isEffect(started) ? started : Effect.zipRight(emit(started), Effect.suspend(() => begin(slot)))
           )
         }
-      })
+      }) as Effect.Effect<void, never, never>
 
     // With adaptive concurrency a worker holds a permit while its task runs, and waits for one before the next.
     const step: (slot: Slot) => Effect.Effect<void, never, R | RS> = adaptive === undefined
