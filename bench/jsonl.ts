@@ -1,9 +1,9 @@
 /**
  * The streaming form at scale: `SIZE` tasks read from a JSONL file (one `{"n": i}` per line) through
- * `Executor.stream`, agents of 1 ms, concurrency 1,000, every result counted as it comes out and none kept.
- * `node build/bench/jsonl.js <size>` writes the file if it is missing (in the OS temp folder), runs once and
- * prints one JSON line: the work time, the process's CPU and peak RSS, and the counts. It exits non-zero if a
- * task is missing or did not succeed.
+ * `Executor.stream`, agents of 1 ms, every result counted as it comes out and none kept.
+ * `node build/bench/jsonl.js <size> <concurrency>` writes the file if it is missing (in the OS temp folder), runs
+ * once and prints one JSON line: the work time, the process's CPU and peak RSS, and the counts. It exits non-zero
+ * if a task is missing or did not succeed. `configs` are the rows `npm run bench` runs, each with its Node flags.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -18,10 +18,32 @@ import { pathToFileURL } from "node:url"
 import { Agent, Executor, Task } from "../src/index.js"
 
 export const sizes = [100_000, 1_000_000] as const
-export const CONCURRENCY = 1_000
+
+export interface Config {
+  readonly name: string
+  readonly concurrency: number
+  /** Node flags of the child. */
+  readonly flags: ReadonlyArray<string>
+}
+
+/**
+ * Concurrency 1,000 as in W3, and 100 (still more than the 1 ms agents need to keep the CPU busy), with Node's
+ * default heap sizing; then 100 in a process whose heap is capped (old space 48 MB, semi-spaces 1 MB), which
+ * shows what the run itself needs when V8 is not sizing its heap for throughput.
+ */
+export const configs: ReadonlyArray<Config> = [
+  { name: "concurrency 1,000", concurrency: 1_000, flags: ["--max-old-space-size=4096"] },
+  { name: "concurrency 100", concurrency: 100, flags: ["--max-old-space-size=4096"] },
+  {
+    name: "concurrency 100, heap capped",
+    concurrency: 100,
+    flags: ["--max-old-space-size=48", "--max-semi-space-size=1"]
+  }
+]
 
 export interface JsonlSample {
   readonly size: number
+  readonly concurrency: number
   readonly workMillis: number
   readonly cpuMicros: number
   readonly maxRssKiB: number
@@ -43,7 +65,7 @@ export const inputFile = (size: number): string => {
 
 class Worker extends Context.Tag("bench/jsonl/Worker")<Worker, Agent.Agent<{ readonly n: number }, number>>() {}
 
-const main = async (size: number) => {
+const main = async (size: number, concurrency: number) => {
   const file = inputFile(size)
   const factory = Agent.factory(
     Worker,
@@ -64,7 +86,7 @@ const main = async (size: number) => {
       Stream.filter((text) => text.length > 0),
       Stream.map((text) => Task.make({ id: String(++line), input: JSON.parse(text) as { readonly n: number } }))
     )
-    yield* Executor.stream(tasks, factory, { concurrency: CONCURRENCY, timeout: 30_000 }).pipe(
+    yield* Executor.stream(tasks, factory, { concurrency, timeout: 30_000 }).pipe(
       Stream.runForEach((result) =>
         Effect.sync(() => {
           results++
@@ -81,6 +103,7 @@ const main = async (size: number) => {
     const usage = process.resourceUsage()
     const sample: JsonlSample = {
       size,
+      concurrency,
       workMillis,
       cpuMicros: usage.userCPUTime + usage.systemCPUTime,
       maxRssKiB: usage.maxRSS,
@@ -92,5 +115,10 @@ const main = async (size: number) => {
 }
 
 // Runs only as a child: `run.ts` imports this module for its constants.
-const size = import.meta.url === pathToFileURL(process.argv[1] ?? "").href ? process.argv[2] : undefined
-if (size !== undefined) await main(Number(size))
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const [size, concurrency] = process.argv.slice(2).map(Number)
+  if (!Number.isInteger(size) || !Number.isInteger(concurrency)) {
+    throw new Error("usage: node build/bench/jsonl.js <size> <concurrency>")
+  }
+  await main(size!, concurrency!)
+}

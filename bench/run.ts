@@ -2,7 +2,7 @@
  * Runs every (workload, implementation, size) as its own child process, `--runs` times each (round-robin), plus a
  * 0-task calibration child per implementation, then prints the medians and the targets and writes them to
  * bench/results/. Flags: `--runs N` (default 3), `--large-runs N` (runs of the rows of 1M tasks or more; default
- * `--runs`), `--only W1` (repeatable), `--quick` (smaller sizes).
+ * `--runs`), `--only W1` (repeatable: W1, W2, W3, storm, jsonl, floors), `--quick` (smaller sizes).
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -11,7 +11,8 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { Sample } from "./child.js"
-import { CONCURRENCY as JSONL_CONCURRENCY, type JsonlSample, sizes as jsonlSizes } from "./jsonl.js"
+import { type FloorSample, type Probe, probes } from "./floors.js"
+import { configs as jsonlConfigs, type JsonlSample, sizes as jsonlSizes } from "./jsonl.js"
 import { configs as stormConfigs, LATENCY_MILLIS, RATE, type StormSample, TASKS as STORM_TASKS } from "./storm.js"
 import { type Implementation, type Workload, workloads } from "./workloads.js"
 
@@ -34,12 +35,16 @@ const LARGE = 1_000_000
 const selected = workloads.filter((w) => flags.only === undefined || flags.only.includes(w.name))
 const storm = flags.only === undefined || flags.only.includes("storm")
 const jsonl = flags.only === undefined || flags.only.includes("jsonl")
-if (selected.length === 0 && !storm && !jsonl) throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
+const floors = flags.only === undefined || flags.only.includes("floors")
+if (selected.length === 0 && !storm && !jsonl && !floors) {
+  throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
+}
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const childScript = Path.join(here, "child.js")
 const stormScript = Path.join(here, "storm.js")
 const jsonlScript = Path.join(here, "jsonl.js")
+const floorsScript = Path.join(here, "floors.js")
 const resultsDir = Path.join(here, "..", "..", "bench", "results")
 
 // =============================================================================
@@ -146,19 +151,41 @@ if (storm) {
   }
 }
 
-// The streaming form over a JSONL file: each size in its own child, `runs` times (`--large-runs` for 1M).
-const jsonlSamples = new Map<number, Array<JsonlSample>>()
+// The streaming form over a JSONL file: each (configuration, size) in its own child, `runs` times (`--large-runs`
+// for 1M).
+const jsonlKey = (config: string, size: number) => `${config} ${size}`
+const jsonlSamples = new Map<string, Array<JsonlSample>>()
 if (jsonl) {
   for (let run = 1; run <= Math.max(runs, largeRuns); run++) {
-    for (const size of jsonlSizes) {
-      if (run > (size >= LARGE ? largeRuns : runs)) continue
-      const sample = await spawnJson<JsonlSample>(["--max-old-space-size=4096", jsonlScript, String(size)])
-      jsonlSamples.set(size, [...(jsonlSamples.get(size) ?? []), sample])
-      console.error(
-        `run ${run} jsonl ${size}: work ${sample.workMillis.toFixed(0)} ms, peak RSS ${
-          (sample.maxRssKiB / 1024).toFixed(0)
-        } MiB`
-      )
+    for (const config of jsonlConfigs) {
+      for (const size of jsonlSizes) {
+        if (run > (size >= LARGE ? largeRuns : runs)) continue
+        const sample = await spawnJson<JsonlSample>([
+          ...config.flags,
+          jsonlScript,
+          String(size),
+          String(config.concurrency)
+        ])
+        const key = jsonlKey(config.name, size)
+        jsonlSamples.set(key, [...(jsonlSamples.get(key) ?? []), sample])
+        console.error(
+          `run ${run} jsonl ${key}: work ${sample.workMillis.toFixed(0)} ms, peak RSS ${
+            (sample.maxRssKiB / 1024).toFixed(0)
+          } MiB`
+        )
+      }
+    }
+  }
+}
+
+// The floors: each probe in its own child, `runs` times.
+const floorSamples = new Map<Probe, Array<FloorSample>>()
+if (floors) {
+  for (let run = 1; run <= runs; run++) {
+    for (const probe of probes) {
+      const sample = await spawnJson<FloorSample>([floorsScript, probe])
+      floorSamples.set(probe, [...(floorSamples.get(probe) ?? []), sample])
+      console.error(`run ${run}/${runs} floor ${probe}: work ${sample.workMillis.toFixed(0)} ms`)
     }
   }
 }
@@ -360,8 +387,8 @@ if (storm) {
   )
 }
 
-const jsonlMedian = (size: number) => {
-  const list = jsonlSamples.get(size)!
+const jsonlMedian = (config: string, size: number) => {
+  const list = jsonlSamples.get(jsonlKey(config, size))!
   return {
     workMillis: median(list.map((s) => s.workMillis)),
     cpuMicros: median(list.map((s) => s.cpuMicros)),
@@ -369,32 +396,78 @@ const jsonlMedian = (size: number) => {
   }
 }
 const jsonlSection = !jsonl ? [] : [
-  `### JSONL through Executor.stream: one \`{"n": i}\` per line, agents of 1 ms, concurrency ${
-    fixed(0)(JSONL_CONCURRENCY)
-  }, ` +
-  `results counted, none kept\n\n` +
+  `### JSONL through Executor.stream: one \`{"n": i}\` per line, agents of 1 ms, results counted, none kept\n\n` +
   table(
-    ["tasks", "work ms", "wall µs/task", "CPU µs/task", "peak RSS MB"],
-    jsonlSizes.map((size) => {
-      const r = jsonlMedian(size)
-      return [fixed(0)(size), ms(r.workMillis), us(r.workMillis * 1000 / size), us(r.cpuMicros / size), mb(r.maxRssKiB)]
-    })
+    ["configuration", "Node flags", "tasks", "work ms", "wall µs/task", "CPU µs/task", "peak RSS MB"],
+    jsonlConfigs.flatMap((config) =>
+      jsonlSizes.map((size) => {
+        const r = jsonlMedian(config.name, size)
+        return [
+          config.name,
+          config.flags.map((flag) => `\`${flag}\``).join(" "),
+          fixed(0)(size),
+          ms(r.workMillis),
+          us(r.workMillis * 1000 / size),
+          us(r.cpuMicros / size),
+          mb(r.maxRssKiB)
+        ]
+      })
+    )
   )
 ]
 if (jsonl) {
-  const [small, large] = [jsonlMedian(jsonlSizes[0]), jsonlMedian(jsonlSizes[1])]
-  target(
-    `JSONL stream ${fixed(0)(jsonlSizes[1])} peak RSS < 100 MB`,
-    `${mb(large.maxRssKiB)} MB`,
-    large.maxRssKiB * 1024 / 1e6 < 100
-  )
-  const growth = large.maxRssKiB / small.maxRssKiB
-  target(
-    `JSONL stream peak RSS flat from ${fixed(0)(jsonlSizes[0])} to ${fixed(0)(jsonlSizes[1])} (≤ 1.25 ×)`,
-    `${mb(small.maxRssKiB)} → ${mb(large.maxRssKiB)} MB (× ${fixed(2)(growth)})`,
-    growth <= 1.25
-  )
+  for (const config of jsonlConfigs) {
+    const [small, large] = [jsonlMedian(config.name, jsonlSizes[0]), jsonlMedian(config.name, jsonlSizes[1])]
+    target(
+      `JSONL stream ${fixed(0)(jsonlSizes[1])} peak RSS < 100 MB (${config.name})`,
+      `${mb(large.maxRssKiB)} MB`,
+      large.maxRssKiB * 1024 / 1e6 < 100
+    )
+    const growth = large.maxRssKiB / small.maxRssKiB
+    target(
+      `JSONL stream peak RSS flat from ${fixed(0)(jsonlSizes[0])} to ${
+        fixed(0)(jsonlSizes[1])
+      } (≤ 1.25 ×; ${config.name})`,
+      `${mb(small.maxRssKiB)} → ${mb(large.maxRssKiB)} MB (× ${fixed(2)(growth)})`,
+      growth <= 1.25
+    )
+  }
 }
+
+const floorMedian = (probe: Probe) => {
+  const list = floorSamples.get(probe)!
+  return {
+    workMillis: median(list.map((s) => s.workMillis)),
+    cpuMicros: median(list.map((s) => s.cpuMicros)),
+    maxRssKiB: median(list.map((s) => s.maxRssKiB)),
+    tasks: list[0]!.tasks
+  }
+}
+const floorsSection = !floors ? [] : (() => {
+  const w2 = workloads.find((workload) => workload.name === "W2")!
+  const w2Ideal = w2.sizes[0]! / w2.concurrency * w2.taskMillis
+  const makespan = (probe: Probe) => `${fixed(3)(floorMedian(probe).workMillis / w2Ideal)} × ideal`
+  const perTask = (probe: Probe) => floorMedian(probe).cpuMicros / floorMedian(probe).tasks
+  const spanCost = perTask("spans-on") / perTask("spans-off") - 1
+  return [
+    "### Floors: what the platform and Effect cost before the engine adds anything (`floors.ts`)\n\n" +
+    table(["probe", "figure"], [
+      ["idle process, nothing loaded: peak RSS", `${mb(floorMedian("idle-node").maxRssKiB)} MB`],
+      ["idle process, `effect/Effect` loaded: peak RSS", `${mb(floorMedian("idle-effect").maxRssKiB)} MB`],
+      ["idle process, this library's `Executor` loaded: peak RSS", `${mb(floorMedian("idle-library").maxRssKiB)} MB`],
+      [`W2 with ${fixed(0)(w2.concurrency)} promise workers and nothing else`, makespan("workers-promise")],
+      [
+        `W2 with ${fixed(0)(w2.concurrency)} fibers looping on \`Effect.sleep\` and nothing else`,
+        makespan("workers-effect")
+      ],
+      ["W1 in plain `Effect.forEach`: CPU µs/task", us(perTask("spans-off"))],
+      [
+        "W1 in plain `Effect.forEach` with `Effect.withSpan` per task: CPU µs/task",
+        `${us(perTask("spans-on"))} (+${fixed(0)(spanCost * 100)} %)`
+      ]
+    ])
+  ]
+})()
 
 // =============================================================================
 // output
@@ -414,6 +487,7 @@ const report = [
   ...(selected.length === 0 ? [] : [calibrationSection]),
   ...stormSection,
   ...jsonlSection,
+  ...floorsSection,
   "### Targets\n\n" + table(["target", "figure", "result"], targets),
   ...(info.length === 0 ? [] : ["### Reported\n\n" + table(["figure", "value"], info)])
 ].join("\n\n") + "\n"

@@ -1,0 +1,144 @@
+/**
+ * Floors: what the platform and Effect cost before the engine adds anything, measured so that a target the engine
+ * misses can be read against what is reachable at all. `node build/bench/floors.js <probe>` runs one probe in its
+ * own process and prints one JSON line. Each probe loads only what it names (dynamic imports; the `import type` is
+ * erased), so the idle probes measure what loading costs.
+ *
+ * - `idle-node`, `idle-effect`, `idle-library`: a process that loads nothing, `effect/Effect`, or this library's
+ *   `Executor`, and runs no task. Its peak RSS.
+ * - `workers-promise`, `workers-effect`: W2 (10,000 tasks of 10 ms, 500 at a time) with nothing but workers: 500
+ *   async functions awaiting a `setTimeout`, or 500 fibers looping on `Effect.sleep`. No agent, no timeout, no
+ *   metrics. Makespan / ideal.
+ * - `spans-off`, `spans-on`: W1 in plain Effect (`Effect.forEach`, concurrency 64, 300,000 tasks that return at once,
+ *   each in `Effect.either`), without and with `Effect.withSpan` around each task, under Effect's built-in tracer.
+ *   CPU µs per task of the run, after a warm-up of 20,000 tasks.
+ */
+import type * as EffectModule from "effect/Effect"
+import { pathToFileURL } from "node:url"
+import { workloads } from "./workloads.js"
+
+export const probes = [
+  "idle-node",
+  "idle-effect",
+  "idle-library",
+  "workers-promise",
+  "workers-effect",
+  "spans-off",
+  "spans-on"
+] as const
+export type Probe = typeof probes[number]
+
+export interface FloorSample {
+  readonly probe: Probe
+  /** The probe's own work, in milliseconds (0 for the idle probes). */
+  readonly workMillis: number
+  /** CPU of the probe's own work, in microseconds (the whole process's for the idle probes). */
+  readonly cpuMicros: number
+  /** Peak RSS of the whole process, in KiB. */
+  readonly maxRssKiB: number
+  /** How many tasks the work ran. */
+  readonly tasks: number
+}
+
+const w2 = workloads.find((workload) => workload.name === "W2")!
+const W2_TASKS = w2.sizes[0]!
+const SPAN_TASKS = 300_000
+const SPAN_WARMUP = 20_000
+
+const timed = async (tasks: number, work: () => Promise<unknown>) => {
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  await work()
+  const workMillis = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  return { workMillis, cpuMicros: used.user + used.system, tasks }
+}
+
+const workersPromise = () => {
+  let next = 0
+  const results: Array<number> = new Array(W2_TASKS)
+  const worker = async () => {
+    while (next < W2_TASKS) {
+      const i = next++
+      await new Promise((resolve) => setTimeout(resolve, w2.taskMillis))
+      results[i] = i
+    }
+  }
+  return timed(W2_TASKS, () => Promise.all(Array.from({ length: w2.concurrency }, worker)))
+}
+
+const workersEffect = async () => {
+  const Effect = await import("effect/Effect")
+  let next = 0
+  const results: Array<number> = new Array(W2_TASKS)
+  const worker: EffectModule.Effect<void> = Effect.suspend(() => {
+    if (next >= W2_TASKS) return Effect.void
+    const i = next++
+    return Effect.flatMap(Effect.sleep(w2.taskMillis), () => {
+      results[i] = i
+      return worker
+    })
+  })
+  const all = Effect.all(Array.from({ length: w2.concurrency }, () => worker), {
+    concurrency: "unbounded",
+    discard: true
+  })
+  return timed(W2_TASKS, () => Effect.runPromise(all))
+}
+
+const spans = async (on: boolean) => {
+  const Effect = await import("effect/Effect")
+  const task = (n: number) =>
+    Effect.either(
+      on
+        ? Effect.withSpan(Effect.succeed(n), "task", { captureStackTrace: false, attributes: { n } })
+        : Effect.succeed(n)
+    )
+  const run = (tasks: number) =>
+    Effect.runPromise(Effect.forEach(Array.from({ length: tasks }, (_, i) => i), task, { concurrency: 64 }))
+  await run(SPAN_WARMUP)
+  return timed(SPAN_TASKS, () => run(SPAN_TASKS))
+}
+
+const measure = async (probe: Probe) => {
+  switch (probe) {
+    case "idle-node":
+      return undefined
+    case "idle-effect":
+      await import("effect/Effect")
+      return undefined
+    case "idle-library":
+      await import("../src/Executor.js")
+      return undefined
+    case "workers-promise":
+      return workersPromise()
+    case "workers-effect":
+      return workersEffect()
+    case "spans-off":
+      return spans(false)
+    case "spans-on":
+      return spans(true)
+  }
+}
+
+const main = async (probe: Probe) => {
+  const work = await measure(probe)
+  process.on("exit", () => {
+    const usage = process.resourceUsage()
+    const sample: FloorSample = {
+      probe,
+      workMillis: work?.workMillis ?? 0,
+      cpuMicros: work?.cpuMicros ?? usage.userCPUTime + usage.systemCPUTime,
+      maxRssKiB: usage.maxRSS,
+      tasks: work?.tasks ?? 0
+    }
+    process.stdout.write(JSON.stringify(sample) + "\n")
+  })
+}
+
+// Runs only as a child: `run.ts` imports this module for its constants.
+const probe = import.meta.url === pathToFileURL(process.argv[1] ?? "").href ? process.argv[2] : undefined
+if (probe !== undefined) {
+  if (!(probes as ReadonlyArray<string>).includes(probe)) throw new Error(`unknown probe ${probe}`)
+  await main(probe as Probe)
+}
