@@ -1,6 +1,7 @@
 /**
  * The errors the engine reports for one task: it timed out, its agent could not be built, its input or its output
- * did not match the schema, the budget had no room for it, or its team reached no consensus. They appear inside a
+ * did not match the schema, one of its own options was invalid, the budget had no room for it, or its team reached
+ * no consensus. They appear inside a
  * task's result, never as the failure of a whole run. The errors that do fail a run or a team definition, before
  * anything starts, are `RunOptionsError` and `TeamOptionsError`.
  *
@@ -35,7 +36,13 @@ export const isAgentError = (u: unknown): u is AgentError => hasProperty(u, Type
  * @category errors
  * @since 0.1.0
  */
-export type AgentError = AgentTimeout | AgentBuildError | AgentInputError | AgentOutputError | BudgetExceeded
+export type AgentError =
+  | AgentTimeout
+  | AgentBuildError
+  | AgentInputError
+  | AgentOutputError
+  | TaskOptionsError
+  | BudgetExceeded
 
 /**
  * The task ran out of time: its own timeout (`TaskTimeout`) or the run's deadline (`RunDeadline`). The agent was
@@ -179,6 +186,35 @@ export class AgentOutputError extends Schema.TaggedError<AgentOutputError>("effe
    */
   override get message(): string {
     return `${this.agent}: the output of task ${this.taskId} does not match the schema: ${formatIssues(this.issues)}`
+  }
+}
+
+/**
+ * One of the task's own options is invalid (a `timeout` that is not a duration, for example), so its agent was
+ * never called. The other tasks of the run are not affected.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class TaskOptionsError extends Schema.TaggedError<TaskOptionsError>("effect-parallel-agents/TaskOptionsError")(
+  "TaskOptionsError",
+  {
+    agent: Schema.String,
+    taskId: Schema.String,
+    option: Schema.String,
+    description: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.agent}: task ${this.taskId} was not started: invalid option "${this.option}": ${this.description}`
   }
 }
 

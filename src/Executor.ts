@@ -27,6 +27,7 @@ import type * as Aggregate from "./Aggregate.js"
 import * as Budget from "./Budget.js"
 import * as ExecutorConfig from "./ExecutorConfig.js"
 import type { AdaptiveOptions as ResolvedAdaptive } from "./internal/adaptive.js"
+import * as internalDuration from "./internal/duration.js"
 import * as internal from "./internal/run.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Retry from "./Retry.js"
@@ -285,21 +286,11 @@ const randomRunId = Effect.map(
   (n) => n.toString(36).padStart(6, "0")
 )
 
-const toMillis = (option: string, input: Duration.DurationInput | undefined) => {
-  if (input === undefined) return Either.right(Infinity)
-  // Duration reads NaN and negative numbers as zero, which would stop every task at once: reject them instead.
-  const decoded = typeof input === "number" && !(input >= 0) ? undefined : Duration.decodeUnknown(input)
-  return decoded !== undefined && decoded._tag === "Some"
-    ? Either.right(Duration.toMillis(decoded.value))
-    : Either.left(
-      new AgentError.RunOptionsError({
-        option,
-        description: `expected a duration such as "30 seconds" or a number of milliseconds (0 or more), got ${
-          typeof input === "string" ? JSON.stringify(input) : String(input)
-        }`
-      })
-    )
-}
+const toMillis = (option: string, input: Duration.DurationInput | undefined) =>
+  input === undefined ? Either.right(Infinity) : Either.match(internalDuration.decode(input), {
+    onLeft: (description) => Either.left(new AgentError.RunOptionsError({ option, description })),
+    onRight: (duration) => Either.right(Duration.toMillis(duration))
+  })
 
 const optionError = (option: string, description: string) =>
   Either.left(new AgentError.RunOptionsError({ option, description }))

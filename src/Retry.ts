@@ -126,6 +126,7 @@ export const classify = (error: unknown, now: number = Date.now()): Classificati
       return hasProperty(error, "cause") ? classify(error.cause, now) : notRetryable
     case "AgentInputError":
     case "AgentOutputError":
+    case "TaskOptionsError":
     case "BudgetExceeded":
       return notRetryable
   }

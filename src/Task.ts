@@ -6,6 +6,7 @@
 import * as Duration from "effect/Duration"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { hasProperty } from "effect/Predicate"
+import * as internalDuration from "./internal/duration.js"
 
 /**
  * @category symbols
@@ -41,7 +42,11 @@ export interface Task<out In> {
  * @since 0.1.0
  */
 export interface Options {
-  /** A timeout for this task only, overriding the run's. */
+  /**
+   * A timeout for this task only, overriding the run's. One that is not a duration (NaN, negative, a string that
+   * does not parse) does not throw here: the task ends `Failed` with a `TaskOptionsError` when its turn comes,
+   * without calling its agent, and the run goes on.
+   */
   readonly timeout?: Duration.DurationInput | undefined
   /** Labels carried into the task's result. */
   readonly labels?: Readonly<Record<string, string>> | undefined
@@ -55,7 +60,9 @@ class TaskImpl<In> implements Task<In> {
     readonly id: string,
     readonly input: In,
     readonly timeout: Duration.Duration | undefined,
-    readonly labels: Readonly<Record<string, string>>
+    readonly labels: Readonly<Record<string, string>>,
+    /** Why the `timeout` given was rejected; `timeout` is then undefined. */
+    readonly timeoutError: string | undefined
   ) {}
   toJSON() {
     return {
@@ -78,13 +85,27 @@ Object.defineProperty(TaskImpl.prototype, TypeId, { value: TypeId })
  * @category constructors
  * @since 0.1.0
  */
-export const make = <In>(options: Options & { readonly id: string; readonly input: In }): Task<In> =>
-  new TaskImpl(
-    options.id,
-    options.input,
-    options.timeout === undefined ? undefined : Duration.decode(options.timeout),
-    options.labels ?? noLabels
-  )
+export const make = <In>(options: Options & { readonly id: string; readonly input: In }): Task<In> => {
+  const timeout = decodeTimeout(options.timeout)
+  return new TaskImpl(options.id, options.input, timeout.duration, options.labels ?? noLabels, timeout.error)
+}
+
+const noTimeout = { duration: undefined, error: undefined }
+
+const decodeTimeout = (input: Duration.DurationInput | undefined) => {
+  if (input === undefined) return noTimeout
+  const decoded = internalDuration.decode(input)
+  return decoded._tag === "Right"
+    ? { duration: decoded.right, error: undefined }
+    : { duration: undefined, error: decoded.left }
+}
+
+/**
+ * Why the task's `timeout` option was rejected, if it was.
+ *
+ * @internal
+ */
+export const timeoutError = (task: Task<unknown>): string | undefined => (task as TaskImpl<unknown>).timeoutError
 
 /**
  * Creates one task per input. Ids default to the input's position (`"0"`, `"1"`, ...).
@@ -113,7 +134,7 @@ export const fromIterable = <In>(
 ): Array<Task<In>> => {
   const id = options?.id
   const labels = options?.labels
-  const timeout = options?.timeout === undefined ? undefined : Duration.decode(options.timeout)
+  const timeout = decodeTimeout(options?.timeout)
   const out: Array<Task<In>> = []
   let index = 0
   for (const input of inputs) {
@@ -121,8 +142,9 @@ export const fromIterable = <In>(
       new TaskImpl(
         id === undefined ? String(index) : id(input, index),
         input,
-        timeout,
-        labels === undefined ? noLabels : labels(input, index)
+        timeout.duration,
+        labels === undefined ? noLabels : labels(input, index),
+        timeout.error
       )
     )
     index++

@@ -224,14 +224,15 @@ describe("AgentError", () => {
   })
 
   describe("isAgentError", () => {
-    it("is true for the four agent errors", () => {
+    it("is true for the agent errors", () => {
       const errors: ReadonlyArray<AgentError.AgentError> = [
         new AgentError.AgentTimeout({ agent: "a", taskId: "t", reason: "TaskTimeout", timeout: Duration.seconds(1) }),
         new AgentError.AgentBuildError({ agent: "a", taskId: "t", cause: "x" }),
         AgentError.AgentInputError.fromParseError({ agent: "a", taskId: "t", error: parseError(Schema.String, 1) }),
-        AgentError.AgentOutputError.fromParseError({ agent: "a", taskId: "t", error: parseError(Schema.String, 1) })
+        AgentError.AgentOutputError.fromParseError({ agent: "a", taskId: "t", error: parseError(Schema.String, 1) }),
+        new AgentError.TaskOptionsError({ agent: "a", taskId: "t", option: "timeout", description: "x" })
       ]
-      assert.deepStrictEqual(errors.map(AgentError.isAgentError), [true, true, true, true])
+      assert.deepStrictEqual(errors.map(AgentError.isAgentError), [true, true, true, true, true])
     })
 
     it("is false for anything else", () => {
@@ -241,6 +242,30 @@ describe("AgentError", () => {
       assert.isFalse(AgentError.isAgentError(new AgentError.RunOptionsError({ option: "x", description: "y" })))
       assert.isFalse(AgentError.isAgentError(null))
       assert.isFalse(AgentError.isAgentError("AgentTimeout"))
+    })
+  })
+
+  describe("TaskOptionsError", () => {
+    it("names the task, the option and the problem, and round-trips through its schema", () => {
+      const error = new AgentError.TaskOptionsError({
+        agent: "classify",
+        taskId: "line-3",
+        option: "timeout",
+        description: "got \"soon\""
+      })
+      assert.strictEqual(
+        error.message,
+        "classify: task line-3 was not started: invalid option \"timeout\": got \"soon\""
+      )
+      const encoded = Schema.encodeSync(AgentError.TaskOptionsError)(error)
+      assert.deepStrictEqual(encoded, {
+        _tag: "TaskOptionsError",
+        agent: "classify",
+        taskId: "line-3",
+        option: "timeout",
+        description: "got \"soon\""
+      })
+      assert.deepStrictEqual(Schema.decodeUnknownSync(AgentError.TaskOptionsError)(encoded), error)
     })
   })
 

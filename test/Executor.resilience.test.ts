@@ -555,6 +555,17 @@ describe("Executor resilience", () => {
         )
       )
       assert.isTrue(Retry.isRetryable(new AgentError.AgentBuildError({ agent: "a", taskId: "t", cause: status(502) })))
+      // An invalid option of the task's own, even on an error that also carries a retryable status.
+      assert.isFalse(
+        Retry.isRetryable(
+          Object.assign(
+            new AgentError.TaskOptionsError({ agent: "a", taskId: "t", option: "timeout", description: "" }),
+            {
+              status: 503
+            }
+          )
+        )
+      )
       assert.deepStrictEqual(
         Retry.classify({ status: 429, headers: { "retry-after": "Thu, 01 Jan 1970 00:00:05 GMT" } }, 1000).retryAfter,
         Option.some(Duration.seconds(4))

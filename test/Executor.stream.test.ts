@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import type { Duration } from "effect"
 import { Cause, Chunk, Effect, Exit, Fiber, Layer, Ref, Schedule, Schema, Stream, TestClock } from "effect"
 import * as TestAgent from "../services/TestAgent.js"
 import type * as AgentError from "../src/AgentError.js"
@@ -112,6 +113,27 @@ describe("Executor.stream", () => {
       assert.deepStrictEqual(seen.sort(), ["a", "b"])
       assert(Exit.isFailure(exit))
       assert.strictEqual(Cause.squash(exit.cause), "disk error")
+    }).pipe(provide))
+
+  it.effect("a task whose own timeout is invalid comes out failed, once, without an agent", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({ name: "quick", run: (n: number) => Effect.succeed(n) })
+      const tasks = Stream.make(
+        Task.make({ id: "ok", input: 1 }),
+        Task.make({ id: "bad", input: 2, timeout: "whenever" as Duration.DurationInput }),
+        Task.make({ id: "ok2", input: 3 })
+      )
+      const results = Chunk.toArray(yield* Stream.runCollect(Executor.stream(tasks, agent.factory)))
+      assert.deepStrictEqual(results.map((r) => [r.taskId, r._tag]).sort(), [
+        ["bad", "Failed"],
+        ["ok", "Succeeded"],
+        ["ok2", "Succeeded"]
+      ])
+      const bad = results.find((r) => r.taskId === "bad")!
+      assert(TaskResult.isFailed(bad))
+      assert.strictEqual((bad.error as AgentError.TaskOptionsError)._tag, "TaskOptionsError")
+      assert.isFalse(bad.started)
+      assert.strictEqual((yield* agent.stats).builds, 2)
     }).pipe(provide))
 
   it.effect("tasks that do not fit the budget come out as BudgetExceeded, once each, without an agent", () =>

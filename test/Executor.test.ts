@@ -403,6 +403,53 @@ describe("Executor", () => {
         ])
       }).pipe(provide))
 
+    it.effect("a task whose own timeout is not a duration fails alone, with the value, and its agent is never built", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.sleep("wait", "100 millis", (n: number) => n)
+        // What the types allow, or what arrives from untyped data such as a JSON file.
+        const bad: ReadonlyArray<[string, Duration.DurationInput]> = [
+          ["word", "soon" as Duration.DurationInput],
+          ["nan", NaN],
+          ["negative", -1],
+          ["negative-string", "-2 seconds"]
+        ]
+        const tasks = [
+          Task.make({ id: "first", input: 0, timeout: "1 second" }),
+          ...bad.map(([id, timeout], i) => Task.make({ id, input: i + 1, timeout })),
+          Task.make({ id: "last", input: 9 })
+        ]
+        const report = yield* withClock(
+          Executor.run(tasks, agent.factory, { concurrency: 2, retry: { times: 3 }, runId: "r" })
+        )
+        assert.deepStrictEqual(report.results.map((r) => r._tag), [
+          "Succeeded",
+          "Failed",
+          "Failed",
+          "Failed",
+          "Failed",
+          "Succeeded"
+        ])
+        assert.deepStrictEqual(report.summary, { total: 6, succeeded: 2, failed: 4, timedOut: 0, interrupted: 0 })
+        const failed = report.results.filter(TaskResult.isFailed)
+        assert.isTrue(failed.every((r) => !r.started && r.attempt === 0 && r.durationMillis === 0))
+        const errors = failed.map((r) => r.error as AgentError.TaskOptionsError)
+        assert.deepStrictEqual(errors.map((e) => [e._tag, e.taskId, e.option]), [
+          ["TaskOptionsError", "word", "timeout"],
+          ["TaskOptionsError", "nan", "timeout"],
+          ["TaskOptionsError", "negative", "timeout"],
+          ["TaskOptionsError", "negative-string", "timeout"]
+        ])
+        assert.strictEqual(
+          errors[0]!.message,
+          `wait: task word was not started: invalid option "timeout": expected a duration such as "30 seconds" or ` +
+            `a number of milliseconds (0 or more), got "soon"`
+        )
+        assert.include(errors[1]!.message, "got NaN")
+        assert.include(errors[3]!.message, `got "-2 seconds"`)
+        const stats = yield* agent.stats
+        assert.deepStrictEqual([stats.builds, stats.releases], [2, 2])
+      }).pipe(provide))
+
     it.effect("uses the executor's default timeout", () =>
       Effect.gen(function*() {
         const agent = yield* TestAgent.make({ name: "stuck", run: (_: number) => Effect.never })

@@ -24,6 +24,18 @@ describe("Task", () => {
       assert.strictEqual(Duration.toMillis(fromDuration.timeout!), 60_000)
     })
 
+    it("does not throw on a timeout that is not a duration: the task keeps none, and the run reports it", () => {
+      // What the types allow, or what arrives from untyped data such as a JSON file.
+      for (const timeout of ["soon" as Duration.DurationInput, NaN, -1, "-2 seconds" as const]) {
+        const task = Task.make({ id: "a", input: 0, timeout })
+        assert.isUndefined(task.timeout)
+        assert.include(Task.timeoutError(task), "expected a duration")
+      }
+      assert.isUndefined(Task.timeoutError(Task.make({ id: "b", input: 0, timeout: 0 })))
+      const tasks = Task.fromIterable([1, 2], { timeout: "whenever" as Duration.DurationInput })
+      assert.isTrue(tasks.every((task) => task.timeout === undefined && Task.timeoutError(task) !== undefined))
+    })
+
     it("keeps the labels it is given", () => {
       const task = Task.make({ id: "a", input: 0, labels: { lang: "en", source: "web" } })
       assert.deepStrictEqual(task.labels, { lang: "en", source: "web" })

@@ -26,7 +26,7 @@ import type * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
 import * as RunEvent from "../RunEvent.js"
 import * as RunReport from "../RunReport.js"
-import type * as Task from "../Task.js"
+import * as Task from "../Task.js"
 import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
 import { Adaptive, type AdaptiveOptions } from "./adaptive.js"
@@ -734,14 +734,34 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       )
     }
 
-    // Starts a task on the slot. A task that does not fit the budget is recorded as failed without calling its
-    // agent, and its result is returned for the caller to emit.
+    // A task that never starts: recorded as failed with `error`, and returned for the caller to emit.
+    const notStarted = (task: Task.Task<unknown>, index: number, error: AgentError.AgentError): Result => {
+      const result = TaskResult.unsafeFailed(task, index, undefined, 0, 0, 0, -1, Cause.fail(error))
+      record(result)
+      return result
+    }
+
+    // Starts a task on the slot. A task with an invalid option of its own, or that does not fit the budget, is
+    // recorded as failed without calling its agent, and its result is returned for the caller to emit.
     const tryStart = (
       slot: Slot,
       task: Task.Task<unknown>,
       index: number,
       now: number
     ): Effect.Effect<void, never, R | RS> | Result => {
+      const timeoutError = Task.timeoutError(task)
+      if (timeoutError !== undefined) {
+        return notStarted(
+          task,
+          index,
+          new AgentError.TaskOptionsError({
+            agent: agentName,
+            taskId: task.id,
+            option: "timeout",
+            description: timeoutError
+          })
+        )
+      }
       if (budget !== undefined) {
         const wanted = estimate === undefined ? Usage.empty : estimate(task)
         const exhausted = budget.unsafeReserve(wanted)
@@ -749,27 +769,18 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
           const snapshot = budget.unsafeSnapshot()
           const amount = (usage: Usage.Usage) =>
             exhausted === "tokens" ? Usage.totalTokens(usage) : exhausted === "cost" ? usage.cost : usage.requests
-          const result = TaskResult.unsafeFailed(
+          return notStarted(
             task,
             index,
-            undefined,
-            0,
-            0,
-            0,
-            -1,
-            Cause.fail(
-              new AgentError.BudgetExceeded({
-                agent: agentName,
-                taskId: task.id,
-                resource: exhausted,
-                limit: snapshot.limits[exhausted]!,
-                used: amount(snapshot.used),
-                reserved: amount(snapshot.reserved)
-              })
-            ) as Cause.Cause<Err>
+            new AgentError.BudgetExceeded({
+              agent: agentName,
+              taskId: task.id,
+              resource: exhausted,
+              limit: snapshot.limits[exhausted]!,
+              used: amount(snapshot.used),
+              reserved: amount(snapshot.reserved)
+            })
           )
-          record(result)
-          return result
         }
         slot.estimate = wanted
       } else if (estimate !== undefined) {
