@@ -60,16 +60,23 @@ export interface Options {
 export const defaultConcurrency = (cpus: number): number => Math.min(32, Math.max(1, Math.floor(cpus)) + 4)
 
 /**
- * The number of CPUs the runtime reports through `navigator.hardwareConcurrency`, or 4 where it reports none
- * (Node.js before 21).
+ * The number of CPUs the runtime reports: `navigator.hardwareConcurrency` (browsers, Deno, Bun, Node.js 21 and
+ * later), else Node's `os.availableParallelism()` reached through `process.getBuiltinModule` (Node.js 20.16 and
+ * later, without importing a Node module), else 4.
  *
  * @category config
  * @since 0.1.0
  */
 export const availableParallelism = (): number => {
-  const reported = (globalThis as { readonly navigator?: { readonly hardwareConcurrency?: unknown } }).navigator
-    ?.hardwareConcurrency
-  return typeof reported === "number" && reported > 0 ? reported : 4
+  const runtime = globalThis as {
+    readonly navigator?: { readonly hardwareConcurrency?: unknown }
+    readonly process?: {
+      readonly getBuiltinModule?: (id: string) => { readonly availableParallelism?: () => unknown } | undefined
+    }
+  }
+  const reported = runtime.navigator?.hardwareConcurrency ??
+    runtime.process?.getBuiltinModule?.("node:os")?.availableParallelism?.()
+  return typeof reported === "number" && Number.isInteger(reported) && reported > 0 ? reported : 4
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   Schema,
   TestClock
 } from "effect"
+import * as Os from "node:os"
 import * as TestAgent from "../services/TestAgent.js"
 import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
@@ -593,7 +594,9 @@ describe("Executor", () => {
         const config = yield* Effect.provide(ExecutorConfig.ExecutorConfig, ExecutorConfig.layerConfig()).pipe(
           withEnv({})
         )
-        assert.strictEqual(config.concurrency, Math.min(32, ExecutorConfig.availableParallelism() + 4))
+        // Node 20 has no `navigator`: the CPU count comes from `os` all the same.
+        assert.strictEqual(ExecutorConfig.availableParallelism(), Os.availableParallelism())
+        assert.strictEqual(config.concurrency, Math.min(32, Os.availableParallelism() + 4))
         assert.isUndefined(config.timeout)
         assert.strictEqual(ExecutorConfig.defaultConcurrency(2), 6)
         assert.strictEqual(ExecutorConfig.defaultConcurrency(64), 32)
