@@ -11,6 +11,7 @@ import {
   Metric,
   Option,
   Ref,
+  Schedule,
   Schema,
   TestClock
 } from "effect"
@@ -250,6 +251,70 @@ describe("Executor", () => {
         const failed = report.results[0]!
         assert(TaskResult.isFailed(failed))
         assert(Cause.isDie(failed.cause))
+      }).pipe(provide))
+  })
+
+  describe("forks", () => {
+    it.effect("fibers an agent forks and leaves running end with their attempt; daemons do not", () =>
+      Effect.gen(function*() {
+        const alive = new Set<string>()
+        const ended: Array<string> = []
+        const recorded: Array<string> = []
+        const forked = (name: string) =>
+          Effect.onInterrupt(
+            Effect.zipRight(Effect.sync(() => alive.add(name)), Effect.never),
+            () => Effect.sync(() => (alive.delete(name), ended.push(name)))
+          )
+        let attempts = 0
+        let daemon: Fiber.RuntimeFiber<never> | undefined
+        const agent = yield* TestAgent.make({
+          name: "forker",
+          run: (n: number) =>
+            Effect.gen(function*() {
+              const attempt = n === 3 ? ++attempts : 1
+              yield* Effect.fork(forked(`${n}/${attempt}`))
+              if (n === 0) daemon = yield* Effect.forkDaemon(forked("daemon"))
+              yield* Effect.sleep(n === 9 ? "1 second" : "10 millis")
+              // Task 3 fails its first attempt after forking; the retry forks again.
+              if (n === 3 && attempt === 1) return yield* Effect.fail({ status: 503 })
+              recorded.push(`${n}/${attempt}: ${[...alive].filter((name) => name !== "daemon").sort().join(" ")}`)
+              return n
+            })
+        })
+        const fiber = yield* Effect.fork(
+          Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), agent.factory, {
+            concurrency: 2,
+            retry: { schedule: Schedule.spaced("5 millis"), times: 1 }
+          })
+        )
+        yield* TestClock.adjust("200 millis")
+        // Only the last task is still running: its fork is the only one alive, besides the daemon.
+        assert.deepStrictEqual([...alive].sort(), ["9/1", "daemon"])
+        assert.include(ended, "3/1")
+        yield* TestClock.adjust("1 second")
+        const report = yield* Fiber.join(fiber)
+        assert.strictEqual(report.summary.succeeded, 10)
+        assert.deepStrictEqual([...alive], ["daemon"])
+        yield* Fiber.interrupt(daemon!)
+        assert.sameMembers(ended.filter((name) => name !== "daemon"), [
+          "0/1",
+          "1/1",
+          "2/1",
+          "3/1",
+          "3/2",
+          "4/1",
+          "5/1",
+          "6/1",
+          "7/1",
+          "8/1",
+          "9/1"
+        ])
+        // While an agent runs, the forks alive are those of the tasks running then, its own included.
+        for (const line of recorded) {
+          const [task, forks] = line.split(": ")
+          assert.include(forks!.split(" "), task!, line)
+          assert.isAtMost(forks!.split(" ").length, 2, line)
+        }
       }).pipe(provide))
   })
 

@@ -4,7 +4,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
@@ -179,6 +179,23 @@ class Slot implements Entry {
   pull: Effect.Effect<void, never, never> | undefined = undefined
   /** Waits for the retry of `pending`, then makes the attempt: the successor of a timed-out worker starts here. */
   retry: () => Effect.Effect<void, never, never> = undefined as never
+}
+
+/**
+ * Ends the fibers an agent forked with `Effect.fork` and left running. They are children of the worker fiber,
+ * which outlives the task, so nothing else would end them before the run does: with a fiber per task they would
+ * end with it, as they do with `Effect.forEach`. `undefined` when there are none. The runtime fiber's own set of
+ * children is read when it has one (Effect 3's `FiberRuntime.getChildren`), so that an attempt without forks
+ * pays nothing; otherwise the public `Fiber.children`, which asks the fiber.
+ *
+ * @internal
+ */
+export const endForks = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined => {
+  const getChildren = (fiber as { readonly getChildren?: () => ReadonlySet<Fiber.RuntimeFiber<unknown, unknown>> })
+    .getChildren
+  if (getChildren === undefined) return Effect.flatMap(Fiber.children(fiber), Fiber.interruptAll)
+  const children = getChildren.call(fiber)
+  return children.size === 0 ? undefined : Fiber.interruptAll(Array.from(children))
 }
 
 /** @internal */
@@ -650,21 +667,32 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
         return Effect.zipRight(effect, then)
       }
 
+      // An attempt ends once the fibers its agent forked and left running have ended too (below).
+      const settled = <A>(then: () => Effect.Effect<A, never, R | RS>) => {
+        const forks = endForks(slot.fiber!)
+        return forks === undefined ? then() : Effect.zipRight(forks, Effect.suspend(then))
+      }
       slot.attempt = Effect.matchCauseEffect(Effect.interruptible(attempt), {
         onSuccess: (value) =>
-          complete(
-            TaskResult.unsafeSucceeded(
-              slot.task,
-              slot.index,
-              origin,
-              slot.attemptNo,
-              slot.startOffset,
-              elapsed(),
-              slot.lane,
-              value
+          settled(() =>
+            complete(
+              TaskResult.unsafeSucceeded(
+                slot.task,
+                slot.index,
+                origin,
+                slot.attemptNo,
+                slot.startOffset,
+                elapsed(),
+                slot.lane,
+                value
+              )
             )
           ),
-        onFailure: failedAttempt
+        // A worker the watchdog interrupted retires, and its forks end with it.
+        onFailure: (cause) =>
+          slot.expired !== undefined ? failedAttempt(cause) : settled(() =>
+            failedAttempt(cause)
+          )
       }) as Effect.Effect<void, never, never>
       if (spans !== undefined) {
         const run = slot.attempt
@@ -690,9 +718,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
       }
       if (logs) {
         slot.attempt = Effect.zipRight(
-          Effect.suspend(() =>
-            logStart(slot)
-          ),
+          Effect.suspend(() => logStart(slot)),
           slot.attempt
         )
       }
