@@ -14,6 +14,7 @@
 import { spawnSync } from "node:child_process"
 import * as Path from "node:path"
 import type { Sample } from "./child.js"
+import { median } from "./workloads.js"
 
 const [buildA, buildB, workload, implementation, size, runsArg] = process.argv.slice(2)
 if (buildA === undefined || buildB === undefined || workload === undefined || implementation === undefined) {
@@ -37,11 +38,6 @@ for (let run = 0; run < runs; run++) {
   for (const build of [buildA, buildB]) samples.get(build)!.push(measure(build))
 }
 
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
 for (const [build, list] of samples) {
   const cpu = list.map((sample) => sample.cpuMicros / 1000)
   console.log(

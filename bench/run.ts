@@ -14,7 +14,7 @@ import type { Sample } from "./child.js"
 import { type FloorSample, type Probe, probes } from "./floors.js"
 import { configs as jsonlConfigs, type JsonlSample, sizes as jsonlSizes } from "./jsonl.js"
 import { configs as stormConfigs, LATENCY_MILLIS, RATE, type StormSample, TASKS as STORM_TASKS } from "./storm.js"
-import { type Implementation, type Workload, workloads } from "./workloads.js"
+import { type Implementation, median, type Workload, workloads } from "./workloads.js"
 
 const { values: flags } = parseArgs({
   options: {
@@ -83,12 +83,6 @@ const measure = (job: Job): Promise<Measurement> =>
       resolve({ ...sample, wallMillis })
     })
   })
-
-const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 const medianOf = (samples: ReadonlyArray<Measurement>): Measurement => ({
   wallMillis: median(samples.map((s) => s.wallMillis)),

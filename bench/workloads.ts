@@ -74,3 +74,10 @@ export type Outcome = { readonly ok: number } | { readonly error: unknown }
  * the child times the run, not that conversion.
  */
 export type Run = (inputs: ReadonlyArray<number>, workload: Workload) => Promise<() => ReadonlyArray<Outcome>>
+
+/** The median of some samples (the mean of the two middle ones for an even count). */
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
