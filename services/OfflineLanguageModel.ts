@@ -17,9 +17,11 @@ import * as Arbitrary from "effect/Arbitrary"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Hash from "effect/Hash"
 import * as Layer from "effect/Layer"
+import type * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -260,15 +262,13 @@ const malformed = (description: string, cause?: unknown) =>
  */
 const generateJson = (schema: Schema.Schema.Any, seed: number): Effect.Effect<string, AiError.MalformedOutput> =>
   Effect.suspend(() => {
-    const typed = schema as Schema.Schema<unknown, unknown>
-    let samples: Array<unknown>
-    try {
-      samples = FastCheck.sample(Arbitrary.make(typed), { seed, numRuns: 20 })
-    } catch (cause) {
-      return Effect.fail(malformed("the offline model cannot generate a value of the requested schema", cause))
+    const { arbitrary, decode, encode } = compiled(schema)
+    if (arbitrary._tag === "Left") {
+      return Effect.fail(
+        malformed("the offline model cannot generate a value of the requested schema", arbitrary.left)
+      )
     }
-    const encode = Schema.encodeUnknownEither(Schema.parseJson(typed))
-    const decode = Schema.decodeUnknownEither(Schema.parseJson(typed))
+    const samples = FastCheck.sample(arbitrary.right, { seed, numRuns: 20 })
     for (const sample of samples) {
       const json = encode(sample)
       if (json._tag === "Right" && typeof json.right === "string" && decode(json.right)._tag === "Right") {
@@ -286,9 +286,40 @@ const encodeAnswer = (
   if (schema === undefined) {
     return Effect.succeed(typeof answer.value === "string" ? answer.value : JSON.stringify(answer.value))
   }
-  return Schema.encodeUnknown(Schema.parseJson(schema as Schema.Schema<unknown, unknown>))(answer.value).pipe(
-    Effect.mapError((cause) => malformed("the scripted answer does not fit the requested schema", cause))
-  )
+  return Either.match(compiled(schema).encode(answer.value), {
+    onLeft: (cause) => Effect.fail(malformed("the scripted answer does not fit the requested schema", cause)),
+    onRight: (json) => Effect.succeed(json as string)
+  })
+}
+
+interface Compiled {
+  readonly arbitrary: Either.Either<FastCheck.Arbitrary<unknown>, unknown>
+  readonly encode: (value: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decode: (json: unknown) => Either.Either<unknown, ParseResult.ParseError>
+}
+
+// What the model derives from a response schema, once per schema: an agent asks with the same one every time, and
+// building an `Arbitrary` and two JSON codecs per request cost more than the rest of the request.
+const compiledSchemas = new WeakMap<Schema.Schema.Any, Compiled>()
+
+const compiled = (schema: Schema.Schema.Any): Compiled => {
+  let entry = compiledSchemas.get(schema)
+  if (entry === undefined) {
+    const typed = schema as Schema.Schema<unknown, unknown>
+    let arbitrary: Compiled["arbitrary"]
+    try {
+      arbitrary = Either.right(Arbitrary.make(typed))
+    } catch (cause) {
+      arbitrary = Either.left(cause)
+    }
+    entry = {
+      arbitrary,
+      encode: Schema.encodeUnknownEither(Schema.parseJson(typed)),
+      decode: Schema.decodeUnknownEither(Schema.parseJson(typed))
+    }
+    compiledSchemas.set(schema, entry)
+  }
+  return entry
 }
 
 // No timer at all for no latency: a timer of 0 ms still waits for the next turn of the event loop.
