@@ -1,9 +1,8 @@
 /**
  * The errors the engine reports for one task: it timed out, its agent could not be built, its input or its output
  * did not match the schema, one of its own options was invalid, the budget had no room for it, or its team reached
- * no consensus. They appear inside a
- * task's result, never as the failure of a whole run. The errors that do fail a run or a team definition, before
- * anything starts, are `RunOptionsError` and `TeamOptionsError`.
+ * no consensus. They appear inside a task's result, never as the failure of a whole run. The errors that do fail a
+ * run or a team definition, before anything starts, are `RunOptionsError` and `TeamOptionsError`.
  *
  * @since 0.1.0
  */

@@ -731,9 +731,7 @@ export const run = <In, Out, E, EL, R, TOut, RS, S>(
     const beginAttempt = (slot: Slot, attemptNo: number): Effect.Effect<void, never, R | RS> => {
       const task = slot.task
       const instance = AgentInstance.unsafeMake(agentName, runId, task.id, attemptNo)
-      // `forEach` copies without the entry arrays and iterator results of `new Map(template)`.
-      const map = new Map<string, unknown>()
-      template.forEach((service, key) => map.set(key, service))
+      const map = new Map(template)
       map.set(AgentInstance.AgentInstance.key, instance)
       map.set(Usage.UsageMeter.key, slot.meter)
       slot.attemptNo = attemptNo
