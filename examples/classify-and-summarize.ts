@@ -14,7 +14,7 @@
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Console, Duration, Effect, Layer } from "effect"
 import { Aggregate, Executor, RunReport, Task } from "effect-parallel-agents"
-import { AgentModel, AgentRegistry } from "effect-parallel-agents/services"
+import { AgentModel, AgentRegistry } from "effect-parallel-agents/models"
 
 // The built-in agents, which the command line runs too: `classify` and `summarize`, each a language-model agent
 // with a prompt and an output schema (AgentRegistry.ts).

@@ -16,7 +16,7 @@
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { Executor } from "effect-parallel-agents"
-import { AgentModel } from "effect-parallel-agents/services"
+import { AgentModel } from "effect-parallel-agents/models"
 import { offline, program } from "./medical/diagnosis.js"
 
 // The model AGENT_MODEL names: the offline one unless it says otherwise. The HTTP client is for real endpoints.

@@ -9,7 +9,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Context, Effect, Layer, Schedule } from "effect"
 import { Agent, Executor, RunReport, Task, TaskResult, Usage } from "effect-parallel-agents"
-import { FaultInjection } from "effect-parallel-agents/services"
+import { FaultInjection } from "effect-parallel-agents/testing"
 
 type Label = "positive" | "negative"
 

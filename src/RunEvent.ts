@@ -158,7 +158,7 @@ export const make = (options?: { readonly capacity?: number | undefined }): Effe
  * ```ts
  * import { Executor, RunEvent, Task } from "effect-parallel-agents"
  * import { Console, Effect, Layer, Stream } from "effect"
- * import { TestAgent } from "effect-parallel-agents/services"
+ * import { TestAgent } from "effect-parallel-agents/testing"
  *
  * const program = Effect.gen(function*() {
  *   const agent = yield* TestAgent.succeed("upper", (s: string) => s.toUpperCase())

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, HashMap, Logger, LogLevel, Metric, Option, TestClock, Tracer } from "effect"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Executor from "../src/Executor.js"
 import * as ExecutorMetrics from "../src/ExecutorMetrics.js"
 import * as Task from "../src/Task.js"

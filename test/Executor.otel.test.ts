@@ -14,7 +14,7 @@ import {
 } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Data, Effect } from "effect"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Executor from "../src/Executor.js"
 import * as Task from "../src/Task.js"
 import { uniqueName, withClock } from "./utils.js"

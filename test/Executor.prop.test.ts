@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, FastCheck as fc, Fiber, TestClock } from "effect"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Executor from "../src/Executor.js"
 import * as Task from "../src/Task.js"
 import type * as TaskResult from "../src/TaskResult.js"

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Data, Duration, Effect, Exit, Fiber, Metric, Option, Ref, Schedule, Schema, TestClock } from "effect"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import * as AgentError from "../src/AgentError.js"
 import * as Budget from "../src/Budget.js"
 import * as Executor from "../src/Executor.js"

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Cause, Chunk, Effect, Exit, Fiber, Layer, Ref, Schedule, Schema, Stream, TestClock } from "effect"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import type * as AgentError from "../src/AgentError.js"
 import * as Executor from "../src/Executor.js"
 import * as RunEvent from "../src/RunEvent.js"

@@ -16,7 +16,7 @@ import {
   TestClock
 } from "effect"
 import * as Os from "node:os"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
 import * as AgentInstance from "../src/AgentInstance.js"

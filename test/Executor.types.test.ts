@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema, Stream } from "effect"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import type * as AgentError from "../src/AgentError.js"
 import * as Aggregate from "../src/Aggregate.js"
 import * as Executor from "../src/Executor.js"

@@ -19,7 +19,7 @@ import {
   TestClock,
   Tracer
 } from "effect"
-import * as TestAgent from "../services/TestAgent.js"
+import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
 import type * as AgentInstance from "../src/AgentInstance.js"

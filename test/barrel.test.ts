@@ -5,6 +5,9 @@ import { fileURLToPath } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
+/** The engine's barrel and the barrel of each group of services/, each its own export path. */
+const barrels = ["src", "services/models", "services/testing", "services/cli"]
+
 interface Export {
   readonly name: string
   readonly doc: string
@@ -74,7 +77,7 @@ const headerOf = (folder: string, name: string): string => {
 
 describe("barrels", () => {
   it("each export is preceded by its module's header comment, word for word", () => {
-    for (const folder of ["src", "services"]) {
+    for (const folder of barrels) {
       for (const { doc, name } of parseBarrel(folder)) {
         assert.strictEqual(doc, headerOf(folder, name), `${folder}/index.ts: the comment of ${name} is not its header`)
       }
@@ -87,21 +90,19 @@ describe("barrels", () => {
     assert.notInclude(names, "internal")
   })
 
-  it("services/index.ts exports every module of services/, sorted, each with a doc comment", () => {
-    const names = checkBarrel("services")
-    assert.include(names, "TestAgent")
+  it("each group of services/ has a barrel that exports every module of the group, sorted, each with a doc comment", () => {
+    assert.include(checkBarrel("services/models"), "LanguageModelAgent")
+    assert.include(checkBarrel("services/testing"), "TestAgent")
+    assert.include(checkBarrel("services/cli"), "Cli")
   })
 
   it("the barrels' namespaces are the modules themselves", async () => {
-    const barrel = await import("../src/index.js")
-    const services = await import("../services/index.js")
-    for (const name of modulesOf("src")) {
-      const module = await import(/* @vite-ignore */ path.join(root, "src", `${name}.ts`))
-      assert.strictEqual((barrel as Record<string, unknown>)[name], module, `src/index.ts: ${name}`)
-    }
-    for (const name of modulesOf("services")) {
-      const module = await import(/* @vite-ignore */ path.join(root, "services", `${name}.ts`))
-      assert.strictEqual((services as Record<string, unknown>)[name], module, `services/index.ts: ${name}`)
+    for (const folder of barrels) {
+      const barrel = await import(/* @vite-ignore */ path.join(root, folder, "index.ts"))
+      for (const name of modulesOf(folder)) {
+        const module = await import(/* @vite-ignore */ path.join(root, folder, `${name}.ts`))
+        assert.strictEqual((barrel as Record<string, unknown>)[name], module, `${folder}/index.ts: ${name}`)
+      }
     }
   })
 })

@@ -11,8 +11,8 @@
  */
 import { Console, Duration, Effect, Schema } from "effect"
 import { Executor, Task, TaskResult, Team, Usage } from "effect-parallel-agents"
-import type { OfflineLanguageModel } from "effect-parallel-agents/services"
-import { LanguageModelAgent } from "effect-parallel-agents/services"
+import type { OfflineLanguageModel } from "effect-parallel-agents/models"
+import { LanguageModelAgent } from "effect-parallel-agents/models"
 
 /** One minute of the seed. */
 export const MINUTE = Duration.millis(100)

@@ -12,7 +12,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Cli from "../Cli.js"
+import * as Cli from "../cli/Cli.js"
 
 const write = (stream: NodeJS.WriteStream) => (text: string) =>
   Effect.sync(() => {

@@ -12,9 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-import * as Agent from "../src/Agent.js"
-import { RunOptionsError } from "../src/AgentError.js"
-import * as AgentInstance from "../src/AgentInstance.js"
+import * as Agent from "../../src/Agent.js"
+import { RunOptionsError } from "../../src/AgentError.js"
+import * as AgentInstance from "../../src/AgentInstance.js"
 
 /**
  * What an attempt may be made to do instead of its normal work.
@@ -168,7 +168,7 @@ const inject = <Out, E>(
  *
  * ```ts
  * import { Agent, Executor, Task } from "effect-parallel-agents"
- * import { FaultInjection } from "effect-parallel-agents/services"
+ * import { FaultInjection } from "effect-parallel-agents/testing"
  * import { Context, Effect, Layer } from "effect"
  *
  * class Echo extends Context.Tag("echo")<Echo, Agent.Agent<string, string>>() {}

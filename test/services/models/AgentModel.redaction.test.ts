@@ -5,13 +5,13 @@ import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from "@openteleme
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Cause, Effect, Inspectable, Layer, List, Logger, LogLevel, Redacted, Schedule, Schema } from "effect"
 import { inspect } from "node:util"
-import * as AgentModel from "../../services/AgentModel.js"
-import * as LanguageModelAgent from "../../services/LanguageModelAgent.js"
-import * as Executor from "../../src/Executor.js"
-import * as RunReport from "../../src/RunReport.js"
-import * as Task from "../../src/Task.js"
-import * as TaskResult from "../../src/TaskResult.js"
-import * as ModelServer from "./modelServer.js"
+import * as AgentModel from "../../../services/models/AgentModel.js"
+import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
+import * as Executor from "../../../src/Executor.js"
+import * as RunReport from "../../../src/RunReport.js"
+import * as Task from "../../../src/Task.js"
+import * as TaskResult from "../../../src/TaskResult.js"
+import * as ModelServer from "../modelServer.js"
 
 // A known key goes to real HTTP servers through both providers, with every failure the providers can give. Every
 // log line (all levels, in every built-in format and through OpenTelemetry), every span, every error and every

@@ -1,14 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Layer, Option, Schedule } from "effect"
-import * as FaultInjection from "../../services/FaultInjection.js"
-import * as TestAgent from "../../services/TestAgent.js"
-import * as Agent from "../../src/Agent.js"
-import type * as AgentError from "../../src/AgentError.js"
-import * as Executor from "../../src/Executor.js"
-import * as Retry from "../../src/Retry.js"
-import * as Task from "../../src/Task.js"
-import * as TaskResult from "../../src/TaskResult.js"
-import { withClock } from "../utils.js"
+import * as FaultInjection from "../../../services/testing/FaultInjection.js"
+import * as TestAgent from "../../../services/testing/TestAgent.js"
+import * as Agent from "../../../src/Agent.js"
+import type * as AgentError from "../../../src/AgentError.js"
+import * as Executor from "../../../src/Executor.js"
+import * as Retry from "../../../src/Retry.js"
+import * as Task from "../../../src/Task.js"
+import * as TaskResult from "../../../src/TaskResult.js"
+import { withClock } from "../../utils.js"
 
 class Echo extends Context.Tag("test/FaultInjection/Echo")<Echo, Agent.Agent<number, number>>() {}
 const EchoLive = Layer.succeed(Echo, Agent.make({ name: "echo", run: (n: number) => Effect.succeed(n) }))

@@ -10,10 +10,10 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type * as Cli from "../../services/Cli.js"
-import * as ModelServer from "./modelServer.js"
+import type * as Cli from "../../../services/cli/Cli.js"
+import * as ModelServer from "../modelServer.js"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
+const root = fileURLToPath(new URL("../../..", import.meta.url))
 const bin = path.join(root, "services", "bin", "parallel-agents.ts")
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 

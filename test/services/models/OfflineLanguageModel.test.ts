@@ -1,8 +1,8 @@
 import { LanguageModel, Model, Prompt } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Option, Schema, Stream, TestClock } from "effect"
-import * as OfflineLanguageModel from "../../services/OfflineLanguageModel.js"
-import { withClock } from "../utils.js"
+import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
+import { withClock } from "../../utils.js"
 
 const Review = Schema.Struct({
   label: Schema.Literal("positive", "negative"),

@@ -10,8 +10,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import * as Agent from "../src/Agent.js"
-import * as AgentInstance from "../src/AgentInstance.js"
+import * as Agent from "../../src/Agent.js"
+import * as AgentInstance from "../../src/AgentInstance.js"
 
 /**
  * What a test agent saw.
@@ -71,7 +71,7 @@ const emptyStats: Stats = { builds: 0, releases: 0, runs: 0, running: 0, peakRun
  *
  * ```ts
  * import { Executor, Task } from "effect-parallel-agents"
- * import { TestAgent } from "effect-parallel-agents/services"
+ * import { TestAgent } from "effect-parallel-agents/testing"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {

@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Fiber, TestClock } from "effect"
-import * as TestAgent from "../../services/TestAgent.js"
-import * as AgentError from "../../src/AgentError.js"
-import * as Executor from "../../src/Executor.js"
-import * as Task from "../../src/Task.js"
-import * as TaskResult from "../../src/TaskResult.js"
-import { withClock } from "../utils.js"
+import * as TestAgent from "../../../services/testing/TestAgent.js"
+import * as AgentError from "../../../src/AgentError.js"
+import * as Executor from "../../../src/Executor.js"
+import * as Task from "../../../src/Task.js"
+import * as TaskResult from "../../../src/TaskResult.js"
+import { withClock } from "../../utils.js"
 
 const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, Executor.layer())
 

@@ -460,7 +460,7 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
  * ```ts
  * import { LanguageModel } from "@effect/ai"
  * import { Effect, Schema } from "effect"
- * import { OfflineLanguageModel } from "effect-parallel-agents/services"
+ * import { OfflineLanguageModel } from "effect-parallel-agents/models"
  *
  * const program = LanguageModel.generateObject({
  *   prompt: "Classify: the food was great",

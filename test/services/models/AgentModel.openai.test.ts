@@ -1,14 +1,14 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
-import * as AgentModel from "../../services/AgentModel.js"
-import * as LanguageModelAgent from "../../services/LanguageModelAgent.js"
-import * as TaskResult from "../../src/TaskResult.js"
-import * as Usage from "../../src/Usage.js"
-import * as ModelServer from "./modelServer.js"
-import * as TestMeter from "./testMeter.js"
-import * as WireFormat from "./wireFormat.js"
-import { type Doc, Label } from "./wireFormat.js"
+import * as AgentModel from "../../../services/models/AgentModel.js"
+import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
+import * as TaskResult from "../../../src/TaskResult.js"
+import * as Usage from "../../../src/Usage.js"
+import * as ModelServer from "../modelServer.js"
+import * as TestMeter from "../testMeter.js"
+import * as WireFormat from "../wireFormat.js"
+import { type Doc, Label } from "../wireFormat.js"
 
 // `AGENT_MODEL=openai:<model>`: @effect/ai-openai over OpenAI's Responses API, against a real HTTP server on
 // 127.0.0.1 (`OPENAI_BASE_URL`). Live clock; each test takes milliseconds.

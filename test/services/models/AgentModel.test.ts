@@ -3,8 +3,8 @@ import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import type { ConfigError } from "effect"
 import { ConfigProvider, Effect, Either, Exit, Layer, Redacted } from "effect"
-import * as AgentModel from "../../services/AgentModel.js"
-import { withClock } from "../utils.js"
+import * as AgentModel from "../../../services/models/AgentModel.js"
+import { withClock } from "../../utils.js"
 
 const fromEnv = (entries: ReadonlyArray<readonly [string, string]>) =>
   Layer.setConfigProvider(ConfigProvider.fromMap(new Map(entries)))

@@ -7,10 +7,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import type * as RunEvent from "../../src/RunEvent.js"
-import { formatMillis } from "../../src/RunReport.js"
-import type * as TaskResult from "../../src/TaskResult.js"
-import * as Usage from "../../src/Usage.js"
+import type * as RunEvent from "../../../src/RunEvent.js"
+import { formatMillis } from "../../../src/RunReport.js"
+import type * as TaskResult from "../../../src/TaskResult.js"
+import * as Usage from "../../../src/Usage.js"
 
 // =============================================================================
 // tally

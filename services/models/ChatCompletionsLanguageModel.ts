@@ -370,7 +370,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
  * import { LanguageModel } from "@effect/ai"
  * import { FetchHttpClient } from "@effect/platform"
  * import { Effect, Layer } from "effect"
- * import { ChatCompletionsLanguageModel } from "effect-parallel-agents/services"
+ * import { ChatCompletionsLanguageModel } from "effect-parallel-agents/models"
  *
  * const ModelLive = ChatCompletionsLanguageModel.layer({
  *   model: "llama3.1:8b",

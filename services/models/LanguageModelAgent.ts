@@ -16,9 +16,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import * as Agent from "../src/Agent.js"
-import * as AgentInstance from "../src/AgentInstance.js"
-import * as Usage from "../src/Usage.js"
+import * as Agent from "../../src/Agent.js"
+import * as AgentInstance from "../../src/AgentInstance.js"
+import * as Usage from "../../src/Usage.js"
 
 // =============================================================================
 // models
@@ -136,7 +136,7 @@ const stringify = (value: unknown): string =>
  * **Example** (A prompt template)
  *
  * ```ts
- * import { LanguageModelAgent } from "effect-parallel-agents/services"
+ * import { LanguageModelAgent } from "effect-parallel-agents/models"
  *
  * const prompt = LanguageModelAgent.template("Classify the sentiment of this review:\n\n{{text}}")
  * prompt({ text: "Great food" }) // "Classify the sentiment of this review:\n\nGreat food"
@@ -229,7 +229,7 @@ export const layer: {
  *
  * ```ts
  * import { Executor, Task } from "effect-parallel-agents"
- * import { LanguageModelAgent, OfflineLanguageModel } from "effect-parallel-agents/services"
+ * import { LanguageModelAgent, OfflineLanguageModel } from "effect-parallel-agents/models"
  * import { Effect, Layer, Schema } from "effect"
  *
  * const classifier = LanguageModelAgent.factory({

@@ -31,27 +31,6 @@ export * as AgentRegistry from "./AgentRegistry.js"
 export * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
 
 /**
- * The command line, `parallel-agents`, on `@effect/cli`. `parallel-agents run --input tasks.jsonl --agent classify`
- * streams a JSONL file of tasks through a built-in agent (`AgentRegistry`) with `Executor.stream`, writes one JSON
- * line per task as it ends, shows progress, and prints a summary. A line that is not JSON or does not fit the
- * agent's input schema fails on its own, with its line number. Ctrl-C stops the run: running agents are
- * interrupted and released, every finished result is written, and the summary is printed.
- *
- * @since 0.1.0
- */
-export * as Cli from "./Cli.js"
-
-/**
- * Fault injection for tests of agent programs: wraps any agent layer so that, at given rates, an attempt fails
- * with a typed error, dies, hangs, runs slow, or is rate limited (a 429 with Retry-After), instead of or before
- * calling the real agent. Faults are decided from a seed, the task id and the attempt number, so a run is
- * reproducible whatever the scheduling, and a retried attempt draws again.
- *
- * @since 0.1.0
- */
-export * as FaultInjection from "./FaultInjection.js"
-
-/**
  * Agents backed by `@effect/ai`'s `LanguageModel`: a prompt built from each input, an optional system prompt, and
  * an output `Schema` for structured output (plain text without one). The `LanguageModel` stays a requirement the
  * app provides once; each agent instance records the token usage of every response on its task's usage meter.
@@ -70,12 +49,3 @@ export * as LanguageModelAgent from "./LanguageModelAgent.js"
  * @since 0.1.0
  */
 export * as OfflineLanguageModel from "./OfflineLanguageModel.js"
-
-/**
- * Scripted agents for tests and examples. Each `TestAgent` has a real factory layer that acquires and releases
- * its instance, and it counts what happened: builds, releases, runs, and the most runs at once. Use it to check
- * that every task got a fresh instance and that every instance was released.
- *
- * @since 0.1.0
- */
-export * as TestAgent from "./TestAgent.js"

@@ -221,7 +221,7 @@ export const layer = (
  * import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
  * import { Effect, Layer, Schema } from "effect"
  * import { Executor, Task } from "effect-parallel-agents"
- * import { AgentModel, LanguageModelAgent } from "effect-parallel-agents/services"
+ * import { AgentModel, LanguageModelAgent } from "effect-parallel-agents/models"
  *
  * const summarizer = LanguageModelAgent.factory({
  *   name: "summarizer",

@@ -1,12 +1,12 @@
 import { Prompt } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Option, Schema } from "effect"
-import * as AgentRegistry from "../../services/AgentRegistry.js"
-import * as OfflineLanguageModel from "../../services/OfflineLanguageModel.js"
-import * as Executor from "../../src/Executor.js"
-import * as RunReport from "../../src/RunReport.js"
-import * as Task from "../../src/Task.js"
-import { withClock } from "../utils.js"
+import * as AgentRegistry from "../../../services/models/AgentRegistry.js"
+import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
+import * as Executor from "../../../src/Executor.js"
+import * as RunReport from "../../../src/RunReport.js"
+import * as Task from "../../../src/Task.js"
+import { withClock } from "../../utils.js"
 
 const documents = Task.fromIterable(
   Array.from({ length: 4 }, (_, i) => ({ text: `Sample document number ${i}` })),

@@ -10,7 +10,7 @@ import type * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type * as Agent from "../src/Agent.js"
+import type * as Agent from "../../src/Agent.js"
 import * as LanguageModelAgent from "./LanguageModelAgent.js"
 import type * as OfflineLanguageModel from "./OfflineLanguageModel.js"
 
