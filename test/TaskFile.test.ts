@@ -1,52 +1,18 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Either, Schema, Stream } from "effect"
+import { Chunk, Effect, Either, Schema, Stream } from "effect"
 import * as TestAgent from "../services/testing/TestAgent.js"
-import { AgentInputError } from "../src/AgentError.js"
-import * as AgentInstance from "../src/AgentInstance.js"
 import * as Executor from "../src/Executor.js"
 import * as Task from "../src/Task.js"
 import * as TaskFile from "../src/TaskFile.js"
 import * as TaskResult from "../src/TaskResult.js"
-import * as Usage from "../src/Usage.js"
+import { badInput, meta, succeeded, timedOut } from "./results.js"
 import { withClock } from "./utils.js"
 
 // =============================================================================
 // fixtures
 // =============================================================================
-
-const task = (line: number, id = String(line)) => Task.make({ id, input: {}, labels: { line: String(line) } })
-
-const meta = (line: number, durationMillis = 100, attempt = 1) => ({
-  task: task(line),
-  index: line - 1,
-  instance: AgentInstance.make({ agent: "classifier", runId: "r1", taskId: String(line), attempt }),
-  startedAt: 1_000,
-  durationMillis
-})
-
-const succeeded = (line: number) =>
-  TaskResult.succeeded(
-    { ...meta(line), usage: Usage.make({ requests: 1, inputTokens: 30, outputTokens: 5 }) },
-    { label: "positive" }
-  )
-
-const badInput = (line: number) =>
-  TaskResult.failed(
-    meta(line, 0),
-    Cause.fail(
-      new AgentInputError({
-        agent: "classifier",
-        taskId: String(line),
-        path: ["text"],
-        issues: [{ path: ["text"], message: "is missing" }]
-      })
-    )
-  )
-
-const timedOut = (line: number) =>
-  TaskResult.timedOut(meta(line, 30_000), { reason: "TaskTimeout", timeout: "30 seconds" })
 
 /** The tasks of a text given in chunks, as `[id, line, input]`. */
 const read = (...chunks: ReadonlyArray<string>) =>
