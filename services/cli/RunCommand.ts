@@ -65,8 +65,6 @@ const liveReports = 20
 /** How long, after Ctrl-C, the run has to report the tasks under way (a task waiting to retry, say). */
 const stopGrace = Duration.seconds(3)
 
-const count = (n: number) => n.toLocaleString("en-US")
-
 /** One line on a task that did not succeed, for people: `bad input: at ["text"]: is missing`. */
 const describe = (line: TaskFile.ResultLine): string => {
   if (line.issues !== undefined) {
@@ -353,7 +351,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     if (Option.isSome(first)) return yield* finish(first.value, false)
     yield* clear
     yield* output.stderr(
-      `Interrupted: stopping ${count(tally.inFlight)} running agents and writing their results ` +
+      `Interrupted: stopping ${Progress.count(tally.inFlight)} running agents and writing their results ` +
         `(Ctrl-C again to exit at once)\n`
     )
     const drained = yield* Effect.timeout(Fiber.await(consumer), stopGrace).pipe(Effect.option)
@@ -362,8 +360,8 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     const left = tally.inFlight
     const exit = yield* Fiber.interrupt(consumer)
     yield* output.stderr(
-      `Gave up after ${Duration.format(stopGrace)}: ${count(left)} tasks still under way (waiting to retry, say) ` +
-        `have no result line\n`
+      `Gave up after ${Duration.format(stopGrace)}: ${Progress.count(left)} tasks still under way ` +
+        `(waiting to retry, say) have no result line\n`
     )
     return yield* finish(exit, true)
   }))

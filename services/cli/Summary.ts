@@ -7,6 +7,7 @@
  */
 import * as RunReport from "../../src/RunReport.js"
 import * as Usage from "../../src/Usage.js"
+import * as Progress from "./internal/progress.js"
 
 /**
  * The summary of a run, as `--json` prints it.
@@ -45,8 +46,6 @@ export interface Summary {
   readonly usage: Usage.Usage
 }
 
-const count = (n: number) => n.toLocaleString("en-US")
-
 /**
  * The summary for people: the outcomes, the wall time against the time one after another, the model and its
  * tokens, and where the results and the report went. `path` shows a file's path (relative to the working
@@ -63,23 +62,23 @@ export const format = (
   const s = summary.summary
   const share = (n: number) => n === 0 || s.total === 0 ? "" : `  ${((n / s.total) * 100).toFixed(1)}%`
   const lines = [
-    `${summary.interrupted ? "Interrupted: " : ""}${summary.agent}: ${count(s.total)} tasks from ${
+    `${summary.interrupted ? "Interrupted: " : ""}${summary.agent}: ${Progress.count(s.total)} tasks from ${
       show(summary.input)
     } at concurrency ${summary.concurrency}${
       summary.linesTotal === null || summary.linesTotal === summary.linesDone
         ? ""
-        : ` (${count(summary.linesDone)} of ${count(summary.linesTotal)} lines)`
+        : ` (${Progress.count(summary.linesDone)} of ${Progress.count(summary.linesTotal)} lines)`
     }`
   ]
   const rows: Array<[string, number, string]> = [
     ["succeeded", s.succeeded, ""],
-    ["failed", s.failed, summary.badInput > 0 ? `  (bad input: ${count(summary.badInput)})` : ""],
+    ["failed", s.failed, summary.badInput > 0 ? `  (bad input: ${Progress.count(summary.badInput)})` : ""],
     ["timed out", s.timedOut, ""],
     ["interrupted", s.interrupted, ""]
   ]
-  const width = Math.max(...rows.map(([, n]) => count(n).length))
+  const width = Math.max(...rows.map(([, n]) => Progress.count(n).length))
   for (const [label, n, note] of rows) {
-    lines.push(`  ${label.padEnd(12)}${count(n).padStart(width)}${share(n)}${note}`)
+    lines.push(`  ${label.padEnd(12)}${Progress.count(n).padStart(width)}${share(n)}${note}`)
   }
   const wall = RunReport.formatMillis(summary.wallMillis)
   lines.push(
@@ -89,7 +88,7 @@ export const format = (
       }x faster)`
       : `Wall time: ${wall}`
   )
-  if (summary.retries > 0) lines.push(`Retried attempts: ${count(summary.retries)}`)
+  if (summary.retries > 0) lines.push(`Retried attempts: ${Progress.count(summary.retries)}`)
   lines.push(
     `Model: ${summary.model}${
       summary.model === "offline" ? " (generated answers: no key, no network; set AGENT_MODEL for a real one)" : ""
@@ -97,9 +96,9 @@ export const format = (
   )
   if (!Usage.isEmpty(summary.usage)) {
     lines.push(
-      `Tokens: ${count(summary.usage.inputTokens)} in, ${count(summary.usage.outputTokens)} out, over ${
-        count(summary.usage.requests)
-      } requests`
+      `Tokens: ${Progress.count(summary.usage.inputTokens)} in, ${
+        Progress.count(summary.usage.outputTokens)
+      } out, over ${Progress.count(summary.usage.requests)} requests`
     )
   }
   lines.push(`Results: ${summary.output === null ? "stdout" : show(summary.output)}`)
