@@ -24,7 +24,8 @@ interface Output {
 
 /**
  * The environment of the commands: this process's, without what `npm test` sets for its own scripts
- * (`npm_config_local_prefix` would point the scratch projects' npm at this repository).
+ * (`npm_config_local_prefix` would point the scratch projects' npm at this repository) and without `NODE_OPTIONS`
+ * (a loader such as tsx would change how the scratch projects' Node resolves the package).
  */
 const environment = Object.fromEntries(
   Object.entries(process.env).filter(([key, value]) =>
@@ -125,9 +126,9 @@ const PackedLive = Layer.scoped(
     const packed = packJson(
       yield* succeed(clone, "npm", ["pack", "--json", "--pack-destination", directory, "--no-audit", "--no-fund"])
     )
-    const lock = yield* readJson(path.join(root, "package-lock.json")) as Effect.Effect<{
-      readonly packages: Record<string, { readonly version?: string }>
-    }>
+    const lock: { readonly packages: Record<string, { readonly version?: string }> } = yield* readJson(
+      path.join(root, "package-lock.json")
+    )
     return {
       directory,
       clone,
