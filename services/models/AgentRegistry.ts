@@ -1,8 +1,8 @@
 /**
  * The built-in agents, by name: `classify` (the sentiment of a document) and `summarize` (a summary of at most 50
  * characters). Each is a language-model agent with its input schema, its prompt and its output schema; the command
- * line runs them by name and the examples use them. Offline, they answer by a fixed rule (`offlineAnswers`),
- * wherever they run: the command line, the examples, `AgentModel.layer` and `AgentModel.layerConfig`.
+ * line runs them by name and the examples use them. Offline, they answer by a fixed rule (`offlineAnswers`) on the
+ * command line, in the examples, and through `AgentModel.layer` and `AgentModel.layerConfig`.
  *
  * @since 0.1.0
  */
@@ -174,7 +174,7 @@ export const find = (name: string): Option.Option<AnyEntry> =>
  * same on every run: a document that ends in an even number is positive, one that ends in an odd number negative,
  * and a summary is the document's first 50 characters. Requests for other schemas, and documents that end in no
  * number, get the offline model's generated answers. `AgentModel.layer` and `AgentModel.layerConfig` use them
- * after the app's own `answer`, so the built-in agents answer alike wherever they run offline.
+ * after the app's own `answer`; give them as `answer` to `OfflineLanguageModel.layer` used directly.
  *
  * @category constructors
  * @since 0.1.0
