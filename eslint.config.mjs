@@ -62,6 +62,29 @@ export default tseslint.config(
     }
   },
   {
+    // The engine uses Effect through its public API only: no private runtime fields, no writes to the fiber's
+    // context or interruption state, no fiber internals (a fiber per task is what keeps tasks apart).
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": ["error", {
+        selector: "CallExpression[callee.property.name='push'] > SpreadElement.arguments",
+        message: "Do not use spread arguments in Array.push"
+      }, {
+        selector: "MemberExpression[property.name=/^_op/]",
+        message: "Effect's private runtime fields (_op_layer, _op, ...) are not part of its API"
+      }, {
+        selector: "MemberExpression[property.name=/^(getChildren|setFiberRef|setFiberRefs|unsafeInterruptAsFork)$/]",
+        message: "A fiber's internals are not part of Effect's API: use Fiber and Effect functions"
+      }, {
+        selector: "MemberExpression[property.name=/^unsafe.*Fiber/], Identifier[name=/^unsafe.*Fiber/]",
+        message: "unsafe*Fiber functions reach into the runtime: use Fiber and Effect functions"
+      }, {
+        selector: "MemberExpression[object.name='FiberRef'][property.name=/^(currentContext|interruptedCause)$/]",
+        message: "Provide services with Effect.provide / a Runtime's context; never write a fiber's context or interruption"
+      }]
+    }
+  },
+  {
     files: ["src/**/*.ts", "services/**/*.ts"],
     rules: {
       "@effect/no-import-from-barrel-package": ["error", {

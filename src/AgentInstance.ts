@@ -58,11 +58,11 @@ class InstanceImpl implements Service {
     readonly runId: string,
     readonly taskId: string,
     readonly attempt: number,
-    /** A name given at construction; otherwise it is formatted from the parts when read. */
-    private readonly given?: string | undefined
+    /** A name given at construction; otherwise it is formatted from the parts the first time it is read. */
+    private given?: string | undefined
   ) {}
   get name(): string {
-    return this.given ?? format(this)
+    return this.given ??= format(this)
   }
   toJSON() {
     return { agent: this.agent, runId: this.runId, taskId: this.taskId, attempt: this.attempt, name: this.name }

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { hasProperty } from "effect/Predicate"
+import * as Ref from "effect/Ref"
 import { RunOptionsError } from "./AgentError.js"
 import * as Usage from "./Usage.js"
 
@@ -61,6 +62,19 @@ export interface Snapshot {
 }
 
 /**
+ * A resource that had no room for a task: the limit, and what was used and reserved when the task asked.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Exhausted {
+  readonly resource: Resource
+  readonly limit: number
+  readonly used: number
+  readonly reserved: number
+}
+
+/**
  * @category models
  * @since 0.1.0
  */
@@ -69,15 +83,13 @@ export interface Service {
   readonly limits: Limits
   /** The budget's figures now. */
   readonly snapshot: Effect.Effect<Snapshot>
-  /** The budget's figures now, read synchronously. */
-  readonly unsafeSnapshot: () => Snapshot
   /**
-   * Reserves `estimate` for a task about to start. Returns `undefined` when it fits (it is then reserved), or the
-   * first resource that has no room. With an estimate of 0 for a resource, the task fits while anything is left.
+   * Reserves `estimate` for a task about to start: `undefined` when it fits (it is then reserved), or the first
+   * resource that has no room. With an estimate of 0 for a resource, the task fits while anything is left.
    */
-  readonly unsafeReserve: (estimate: Usage.Usage) => Resource | undefined
+  readonly reserve: (estimate: Usage.Usage) => Effect.Effect<Exhausted | undefined>
   /** Releases a task's reservation and adds what it really used. */
-  readonly unsafeSettle: (estimate: Usage.Usage, used: Usage.Usage) => void
+  readonly settle: (estimate: Usage.Usage, used: Usage.Usage) => Effect.Effect<void>
 }
 
 /**
@@ -99,34 +111,38 @@ const amountOf = (usage: Usage.Usage, resource: Resource): number =>
 
 const resources: ReadonlyArray<Resource> = ["tokens", "cost", "requests"]
 
-class BudgetImpl implements Service {
-  readonly [TypeId]: TypeId = TypeId
-  used: Usage.Usage = Usage.empty
-  reserved: Usage.Usage = Usage.empty
-  constructor(readonly limits: Limits) {}
-  unsafeSnapshot = (): Snapshot => ({ limits: this.limits, used: this.used, reserved: this.reserved })
-  snapshot = Effect.sync(this.unsafeSnapshot)
-  unsafeReserve = (estimate: Usage.Usage): Resource | undefined => {
-    for (const resource of resources) {
-      const limit = this.limits[resource]
-      if (limit === undefined) continue
-      const taken = amountOf(this.used, resource) + amountOf(this.reserved, resource)
-      const wanted = amountOf(estimate, resource)
-      if (wanted === 0 ? taken >= limit : taken + wanted > limit) return resource
+const reserveIn = (limits: Limits, estimate: Usage.Usage) => (state: Snapshot): [Exhausted | undefined, Snapshot] => {
+  for (const resource of resources) {
+    const limit = limits[resource]
+    if (limit === undefined) continue
+    const used = amountOf(state.used, resource)
+    const reserved = amountOf(state.reserved, resource)
+    const wanted = amountOf(estimate, resource)
+    if (wanted === 0 ? used + reserved >= limit : used + reserved + wanted > limit) {
+      return [{ resource, limit, used, reserved }, state]
     }
-    this.reserved = Usage.add(this.reserved, estimate)
-    return undefined
   }
-  unsafeSettle = (estimate: Usage.Usage, used: Usage.Usage): void => {
-    this.reserved = Usage.make({
-      requests: this.reserved.requests - estimate.requests,
-      inputTokens: this.reserved.inputTokens - estimate.inputTokens,
-      outputTokens: this.reserved.outputTokens - estimate.outputTokens,
-      cost: this.reserved.cost - estimate.cost
-    })
-    this.used = Usage.add(this.used, used)
-  }
+  return [undefined, { ...state, reserved: Usage.add(state.reserved, estimate) }]
 }
+
+const settleIn = (estimate: Usage.Usage, used: Usage.Usage) => (state: Snapshot): Snapshot => ({
+  ...state,
+  reserved: Usage.make({
+    requests: state.reserved.requests - estimate.requests,
+    inputTokens: state.reserved.inputTokens - estimate.inputTokens,
+    outputTokens: state.reserved.outputTokens - estimate.outputTokens,
+    cost: state.reserved.cost - estimate.cost
+  }),
+  used: Usage.add(state.used, used)
+})
+
+const fromRef = (limits: Limits, state: Ref.Ref<Snapshot>): Service => ({
+  [TypeId]: TypeId,
+  limits,
+  snapshot: Ref.get(state),
+  reserve: (estimate) => Ref.modify(state, reserveIn(limits, estimate)),
+  settle: (estimate, used) => Ref.update(state, settleIn(estimate, used))
+})
 
 /**
  * Checks limits: each one given must be a number, 0 or more.
@@ -150,14 +166,6 @@ export const validate = (limits: Limits): Either.Either<Limits, RunOptionsError>
 }
 
 /**
- * A budget with the given limits and nothing used.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const unsafeMake = (limits: Limits): Service => new BudgetImpl({ ...limits })
-
-/**
  * A budget with the given limits and nothing used; fails with `RunOptionsError` when a limit is not a number, 0
  * or more.
  *
@@ -165,7 +173,14 @@ export const unsafeMake = (limits: Limits): Service => new BudgetImpl({ ...limit
  * @since 0.1.0
  */
 export const make = (limits: Limits): Effect.Effect<Service, RunOptionsError> =>
-  Either.match(validate(limits), { onLeft: Effect.fail, onRight: (limits) => Effect.sync(() => unsafeMake(limits)) })
+  Either.match(validate(limits), {
+    onLeft: Effect.fail,
+    onRight: (limits) =>
+      Effect.map(
+        Ref.make<Snapshot>({ limits: { ...limits }, used: Usage.empty, reserved: Usage.empty }),
+        (state) => fromRef({ ...limits }, state)
+      )
+  })
 
 /**
  * A budget shared by every run of the app.

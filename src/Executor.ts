@@ -9,29 +9,20 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
-import * as LogLevel from "effect/LogLevel"
-import * as Mailbox from "effect/Mailbox"
-import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import * as Scheduler from "effect/Scheduler"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as Tracer from "effect/Tracer"
 import type * as Agent from "./Agent.js"
-import * as AgentError from "./AgentError.js"
+import type * as AgentError from "./AgentError.js"
 import type * as Aggregate from "./Aggregate.js"
 import * as Budget from "./Budget.js"
 import * as ExecutorConfig from "./ExecutorConfig.js"
-import type { AdaptiveOptions as ResolvedAdaptive } from "./internal/adaptive.js"
-import * as internalDuration from "./internal/duration.js"
-import * as internal from "./internal/run.js"
+import * as fanOut from "./internal/fanOut.js"
+import * as internalOptions from "./internal/options.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Retry from "./Retry.js"
-import * as RunEvent from "./RunEvent.js"
 import type * as RunReport from "./RunReport.js"
 import type * as Task from "./Task.js"
 import type * as TaskResult from "./TaskResult.js"
@@ -144,14 +135,6 @@ export type InputOption<In, TaskIn, InputEncoded, RS> = [TaskIn] extends [In] ?
   : { readonly input: Schema.Schema<In, InputEncoded, RS> }
 
 /**
- * The report of a run of agents that produce `A` and fail with `E`.
- *
- * @category models
- * @since 0.1.0
- */
-export type Report<A, E, S> = RunReport.RunReport<A, E | AgentError.AgentError, S>
-
-/**
  * The `run` signature, shared by the service and the accessor: without an output schema the results hold what the
  * agent returns; with one, what the schema decodes it to.
  *
@@ -164,7 +147,11 @@ export interface Run<Extra> {
     agent: Agent.Factory<In, Out, E, EL, R>,
     ...options: [TaskIn] extends [In] ? [options?: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
       : [options: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
-  ): Effect.Effect<Report<Out, E, NoInfer<S>>, AgentError.RunOptionsError, R | NoInfer<RS> | Extra>
+  ): Effect.Effect<
+    RunReport.RunReport<Out, E | AgentError.AgentError, NoInfer<S>>,
+    AgentError.RunOptionsError,
+    R | NoInfer<RS> | Extra
+  >
   <In, Out, E, EL, R, A, OutputEncoded, S = undefined, TaskIn = In, InputEncoded = never, RS = never>(
     tasks: Iterable<Task.Task<TaskIn>>,
     agent: Agent.Factory<In, Out, E, EL, R>,
@@ -172,7 +159,11 @@ export interface Run<Extra> {
       & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
       & RunOptions<NoInfer<A>, NoInfer<E | AgentError.AgentError>, S>
       & InputOption<In, TaskIn, InputEncoded, RS>
-  ): Effect.Effect<Report<A, E, NoInfer<S>>, AgentError.RunOptionsError, R | NoInfer<RS> | Extra>
+  ): Effect.Effect<
+    RunReport.RunReport<A, E | AgentError.AgentError, NoInfer<S>>,
+    AgentError.RunOptionsError,
+    R | NoInfer<RS> | Extra
+  >
 }
 
 /**
@@ -273,187 +264,121 @@ export class Executor extends Context.Tag("effect-parallel-agents/Executor")<Exe
 // constructors
 // =============================================================================
 
-// Effect's built-in tracer exports nowhere: with it, a span per task would be pure cost, so the engine makes task
-// spans only when the app has installed a tracer (OpenTelemetry, DevTools, its own). The run span is always made.
-let builtIn: Tracer.Tracer | undefined
-const builtInTracer = (): Tracer.Tracer => builtIn ??= Effect.runSync(Effect.tracer)
-
-// Report every problem in a task's input or output, not only the first.
-const allErrors = { errors: "all" } as const
-
 const randomRunId = Effect.map(
   Random.nextIntBetween(0, 36 ** 6),
   (n) => n.toString(36).padStart(6, "0")
 )
 
-const toMillis = (option: string, input: Duration.DurationInput | undefined) =>
-  input === undefined ? Either.right(Infinity) : Either.match(internalDuration.decode(input), {
-    onLeft: (description) => Either.left(new AgentError.RunOptionsError({ option, description })),
-    onRight: (duration) => Either.right(Duration.toMillis(duration))
-  })
-
-const optionError = (option: string, description: string) =>
-  Either.left(new AgentError.RunOptionsError({ option, description }))
-
-const validateAdaptive = (
-  adaptive: boolean | AdaptiveOptions | undefined,
-  max: number
-): Either.Either<ResolvedAdaptive | undefined, AgentError.RunOptionsError> => {
-  if (adaptive === undefined || adaptive === false) return Either.right(undefined)
-  const options: AdaptiveOptions = adaptive === true ? {} : adaptive
-  const initial = options.initial ?? Math.ceil(max / 10)
-  const min = options.min ?? 1
-  const decrease = options.decrease ?? 0.75
-  const increase = options.increase ?? 0.4
-  if (!(initial >= 1 && initial <= max)) {
-    return optionError("adaptive.initial", `expected a number from 1 to the concurrency (${max}), got ${initial}`)
-  }
-  if (!(min >= 1 && min <= initial)) {
-    return optionError("adaptive.min", `expected a number from 1 to the initial limit (${initial}), got ${min}`)
-  }
-  if (!(decrease > 0 && decrease < 1)) {
-    return optionError("adaptive.decrease", `expected a number between 0 and 1 (exclusive), got ${decrease}`)
-  }
-  if (!(increase > 0 && increase < Infinity)) {
-    return optionError("adaptive.increase", `expected a number above 0, got ${increase}`)
-  }
-  return Either.right({ initial, min, max, decrease, increase })
-}
-
-const validateFailurePolicy = (
-  policy: FailurePolicy | undefined
-): Either.Either<{ readonly maxFailures: number; readonly minSuccessRate: number }, AgentError.RunOptionsError> => {
-  const maxFailures = policy?.maxFailures ?? Infinity
-  const minSuccessRate = policy?.minSuccessRate ?? 0
-  if (!(maxFailures === Infinity || (Number.isInteger(maxFailures) && maxFailures >= 1))) {
-    return optionError("failurePolicy.maxFailures", `expected a whole number, 1 or more, got ${maxFailures}`)
-  }
-  if (!(minSuccessRate >= 0 && minSuccessRate <= 1)) {
-    return optionError("failurePolicy.minSuccessRate", `expected a number from 0 to 1, got ${minSuccessRate}`)
-  }
-  return Either.right({ maxFailures, minSuccessRate })
-}
-
-const validateEstimate = (
-  estimate: RunOptions<unknown, unknown, unknown>["estimate"]
-): Either.Either<((task: Task.Task<unknown>) => Usage.Usage) | undefined, AgentError.RunOptionsError> => {
-  if (estimate === undefined) return Either.right(undefined)
-  if (typeof estimate === "function") return Either.right((task) => Usage.make(estimate(task)))
-  for (const [key, value] of Object.entries(estimate)) {
-    if (value !== undefined && !(typeof value === "number" && value >= 0 && value < Infinity)) {
-      return optionError(`estimate.${key}`, `expected a number, 0 or more, got ${String(value)}`)
-    }
-  }
-  const usage = Usage.make(estimate)
-  return Either.right(() => usage)
-}
+// Report every problem in a task's input or output, not only the first.
+const allErrors = { errors: "all" } as const
 
 type LooseOptions = RunOptions<unknown, unknown, unknown> & {
   readonly input?: Schema.Schema<unknown, unknown, unknown> | undefined
   readonly output?: Schema.Schema<unknown, unknown, unknown> | undefined
 }
 
+type LooseFactory = Agent.Factory<unknown, unknown, unknown, unknown, unknown>
+
+type LoosePlan = fanOut.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown>
+
 type LooseStream = (
   tasks: Iterable<Task.Task<unknown>> | Stream.Stream<Task.Task<unknown>, unknown, unknown>,
-  agent: Agent.Factory<never, unknown, unknown, unknown, unknown>,
+  agent: LooseFactory,
   options?: LooseOptions
 ) => Stream.Stream<TaskResult.TaskResult<unknown, unknown>, unknown, unknown>
 
 type LooseRun = (
   tasks: Iterable<Task.Task<unknown>>,
-  agent: Agent.Factory<never, unknown, unknown, unknown, unknown>,
+  agent: LooseFactory,
   options?: LooseOptions
-) => Effect.Effect<Report<unknown, unknown, unknown>, AgentError.RunOptionsError, unknown>
+) => Effect.Effect<RunReport.RunReport<unknown, unknown, unknown>, AgentError.RunOptionsError, unknown>
 
-type LoosePlan = internal.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown>
+/** Task ids that appear more than once in a list of tasks, with their positions. */
+const duplicates = (tasks: ReadonlyArray<Task.Task<unknown>>): string | undefined => {
+  const seen = new Map<string, number>()
+  const repeated: Array<string> = []
+  for (let index = 0; index < tasks.length; index++) {
+    const id = tasks[index]!.id
+    const first = seen.get(id)
+    if (first === undefined) seen.set(id, index)
+    else if (repeated.length < 5) repeated.push(`${JSON.stringify(id)} (tasks ${first} and ${index})`)
+    else break
+  }
+  return repeated.length === 0 ? undefined : repeated.join(", ")
+}
 
-/** Validates a run's options and resolves them against the executor's settings and the context. */
+/**
+ * Resolves a run's options against the executor's settings and the context, through the one options schema. Every
+ * problem is a `RunOptionsError` naming the option, raised before any task starts.
+ */
 const planOf = Effect.fnUntraced(function*(
   config: ExecutorConfig.Service,
   list: ReadonlyArray<Task.Task<unknown>> | undefined,
-  agent: Agent.Factory<never, unknown, unknown, unknown, unknown>,
-  options: LooseOptions | undefined
+  agent: LooseFactory,
+  raw: LooseOptions | undefined
 ) {
-  const concurrency = yield* Either.mapLeft(
-    ExecutorConfig.validateConcurrency(options?.concurrency ?? config.concurrency),
-    (description) => new AgentError.RunOptionsError({ option: "concurrency", description })
-  )
+  const options = yield* internalOptions.decodeOptions(raw)
+  const concurrency = options.concurrency ?? config.concurrency
   if (list === undefined && concurrency === "unbounded") {
-    return yield* new AgentError.RunOptionsError({
-      option: "concurrency",
-      description: "a stream of tasks needs a number: \"unbounded\" would read the whole stream at once"
-    })
+    return yield* internalOptions.fail(
+      "concurrency",
+      "a stream of tasks needs a number: \"unbounded\" would read the whole stream at once"
+    )
   }
-  if (list === undefined && options?.failurePolicy?.minSuccessRate !== undefined) {
-    return yield* new AgentError.RunOptionsError({
-      option: "failurePolicy.minSuccessRate",
-      description: "a stream of tasks has no known total to reach a rate of; use maxFailures"
-    })
+  if (list === undefined && options.failurePolicy?.minSuccessRate !== undefined) {
+    return yield* internalOptions.fail(
+      "failurePolicy.minSuccessRate",
+      "a stream of tasks has no known total to reach a rate of; use maxFailures"
+    )
   }
-  const timeoutMillis = options?.timeout === undefined
-    ? (config.timeout === undefined ? Infinity : Duration.toMillis(config.timeout))
-    : yield* toMillis("timeout", options.timeout)
-  const deadlineMillis = yield* toMillis("deadline", options?.deadline)
-  const runId = options?.runId ?? (yield* randomRunId)
-  const ambient = yield* FiberRef.get(FiberRef.currentMetricLabels)
-  const clock = yield* Effect.clock
-  const context = yield* Effect.context<unknown>()
-  const spans = (yield* FiberRef.get(FiberRef.currentTracerEnabled)) && (yield* Effect.tracer) !== builtInTracer()
-    ? {
-      parent: yield* Effect.option(Effect.currentSpan),
-      timing: yield* FiberRef.get(FiberRef.currentTracerTimingEnabled)
+  if (list !== undefined) {
+    const repeated = duplicates(list)
+    if (repeated !== undefined) {
+      return yield* internalOptions.fail("tasks", `task ids must be unique within a run: ${repeated}`)
     }
-    : undefined
-  const logs = LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
-  const slots = list === undefined
-    ? concurrency as number
-    : Math.max(1, concurrency === "unbounded" ? list.length : Math.min(concurrency, list.length))
-  const retryError = options?.retry === undefined ? undefined : Retry.validate(options.retry)
-  if (retryError !== undefined) {
-    return yield* new AgentError.RunOptionsError({ option: "retry", description: retryError })
   }
-  const retry = options?.retry === undefined
-    ? undefined
-    : Retry.resolve(options.retry, () => clock.unsafeCurrentTimeMillis())
-  const adaptive = yield* validateAdaptive(options?.adaptive, slots)
-  const { maxFailures, minSuccessRate } = yield* validateFailurePolicy(options?.failurePolicy)
-  const estimate = yield* validateEstimate(options?.estimate)
-  const budget = options?.budget === undefined
+  const clock = yield* Effect.clock
+  const timeout = options.timeout ?? config.timeout
+  const adaptive = yield* internalOptions.resolveAdaptive(
+    options.adaptive,
+    concurrency === "unbounded" ? Math.max(1, list?.length ?? 1) : concurrency
+  )
+  const estimate = options.estimate
+  const budget = options.budget === undefined
     ? Option.getOrUndefined(yield* Effect.serviceOption(Budget.Budget))
     : Budget.isBudget(options.budget)
     ? options.budget
-    : Budget.unsafeMake(yield* Budget.validate(options.budget))
-  const rateLimit = options?.rateLimit === undefined
+    : yield* Budget.make(options.budget)
+  const rateLimit = options.rateLimit === undefined
     ? Option.getOrUndefined(yield* Effect.serviceOption(RateLimit.RateLimit))
     : RateLimit.isRateLimit(options.rateLimit)
     ? options.rateLimit
     : yield* RateLimit.make(options.rateLimit)
-  const events = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.RunEvents))?.pubsub
   const plan: LoosePlan = {
-    runId,
-    tasks: list ?? [],
-    input: undefined,
-    output: undefined,
-    events,
-    factory: agent as unknown as Agent.FactoryImpl<unknown, unknown, unknown, unknown, unknown>,
-    concurrency: slots,
-    timeoutMillis,
-    deadlineMillis,
-    decodeInput: options?.input === undefined ? undefined : Schema.decodeUnknown(options.input, allErrors),
-    decodeOutput: options?.output === undefined ? undefined : Schema.decodeUnknown(options.output, allErrors),
-    aggregate: options?.aggregate,
-    clock,
-    context,
-    spans,
-    logs,
-    metricLabels: [MetricLabel.make("agent", agent.name), ...ambient],
-    retry: retry as LoosePlan["retry"],
+    runId: options.runId ?? (yield* randomRunId),
+    factory: agent,
+    concurrency,
+    timeoutMillis: timeout === undefined ? Infinity : Duration.toMillis(timeout),
+    deadlineMillis: options.deadline === undefined ? Infinity : Duration.toMillis(options.deadline),
+    retry: options.retry === undefined
+      ? undefined
+      : Retry.resolve(options.retry as Retry.Policy<unknown>, () => clock.unsafeCurrentTimeMillis()),
     budget,
-    estimate,
+    estimate: estimate === undefined
+      ? undefined
+      : typeof estimate === "function"
+      ? (task) => Usage.make((estimate as (task: Task.Task<unknown>) => Partial<Usage.Usage>)(task))
+      : (() => {
+        const usage = Usage.make(estimate)
+        return () => usage
+      })(),
     rateLimit,
     adaptive,
-    maxFailures,
-    minSuccessRate
+    maxFailures: options.failurePolicy?.maxFailures ?? Infinity,
+    minSuccessRate: options.failurePolicy?.minSuccessRate ?? 0,
+    decodeInput: raw?.input === undefined ? undefined : Schema.decodeUnknown(raw.input, allErrors),
+    decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
+    aggregate: raw?.aggregate as LoosePlan["aggregate"]
   }
   return plan
 })
@@ -469,7 +394,7 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
           tasks: list.length,
           concurrency: plan.concurrency
         }),
-        internal.run(plan)
+        fanOut.runList(plan, list)
       )))
     yield* Effect.annotateCurrentSpan({ ...report.summary })
     return report
@@ -477,45 +402,16 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
   return run as unknown as Run<never>
 }
 
-// The output mailbox wakes the stream's consumer on the next turn of the event loop rather than in the same
-// microtask batch. Tasks that end in the same turn (timers and I/O callbacks run one after another, with microtasks
-// drained between them) then reach the consumer as one chunk instead of one chunk each, and each chunk costs the
-// consumer's whole stream pipeline: at concurrency 1,000, 100,000 results came out in 100,000 chunks before and in
-// about 100 after, and the run took a third less time. A result waits at most one turn.
-const timers = globalThis as unknown as {
-  readonly setImmediate?: (task: () => void) => unknown
-  readonly setTimeout: (task: () => void, millis: number) => unknown
-}
-const nextTurn: Scheduler.Scheduler = Scheduler.make(
-  timers.setImmediate !== undefined ? (task) => timers.setImmediate!(task) : (task) => timers.setTimeout(task, 0)
-)
-
 const streamWith = (config: ExecutorConfig.Service): RunStream<never> => {
   const stream: LooseStream = (tasks, agent, options) =>
     Stream.unwrapScoped(Effect.gen(function*() {
-      const span = yield* Effect.makeSpanScoped("Executor.stream", { captureStackTrace: false })
-      const plan = yield* Effect.withParentSpan(planOf(config, undefined, agent, options), span)
-      span.attribute("agent", agent.name)
-      span.attribute("runId", plan.runId)
-      span.attribute("concurrency", plan.concurrency)
+      const plan = yield* planOf(config, undefined, agent, options)
+      yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, concurrency: plan.concurrency })
       const source = Stream.StreamTypeId in tasks
         ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
         : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
-      // Memory stays bounded by the concurrency: a worker's worth of tasks read ahead, and results wait for the
-      // consumer (a slow consumer holds the workers back rather than piling results up).
-      const input = yield* Mailbox.fromStream(source, { capacity: plan.concurrency })
-      const output = yield* Effect.withScheduler(
-        Mailbox.make<TaskResult.TaskResult<unknown, unknown>, unknown>({ capacity: plan.concurrency }),
-        nextTurn
-      )
-      yield* Effect.forkScoped(
-        internal.run({ ...plan, input, output }).pipe(
-          Effect.withParentSpan(span),
-          Effect.onExit((exit) => exit._tag === "Failure" ? output.failCause(exit.cause) : Effect.void)
-        )
-      )
-      return Mailbox.toStream(output)
-    }))
+      return fanOut.runStream(plan, source)
+    })).pipe(Stream.withSpan("Executor.stream", { captureStackTrace: false }))
   return stream as unknown as RunStream<never>
 }
 
@@ -531,7 +427,9 @@ export const make: Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig> 
 )
 
 /**
- * An executor with the given settings, merged over `ExecutorConfig.defaults`.
+ * An executor with the given settings, merged over `ExecutorConfig.defaults`; a setting out of range (a
+ * concurrency that is not a whole number, a timeout that is not a duration longer than zero) fails the layer with
+ * `RunOptionsError`.
  *
  * **Example** (Running a batch)
  *
@@ -554,7 +452,7 @@ export const make: Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig> 
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: ExecutorConfig.Options): Layer.Layer<Executor> =>
+export const layer = (options?: ExecutorConfig.Options): Layer.Layer<Executor, AgentError.RunOptionsError> =>
   Layer.effect(Executor, make).pipe(Layer.provide(ExecutorConfig.layer(options)))
 
 /**

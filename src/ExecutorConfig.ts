@@ -1,6 +1,7 @@
 /**
- * Settings of the `Executor`: the default concurrency and per-task timeout of its runs. Each run may override
- * them; a task's own timeout overrides both.
+ * Settings of the `Executor`: the default concurrency and per-task timeout of its runs, and the schemas every way
+ * a setting enters goes through (run options, layers, configuration, the command line, the HTTP API). Each run may
+ * override the settings; a task's own timeout overrides both.
  *
  * @since 0.1.0
  */
@@ -11,6 +12,9 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { RunOptionsError } from "./AgentError.js"
 
 /**
  * A concurrency limit: a positive integer, or `"unbounded"` for one agent per task at once.
@@ -51,8 +55,7 @@ export interface Options {
 }
 
 /**
- * The default concurrency of the seed's thread pools, `min(32, cpus + 4)`: at least 5 workers, at most 32, for
- * I/O-bound agents.
+ * The default concurrency of a thread pool for I/O-bound work, `min(32, cpus + 4)`: at least 5 agents, at most 32.
  *
  * @category config
  * @since 0.1.0
@@ -91,61 +94,206 @@ export const defaults: Service = {
   timeout: undefined
 }
 
+// =============================================================================
+// schemas
+// =============================================================================
+
 /**
- * Checks a concurrency: a positive integer or `"unbounded"`. Returns a description of the problem, if any.
+ * The largest concurrency a run accepts: past it, a number is surely a mistake (a run never holds more than this
+ * many agents at once), and the engine reports it instead of trying.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const maxConcurrency = 1_000_000
+
+const show = (value: unknown): string => typeof value === "string" ? JSON.stringify(value) : String(value)
+
+const concurrencyMessage = `a whole number from 1 to ${maxConcurrency.toLocaleString("en-US")}, or "unbounded"`
+
+const decodeConcurrency = (value: unknown): Either.Either<Concurrency, string> => {
+  const parsed = typeof value === "string"
+    ? value.trim().toLowerCase() === "unbounded" ? "unbounded" : value.trim() === "" ? Number.NaN : Number(value)
+    : value
+  return parsed === "unbounded" ||
+      (typeof parsed === "number" && Number.isSafeInteger(parsed) && parsed >= 1 && parsed <= maxConcurrency)
+    ? Either.right(parsed)
+    : Either.left(`expected ${concurrencyMessage}, got ${show(value)}`)
+}
+
+/**
+ * A concurrency: a whole number from 1 to `maxConcurrency`, or `"unbounded"`; from text as well (`"8"`,
+ * `"unbounded"`).
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const ConcurrencySchema: Schema.Schema<Concurrency, string | number> = Schema.transformOrFail(
+  Schema.Union(Schema.String, Schema.Number),
+  Schema.Union(Schema.Literal("unbounded"), Schema.Number),
+  {
+    strict: true,
+    decode: (value, _, ast) =>
+      Either.match(decodeConcurrency(value), {
+        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, value, message)),
+        onRight: ParseResult.succeed
+      }),
+    encode: ParseResult.succeed
+  }
+).annotations({ identifier: "Concurrency", description: concurrencyMessage })
+
+const units: Record<string, number> = {
+  ms: 1,
+  milli: 1,
+  millis: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1_000,
+  sec: 1_000,
+  secs: 1_000,
+  second: 1_000,
+  seconds: 1_000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+  days: 86_400_000
+}
+
+const timeoutMessage =
+  "a duration longer than zero, such as \"30 seconds\", \"30s\", \"500ms\", \"2m\", or a number of milliseconds"
+
+/**
+ * Reads a duration longer than zero from any input: a `Duration`, a number of milliseconds, a bigint of
+ * nanoseconds, `[seconds, nanos]`, or text such as `"30 seconds"`, `"30s"`, `"500ms"`, `"1.5 min"`, `"2h"`.
+ * Zero, negative, NaN and unreadable values are rejected with a description of what was expected.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const decodeTimeout = (input: unknown): Either.Either<Duration.Duration, string> => {
+  let duration: Duration.Duration | undefined
+  if (typeof input === "string") {
+    const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*$/i.exec(input)
+    const unit = match === null ? undefined : units[match[2]!.toLowerCase()]
+    if (match !== null && unit !== undefined) duration = Duration.millis(Number(match[1]) * unit)
+    else if (/^\s*(\d+(?:\.\d+)?)\s*$/.test(input)) duration = Duration.millis(Number(input))
+  } else if (typeof input === "number") {
+    duration = Number.isNaN(input) ? undefined : Duration.millis(input)
+  } else {
+    duration = Option.getOrUndefined(Duration.decodeUnknown(input))
+  }
+  return duration !== undefined && Duration.greaterThan(duration, Duration.zero) && Duration.toMillis(duration) > 0
+    ? Either.right(duration)
+    : Either.left(`expected ${timeoutMessage}, got ${input === undefined ? "nothing" : show(input)}`)
+}
+
+/**
+ * A timeout or a deadline: a duration longer than zero, from text (`"30 seconds"`, `"30s"`, `"500ms"`, `"2m"`) or
+ * a number of milliseconds. The one reader for every way a duration enters: run options, `layer`, `AGENT_TIMEOUT`,
+ * the command line, the HTTP API.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const Timeout: Schema.Schema<Duration.Duration, string | number> = Schema.transformOrFail(
+  Schema.Union(Schema.String, Schema.Number),
+  Schema.DurationFromSelf,
+  {
+    strict: true,
+    decode: (value, _, ast) =>
+      Either.match(decodeTimeout(value), {
+        onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, value, message)),
+        onRight: ParseResult.succeed
+      }),
+    encode: (duration) => ParseResult.succeed(Duration.format(duration))
+  }
+).annotations({ identifier: "Timeout", description: timeoutMessage })
+
+/**
+ * Checks settings and merges them over the defaults; a setting out of range is a `RunOptionsError` that names it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options?: Options): Either.Either<Service, RunOptionsError> => {
+  const concurrency = options?.concurrency === undefined
+    ? Either.right(defaults.concurrency)
+    : Either.mapLeft(
+      decodeConcurrency(options.concurrency),
+      (description) => new RunOptionsError({ option: "concurrency", description })
+    )
+  if (Either.isLeft(concurrency)) return Either.left(concurrency.left)
+  if (options?.timeout === undefined) return Either.right({ concurrency: concurrency.right, timeout: defaults.timeout })
+  return Either.map(
+    Either.mapLeft(
+      decodeTimeout(options.timeout),
+      (description) => new RunOptionsError({ option: "timeout", description })
+    ),
+    (timeout) => ({ concurrency: concurrency.right, timeout })
+  )
+}
+
+/**
+ * Checks a concurrency: a whole number from 1 to `maxConcurrency`, or `"unbounded"`. Returns a description of the
+ * problem, if any.
  *
  * @category config
  * @since 0.1.0
  */
 export const validateConcurrency = (concurrency: unknown): Either.Either<Concurrency, string> =>
-  concurrency === "unbounded" ||
-    (typeof concurrency === "number" && Number.isSafeInteger(concurrency) && concurrency >= 1)
-    ? Either.right(concurrency as Concurrency)
-    : Either.left(`expected a positive integer or "unbounded", got ${formatValue(concurrency)}`)
-
-const formatValue = (value: unknown) => typeof value === "string" ? JSON.stringify(value) : String(value)
+  decodeConcurrency(typeof concurrency === "string" && concurrency !== "unbounded" ? Number.NaN : concurrency)
 
 /**
- * Merges options over the defaults.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const make = (options?: Options): Service => ({
-  concurrency: options?.concurrency ?? defaults.concurrency,
-  timeout: options?.timeout === undefined ? defaults.timeout : Duration.decode(options.timeout)
-})
-
-/**
- * Provides settings merged over the defaults.
+ * Provides settings merged over the defaults; fails with `RunOptionsError` when one is out of range.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Options): Layer.Layer<ExecutorConfig> => Layer.succeed(ExecutorConfig, make(options))
+export const layer = (options?: Options): Layer.Layer<ExecutorConfig, RunOptionsError> =>
+  Layer.effect(ExecutorConfig, make(options))
+
+const fromSchema = <A>(schema: Schema.Schema<A, string | number>, name: string): Config.Config<A> =>
+  Config.string(name).pipe(
+    Config.mapOrFail((raw) =>
+      Either.mapLeft(
+        Schema.decodeUnknownEither(schema)(raw),
+        (error) =>
+          ConfigError.InvalidData(
+            [],
+            ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => issue.message).join("; ")
+          )
+      )
+    )
+  )
 
 /**
- * A concurrency read from configuration: a positive integer or `unbounded`.
+ * A concurrency read from configuration: a whole number from 1 to `maxConcurrency`, or `unbounded`.
  *
  * @category config
  * @since 0.1.0
  */
-export const concurrencyConfig = (name: string): Config.Config<Concurrency> =>
-  Config.string(name).pipe(
-    Config.mapOrFail((raw) => {
-      const value = raw.trim().toLowerCase() === "unbounded" ? "unbounded" : Number(raw.trim())
-      return Either.mapLeft(
-        validateConcurrency(value === "unbounded" ? value : raw.trim() === "" ? Number.NaN : value),
-        (description) => ConfigError.InvalidData([], `${description} (${JSON.stringify(raw)})`)
-      )
-    })
-  )
+export const concurrencyConfig = (name: string): Config.Config<Concurrency> => fromSchema(ConcurrencySchema, name)
+
+/**
+ * A timeout read from configuration: a duration longer than zero (`30 seconds`, `30s`, `500ms`, `2m`).
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const timeoutConfig = (name: string): Config.Config<Duration.Duration> => fromSchema(Timeout, name)
 
 /**
  * Settings read from configuration, each defaulting to `defaults`:
  *
- * - `AGENT_CONCURRENCY`: a positive integer or `unbounded`
- * - `AGENT_TIMEOUT`: a duration such as `30 seconds` or `2 minutes`
+ * - `AGENT_CONCURRENCY`: a whole number from 1 to `maxConcurrency`, or `unbounded`
+ * - `AGENT_TIMEOUT`: a duration longer than zero, such as `30 seconds`, `30s` or `2m`
  *
  * Apps that prefix their keys use `ConfigProvider.nested`.
  *
@@ -154,10 +302,10 @@ export const concurrencyConfig = (name: string): Config.Config<Concurrency> =>
  */
 export const config: Config.Config<Service> = Config.all({
   concurrency: concurrencyConfig("AGENT_CONCURRENCY").pipe(
-    Config.withDescription("How many agents run at once: a positive integer or `unbounded`"),
+    Config.withDescription("How many agents run at once: a whole number, or `unbounded`"),
     Config.withDefault(defaults.concurrency)
   ),
-  timeout: Config.duration("AGENT_TIMEOUT").pipe(
+  timeout: timeoutConfig("AGENT_TIMEOUT").pipe(
     Config.withDescription("How long one task may run, such as `30 seconds`; no limit when unset"),
     Config.option,
     Config.map(Option.getOrUndefined)
@@ -166,7 +314,7 @@ export const config: Config.Config<Service> = Config.all({
 
 /**
  * Provides settings read from configuration (see `config`). Values given here are used instead of what the
- * configuration says.
+ * configuration says; a value out of range is a `ConfigError`.
  *
  * @category layers
  * @since 0.1.0
@@ -177,9 +325,14 @@ export const layerConfig = (
   Layer.effect(
     ExecutorConfig,
     Config.all([config, options === undefined ? Config.succeed({} as Options) : Config.unwrap(options)]).pipe(
-      Config.map(([fromConfig, overrides]): Service => ({
-        concurrency: overrides.concurrency ?? fromConfig.concurrency,
-        timeout: overrides.timeout === undefined ? fromConfig.timeout : Duration.decode(overrides.timeout)
-      }))
+      Config.mapOrFail(([fromConfig, overrides]) =>
+        Either.mapLeft(
+          make({
+            concurrency: overrides.concurrency ?? fromConfig.concurrency,
+            timeout: overrides.timeout ?? fromConfig.timeout
+          }),
+          (error) => ConfigError.InvalidData([error.option], error.description)
+        )
+      )
     )
   )

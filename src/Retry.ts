@@ -37,7 +37,20 @@ export interface Options<E> {
    * `while: (error) => Retry.isRetryable(error) || error._tag === "AgentOutputError"`.
    */
   readonly while?: ((error: E) => boolean) | undefined
+  /**
+   * The longest Retry-After honoured; 60 seconds by default. A provider that asks for a longer wait (an hour, a
+   * day) ends the task with its rate-limit error instead of stalling the run.
+   */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
 }
+
+/**
+ * The longest Retry-After a run honours by default.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(60)
 
 /**
  * What an error says about retrying it.
@@ -185,7 +198,7 @@ export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.int
 
 /**
  * A policy as the engine runs it: the schedule, with each delay raised to the provider's Retry-After when there is
- * one, and the predicate.
+ * one and stopped when that wait is longer than `maxRetryAfter`, and the predicate.
  *
  * @internal
  */
@@ -198,28 +211,25 @@ export const resolve = <E>(
   const base: Schedule.Schedule<unknown, E> = options.times === undefined
     ? options.schedule ?? defaultSchedule
     : Schedule.intersect(options.schedule ?? backoff, Schedule.recurs(options.times))
+  const maxRetryAfter = options.maxRetryAfter === undefined
+    ? defaultMaxRetryAfter
+    : Duration.decode(options.maxRetryAfter)
+  const retryAfter = (error: E) => classify(error, now()).retryAfter
   return {
-    schedule: Schedule.modifyDelay(
-      Schedule.zipRight(base, Schedule.identity<E>()),
-      (error, delay) =>
-        Option.match(classify(error, now()).retryAfter, {
+    schedule: Schedule.zipRight(base, Schedule.identity<E>()).pipe(
+      Schedule.whileInput((error: E) =>
+        Option.match(retryAfter(error), {
+          onNone: () => true,
+          onSome: (after) => Duration.lessThanOrEqualTo(after, maxRetryAfter)
+        })
+      ),
+      Schedule.modifyDelay((error, delay) =>
+        Option.match(retryAfter(error), {
           onNone: () => delay,
           onSome: (after) => Duration.max(delay, after)
         })
+      )
     ),
     while: options.while ?? isRetryable
   }
-}
-
-/**
- * Checks a policy's `times`: a whole number, 0 or more.
- *
- * @internal
- */
-export const validate = (policy: Policy<unknown>): string | undefined => {
-  if (Schedule.isSchedule(policy)) return undefined
-  const times = policy.times
-  return times === undefined || (Number.isInteger(times) && times >= 0)
-    ? undefined
-    : `expected retry.times to be a whole number, 0 or more, got ${String(times)}`
 }

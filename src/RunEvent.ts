@@ -25,6 +25,7 @@ import type * as TaskResult from "./TaskResult.js"
  * - `TaskQueued`: a task entered the run (all at once for a list of tasks; as they are read for a stream).
  * - `TaskStarted`: an attempt started, with its agent instance's unique name.
  * - `TaskRetrying`: an attempt failed and will be retried after `delayMillis`.
+ * - `TaskOutput`: what a running attempt has written so far since its last `TaskOutput` (see `TaskOutput.emit`).
  * - `TaskSucceeded`, `TaskFailed`, `TaskTimedOut`, `TaskInterrupted`: a task ended, with its result.
  * - `RunFinished`: with the summary and the wall time.
  *
@@ -56,6 +57,17 @@ export type RunEvent = Data.TaggedEnum<{
     readonly attempt: number
     readonly outcome: "Failed" | "TimedOut"
     readonly message: string
+    /** How long the engine waits before the next attempt, in milliseconds. */
+    readonly delayMillis: number
+  }
+  TaskOutput: {
+    readonly runId: string
+    readonly at: number
+    readonly taskId: string
+    readonly index: number
+    readonly attempt: number
+    /** The text written since the previous `TaskOutput` of this attempt. */
+    readonly delta: string
   }
   TaskSucceeded: TaskEnded<TaskResult.Succeeded<unknown>>
   TaskFailed: TaskEnded<TaskResult.Failed<unknown>>
@@ -120,17 +132,32 @@ export const ended = (runId: string, at: number, result: TaskResult.TaskResult<u
  * @since 0.1.0
  */
 export interface Service {
-  /** The hub runs publish to: a sliding `PubSub`, so publishing never waits. */
-  readonly pubsub: PubSub.PubSub<RunEvent>
+  /** Subscribes: the stream has every event published from now on, until the scope closes. */
+  readonly subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Scope.Scope>
+}
+
+class HubImpl implements Service {
+  readonly subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Scope.Scope>
+  constructor(readonly pubsub: PubSub.PubSub<RunEvent>) {
+    this.subscribe = Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
+  }
 }
 
 /**
- * Where runs publish their events; runs publish nothing when it is absent.
+ * Where runs publish their events; runs publish nothing when it is absent. Only the engine publishes.
  *
  * @category services
  * @since 0.1.0
  */
-export class RunEvents extends Context.Tag("effect-parallel-agents/RunEvents")<RunEvents, Service>() {}
+export class Hub extends Context.Tag("effect-parallel-agents/RunEvent/Hub")<Hub, Service>() {}
+
+/**
+ * Where the engine publishes: the hub's `PubSub`, for a hub made here.
+ *
+ * @internal
+ */
+export const pubsubOf = (hub: Service): PubSub.PubSub<RunEvent> | undefined =>
+  hub instanceof HubImpl ? hub.pubsub : undefined
 
 /**
  * The default number of events a subscriber may fall behind by before it loses the oldest.
@@ -147,7 +174,7 @@ export const defaultCapacity = 4096
  * @since 0.1.0
  */
 export const make = (options?: { readonly capacity?: number | undefined }): Effect.Effect<Service> =>
-  Effect.map(PubSub.sliding<RunEvent>(options?.capacity ?? defaultCapacity), (pubsub) => RunEvents.of({ pubsub }))
+  Effect.map(PubSub.sliding<RunEvent>(options?.capacity ?? defaultCapacity), (pubsub) => new HubImpl(pubsub))
 
 /**
  * Every run of the app publishes its events to one hub. `capacity` (4,096 by default) is how many events a
@@ -172,8 +199,8 @@ export const make = (options?: { readonly capacity?: number | undefined }): Effe
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: { readonly capacity?: number | undefined }): Layer.Layer<RunEvents> =>
-  Layer.effect(RunEvents, make(options))
+export const layer = (options?: { readonly capacity?: number | undefined }): Layer.Layer<Hub> =>
+  Layer.effect(Hub, make(options))
 
 /**
  * Subscribes to the hub in context: the stream has every event published from now on, until the scope closes.
@@ -181,9 +208,9 @@ export const layer = (options?: { readonly capacity?: number | undefined }): Lay
  * @category services
  * @since 0.1.0
  */
-export const subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, RunEvents | Scope.Scope> = Effect.flatMap(
-  RunEvents,
-  ({ pubsub }) => Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
+export const subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Hub | Scope.Scope> = Effect.flatMap(
+  Hub,
+  (hub) => hub.subscribe
 )
 
 /**
@@ -192,4 +219,4 @@ export const subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, RunEvents 
  * @category services
  * @since 0.1.0
  */
-export const stream: Stream.Stream<RunEvent, never, RunEvents> = Stream.unwrapScoped(subscribe)
+export const stream: Stream.Stream<RunEvent, never, Hub> = Stream.unwrapScoped(subscribe)

@@ -7,6 +7,7 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -14,7 +15,8 @@ import { NodeInspectSymbol } from "effect/Inspectable"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import type * as Budget from "./Budget.js"
 import * as reportHtml from "./internal/reportHtml.js"
-import * as TaskResult from "./TaskResult.js"
+import * as RunTally from "./RunTally.js"
+import type * as TaskResult from "./TaskResult.js"
 import * as Usage from "./Usage.js"
 
 /**
@@ -56,13 +58,16 @@ export interface Stats {
   readonly successRate: number
   /** How long the tasks that started took (nearest-rank percentiles); zero when none started. */
   readonly durations: Percentiles
-  /** How long the tasks that started waited for a slot, from the start of the run. */
+  /** How long the tasks that started waited for their turn: from when they entered the run (read from a stream of
+   * tasks, or the run's start for a list) to when they started. */
   readonly queueWait: {
     readonly mean: Duration.Duration
     readonly max: Duration.Duration
   }
   /** Attempts that failed and were retried, over all tasks. */
   readonly retries: number
+  /** Results read back from a run journal instead of being run again (a resumed run). */
+  readonly replayed: number
   /** What the tasks' agents recorded using, over every attempt. */
   readonly usage: Usage.Usage
   /** The models that answered the run's agents, in the order they first did (`"offline"` for the offline model). */
@@ -129,8 +134,13 @@ export interface RunReport<A, E, S> extends Pipeable {
   /** One result per task, in input order. */
   readonly results: ReadonlyArray<TaskResult.TaskResult<A, E>>
   readonly summary: Summary
-  /** The value of the run's aggregate, `undefined` when it had none. */
+  /** The value of the run's aggregate, `undefined` when it had none or when it failed. */
   readonly aggregate: S
+  /**
+   * Why the run's aggregate has no value: it threw or failed while folding the results (the whole cause). The
+   * results and every other figure are there all the same.
+   */
+  readonly aggregateFailure: Cause.Cause<unknown> | undefined
   readonly stats: Stats
   /** The summary and durations of each agent, in order of first appearance. */
   readonly byAgent: ReadonlyArray<AgentStats>
@@ -143,6 +153,7 @@ class RunReportImpl<A, E, S> implements RunReport<A, E, S> {
     readonly results: ReadonlyArray<TaskResult.TaskResult<A, E>>,
     readonly summary: Summary,
     readonly aggregate: S,
+    readonly aggregateFailure: Cause.Cause<unknown> | undefined,
     readonly stats: Stats,
     readonly byAgent: ReadonlyArray<AgentStats>
   ) {}
@@ -152,6 +163,7 @@ class RunReportImpl<A, E, S> implements RunReport<A, E, S> {
       agent: this.agent,
       summary: this.summary,
       aggregate: this.aggregate,
+      ...(this.aggregateFailure === undefined ? {} : { aggregateFailure: Cause.pretty(this.aggregateFailure) }),
       stats: {
         ...this.stats,
         wallTime: Duration.toMillis(this.stats.wallTime),
@@ -196,142 +208,91 @@ const percentilesToJSON = (p: Percentiles) => ({
  * @category constructors
  * @since 0.1.0
  */
-export const percentiles = (millis: ArrayLike<number>): Percentiles => {
-  const sorted = Float64Array.from(millis).sort()
-  const n = sorted.length
-  const rank = (p: number) => Duration.millis(n === 0 ? 0 : sorted[Math.max(0, Math.ceil(p * n) - 1)]!)
-  let sum = 0
-  for (let i = 0; i < n; i++) sum += sorted[i]!
-  return {
-    p50: rank(0.5),
-    p95: rank(0.95),
-    p99: rank(0.99),
-    max: rank(1),
-    mean: Duration.millis(n === 0 ? 0 : sum / n)
-  }
-}
+export const percentiles = (millis: ArrayLike<number>): Percentiles => RunTally.percentiles(Array.from(millis))
 
-class Tally {
-  succeeded = 0
-  failed = 0
-  timedOut = 0
-  interrupted = 0
-  busy = 0
-  readonly durations: Array<number> = []
-  constructor(readonly agent: string) {}
-  add(result: TaskResult.TaskResult<unknown, unknown>) {
-    this.busy += result.durationMillis
-    if (result.started) this.durations.push(result.durationMillis)
-    switch (result._tag) {
-      case "Succeeded":
-        this.succeeded++
-        break
-      case "Failed":
-        this.failed++
-        break
-      case "TimedOut":
-        this.timedOut++
-        break
-      case "Interrupted":
-        this.interrupted++
-        break
-    }
-  }
-  get total() {
-    return this.succeeded + this.failed + this.timedOut + this.interrupted
-  }
-  summary(): Summary {
-    return {
-      total: this.total,
-      succeeded: this.succeeded,
-      failed: this.failed,
-      timedOut: this.timedOut,
-      interrupted: this.interrupted
-    }
-  }
+/**
+ * What a report is made of besides its results: the run, its timing, and what only the engine knows.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options<A, E, S> {
+  readonly runId: string
+  readonly agent: string
+  /** One result per task, in input order; empty for a report of a stream of results. */
+  readonly results: ReadonlyArray<TaskResult.TaskResult<A, E>>
+  readonly aggregate: S
+  readonly aggregateFailure?: Cause.Cause<unknown> | undefined
+  readonly startedAt: number
+  readonly endedAt: number
+  readonly concurrency: number
+  /** The most tasks that ran at once; by default, what the results' lanes tell. */
+  readonly peakInFlight?: number | undefined
+  readonly models?: ReadonlyArray<string> | undefined
+  readonly budget?: Budget.Snapshot | undefined
+  readonly adaptive?: AdaptiveConcurrency | undefined
 }
 
 /**
- * Builds a report from a run's results; the engine calls it when a run ends.
+ * Builds a report from a run's results: it tallies them (see `RunTally`).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = <A, E, S>(options: {
-  readonly runId: string
-  readonly agent: string
-  readonly results: ReadonlyArray<TaskResult.TaskResult<A, E>>
-  readonly aggregate: S
-  readonly startedAt: number
-  readonly endedAt: number
-  readonly concurrency: number
-  readonly peakInFlight: number
-  readonly models?: ReadonlyArray<string> | undefined
-  readonly budget?: Budget.Snapshot | undefined
-  readonly adaptive?: AdaptiveConcurrency | undefined
-}): RunReport<A, E, S> => {
-  const all = new Tally(options.agent)
-  const agents = new Map<string, Tally>()
-  let waitSum = 0
-  let waitMax = 0
-  let retries = 0
-  let usage = Usage.empty
-  for (const result of options.results) {
-    all.add(result)
-    retries += result.failedAttempts.length
-    if (result.usage !== Usage.empty) usage = Usage.add(usage, result.usage)
-    const name = TaskResult.agentOf(result) ?? options.agent
-    let tally = agents.get(name)
-    if (tally === undefined) {
-      tally = new Tally(name)
-      agents.set(name, tally)
-    }
-    tally.add(result)
-    if (result.startedAt !== undefined) {
-      const wait = Math.max(0, result.startedAt - options.startedAt)
-      waitSum += wait
-      if (wait > waitMax) waitMax = wait
-    }
-  }
-  const started = all.durations.length
-  const durations = percentiles(all.durations)
+export const make = <A, E, S>(options: Options<A, E, S>): RunReport<A, E, S> => {
+  const tally = RunTally.make({ agent: options.agent, startedAt: options.startedAt })
+  for (const result of options.results) tally.add(result)
+  return fromTally(tally, options)
+}
+
+/**
+ * Builds a report from a tally that has seen every result: the engine's way, and the way to report a stream of
+ * results without holding them (`results` then empty).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromTally = <A, E, S>(tally: RunTally.RunTally, options: Options<A, E, S>): RunReport<A, E, S> => {
+  const summary = tally.summary
+  const durations = tally.durations()
   const wall = Math.max(0, options.endedAt - options.startedAt)
-  const speedup = wall > 0 ? all.busy / wall : 1
+  const speedup = wall > 0 ? tally.busyMillis / wall : 1
   const concurrency = Math.max(1, options.concurrency)
-  const total = options.results.length
+  const agents = tally.byAgent()
   return new RunReportImpl(
     options.runId,
     options.agent,
     options.results,
-    all.summary(),
+    summary,
     options.aggregate,
+    options.aggregateFailure,
     {
       startedAt: options.startedAt,
       wallTime: Duration.millis(wall),
-      busyTime: Duration.millis(all.busy),
+      busyTime: Duration.millis(tally.busyMillis),
       speedup,
       efficiency: speedup / concurrency,
       concurrency,
-      peakInFlight: options.peakInFlight,
-      successRate: total === 0 ? 0 : all.succeeded / total,
+      peakInFlight: options.peakInFlight ?? tally.peakLanes,
+      successRate: summary.total === 0 ? 0 : summary.succeeded / summary.total,
       durations,
       queueWait: {
-        mean: Duration.millis(started === 0 ? 0 : waitSum / started),
-        max: Duration.millis(waitMax)
+        mean: Duration.millis(tally.queueWait.meanMillis),
+        max: Duration.millis(tally.queueWait.maxMillis)
       },
-      retries,
-      usage,
+      retries: tally.retries,
+      replayed: tally.replayed,
+      usage: tally.usage,
       models: options.models ?? [],
       budget: options.budget,
       adaptiveConcurrency: options.adaptive
     },
-    Array.from(agents.values(), (tally) => ({
-      agent: tally.agent,
-      ...tally.summary(),
-      busyTime: Duration.millis(tally.busy),
-      successRate: tally.total === 0 ? 0 : tally.succeeded / tally.total,
-      // A run of one agent: its durations are the run's, already sorted once.
-      durations: agents.size === 1 ? durations : percentiles(tally.durations)
+    agents.map((counts) => ({
+      agent: counts.agent,
+      ...counts.summary,
+      busyTime: Duration.millis(counts.busyMillis),
+      successRate: counts.summary.total === 0 ? 0 : counts.summary.succeeded / counts.summary.total,
+      durations: counts.durations
     }))
   )
 }
@@ -422,6 +383,10 @@ export const format = <A, E, S>(self: RunReport<A, E, S>): string => {
       )
     )
   }
+  if (self.aggregateFailure !== undefined) {
+    const error = Cause.squash(self.aggregateFailure)
+    lines.push("", `  the aggregate failed: ${error instanceof Error ? error.message : String(error)}`)
+  }
   return lines.join("\n")
 }
 
@@ -431,6 +396,7 @@ const count = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 
 const extraStats = (stats: Stats): Array<[string, string]> => {
   const rows: Array<[string, string]> = []
   if (stats.retries > 0) rows.push(["retries", String(stats.retries)])
+  if (stats.replayed > 0) rows.push(["replayed from the journal", String(stats.replayed)])
   if (stats.models.length > 0) rows.push(["models", stats.models.join(", ")])
   if (!Usage.isEmpty(stats.usage)) {
     rows.push(["model requests", count(stats.usage.requests)])

@@ -11,9 +11,11 @@ import * as FiberId from "effect/FiberId"
 import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { hasProperty } from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as AgentError from "./AgentError.js"
 import { AgentTimeout } from "./AgentError.js"
 import * as AgentInstance from "./AgentInstance.js"
-import type * as Task from "./Task.js"
+import * as Task from "./Task.js"
 import * as Usage from "./Usage.js"
 
 /**
@@ -52,6 +54,11 @@ export interface Common {
   readonly instance: AgentInstance.Service | undefined
   /** When the task started, in milliseconds since the epoch as the run's `Clock` tells it. */
   readonly startedAt: number | undefined
+  /**
+   * When the task entered the run: when it was read from a stream of tasks, or when the run started for a list. From
+   * then to `startedAt` it waited for its turn (the queue wait).
+   */
+  readonly queuedAt: number | undefined
   /** How long the task took, release of its agent included, in milliseconds. */
   readonly durationMillis: number
   /** The concurrency slot that ran the task, from 0 (a lane of the run's timeline); `-1` if unknown or never started. */
@@ -73,6 +80,11 @@ export interface Common {
    * attempt decided the outcome.
    */
   readonly failedAttempts: ReadonlyArray<FailedAttempt>
+  /**
+   * Whether this result was read back from a run journal instead of running the task again (a resumed run); `false`
+   * for a result the run produced itself.
+   */
+  readonly replayed: boolean
   /** A plain object for logs and JSON output. */
   toJSON(): unknown
 }
@@ -163,55 +175,55 @@ export interface Interrupted extends Common {
  */
 export type InterruptionReason = "Interrupted" | "RunDeadline" | "FailurePolicy"
 
-/**
- * What a run shares with every result it records: its agent, its id and when it started. Results keep a reference
- * to it, an attempt number and a start offset instead of an instance object and an absolute time: a run of a million
- * tasks holds a million results.
- *
- * @internal
- */
-export interface Origin {
-  readonly agent: string
-  readonly runId: string
-  readonly startedAt: number
-}
-
 abstract class Base {
   declare readonly [TypeId]: TypeId
-  declare usage: Usage.Usage
-  declare failedAttempts: ReadonlyArray<FailedAttempt>
+  declare readonly usage: Usage.Usage
+  declare readonly failedAttempts: ReadonlyArray<FailedAttempt>
+  declare readonly replayed: boolean
   abstract readonly _tag: string
-  constructor(
-    readonly task: Task.Task<unknown>,
-    readonly index: number,
-    /** @internal */
-    readonly origin: Origin | undefined,
-    readonly attempt: number,
-    /** @internal */
-    readonly startOffset: number,
-    readonly durationMillis: number,
-    readonly slot: number
-  ) {}
+  readonly task: Task.Task<unknown>
+  readonly index: number
+  readonly durationMillis: number
+  readonly slot: number
+  /** The factory's name and the run's id: the parts of the instance identity, which is built when read. */
+  readonly agentName: string | undefined
+  readonly runId: string | undefined
+  readonly attempt: number
+  readonly startedAt: number | undefined
+  readonly queuedAt: number | undefined
+  constructor(meta: Meta) {
+    this.task = meta.task
+    this.index = meta.index
+    this.durationMillis = meta.durationMillis
+    this.slot = meta.slot ?? -1
+    const started = meta.instance !== undefined && meta.startedAt !== undefined
+    this.agentName = started ? meta.instance!.agent : undefined
+    this.runId = started ? meta.instance!.runId : undefined
+    this.attempt = started ? meta.instance!.attempt : 0
+    this.startedAt = started ? meta.startedAt : undefined
+    this.queuedAt = meta.queuedAt
+    // Most results used nothing, were not retried and were not replayed: they share the prototype's defaults.
+    if (meta.usage !== undefined && !Usage.isEmpty(meta.usage)) (this as { usage: Usage.Usage }).usage = meta.usage
+    if (meta.failedAttempts !== undefined && meta.failedAttempts.length > 0) {
+      ;(this as { failedAttempts: ReadonlyArray<FailedAttempt> }).failedAttempts = meta.failedAttempts
+    }
+    if (meta.replayed === true) (this as { replayed: boolean }).replayed = true
+  }
   get taskId(): string {
     return this.task.id
   }
   get instance(): AgentInstance.Service | undefined {
-    const origin = this.origin
-    return origin === undefined
+    return this.agentName === undefined
       ? undefined
-      : AgentInstance.make({ agent: origin.agent, runId: origin.runId, taskId: this.task.id, attempt: this.attempt })
+      : AgentInstance.make({ agent: this.agentName, runId: this.runId!, taskId: this.task.id, attempt: this.attempt })
   }
   get agent(): string | undefined {
-    const origin = this.origin
-    return origin === undefined
+    return this.agentName === undefined
       ? undefined
-      : AgentInstance.format({ agent: origin.agent, runId: origin.runId, taskId: this.task.id, attempt: this.attempt })
-  }
-  get startedAt(): number | undefined {
-    return this.origin === undefined ? undefined : this.origin.startedAt + this.startOffset
+      : AgentInstance.format({ agent: this.agentName, runId: this.runId!, taskId: this.task.id, attempt: this.attempt })
   }
   get started(): boolean {
-    return this.origin !== undefined
+    return this.agentName !== undefined
   }
   get duration(): Duration.Duration {
     return Duration.millis(this.durationMillis)
@@ -239,6 +251,7 @@ abstract class Base {
         delayMillis: attempt.delayMillis
       }))
     }
+    if (this.replayed) common.replayed = true
     return common
   }
   abstract toJSON(): unknown
@@ -246,25 +259,15 @@ abstract class Base {
     return this.toJSON()
   }
 }
-// Most results used nothing and were not retried: they share these defaults, and the engine sets its own fields
-// only on the others.
 Object.defineProperty(Base.prototype, TypeId, { value: TypeId })
 Object.defineProperty(Base.prototype, "usage", { value: Usage.empty, writable: true })
 Object.defineProperty(Base.prototype, "failedAttempts", { value: Object.freeze([]), writable: true })
+Object.defineProperty(Base.prototype, "replayed", { value: false, writable: true })
 
 class SucceededImpl<A> extends Base implements Succeeded<A> {
   declare readonly _tag: "Succeeded"
-  constructor(
-    task: Task.Task<unknown>,
-    index: number,
-    origin: Origin | undefined,
-    attempt: number,
-    startOffset: number,
-    durationMillis: number,
-    slot: number,
-    readonly value: A
-  ) {
-    super(task, index, origin, attempt, startOffset, durationMillis, slot)
+  constructor(meta: Meta, readonly value: A) {
+    super(meta)
   }
   toJSON() {
     return { ...this.common(), value: this.value }
@@ -274,17 +277,8 @@ Object.defineProperty(SucceededImpl.prototype, "_tag", { value: "Succeeded", enu
 
 class FailedImpl<E> extends Base implements Failed<E> {
   declare readonly _tag: "Failed"
-  constructor(
-    task: Task.Task<unknown>,
-    index: number,
-    origin: Origin | undefined,
-    attempt: number,
-    startOffset: number,
-    durationMillis: number,
-    slot: number,
-    readonly cause: Cause.Cause<E>
-  ) {
-    super(task, index, origin, attempt, startOffset, durationMillis, slot)
+  constructor(meta: Meta, readonly cause: Cause.Cause<E>) {
+    super(meta)
   }
   get error(): unknown {
     return Cause.squash(this.cause)
@@ -298,17 +292,11 @@ Object.defineProperty(FailedImpl.prototype, "_tag", { value: "Failed", enumerabl
 class TimedOutImpl extends Base implements TimedOut {
   declare readonly _tag: "TimedOut"
   constructor(
-    task: Task.Task<unknown>,
-    index: number,
-    origin: Origin | undefined,
-    attempt: number,
-    startOffset: number,
-    durationMillis: number,
-    slot: number,
+    meta: Meta,
     readonly reason: "TaskTimeout" | "RunDeadline",
     readonly timeout: Duration.Duration
   ) {
-    super(task, index, origin, attempt, startOffset, durationMillis, slot)
+    super(meta)
   }
   get error(): AgentTimeout {
     return new AgentTimeout({
@@ -327,17 +315,11 @@ Object.defineProperty(TimedOutImpl.prototype, "_tag", { value: "TimedOut", enume
 class InterruptedImpl extends Base implements Interrupted {
   declare readonly _tag: "Interrupted"
   constructor(
-    task: Task.Task<unknown>,
-    index: number,
-    origin: Origin | undefined,
-    attempt: number,
-    startOffset: number,
-    durationMillis: number,
-    slot: number,
+    meta: Meta,
     readonly reason: InterruptionReason,
     readonly cause: Cause.Cause<never>
   ) {
-    super(task, index, origin, attempt, startOffset, durationMillis, slot)
+    super(meta)
   }
   toJSON() {
     return { ...this.common(), reason: this.reason }
@@ -356,7 +338,7 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 
 /**
  * What the engine knows about a task when it records its outcome. A result started when it has both an `instance`
- * and a `startedAt`.
+ * and a `startedAt`; the result keeps the instance's parts, not the object.
  *
  * @category models
  * @since 0.1.0
@@ -367,106 +349,29 @@ export interface Meta {
   readonly instance: AgentInstance.Service | undefined
   readonly startedAt: number | undefined
   readonly durationMillis: number
+  /** When the task entered the run; unknown by default. */
+  readonly queuedAt?: number | undefined
   /** The concurrency slot that ran the task, from 0; `-1` when it never started. */
   readonly slot?: number | undefined
   /** What the task used; nothing by default. */
   readonly usage?: Usage.Usage | undefined
   /** Earlier attempts that were retried; none by default. */
   readonly failedAttempts?: ReadonlyArray<FailedAttempt> | undefined
+  /** Whether the result comes from a run journal rather than from running the task; `false` by default. */
+  readonly replayed?: boolean | undefined
 }
 
 /**
- * The agent a result's task ran with, without building its instance identity; `undefined` if it never started.
- *
- * @internal
+ * @category constructors
+ * @since 0.1.0
  */
-export const agentOf = (result: TaskResult<unknown, unknown>): string | undefined =>
-  (result as { readonly origin?: Origin | undefined }).origin?.agent
-
-// A result counts as started when it has both an instance and a start time.
-const originOf = (meta: Meta): Origin | undefined =>
-  meta.instance === undefined || meta.startedAt === undefined
-    ? undefined
-    : { agent: meta.instance.agent, runId: meta.instance.runId, startedAt: meta.startedAt }
-
-/** @internal */
-export const unsafeSucceeded = <A>(
-  task: Task.Task<unknown>,
-  index: number,
-  origin: Origin,
-  attempt: number,
-  startOffset: number,
-  durationMillis: number,
-  slot: number,
-  value: A
-): Succeeded<A> => new SucceededImpl(task, index, origin, attempt, startOffset, durationMillis, slot, value)
-
-/** @internal */
-export const unsafeFailed = <E>(
-  task: Task.Task<unknown>,
-  index: number,
-  origin: Origin | undefined,
-  attempt: number,
-  startOffset: number,
-  durationMillis: number,
-  slot: number,
-  cause: Cause.Cause<E>
-): Failed<E> => new FailedImpl(task, index, origin, attempt, startOffset, durationMillis, slot, cause)
-
-/** @internal */
-export const unsafeTimedOut = (
-  task: Task.Task<unknown>,
-  index: number,
-  origin: Origin,
-  attempt: number,
-  startOffset: number,
-  durationMillis: number,
-  slot: number,
-  reason: "TaskTimeout" | "RunDeadline",
-  timeout: Duration.Duration
-): TimedOut => new TimedOutImpl(task, index, origin, attempt, startOffset, durationMillis, slot, reason, timeout)
-
-/** @internal */
-export const unsafeInterrupted = (
-  task: Task.Task<unknown>,
-  index: number,
-  origin: Origin | undefined,
-  attempt: number,
-  startOffset: number,
-  durationMillis: number,
-  slot: number,
-  reason: InterruptionReason,
-  cause: Cause.Cause<never>
-): Interrupted => new InterruptedImpl(task, index, origin, attempt, startOffset, durationMillis, slot, reason, cause)
+export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> => new SucceededImpl(meta, value)
 
 /**
  * @category constructors
  * @since 0.1.0
  */
-export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> =>
-  withMeta(
-    new SucceededImpl(
-      meta.task,
-      meta.index,
-      originOf(meta),
-      attemptOf(meta),
-      0,
-      meta.durationMillis,
-      slotOf(meta),
-      value
-    ),
-    meta
-  )
-
-/**
- * @category constructors
- * @since 0.1.0
- */
-export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> =>
-  withMeta(
-    new FailedImpl(meta.task, meta.index, originOf(meta), attemptOf(meta), 0, meta.durationMillis, slotOf(meta), cause),
-    meta
-  )
+export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> => new FailedImpl(meta, cause)
 
 /**
  * @category constructors
@@ -475,21 +380,7 @@ export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> =>
 export const timedOut = (
   meta: Meta,
   options: { readonly reason: "TaskTimeout" | "RunDeadline"; readonly timeout: Duration.DurationInput }
-): TimedOut =>
-  withMeta(
-    new TimedOutImpl(
-      meta.task,
-      meta.index,
-      originOf(meta),
-      attemptOf(meta),
-      0,
-      meta.durationMillis,
-      slotOf(meta),
-      options.reason,
-      Duration.decode(options.timeout)
-    ),
-    meta
-  )
+): TimedOut => new TimedOutImpl(meta, options.reason, Duration.decode(options.timeout))
 
 /**
  * @category constructors
@@ -498,65 +389,37 @@ export const timedOut = (
 export const interrupted = (
   meta: Meta,
   options: { readonly reason: InterruptionReason; readonly cause?: Cause.Cause<never> | undefined }
-): Interrupted =>
-  withMeta(
-    new InterruptedImpl(
-      meta.task,
-      meta.index,
-      originOf(meta),
-      attemptOf(meta),
-      0,
-      meta.durationMillis,
-      slotOf(meta),
-      options.reason,
-      options.cause ?? Cause.interrupt(FiberId.none)
-    ),
-    meta
-  )
+): Interrupted => new InterruptedImpl(meta, options.reason, options.cause ?? Cause.interrupt(FiberId.none))
 
 /**
- * Sets what a result used and its earlier attempts: the engine's constructors leave them at their shared defaults.
- *
- * @internal
- */
-export const unsafeSetUsage = (result: TaskResult<unknown, unknown>, usage: Usage.Usage): void => {
-  ;(result as unknown as Base).usage = usage
-}
-
-/** @internal */
-export const unsafeSetFailedAttempts = (
-  result: TaskResult<unknown, unknown>,
-  attempts: ReadonlyArray<FailedAttempt>
-): void => {
-  ;(result as unknown as Base).failedAttempts = attempts
-}
-
-const withMeta = <R extends TaskResult<unknown, unknown>>(result: R, meta: Meta): R => {
-  if (meta.usage !== undefined) unsafeSetUsage(result, meta.usage)
-  if (meta.failedAttempts !== undefined) unsafeSetFailedAttempts(result, meta.failedAttempts)
-  return result
-}
-
-const attemptOf = (meta: Meta): number =>
-  meta.instance === undefined || meta.startedAt === undefined ? 0 : meta.instance.attempt
-
-const slotOf = (meta: Meta): number => meta.slot ?? -1
-
-/**
- * The outcome of a task that ran to an `Exit`: `Succeeded`, `Interrupted` when the cause is interruption and
- * nothing else, `Failed` otherwise (with the whole cause).
+ * The outcome of a task that ran to an `Exit`: `Succeeded`; `TimedOut` when the only error is an `AgentTimeout`
+ * (the task's timeout or the run's deadline stopped it); `Interrupted` when the cause is interruption and nothing
+ * else; `Failed` otherwise, with the whole cause.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const fromExit = <A, E>(meta: Meta, exit: Exit.Exit<A, E>): Succeeded<A> | Failed<E> | Interrupted => {
+export const fromExit = <A, E>(meta: Meta, exit: Exit.Exit<A, E>): TaskResult<A, E> => {
   if (exit._tag === "Success") {
     return succeeded(meta, exit.value)
   }
-  return isInterruption(exit.cause)
-    ? interrupted(meta, { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> })
-    : failed(meta, exit.cause)
+  const cause = exit.cause
+  if (cause._tag === "Fail" && cause.error instanceof AgentTimeout) {
+    return timedOut(meta, { reason: cause.error.reason, timeout: cause.error.timeout })
+  }
+  return isInterruption(cause)
+    ? interrupted(meta, { reason: "Interrupted", cause: cause as Cause.Cause<never> })
+    : failed(meta, cause)
 }
+
+/**
+ * The name of the agent (its factory) that ran a result's task, without building its instance identity;
+ * `undefined` if the task never started.
+ *
+ * @internal
+ */
+export const agentNameOf = (result: TaskResult<unknown, unknown>): string | undefined =>
+  (result as unknown as Base).agentName
 
 /**
  * Whether a cause is interruption and nothing else (an empty cause is not).
@@ -699,4 +562,250 @@ export const message = <A, E>(self: TaskResult<A, E>): string => {
         ? "not started: the run's failure policy stopped it"
         : "interrupted"
   }
+}
+
+// =============================================================================
+// schema
+// =============================================================================
+
+const UsageSchema = Schema.Struct({
+  requests: Schema.Number,
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  cost: Schema.Number
+})
+
+/**
+ * An error of any shape as JSON: an `Error` as its name and message (and its `_tag` when it has one), a value that
+ * JSON can hold as it is, anything else as its description. Decoding gives back the plain value.
+ */
+const AnyError = Schema.transform(Schema.Unknown, Schema.Unknown, {
+  strict: true,
+  decode: (encoded) => encoded,
+  encode: (error) => {
+    if (error instanceof Error) {
+      const json: Record<string, unknown> = { name: error.name, message: error.message }
+      if (hasProperty(error, "_tag") && typeof error._tag === "string") json._tag = error._tag
+      return json
+    }
+    try {
+      const json = JSON.stringify(error)
+      return json === undefined ? String(error) : JSON.parse(json)
+    } catch {
+      return String(error)
+    }
+  }
+}).annotations({ identifier: "AnyError" })
+
+const agentErrors = Schema.Union(
+  AgentError.AgentTimeout,
+  AgentError.AgentBuildError,
+  AgentError.AgentInputError,
+  AgentError.AgentOutputError,
+  AgentError.TaskOptionsError,
+  AgentError.BudgetExceeded,
+  AgentError.NoConsensus
+)
+
+/**
+ * How a result is written by `schema`: plain JSON, every field of the result kept.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Encoded {
+  readonly _tag: "Succeeded" | "Failed" | "TimedOut" | "Interrupted"
+  readonly task: {
+    readonly id: string
+    readonly input: unknown
+    readonly labels: { readonly [label: string]: string }
+    readonly timeoutMillis?: number | undefined
+  }
+  readonly index: number
+  /** The agent (its factory's name) and the run; absent when the task never started. */
+  readonly agent?: string | undefined
+  readonly runId?: string | undefined
+  readonly attempt: number
+  readonly startedAt?: number | undefined
+  readonly queuedAt?: number | undefined
+  readonly durationMillis: number
+  readonly slot: number
+  readonly usage?: Usage.Usage | undefined
+  readonly failedAttempts?: ReadonlyArray<unknown> | undefined
+  readonly replayed?: boolean | undefined
+  readonly value?: unknown
+  readonly cause?: unknown
+  readonly reason?: string | undefined
+  readonly timeoutMillis?: number | undefined
+}
+
+/**
+ * A schema for results, to store them or send them between processes: the encoded form is plain JSON and keeps
+ * every field (the task with its input and labels, the instance, the attempt, timing, usage, the attempts before,
+ * the whole cause). `value` encodes what the agent returned and `input` the task's input (plain JSON by default);
+ * `error` the agent's typed errors (by default any error as JSON: an `Error` as its name and message). The
+ * engine's own errors (`AgentTimeout`, `AgentBuildError`, ...) come back as their classes.
+ *
+ * **Example** (A result as a line of JSON)
+ *
+ * ```ts
+ * import { TaskResult } from "effect-parallel-agents"
+ * import { Schema } from "effect"
+ *
+ * const Result = TaskResult.schema({ value: Schema.Struct({ label: Schema.String }) })
+ * const toLine = (result: TaskResult.TaskResult<{ readonly label: string }, unknown>) =>
+ *   Schema.encode(Schema.parseJson(Result))(result)
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const schema = <
+  A = unknown,
+  AI = unknown,
+  AR = never,
+  E = unknown,
+  EI = unknown,
+  ER = never,
+  In = unknown,
+  InI = unknown,
+  InR = never
+>(options?: {
+  readonly value?: Schema.Schema<A, AI, AR> | undefined
+  readonly error?: Schema.Schema<E, EI, ER> | undefined
+  readonly input?: Schema.Schema<In, InI, InR> | undefined
+}): Schema.Schema<TaskResult<A, E | AgentError.AgentError>, Encoded, AR | ER | InR> => {
+  const value = (options?.value ?? Schema.Unknown) as Schema.Schema<unknown, unknown>
+  const error = Schema.Union(agentErrors, (options?.error ?? AnyError) as Schema.Schema<unknown, unknown>)
+  const input = (options?.input ?? Schema.Unknown) as Schema.Schema<unknown, unknown>
+  const cause = Schema.Cause({ error, defect: Schema.Defect })
+  const interruption = Schema.Cause({ error: Schema.Never, defect: Schema.Defect })
+  const TaskEncoded = Schema.Struct({
+    id: Schema.String,
+    input,
+    labels: Schema.Record({ key: Schema.String, value: Schema.String }),
+    timeoutMillis: Schema.optional(Schema.Number)
+  })
+  const FailedAttemptEncoded = Schema.Struct({
+    attempt: Schema.Number,
+    agent: Schema.String,
+    startedAt: Schema.Number,
+    durationMillis: Schema.Number,
+    outcome: Schema.Literal("Failed", "TimedOut"),
+    cause: Schema.Cause({ error: Schema.Union(agentErrors, AnyError), defect: Schema.Defect }),
+    delayMillis: Schema.Number
+  })
+  const common = {
+    task: TaskEncoded,
+    index: Schema.Number,
+    agent: Schema.optional(Schema.String),
+    runId: Schema.optional(Schema.String),
+    attempt: Schema.Number,
+    startedAt: Schema.optional(Schema.Number),
+    queuedAt: Schema.optional(Schema.Number),
+    durationMillis: Schema.Number,
+    slot: Schema.Number,
+    usage: Schema.optional(UsageSchema),
+    failedAttempts: Schema.optional(Schema.Array(FailedAttemptEncoded)),
+    replayed: Schema.optional(Schema.Boolean)
+  }
+  const Fields = Schema.Union(
+    Schema.Struct({ _tag: Schema.Literal("Succeeded"), ...common, value }),
+    Schema.Struct({ _tag: Schema.Literal("Failed"), ...common, cause }),
+    Schema.Struct({
+      _tag: Schema.Literal("TimedOut"),
+      ...common,
+      reason: Schema.Literal("TaskTimeout", "RunDeadline"),
+      timeoutMillis: Schema.Number
+    }),
+    Schema.Struct({
+      _tag: Schema.Literal("Interrupted"),
+      ...common,
+      reason: Schema.Literal("Interrupted", "RunDeadline", "FailurePolicy"),
+      cause: interruption
+    })
+  )
+  type Fields = typeof Fields.Type
+  const toResult = (fields: Fields): TaskResult<unknown, unknown> => {
+    const meta: Meta = {
+      task: Task.make({
+        id: fields.task.id,
+        input: fields.task.input,
+        labels: fields.task.labels,
+        timeout: fields.task.timeoutMillis
+      }),
+      index: fields.index,
+      instance: fields.agent === undefined || fields.runId === undefined
+        ? undefined
+        : AgentInstance.make({
+          agent: fields.agent,
+          runId: fields.runId,
+          taskId: fields.task.id,
+          attempt: fields.attempt
+        }),
+      startedAt: fields.startedAt,
+      queuedAt: fields.queuedAt,
+      durationMillis: fields.durationMillis,
+      slot: fields.slot,
+      usage: fields.usage,
+      failedAttempts: fields.failedAttempts,
+      replayed: fields.replayed
+    }
+    switch (fields._tag) {
+      case "Succeeded":
+        return succeeded(meta, fields.value)
+      case "Failed":
+        return failed(meta, fields.cause)
+      case "TimedOut":
+        return timedOut(meta, { reason: fields.reason, timeout: fields.timeoutMillis })
+      case "Interrupted":
+        return interrupted(meta, { reason: fields.reason, cause: fields.cause })
+    }
+  }
+  const toFields = (result: TaskResult<unknown, unknown>): Fields => {
+    const instance = result.instance
+    const timeout = result.task.timeout
+    const common = {
+      task: {
+        id: result.task.id,
+        input: result.task.input,
+        labels: result.task.labels,
+        ...(timeout === undefined ? {} : { timeoutMillis: Duration.toMillis(timeout) })
+      },
+      index: result.index,
+      ...(instance === undefined ? {} : { agent: instance.agent, runId: instance.runId }),
+      attempt: result.attempt,
+      ...(result.startedAt === undefined ? {} : { startedAt: result.startedAt }),
+      ...(result.queuedAt === undefined ? {} : { queuedAt: result.queuedAt }),
+      durationMillis: result.durationMillis,
+      slot: result.slot,
+      ...(Usage.isEmpty(result.usage) ? {} : { usage: result.usage }),
+      ...(result.failedAttempts.length === 0 ? {} : { failedAttempts: result.failedAttempts }),
+      ...(result.replayed ? { replayed: true } : {})
+    }
+    switch (result._tag) {
+      case "Succeeded":
+        return { _tag: "Succeeded", ...common, value: result.value }
+      case "Failed":
+        return { _tag: "Failed", ...common, cause: result.cause }
+      case "TimedOut":
+        return {
+          _tag: "TimedOut",
+          ...common,
+          reason: result.reason,
+          timeoutMillis: Duration.toMillis(result.timeout)
+        }
+      case "Interrupted":
+        return { _tag: "Interrupted", ...common, reason: result.reason, cause: result.cause }
+    }
+  }
+  return Schema.transform(
+    Fields,
+    Schema.declare(isTaskResult, { identifier: "TaskResult" }),
+    { strict: false, decode: toResult, encode: toFields }
+  ).annotations({ identifier: "TaskResult" }) as unknown as Schema.Schema<
+    TaskResult<A, E | AgentError.AgentError>,
+    Encoded,
+    AR | ER | InR
+  >
 }

@@ -13,10 +13,9 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import * as Agent from "./Agent.js"
 import * as AgentError from "./AgentError.js"
@@ -590,7 +589,7 @@ export const make = <const M extends Members>(
     const roles = Object.keys(options.members)
     const factories = roles.map((role) => ({
       role,
-      factory: options.members[role] as unknown as Agent.FactoryImpl<
+      factory: options.members[role] as unknown as Agent.Factory<
         Turn<unknown, unknown>,
         Reply<unknown>,
         unknown,
@@ -604,32 +603,27 @@ export const make = <const M extends Members>(
       `effect-parallel-agents/Team/${name}`
     )
 
-    const layer = Layer.scoped(
-      tag,
-      Effect.gen(function*() {
-        const instance = yield* AgentInstance.AgentInstance
-        const scope = yield* Effect.scope
-        const members: Array<MemberState> = []
-        for (const { factory, role } of factories) {
-          const memberInstance = AgentInstance.make({
-            agent: factory.name,
-            runId: instance.runId,
-            taskId: instance.taskId,
-            attempt: instance.attempt,
-            name: `${instance.name}/${role}`
-          })
-          const agent = yield* factory.builder.build(scope).pipe(
-            Effect.provideService(AgentInstance.AgentInstance, memberInstance),
-            Effect.provideService(Scope.Scope, scope)
-          )
-          members.push({ role, instance: memberInstance, agent, turns: 0, durationMillis: 0, usage: Usage.empty })
-        }
-        return Agent.make({ name, run: discuss(instance, members) as never })
-      })
-    ) as unknown as Layer.Layer<
-      Context.Tag.Identifier<typeof tag>,
+    const build = Effect.gen(function*() {
+      const instance = yield* AgentInstance.AgentInstance
+      const members: Array<MemberState> = []
+      for (const { factory, role } of factories) {
+        const memberInstance = AgentInstance.make({
+          agent: factory.name,
+          runId: instance.runId,
+          taskId: instance.taskId,
+          attempt: instance.attempt,
+          name: `${instance.name}/${role}`
+        })
+        const agent = yield* Agent.build(factory).pipe(
+          Effect.provideService(AgentInstance.AgentInstance, memberInstance)
+        )
+        members.push({ role, instance: memberInstance, agent, turns: 0, durationMillis: 0, usage: Usage.empty })
+      }
+      return Agent.make({ name, run: discuss(instance, members) as never })
+    }) as unknown as Effect.Effect<
+      Agent.Agent<In, Result<A>, Members.Error<M> | AgentError.NoConsensus>,
       Members.BuildError<M>,
-      Members.Context<M> | AgentInstance.AgentInstance
+      Members.Context<M> | AgentInstance.AgentInstance | Scope.Scope
     >
 
     const discuss = (instance: AgentInstance.Service, members: ReadonlyArray<MemberState>) =>
@@ -730,7 +724,7 @@ export const make = <const M extends Members>(
         return result
       })
 
-    const factory = Agent.factory(tag, layer, { name })
+    const factory = Agent.scoped(tag, build, { name })
     return Object.assign(factory, {
       [TypeId]: TypeId,
       roles,

@@ -40,7 +40,7 @@ export const empty: Usage = Object.freeze({ requests: 0, inputTokens: 0, outputT
  * @category constructors
  * @since 0.1.0
  */
-export const make = (fields: Partial<Usage>): Usage => ({
+export const make = (fields: { readonly [K in keyof Usage]?: number | undefined }): Usage => ({
   requests: fields.requests ?? 0,
   inputTokens: fields.inputTokens ?? 0,
   outputTokens: fields.outputTokens ?? 0,

@@ -1,6 +1,7 @@
 /**
  * The agent contract. An agent is a service: a `Context.Tag` whose service is an `Agent<In, Out, E>`, and its
- * factory is a `Layer` that builds one instance. The engine builds that layer afresh for every task attempt.
+ * factory builds one instance (from a `Layer`, or from an `Effect`). The engine builds an instance afresh for every
+ * task attempt.
  *
  * @since 0.1.0
  */
@@ -51,8 +52,9 @@ export * as Budget from "./Budget.js"
 export * as Executor from "./Executor.js"
 
 /**
- * Settings of the `Executor`: the default concurrency and per-task timeout of its runs. Each run may override
- * them; a task's own timeout overrides both.
+ * Settings of the `Executor`: the default concurrency and per-task timeout of its runs, and the schemas every way
+ * a setting enters goes through (run options, layers, configuration, the command line, the HTTP API). Each run may
+ * override the settings; a task's own timeout overrides both.
  *
  * @since 0.1.0
  */
@@ -106,6 +108,17 @@ export * as RunEvent from "./RunEvent.js"
 export * as RunReport from "./RunReport.js"
 
 /**
+ * A running tally of a run's results: tasks by outcome, busy time, duration percentiles, queue wait, retries and
+ * usage, for the run and for each agent. Results are added one at a time as they end, in any order, and the tally
+ * keeps counts, not results: it costs the same for ten tasks or ten million. The engine keeps one per run for its
+ * report and its events; the command line's progress line and summary, and reports built from a stream of
+ * results, read one too, so every figure is counted in one place.
+ *
+ * @since 0.1.0
+ */
+export * as RunTally from "./RunTally.js"
+
+/**
  * A unit of work: an id, an input, and optionally a timeout of its own and labels.
  *
  * @since 0.1.0
@@ -122,6 +135,17 @@ export * as Task from "./Task.js"
  * @since 0.1.0
  */
 export * as TaskFile from "./TaskFile.js"
+
+/**
+ * Partial output of a running task, for people watching a run live: an agent that writes its answer bit by bit (a
+ * model that streams its text, a long report) emits each bit with `emit`, and the engine publishes it as
+ * `TaskOutput` run events tagged with the task and the attempt. Bits are coalesced per attempt and published at
+ * most every `interval` or every `maxChars` characters, so a fast writer never floods the events; what is left is
+ * published when the attempt ends, before the event that ends the task. The task's result is not affected.
+ *
+ * @since 0.1.0
+ */
+export * as TaskOutput from "./TaskOutput.js"
 
 /**
  * The outcome of one task: `Succeeded`, `Failed`, `TimedOut` or `Interrupted`, with the task, the agent instance

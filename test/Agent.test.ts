@@ -3,7 +3,6 @@ import { Context, Duration, Effect, Fiber, Layer, TestClock } from "effect"
 import * as Agent from "../src/Agent.js"
 import * as AgentInstance from "../src/AgentInstance.js"
 import * as Executor from "../src/Executor.js"
-import * as agentBuild from "../src/internal/agentBuild.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import { withClock } from "./utils.js"
@@ -51,37 +50,42 @@ interface Kind {
   readonly fresh: boolean
   /** Whether the layer adds finalizers, logged as `release:<instance>`. */
   readonly finalizes: boolean
-  readonly layer: (events: Events) => Layer.Layer<Probe, never, AgentInstance.AgentInstance>
+  readonly factory: (events: Events, name?: string) => Agent.Factory<number, string>
 }
+
+const fromLayer =
+  (layer: (events: Events) => Layer.Layer<Probe, never, AgentInstance.AgentInstance>) =>
+  (events: Events, name?: string) => Agent.factory(Probe, layer(events), { name })
 
 const kinds: ReadonlyArray<Kind> = [
   {
     name: "Layer.succeed",
-    path: "effect",
+    path: "layer",
     readsInstance: false,
     fresh: false,
     finalizes: false,
-    layer: () => Layer.succeed(Probe, probeAgent("succeed"))
+    factory: fromLayer(() => Layer.succeed(Probe, probeAgent("succeed")))
   },
   {
     name: "Layer.sync",
-    path: "effect",
+    path: "layer",
     readsInstance: false,
     fresh: true,
     finalizes: false,
-    layer: (events) =>
+    factory: fromLayer((events) =>
       Layer.sync(Probe, () => {
         events.push("build:sync")
         return probeAgent("sync")
       })
+    )
   },
   {
     name: "Layer.effect",
-    path: "effect",
+    path: "layer",
     readsInstance: true,
     fresh: true,
     finalizes: false,
-    layer: (events) =>
+    factory: fromLayer((events) =>
       Layer.effect(
         Probe,
         Effect.map(AgentInstance.AgentInstance, (instance) => {
@@ -89,14 +93,15 @@ const kinds: ReadonlyArray<Kind> = [
           return probeAgent(instance.name)
         })
       )
+    )
   },
   {
     name: "Layer.scoped",
-    path: "scoped",
+    path: "layer",
     readsInstance: true,
     fresh: true,
     finalizes: true,
-    layer: scopedProbe
+    factory: fromLayer(scopedProbe)
   },
   {
     name: "Layer.provide",
@@ -104,7 +109,7 @@ const kinds: ReadonlyArray<Kind> = [
     readsInstance: true,
     fresh: true,
     finalizes: true,
-    layer: (events) =>
+    factory: fromLayer((events) =>
       Layer.effect(Probe, Effect.map(Memory, (memory) => probeAgent(memory.owner))).pipe(
         Layer.provide(Layer.scoped(
           Memory,
@@ -116,6 +121,7 @@ const kinds: ReadonlyArray<Kind> = [
           })
         ))
       )
+    )
   },
   {
     name: "Layer.merge",
@@ -123,11 +129,12 @@ const kinds: ReadonlyArray<Kind> = [
     readsInstance: true,
     fresh: true,
     finalizes: true,
-    layer: (events) =>
+    factory: fromLayer((events) =>
       Layer.merge(
         scopedProbe(events),
         Layer.effect(Extra, Effect.map(AgentInstance.AgentInstance, (instance) => ({ owner: instance.name })))
       )
+    )
   },
   {
     name: "Layer.suspend",
@@ -135,7 +142,41 @@ const kinds: ReadonlyArray<Kind> = [
     readsInstance: true,
     fresh: true,
     finalizes: true,
-    layer: (events) => Layer.suspend(() => scopedProbe(events))
+    factory: fromLayer((events) => Layer.suspend(() => scopedProbe(events)))
+  },
+  {
+    name: "Agent.effect",
+    path: "effect",
+    readsInstance: true,
+    fresh: true,
+    finalizes: false,
+    factory: (events, name) =>
+      Agent.effect(
+        Probe,
+        Effect.map(AgentInstance.AgentInstance, (instance) => {
+          events.push(`build:${instance.name}`)
+          return probeAgent(instance.name)
+        }),
+        { name }
+      )
+  },
+  {
+    name: "Agent.scoped",
+    path: "scoped",
+    readsInstance: true,
+    fresh: true,
+    finalizes: true,
+    factory: (events, name) =>
+      Agent.scoped(
+        Probe,
+        Effect.gen(function*() {
+          const instance = yield* AgentInstance.AgentInstance
+          events.push(`build:${instance.name}`)
+          yield* Effect.addFinalizer(() => Effect.sync(() => events.push(`release:${instance.name}`)))
+          return probeAgent(instance.name)
+        }),
+        { name }
+      )
   }
 ]
 
@@ -210,44 +251,48 @@ describe("Agent", () => {
       }).pipe(provide))
   })
 
-  describe("build paths", () => {
-    it("a leaf built from an effect takes the effect path, without a scope", () => {
-      for (const kind of kinds.filter((k) => k.path === "effect")) {
-        const builder = agentBuild.compile(Probe, kind.layer([]))
-        assert.strictEqual(builder.path, "effect", kind.name)
-        assert.isFalse(builder.scoped, kind.name)
-      }
+  describe("kinds", () => {
+    it("a factory says how it builds an instance", () => {
+      assert.strictEqual(Agent.factory(Probe, Layer.succeed(Probe, probeAgent("x"))).kind, "layer")
+      assert.strictEqual(Agent.effect(Probe, Effect.succeed(probeAgent("x"))).kind, "effect")
+      assert.strictEqual(Agent.scoped(Probe, Effect.succeed(probeAgent("x"))).kind, "scoped")
     })
 
-    it("Layer.scoped takes the scoped path", () => {
-      const builder = agentBuild.compile(Probe, scopedProbe([]))
-      assert.strictEqual(builder.path, "scoped")
-      assert.isTrue(builder.scoped)
-    })
+    it.scoped("build makes one instance in the scope in context, with the identity in context", () =>
+      Effect.gen(function*() {
+        const events: Events = []
+        const factory = kinds.find((kind) => kind.name === "Agent.scoped")!.factory(events)
+        const instance = AgentInstance.make({ agent: "probe", runId: "r", taskId: "t", attempt: 1 })
+        const agent = yield* Effect.scoped(
+          Agent.build(factory).pipe(Effect.provideService(AgentInstance.AgentInstance, instance))
+        )
+        assert.strictEqual(yield* agent.run(0), "probe#r/t/1:1")
+        assert.deepStrictEqual(events, ["build:probe#r/t/1", "release:probe#r/t/1"])
+      }))
 
-    it("a composed layer takes the general layer path", () => {
-      for (const kind of kinds.filter((k) => k.path === "layer")) {
-        const builder = agentBuild.compile(Probe, kind.layer([]))
-        assert.strictEqual(builder.path, "layer", kind.name)
-        assert.isTrue(builder.scoped, kind.name)
-      }
-      assert.strictEqual(agentBuild.compile(Probe, Layer.fresh(scopedProbe([]))).path, "layer")
-      assert.strictEqual(
-        agentBuild.compile(Probe, Layer.succeed(Probe, probeAgent("x")).pipe(Layer.provide(Layer.empty))).path,
-        "layer"
-      )
-    })
+    it.effect("layer is the factory as a Layer of the agent's tag", () =>
+      Effect.gen(function*() {
+        const factory = Agent.effect(Probe, Effect.succeed(probeAgent("layered")))
+        const layer = Agent.layer(factory).pipe(
+          Layer.provide(Layer.succeed(
+            AgentInstance.AgentInstance,
+            AgentInstance.make({ agent: "a", runId: "r", taskId: "t", attempt: 1 })
+          ))
+        ) as Layer.Layer<Probe>
+        const agent = yield* Effect.provide(Probe, layer)
+        assert.strictEqual(yield* agent.run(0), "layered:1")
+      }))
 
     for (const kind of kinds) {
-      describe(`${kind.name} (${kind.path} path)`, () => {
-        it(`takes the ${kind.path} path`, () => {
-          assert.strictEqual(agentBuild.compile(Probe, kind.layer([])).path, kind.path)
+      describe(`${kind.name} (${kind.path})`, () => {
+        it(`is a factory of kind ${kind.path}`, () => {
+          assert.strictEqual(kind.factory([]).kind, kind.path)
         })
 
         it.effect("runs every task, in input order", () =>
           Effect.gen(function*() {
             const report = yield* withClock(
-              Executor.run(Task.fromIterable([30, 10, 20]), Agent.factory(Probe, kind.layer([])), { concurrency: 3 })
+              Executor.run(Task.fromIterable([30, 10, 20]), kind.factory([]), { concurrency: 3 })
             )
             assert.deepStrictEqual(report.results.map((r) => r._tag), ["Succeeded", "Succeeded", "Succeeded"])
             assert.deepStrictEqual(report.results.map((r) => r.durationMillis), [30, 10, 20])
@@ -257,7 +302,7 @@ describe("Agent", () => {
           it.effect("gives every task a fresh instance, also across runs", () =>
             Effect.gen(function*() {
               const events: Events = []
-              const factory = Agent.factory(Probe, kind.layer(events))
+              const factory = kind.factory(events)
               const tasks = Task.fromIterable([40, 10, 30, 20, 10, 50])
               const first = yield* withClock(Executor.run(tasks, factory, { concurrency: 2, runId: "one" }))
               const second = yield* withClock(Executor.run(tasks, factory, { concurrency: 3, runId: "two" }))
@@ -275,7 +320,7 @@ describe("Agent", () => {
               const report = yield* withClock(
                 Executor.run(
                   Task.fromIterable([20, 10], { id: (_, i) => `doc-${i}` }),
-                  Agent.factory(Probe, kind.layer([]), { name: "reader" }),
+                  kind.factory([], "reader"),
                   { runId: "run-9" }
                 )
               )
@@ -291,7 +336,7 @@ describe("Agent", () => {
           it.effect("runs its finalizers once per task, also when the task times out", () =>
             Effect.gen(function*() {
               const events: Events = []
-              const factory = Agent.factory(Probe, kind.layer(events), { name: "fin" })
+              const factory = kind.factory(events, "fin")
               const fiber = yield* Effect.fork(
                 Executor.run(Task.fromIterable([10, 60_000, 20, 60_000, 30]), factory, {
                   concurrency: 2,
@@ -329,7 +374,7 @@ describe("Agent", () => {
             Effect.gen(function*() {
               const events: Events = []
               const fiber = yield* Effect.fork(
-                Executor.run(Task.fromIterable([60_000, 60_000, 60_000]), Agent.factory(Probe, kind.layer(events)), {
+                Executor.run(Task.fromIterable([60_000, 60_000, 60_000]), kind.factory(events), {
                   concurrency: 2
                 })
               )
@@ -344,7 +389,7 @@ describe("Agent", () => {
           it.effect("times out like the other paths", () =>
             Effect.gen(function*() {
               const report = yield* withClock(
-                Executor.run(Task.fromIterable([10, 60_000, 20]), Agent.factory(Probe, kind.layer([])), {
+                Executor.run(Task.fromIterable([10, 60_000, 20]), kind.factory([]), {
                   concurrency: 2,
                   timeout: "1 second"
                 })

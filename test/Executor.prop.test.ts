@@ -133,7 +133,7 @@ describe("Executor properties", () => {
     {
       behaviours: fc.array(behaviour, { maxLength: 30 }),
       concurrency: fc.integer({ min: 1, max: 6 }),
-      deadline: fc.integer({ min: 0, max: 400 })
+      deadline: fc.integer({ min: 1, max: 400 })
     },
     ({ behaviours, concurrency, deadline }) =>
       Effect.gen(function*() {

@@ -63,7 +63,7 @@ describe("Executor resilience properties", () => {
         const factory = FaultInjection.factory(agent.tag, agent.layer, options)
         // Each task reserves what all its attempts could use, so the budget can never be exceeded.
         const perTask = TOKENS_PER_ATTEMPT * ((s.retries ?? 0) + 1)
-        const budget = s.budgetTasks === undefined ? undefined : Budget.unsafeMake({ tokens: s.budgetTasks * perTask })
+        const budget = s.budgetTasks === undefined ? undefined : yield* Budget.make({ tokens: s.budgetTasks * perTask })
         const supervisor = yield* Supervisor.track
         const report = yield* withClock(
           Executor.run(Task.fromIterable(Array.from({ length: s.tasks }, (_, i) => i)), factory, {
@@ -118,7 +118,7 @@ describe("Executor resilience properties", () => {
 
         // The budget is never exceeded, and every reservation was settled.
         if (budget !== undefined) {
-          const snapshot = budget.unsafeSnapshot()
+          const snapshot = yield* budget.snapshot
           assert(Usage.totalTokens(snapshot.used) <= snapshot.limits.tokens!)
           assert.deepStrictEqual(snapshot.reserved, Usage.empty)
           // Tasks that used less than they reserved leave room for more.

@@ -210,7 +210,7 @@ describe("Executor resilience", () => {
         const exit = yield* Effect.exit(Executor.run(Task.fromIterable(["a"]), agent.factory, { retry: { times: -1 } }))
         assert(Exit.isFailure(exit))
         const error = Cause.squash(exit.cause) as AgentError.RunOptionsError
-        assert.strictEqual(error.option, "retry")
+        assert.strictEqual(error.option, "retry.times")
         assert.strictEqual((yield* agent.stats).builds, 0)
       }).pipe(provide))
   })
@@ -477,8 +477,11 @@ describe("Executor resilience", () => {
         assert(adaptive.decreases >= 1)
         assert(adaptive.lowest <= 4, `lowest ${adaptive.lowest}`)
         assert(adaptive.final <= 16)
-        // Once it settles, few attempts are rate limited.
-        assert(report.stats.retries < 40, `retries ${report.stats.retries}`)
+        // The first burst is absorbed in a few rounds; once it settles, the limit probes above the provider's 4 now
+        // and then (additive increase), one rate-limited attempt per probe.
+        const settled = report.results.flatMap((r) => r.failedAttempts).filter((a) => a.startedAt >= 1_000)
+        assert(settled.length <= 25, `rate-limited attempts after the first second: ${settled.length}`)
+        assert(report.stats.retries < 100, `retries ${report.stats.retries}`)
         const gauge = yield* Metric.value(ExecutorMetrics.effectiveConcurrency.pipe(Metric.tagged("agent", name)))
         assert.strictEqual(gauge.value, adaptive.final)
         assert.match(RunReport.format(report), /adaptive concurrency start \/ lowest \/ end\s+16 \/ /)

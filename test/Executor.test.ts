@@ -243,14 +243,29 @@ describe("Executor", () => {
         assert.deepStrictEqual(report.summary.succeeded, 2)
       }).pipe(provide))
 
-    it.effect("a factory that dies fails its task with the defect", () =>
+    it.effect("a factory that dies is a build failure too: AgentBuildError with the defect", () =>
       Effect.gen(function*() {
         class Bad extends Context.Tag("Bad")<Bad, Agent.Agent<number, number>>() {}
-        const BadLive = Layer.effect(Bad, Effect.die(new Error("misconfigured")))
-        const report = yield* Executor.run(Task.fromIterable([0]), Agent.factory(Bad, BadLive))
-        const failed = report.results[0]!
-        assert(TaskResult.isFailed(failed))
-        assert(Cause.isDie(failed.cause))
+        const defect = new Error("misconfigured")
+        for (
+          const factory of [
+            Agent.factory(Bad, Layer.effect(Bad, Effect.die(defect))),
+            Agent.effect(Bad, Effect.die(defect)),
+            Agent.scoped(Bad, Effect.die(defect))
+          ]
+        ) {
+          const report = yield* Executor.run(Task.fromIterable([0]), factory, { runId: "r" })
+          const failed = report.results[0]!
+          assert(TaskResult.isFailed(failed))
+          const error = Cause.squash(failed.cause)
+          assert(error instanceof AgentError.AgentBuildError, String(error))
+          assert(error.cause instanceof Error)
+          assert.strictEqual(error.cause.message, "misconfigured")
+          assert.strictEqual(
+            error.message,
+            "Bad#r/0/1: building the agent for task 0 failed: the factory died: misconfigured"
+          )
+        }
       }).pipe(provide))
   })
 
@@ -365,13 +380,13 @@ describe("Executor", () => {
     it.effect("rejects a concurrency that is not a positive integer, before any task starts", () =>
       Effect.gen(function*() {
         const agent = yield* TestAgent.succeed("never", (n: number) => n)
-        for (const concurrency of [0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        for (const concurrency of [0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY, 10_000_000]) {
           const exit = yield* Effect.exit(Executor.run(Task.fromIterable([1]), agent.factory, { concurrency }))
           assert(Exit.isFailure(exit))
           const error = Cause.squash(exit.cause)
           assert(error instanceof AgentError.RunOptionsError)
           assert.strictEqual(error.option, "concurrency")
-          assert.include(error.message, "expected a positive integer")
+          assert.include(error.message, "expected a whole number from 1 to 1,000,000, or \"unbounded\"")
         }
         assert.strictEqual((yield* agent.stats).builds, 0)
       }).pipe(provide))
@@ -382,7 +397,11 @@ describe("Executor", () => {
         const cases: ReadonlyArray<readonly ["timeout" | "deadline", Duration.DurationInput]> = [
           ["timeout", Number.NaN],
           ["timeout", -5],
-          ["deadline", "5 sec" as Duration.DurationInput],
+          ["timeout", 0],
+          ["timeout", "0 seconds"],
+          ["timeout", "-5 seconds"],
+          ["timeout", "garbage" as Duration.DurationInput],
+          ["deadline", "soon" as Duration.DurationInput],
           ["deadline", Number.NaN]
         ]
         for (const [option, value] of cases) {
@@ -391,12 +410,16 @@ describe("Executor", () => {
           const error = Cause.squash(exit.cause)
           assert(error instanceof AgentError.RunOptionsError)
           assert.strictEqual(error.option, option)
-          assert.include(error.message, "expected a duration")
+          assert.include(error.message, "expected a duration longer than zero")
         }
         assert.strictEqual((yield* agent.stats).builds, 0)
-        // Zero is a valid timeout: every task stops at once.
-        const zero = yield* withClock(Executor.run(Task.fromIterable([1]), agent.factory, { timeout: 0 }))
-        assert.strictEqual(zero.results.length, 1)
+        // Every form of a duration reads the same: text with a unit, a short unit, a number of milliseconds.
+        for (const timeout of ["2 seconds", "2s", "2000", 2000, Duration.seconds(2)] as const) {
+          const report = yield* withClock(
+            Executor.run(Task.fromIterable([1]), agent.factory, { timeout: timeout as Duration.DurationInput })
+          )
+          assert.strictEqual(report.summary.succeeded, 1, String(timeout))
+        }
       }).pipe(provide))
   })
 

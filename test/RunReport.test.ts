@@ -179,6 +179,7 @@ describe("RunReport", () => {
         durations: { p50: 200, p95: 400, p99: 400, max: 400, mean: 240 },
         queueWait: { mean: 0, max: 0 },
         retries: 0,
+        replayed: 0,
         usage: { requests: 0, inputTokens: 0, outputTokens: 0, cost: 0 },
         models: []
       })

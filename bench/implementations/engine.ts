@@ -3,7 +3,6 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import { Agent, Executor, Task } from "../../src/index.js"
 import { type Run, TIMEOUT_MILLIS } from "../workloads.js"
 import { reused, work } from "./effect.js"
@@ -20,9 +19,9 @@ export const runWith = (
 ): Run =>
 async (inputs, workload) => {
   const agentWork = work(workload)
-  const factory = Agent.factory(
+  const factory = Agent.effect(
     BenchAgent,
-    Layer.sync(BenchAgent, () => {
+    Effect.sync(() => {
       let calls = 0
       return Agent.make({ name: "bench", run: (n: number) => ++calls === 1 ? agentWork(n) : reused })
     })

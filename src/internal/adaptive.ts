@@ -24,7 +24,8 @@ export interface AdaptiveOptions {
  * Additive-increase, multiplicative-decrease control of how many tasks run at once. Tasks hold a permit of a
  * `Semaphore` while they run; the controller resizes it. A rate-limited attempt multiplies the limit by
  * `decrease`, once per round of requests: attempts that started before the last decrease do not decrease it again,
- * since they saw the same overload. Each success adds `increase / limit`, so the limit grows by `increase` for
+ * since they saw the same overload (rounds are counted by `epoch`, not by the clock, whose milliseconds are too
+ * coarse to order attempts that start and fail in the same one). Each success adds `increase / limit`, so the limit grows by `increase` for
  * every `limit` successes.
  *
  * @internal
@@ -35,7 +36,8 @@ export class Adaptive {
   permits: number
   lowest: number
   decreases = 0
-  private lastDecreaseAt = -Infinity
+  /** How many decreases there have been: an attempt notes it when it starts. */
+  epoch = 0
   constructor(
     readonly options: AdaptiveOptions,
     private readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
@@ -61,10 +63,10 @@ export class Adaptive {
     return this.resize()
   }
 
-  /** `startedAt` and `now` are offsets from the start of the run, in milliseconds. */
-  onRateLimited(startedAt: number, now: number): Effect.Effect<void> {
-    if (startedAt < this.lastDecreaseAt) return Effect.void
-    this.lastDecreaseAt = now
+  /** `epoch` is the `epoch` when the rate-limited attempt started. */
+  onRateLimited(epoch: number): Effect.Effect<void> {
+    if (epoch !== this.epoch) return Effect.void
+    this.epoch++
     this.decreases++
     this.limit = Math.max(this.options.min, this.limit * this.options.decrease)
     return this.resize()

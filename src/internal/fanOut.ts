@@ -1,0 +1,275 @@
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
+import * as PubSub from "effect/PubSub"
+import type * as Schedule from "effect/Schedule"
+import * as Scheduler from "effect/Scheduler"
+import * as Stream from "effect/Stream"
+import type * as Agent from "../Agent.js"
+import type * as AgentError from "../AgentError.js"
+import type * as Aggregate from "../Aggregate.js"
+import type * as Budget from "../Budget.js"
+import type * as RateLimit from "../RateLimit.js"
+import * as RunEvent from "../RunEvent.js"
+import * as RunReport from "../RunReport.js"
+import * as RunTally from "../RunTally.js"
+import type * as Task from "../Task.js"
+import type * as TaskResult from "../TaskResult.js"
+import type * as Usage from "../Usage.js"
+import { Adaptive } from "./adaptive.js"
+import { Gate } from "./gate.js"
+import * as Observe from "./observe.js"
+import type * as Options from "./options.js"
+import * as RunOne from "./runOne.js"
+import * as Watchdog from "./watchdog.js"
+
+/**
+ * A run, resolved from its options: what `fanOut` needs to start.
+ *
+ * @internal
+ */
+export interface Plan<In, Out, E, EL, R, A, S> {
+  readonly runId: string
+  readonly factory: Agent.Factory<In, Out, E, EL, R>
+  readonly concurrency: number | "unbounded"
+  readonly timeoutMillis: number
+  readonly deadlineMillis: number
+  readonly retry:
+    | { readonly schedule: Schedule.Schedule<unknown, unknown>; readonly while: (error: unknown) => boolean }
+    | undefined
+  readonly budget: Budget.Service | undefined
+  readonly estimate: ((task: Task.Task<unknown>) => Usage.Usage) | undefined
+  readonly rateLimit: RateLimit.Service | undefined
+  readonly adaptive: Options.Adaptive | undefined
+  readonly maxFailures: number
+  readonly minSuccessRate: number
+  readonly decodeInput: ((input: unknown) => Effect.Effect<In, ParseResult.ParseError, R>) | undefined
+  readonly decodeOutput: ((output: Out) => Effect.Effect<A, ParseResult.ParseError, R>) | undefined
+  readonly aggregate: Aggregate.Aggregate<A, E | AgentError.AgentError, S> | undefined
+}
+
+const timers = globalThis as unknown as {
+  readonly setImmediate?: (task: () => void) => unknown
+  readonly setTimeout: (task: () => void, millis: number) => unknown
+}
+const nextTurn: Scheduler.Scheduler = Scheduler.make(
+  timers.setImmediate !== undefined ? (task) => timers.setImmediate!(task) : (task) => timers.setTimeout(task, 0)
+)
+
+/**
+ * How long an attempt that was told to stop may take to stop (its finalizers included) before it is left running
+ * and its task reported without it.
+ *
+ * @internal
+ */
+export const graceMillis = 5_000
+
+/** Sets up one run: its watchdog, its deadline, its observer and tally, and the `runOne` of its tasks. */
+const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
+  plan: Plan<In, Out, E, EL, R, A, S>,
+  total: number | undefined
+) {
+  const clock: Clock.Clock = yield* Effect.clock
+  const startedAt = clock.unsafeCurrentTimeMillis()
+  const deadlineAt = startedAt + plan.deadlineMillis
+  const gate = new Gate(startedAt, deadlineAt, {
+    maxFailures: plan.maxFailures,
+    minSuccessRate: plan.minSuccessRate,
+    total
+  })
+  if (plan.deadlineMillis !== Infinity) {
+    yield* Effect.forkScoped(
+      Effect.zipRight(clock.sleep(Duration.millis(plan.deadlineMillis)), Effect.sync(() => gate.close("RunDeadline")))
+    )
+  }
+  const watchdog = yield* Watchdog.make(clock, graceMillis)
+  // When the run is interrupted (or a stream of results closed early), the attempts under way stop with it.
+  yield* Effect.addFinalizer(() => watchdog.interruptAll)
+  const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
+  const tally = RunTally.make({ agent: plan.factory.name, startedAt })
+  const lanes = new RunOne.Lanes()
+  const models: Array<string> = []
+  const concurrency = plan.concurrency === "unbounded" ? (total ?? 1) : plan.concurrency
+  const adaptive = plan.adaptive === undefined
+    ? undefined
+    : new Adaptive(
+      { ...plan.adaptive, max: Math.max(1, Math.min(plan.adaptive.max, total ?? Infinity)) },
+      observe.labels
+    )
+  const runOne = RunOne.make<In, Out, E, EL, R, A>({
+    runId: plan.runId,
+    factory: plan.factory,
+    clock,
+    context: yield* Effect.context<R>(),
+    // Attempts start from the run's fiber state; their failures are the task's to report, not unhandled errors.
+    fiberRefs: yield* Effect.locally(Effect.getFiberRefs, FiberRef.unhandledErrorLogLevel, Option.none()),
+    runtimeFlags: yield* Effect.getRuntimeFlags,
+    timeoutMillis: plan.timeoutMillis,
+    deadlineAt,
+    deadlineMillis: plan.deadlineMillis,
+    retry: plan.retry,
+    budget: plan.budget,
+    estimate: plan.estimate,
+    rateLimit: plan.rateLimit,
+    adaptive,
+    decodeInput: plan.decodeInput,
+    decodeOutput: plan.decodeOutput,
+    gate,
+    watchdog,
+    observe,
+    tally,
+    lanes,
+    models
+  })
+  const report = (results: ReadonlyArray<TaskResult.TaskResult<A, E | AgentError.AgentError>>) =>
+    Effect.gen(function*() {
+      const aggregated = plan.aggregate === undefined ? Either.right(undefined as S) : Either.try({
+        try: () => {
+          const fold = plan.aggregate!.start()
+          for (const result of results) fold.step(result)
+          return fold.done()
+        },
+        catch: (error) => error
+      })
+      const endedAt = clock.unsafeCurrentTimeMillis()
+      return RunReport.fromTally(tally, {
+        runId: plan.runId,
+        agent: plan.factory.name,
+        results,
+        aggregate: Either.getOrUndefined(aggregated) as S,
+        aggregateFailure: Either.isLeft(aggregated) ? Cause.die(aggregated.left) : undefined,
+        startedAt,
+        endedAt,
+        concurrency: Math.max(1, Math.min(concurrency, total ?? concurrency)),
+        peakInFlight: lanes.peak,
+        models,
+        budget: plan.budget === undefined ? undefined : yield* plan.budget.snapshot,
+        adaptive: adaptive === undefined ? undefined : {
+          initial: Math.floor(adaptive.options.initial),
+          lowest: adaptive.lowest,
+          final: adaptive.permits,
+          decreases: adaptive.decreases
+        }
+      })
+    })
+  const finished = Effect.suspend(() =>
+    observe.publish(RunEvent.RunEvent.RunFinished({
+      runId: plan.runId,
+      at: clock.unsafeCurrentTimeMillis(),
+      summary: tally.summary,
+      wallMillis: clock.unsafeCurrentTimeMillis() - startedAt
+    }))
+  )
+  yield* observe.publish(RunEvent.RunEvent.RunStarted({
+    runId: plan.runId,
+    at: startedAt,
+    agent: plan.factory.name,
+    total,
+    concurrency: Math.max(1, Math.min(concurrency, total ?? concurrency))
+  }))
+  return { clock, startedAt, gate, observe, runOne, report, finished, watchdog }
+})
+
+/**
+ * A run over a list: `Effect.forEach` over the tasks with the run's concurrency, each task's result in input order,
+ * then the report.
+ *
+ * @internal
+ */
+export const runList = <In, Out, E, EL, R, A, S>(
+  plan: Plan<In, Out, E, EL, R, A, S>,
+  tasks: ReadonlyArray<Task.Task<unknown>>
+): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, never, R> =>
+  Effect.scoped(Effect.gen(function*() {
+    const run = yield* setUp(plan, tasks.length)
+    const hub = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.Hub))
+    const pubsub = hub === undefined ? undefined : RunEvent.pubsubOf(hub)
+    if (pubsub !== undefined) {
+      yield* PubSub.publishAll(
+        pubsub,
+        tasks.map((task, index) =>
+          RunEvent.RunEvent.TaskQueued({ runId: plan.runId, at: run.startedAt, taskId: task.id, index })
+        )
+      )
+    }
+    // The tasks wait in the queue until their turn; those that never get one leave it when the run ends.
+    let dequeued = 0
+    run.observe.queue(tasks.length)
+    // A defect in the watchdog (a bug in the engine) fails the run rather than leaving its timeouts unenforced.
+    const results = yield* Effect.raceFirst(
+      Effect.forEach(tasks, (task, index) => {
+        dequeued++
+        run.observe.queue(-1)
+        return run.runOne(task, index, run.startedAt)
+      }, { concurrency: plan.concurrency }),
+      Fiber.join(run.watchdog.fiber)
+    ).pipe(Effect.ensuring(Effect.sync(() => run.observe.queue(dequeued - tasks.length))))
+    yield* run.finished
+    return yield* run.report(results)
+  }))
+
+/**
+ * A run over a stream of tasks: `Stream.mapEffect` with the run's concurrency, results in completion order. Tasks are
+ * read as the run has room for them; once the run stops starting tasks (its deadline, its failure policy), it stops
+ * reading. If the input fails, the tasks under way are reported and then the stream fails with the input's error.
+ *
+ * @internal
+ */
+export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
+  plan: Plan<In, Out, E, EL, R, A, S>,
+  tasks: Stream.Stream<Task.Task<unknown>, EIn, RIn>
+): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn, R | RIn> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const run = yield* setUp(plan, undefined)
+    let index = 0
+    let failure: Cause.Cause<EIn> | undefined
+    const source = tasks.pipe(
+      Stream.catchAllCause((cause) => {
+        failure = cause
+        return Stream.empty
+      }),
+      Stream.interruptWhen(run.gate.closed.await),
+      Stream.mapEffect((task) => {
+        const at = run.clock.unsafeCurrentTimeMillis()
+        const position = index++
+        return Effect.as(run.observe.queued(task, position, at), [task, position, at] as const)
+      })
+    )
+    const results = source.pipe(
+      Stream.mapEffect(([task, position, at]) => run.runOne(task, position, at), {
+        concurrency: plan.concurrency,
+        unordered: true
+      }),
+      Stream.interruptWhen(Fiber.join(run.watchdog.fiber))
+    )
+    // Results go out through a mailbox that wakes its reader on the next turn of the event loop: the results of
+    // tasks that end in the same turn reach the reader as one chunk, and each chunk costs the reader's whole stream
+    // pipeline once (100,000 results in about 100 chunks rather than 100,000). A result waits at most one turn.
+    const mailbox = yield* Effect.withScheduler(
+      Mailbox.make<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn>({
+        // A stream run's concurrency is a number (the plan rejects "unbounded").
+        capacity: plan.concurrency as number
+      }),
+      nextTurn
+    )
+    yield* Effect.forkScoped(
+      Stream.runForEachChunk(results, (chunk) => mailbox.offerAll(chunk)).pipe(
+        Effect.zipRight(run.finished),
+        Effect.onExit((exit) =>
+          exit._tag === "Failure"
+            ? mailbox.failCause(exit.cause)
+            : failure === undefined
+            ? mailbox.end
+            : mailbox.failCause(failure)
+        )
+      )
+    )
+    return Mailbox.toStream(mailbox)
+  }))

@@ -1,0 +1,185 @@
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import { hasProperty, isFunction } from "effect/Predicate"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { RunOptionsError } from "../AgentError.js"
+import type * as Aggregate from "../Aggregate.js"
+import * as Budget from "../Budget.js"
+import * as ExecutorConfig from "../ExecutorConfig.js"
+import * as RateLimit from "../RateLimit.js"
+
+/**
+ * The one schema every run's options go through: `Executor.run`, `Executor.stream`, and what the layers and the
+ * configuration give as defaults. Each problem is reported as a `RunOptionsError` naming the option by its path
+ * (`adaptive.initial`, `retry.times`) before any task starts.
+ *
+ * @internal
+ */
+
+const instanceOf = <A>(guard: (u: unknown) => u is A, what: string) =>
+  Schema.declare(guard, { message: () => `expected ${what}` })
+
+const AnyFunction = instanceOf((u): u is (...args: ReadonlyArray<never>) => unknown => isFunction(u), "a function")
+
+const DurationInput = Schema.transformOrFail(Schema.Unknown, Schema.DurationFromSelf, {
+  strict: true,
+  decode: (input, _, ast) =>
+    Either.match(ExecutorConfig.decodeTimeout(input), {
+      onLeft: (message) => ParseResult.fail(new ParseResult.Type(ast, input, message)),
+      onRight: ParseResult.succeed
+    }),
+  encode: ParseResult.succeed
+})
+
+const NonNegative = Schema.Number.pipe(
+  Schema.filter((n) => n >= 0 && n < Infinity || `expected a number, 0 or more, got ${n}`)
+)
+const WholeFromZero = Schema.Number.pipe(
+  Schema.filter((n) => Number.isInteger(n) && n >= 0 || `expected a whole number, 0 or more, got ${n}`)
+)
+const WholeFromOne = Schema.Number.pipe(
+  Schema.filter((n) => Number.isInteger(n) && n >= 1 || `expected a whole number, 1 or more, got ${n}`)
+)
+
+const RetryOptions = Schema.Struct({
+  schedule: Schema.optional(instanceOf(Schedule.isSchedule, "a Schedule")),
+  times: Schema.optional(WholeFromZero),
+  while: Schema.optional(AnyFunction),
+  maxRetryAfter: Schema.optional(
+    Schema.transformOrFail(Schema.Unknown, Schema.DurationFromSelf, {
+      strict: true,
+      decode: (input, _, ast) => {
+        const decoded = Duration.decodeUnknown(input)
+        return decoded._tag === "Some" && Duration.toMillis(decoded.value) >= 0
+          ? ParseResult.succeed(decoded.value)
+          : ParseResult.fail(new ParseResult.Type(ast, input, `expected a duration, 0 or more, got ${String(input)}`))
+      },
+      encode: ParseResult.succeed
+    })
+  )
+})
+
+const Limit = Schema.Struct({
+  limit: WholeFromOne,
+  interval: DurationInput,
+  algorithm: Schema.optional(Schema.Literal("token-bucket", "fixed-window"))
+})
+
+const Options = Schema.Struct({
+  concurrency: Schema.optional(ExecutorConfig.ConcurrencySchema),
+  timeout: Schema.optional(DurationInput),
+  deadline: Schema.optional(DurationInput),
+  runId: Schema.optional(
+    Schema.String.pipe(
+      Schema.filter((id) => /^[^\s/#]+$/.test(id) || `expected an id without spaces, "/" or "#", got "${id}"`)
+    )
+  ),
+  retry: Schema.optional(Schema.Union(instanceOf(Schedule.isSchedule, "a Schedule"), RetryOptions)),
+  budget: Schema.optional(Schema.Union(
+    instanceOf(Budget.isBudget, "a Budget"),
+    Schema.Struct({
+      tokens: Schema.optional(NonNegative),
+      cost: Schema.optional(NonNegative),
+      requests: Schema.optional(NonNegative)
+    })
+  )),
+  estimate: Schema.optional(Schema.Union(
+    AnyFunction,
+    Schema.Struct({
+      requests: Schema.optional(NonNegative),
+      inputTokens: Schema.optional(NonNegative),
+      outputTokens: Schema.optional(NonNegative),
+      cost: Schema.optional(NonNegative)
+    })
+  )),
+  rateLimit: Schema.optional(Schema.Union(
+    instanceOf(RateLimit.isRateLimit, "a RateLimit"),
+    Schema.Struct({ requests: Schema.optional(Limit), tokens: Schema.optional(Limit) })
+  )),
+  adaptive: Schema.optional(Schema.Union(
+    Schema.Boolean,
+    Schema.Struct({
+      initial: Schema.optional(WholeFromOne),
+      min: Schema.optional(WholeFromOne),
+      decrease: Schema.optional(
+        Schema.Number.pipe(
+          Schema.filter((n) => n > 0 && n < 1 || `expected a number between 0 and 1 (exclusive), got ${n}`)
+        )
+      ),
+      increase: Schema.optional(
+        Schema.Number.pipe(Schema.filter((n) => n > 0 && n < Infinity || `expected a number above 0, got ${n}`))
+      )
+    })
+  )),
+  failurePolicy: Schema.optional(Schema.Struct({
+    maxFailures: Schema.optional(WholeFromOne),
+    minSuccessRate: Schema.optional(
+      Schema.Number.pipe(Schema.filter((n) => n >= 0 && n <= 1 || `expected a number from 0 to 1, got ${n}`))
+    )
+  })),
+  aggregate: Schema.optional(
+    instanceOf((u): u is Aggregate.Aggregate<never, never, unknown> => hasProperty(u, "start"), "an Aggregate")
+  ),
+  input: Schema.optional(instanceOf(Schema.isSchema, "a Schema")),
+  output: Schema.optional(instanceOf(Schema.isSchema, "a Schema"))
+})
+
+/** @internal */
+export type Decoded = typeof Options.Type
+
+const decode = Schema.decodeUnknownEither(Options, { errors: "first", onExcessProperty: "ignore" })
+
+const optionError = (error: ParseResult.ParseError): RunOptionsError => {
+  // A union (a Budget or its limits, say) reports one issue per member: the deepest names the option best.
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error).reduce<
+    ParseResult.ArrayFormatterIssue | undefined
+  >((deepest, issue) => deepest === undefined || issue.path.length > deepest.path.length ? issue : deepest, undefined)
+  return new RunOptionsError({
+    option: issue === undefined || issue.path.length === 0 ? "options" : issue.path.map(String).join("."),
+    description: issue?.message ?? "invalid options"
+  })
+}
+
+/**
+ * Decodes a run's options: every field checked by the schema, its problems reported with their paths.
+ *
+ * @internal
+ */
+export const decodeOptions = (options: unknown): Either.Either<Decoded, RunOptionsError> =>
+  Either.mapLeft(decode(options ?? {}), optionError)
+
+/** @internal */
+export const fail = (option: string, description: string) => Either.left(new RunOptionsError({ option, description }))
+
+/**
+ * The adaptive settings resolved against the run's concurrency.
+ *
+ * @internal
+ */
+export interface Adaptive {
+  readonly initial: number
+  readonly min: number
+  readonly max: number
+  readonly decrease: number
+  readonly increase: number
+}
+
+/** @internal */
+export const resolveAdaptive = (
+  adaptive: Decoded["adaptive"],
+  max: number
+): Either.Either<Adaptive | undefined, RunOptionsError> => {
+  if (adaptive === undefined || adaptive === false) return Either.right(undefined)
+  const options = adaptive === true ? {} : adaptive
+  const initial = options.initial ?? Math.ceil(max / 10)
+  const min = options.min ?? 1
+  if (initial > max) {
+    return fail("adaptive.initial", `expected a number from 1 to the concurrency (${max}), got ${initial}`)
+  }
+  if (min > initial) {
+    return fail("adaptive.min", `expected a number from 1 to the initial limit (${initial}), got ${min}`)
+  }
+  return Either.right({ initial, min, max, decrease: options.decrease ?? 0.75, increase: options.increase ?? 0.4 })
+}

@@ -1,0 +1,464 @@
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as FiberRefs from "effect/FiberRefs"
+import type * as ParseResult from "effect/ParseResult"
+import * as Runtime from "effect/Runtime"
+import type * as RuntimeFlags from "effect/RuntimeFlags"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import * as Tracer from "effect/Tracer"
+import * as Agent from "../Agent.js"
+import * as AgentError from "../AgentError.js"
+import * as AgentInstance from "../AgentInstance.js"
+import type * as Budget from "../Budget.js"
+import type * as RateLimit from "../RateLimit.js"
+import * as Retry from "../Retry.js"
+import type * as RunTally from "../RunTally.js"
+import * as Task from "../Task.js"
+import * as TaskOutput from "../TaskOutput.js"
+import * as TaskResult from "../TaskResult.js"
+import * as Usage from "../Usage.js"
+import type { Adaptive } from "./adaptive.js"
+import type * as Gate from "./gate.js"
+import type * as Observe from "./observe.js"
+import type * as Watchdog from "./watchdog.js"
+
+/**
+ * Everything the tasks of one run share, resolved from its options before any task starts.
+ *
+ * @internal
+ */
+export interface Run<In, Out, E, EL, R, A> {
+  readonly runId: string
+  readonly factory: Agent.Factory<In, Out, E, EL, R>
+  readonly clock: Clock.Clock
+  /** The run's own services (what the factory needs from the app), and the fiber state attempts start from. */
+  readonly context: Context.Context<R>
+  readonly fiberRefs: FiberRefs.FiberRefs
+  readonly runtimeFlags: RuntimeFlags.RuntimeFlags
+  /** The default per-task timeout, in milliseconds (`Infinity` for none). */
+  readonly timeoutMillis: number
+  /** The run's deadline: when (in the clock's milliseconds) and how long after the start (`Infinity` for none). */
+  readonly deadlineAt: number
+  readonly deadlineMillis: number
+  readonly retry:
+    | { readonly schedule: Schedule.Schedule<unknown, unknown>; readonly while: (error: unknown) => boolean }
+    | undefined
+  readonly budget: Budget.Service | undefined
+  readonly estimate: ((task: Task.Task<unknown>) => Usage.Usage) | undefined
+  readonly rateLimit: RateLimit.Service | undefined
+  readonly adaptive: Adaptive | undefined
+  readonly decodeInput: ((input: unknown) => Effect.Effect<In, ParseResult.ParseError, R>) | undefined
+  readonly decodeOutput: ((output: Out) => Effect.Effect<A, ParseResult.ParseError, R>) | undefined
+  readonly gate: Gate.Gate
+  readonly watchdog: Watchdog.Watchdog
+  readonly observe: Observe.Observer
+  readonly tally: RunTally.RunTally
+  readonly lanes: Lanes
+  /** The models that answered the run's agents, in the order they first did. */
+  readonly models: Array<string>
+}
+
+/**
+ * The timeline lanes of a run: a task takes a free lane when it starts and gives it back when it ends, so the lanes
+ * in use are the tasks running, and the most lanes ever in use is the peak.
+ *
+ * @internal
+ */
+export class Lanes {
+  private readonly free: Array<number> = []
+  private next = 0
+  inUse = 0
+  peak = 0
+  take(): number {
+    if (++this.inUse > this.peak) this.peak = this.inUse
+    return this.free.pop() ?? this.next++
+  }
+  release(lane: number): void {
+    this.inUse--
+    this.free.push(lane)
+  }
+}
+
+type Result<A, E> = TaskResult.TaskResult<A, E | AgentError.AgentError>
+
+/** One started task: what its attempts share, and what they leave behind. */
+interface Started {
+  readonly task: Task.Task<unknown>
+  readonly index: number
+  readonly queuedAt: number
+  readonly startedAt: number
+  readonly estimate: Usage.Usage
+  readonly timeoutMillis: number
+  readonly meter: Observe.Meter
+  readonly span: Tracer.Span | undefined
+  attempt: number
+  instance: AgentInstance.Service | undefined
+  /** The attempts that failed and were retried, oldest first. */
+  failed: Array<TaskResult.FailedAttempt> | undefined
+  /** The last attempt that failed, until the next one starts (then it is one that was retried). */
+  last: (Omit<TaskResult.FailedAttempt, "delayMillis"> & { readonly endedAt: number }) | undefined
+  /** The adaptive limit's epoch when the attempt under way started. */
+  epoch: number
+}
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  return typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
+}
+
+const rateLimited = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.failureOption(cause)
+  return error._tag === "Some" && Retry.isRateLimited(error.value)
+}
+
+/**
+ * One task, from its admission to its result, never failing: admission (the run still starts tasks, the task's own
+ * options are valid, the adaptive limit and the budget have room) ▸ a fresh agent built for each attempt on a fiber
+ * of its own ▸ its run, stopped at the attempt's deadline (the task's timeout or the run's deadline, the earlier) ▸
+ * `Effect.retry` with the run's `Schedule`, a fresh instance each time ▸ `Effect.exit` ▸ `TaskResult.fromExit`.
+ * The result is counted in the run's tally and published before it is returned.
+ *
+ * @internal
+ */
+export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
+  const { clock, factory, gate, observe, runId, tally } = run
+  const now = () => clock.unsafeCurrentTimeMillis()
+  const contextMap = run.context.unsafeMap
+
+  // A result is final here: counted, checked against the failure policy, published.
+  const finish = (result: Result<A, E>, started: boolean): Effect.Effect<Result<A, E>> => {
+    tally.add(result)
+    if (result._tag === "Failed" || result._tag === "TimedOut") gate.failurePolicy.failed(tally.summary)
+    const ended = observe.ended(result, now(), started)
+    return ended === undefined ? Effect.succeed(result) : Effect.as(ended, result)
+  }
+
+  const notStarted = (task: Task.Task<unknown>, index: number, queuedAt: number, error: AgentError.AgentError) =>
+    finish(
+      TaskResult.failed(
+        { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
+        Cause.fail(error)
+      ),
+      false
+    )
+
+  const neverStarted = (
+    task: Task.Task<unknown>,
+    index: number,
+    queuedAt: number,
+    reason: TaskResult.InterruptionReason
+  ) =>
+    finish(
+      TaskResult.interrupted(
+        { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
+        { reason }
+      ),
+      false
+    )
+
+  // ===========================================================================
+  // one attempt, on a fiber of its own
+  // ===========================================================================
+
+  const buildError = (cause: Cause.Cause<unknown>) =>
+    TaskResult.isInterruption(cause) ? Effect.failCause(cause) : Effect.flatMap(
+      AgentInstance.AgentInstance,
+      (instance) =>
+        Effect.fail(
+          new AgentError.AgentBuildError({
+            agent: instance.name,
+            taskId: instance.taskId,
+            cause: Cause.squash(cause),
+            ...(Cause.isFailure(cause) ? {} : { description: `the factory died: ${describe(cause)}` })
+          })
+        )
+    )
+  // Built once per run: the factory's effect, its build failures (typed or defects) as `AgentBuildError`s.
+  const build = Effect.catchAllCause(Agent.build(factory), buildError)
+  const scoped = factory.kind !== "effect"
+
+  const body = (input: unknown, instance: AgentInstance.Service): Effect.Effect<A, unknown, never> => {
+    const runAgent = (input: In) => Effect.flatMap(build, (agent) => agent.run(input))
+    let work: Effect.Effect<unknown, unknown, unknown> = run.decodeInput === undefined
+      ? runAgent(input as In)
+      : Effect.flatMap(
+        Effect.mapError(
+          run.decodeInput(input),
+          (error) => AgentError.AgentInputError.fromParseError({ agent: instance.name, taskId: instance.taskId, error })
+        ),
+        runAgent
+      )
+    if (scoped) work = Effect.scoped(work)
+    if (run.decodeOutput !== undefined) {
+      const decode = run.decodeOutput
+      work = Effect.flatMap(work, (output) =>
+        Effect.mapError(
+          decode(output as Out),
+          (error) =>
+            AgentError.AgentOutputError.fromParseError({ agent: instance.name, taskId: instance.taskId, error })
+        ))
+    }
+    return work as Effect.Effect<A, unknown, never>
+  }
+
+  const attempt = (task: Started): Effect.Effect<A, unknown> =>
+    Effect.suspend(() => {
+      const startedAt = now()
+      const last = task.last
+      if (last !== undefined) {
+        ;(task.failed ??= []).push({ ...last, delayMillis: startedAt - last.endedAt })
+        task.last = undefined
+      }
+      if (startedAt >= run.deadlineAt) {
+        // The run's deadline passed while the task waited for its next attempt (or for the rate limit).
+        return Effect.fail(
+          new AgentError.AgentTimeout({
+            agent: task.instance?.name ?? factory.name,
+            taskId: task.task.id,
+            reason: "RunDeadline",
+            timeout: Duration.millis(run.deadlineMillis)
+          })
+        )
+      }
+      const attemptNo = ++task.attempt
+      const instance = AgentInstance.make({ agent: factory.name, runId, taskId: task.task.id, attempt: attemptNo })
+      task.instance = instance
+      if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
+      // The attempt's context: the run's, and this attempt's identity, meter, output and span.
+      const services = new Map(contextMap)
+      services.set(AgentInstance.AgentInstance.key, instance)
+      services.set(Usage.UsageMeter.key, task.meter)
+      const output = observe.events ? observe.output(task.task, task.index, attemptNo, now) : undefined
+      if (output !== undefined) services.set(TaskOutput.TaskOutput.key, output)
+      if (task.span !== undefined) services.set(Tracer.ParentSpan.key, task.span)
+      const byTask = startedAt + task.timeoutMillis <= run.deadlineAt
+      const ran = run.watchdog.run({
+        effect: body(task.task.input, instance),
+        runtime: Runtime.make({
+          context: Context.unsafeMake(services),
+          fiberRefs: run.fiberRefs,
+          runtimeFlags: run.runtimeFlags
+        }),
+        deadline: byTask ? startedAt + task.timeoutMillis : run.deadlineAt,
+        onTimeout: () =>
+          new AgentError.AgentTimeout({
+            agent: instance.name,
+            taskId: task.task.id,
+            reason: byTask ? "TaskTimeout" : "RunDeadline",
+            timeout: Duration.millis(byTask ? task.timeoutMillis : run.deadlineMillis)
+          }),
+        onEnd: run.retry === undefined ? undefined : (exit) => {
+          if (exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
+          const endedAt = now()
+          const error = Cause.failureOption(exit.cause)
+          task.last = {
+            attempt: attemptNo,
+            agent: instance.name,
+            startedAt,
+            durationMillis: endedAt - startedAt,
+            outcome: error._tag === "Some" && error.value instanceof AgentError.AgentTimeout ? "TimedOut" : "Failed",
+            cause: exit.cause,
+            endedAt
+          }
+        },
+        annotations: () => ({ runId, taskId: task.task.id, agentInstance: instance.name })
+      })
+      const started = observe.attemptStarted(task.task, task.index, instance, attemptNo, startedAt)
+      const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
+      return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
+    })
+
+  // ===========================================================================
+  // the attempts of one task
+  // ===========================================================================
+
+  // With a rate limit an attempt first waits for its turn (its timeout starts when it gets it); the run's deadline
+  // ends the wait.
+  const turn = (task: Started) =>
+    Effect.zipRight(
+      Effect.raceFirst(
+        run.rateLimit!.take(task.estimate.inputTokens + task.estimate.outputTokens),
+        gate.deadline.await
+      ),
+      attempt(task)
+    )
+
+  // Retries a failed attempt when the policy accepts its error, after the schedule's delay (cut short by the run's
+  // deadline), with a fresh instance.
+  const retried = (task: Started, attempts: Effect.Effect<A, unknown>): Effect.Effect<A, unknown> => {
+    const retry = run.retry!
+    let schedule = retry.schedule
+    if (run.deadlineAt !== Infinity) {
+      schedule = Schedule.modifyDelay(
+        schedule,
+        (_, delay) => Duration.min(delay, Duration.millis(Math.max(0, run.deadlineAt - now())))
+      )
+    }
+    schedule = Schedule.onDecision(schedule, (_, decision) => {
+      const last = task.last
+      if (decision._tag === "Done" || last === undefined) return Effect.void
+      const at = now()
+      const cut = run.adaptive !== undefined && rateLimited(last.cause)
+        ? run.adaptive.onRateLimited(task.epoch)
+        : Effect.void
+      return Effect.zipRight(
+        cut,
+        observe.retrying({
+          task: task.task,
+          index: task.index,
+          agent: last.agent,
+          attempt: last.attempt,
+          outcome: last.outcome,
+          message: describe(last.cause),
+          delayMillis: Math.max(0, ScheduleIntervals.start(decision.intervals) - at),
+          at
+        })
+      )
+    })
+    return Effect.retry(attempts, { schedule, while: retry.while })
+  }
+
+  const complete = (task: Started, lane: number, exit: Exit.Exit<A, unknown>): Effect.Effect<Result<A, E>> => {
+    const endedAt = now()
+    run.lanes.release(lane)
+    const usage = task.meter.current
+    for (const model of task.meter.models) if (!run.models.includes(model)) run.models.push(model)
+    // The run's deadline passed before the task's first attempt could start (while it waited for the rate limit):
+    // it never started.
+    const result = (task.instance === undefined && exit._tag === "Failure" && exit.cause._tag === "Fail" &&
+        exit.cause.error instanceof AgentError.AgentTimeout
+      ? TaskResult.interrupted(
+        {
+          task: task.task,
+          index: task.index,
+          instance: undefined,
+          startedAt: undefined,
+          queuedAt: task.queuedAt,
+          durationMillis: 0
+        },
+        { reason: "RunDeadline" }
+      )
+      : TaskResult.fromExit({
+        task: task.task,
+        index: task.index,
+        instance: task.instance,
+        startedAt: task.startedAt,
+        queuedAt: task.queuedAt,
+        durationMillis: endedAt - task.startedAt,
+        slot: lane,
+        usage,
+        failedAttempts: task.failed
+      }, exit)) as Result<A, E>
+    if (task.span !== undefined) observe.endSpan(task.span, result, clock.unsafeCurrentTimeNanos())
+    let settle = finish(result, true)
+    const adaptive = run.adaptive
+    if (adaptive !== undefined) {
+      const after = result._tag === "Succeeded"
+        ? adaptive.onSuccess()
+        : exit._tag === "Failure" && rateLimited(exit.cause)
+        ? adaptive.onRateLimited(task.epoch)
+        : Effect.void
+      settle = Effect.zipRight(Effect.zipRight(after, adaptive.semaphore.release(1)), settle)
+    }
+    return run.budget === undefined ? settle : Effect.zipRight(run.budget.settle(task.estimate, usage), settle)
+  }
+
+  const start = (
+    task: Task.Task<unknown>,
+    index: number,
+    queuedAt: number,
+    estimate: Usage.Usage,
+    span: Tracer.Span | undefined
+  ): Effect.Effect<Result<A, E>> =>
+    Effect.uninterruptibleMask((restore) => {
+      const startedAt = now()
+      const lane = run.lanes.take()
+      observe.admitted(startedAt - queuedAt)
+      const started: Started = {
+        task,
+        index,
+        queuedAt,
+        startedAt,
+        estimate,
+        timeoutMillis: task.timeout === undefined ? run.timeoutMillis : Duration.toMillis(task.timeout),
+        meter: observe.meter(),
+        span,
+        attempt: 0,
+        instance: undefined,
+        failed: undefined,
+        last: undefined,
+        epoch: 0
+      }
+      let attempts = run.rateLimit === undefined ? attempt(started) : turn(started)
+      if (run.retry !== undefined) attempts = retried(started, attempts)
+      return Effect.flatMap(Effect.exit(restore(attempts)), (exit) => complete(started, lane, exit))
+    })
+
+  // ===========================================================================
+  // admission
+  // ===========================================================================
+
+  const spanned = (task: Task.Task<unknown>, index: number, queuedAt: number, estimate: Usage.Usage) =>
+    observe.span === undefined
+      ? start(task, index, queuedAt, estimate, undefined)
+      : Effect.flatMap(observe.span, (span) => start(task, index, queuedAt, estimate, span))
+
+  const budgeted = (task: Task.Task<unknown>, index: number, queuedAt: number, estimate: Usage.Usage) =>
+    run.budget === undefined ? spanned(task, index, queuedAt, estimate) : Effect.flatMap(
+      run.budget.reserve(estimate),
+      (exhausted) =>
+        exhausted === undefined
+          ? spanned(task, index, queuedAt, estimate)
+          : notStarted(
+            task,
+            index,
+            queuedAt,
+            new AgentError.BudgetExceeded({ agent: factory.name, taskId: task.id, ...exhausted })
+          )
+    )
+
+  return (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
+    if (!gate.open(now())) return neverStarted(task, index, queuedAt, gate.reason!)
+    const timeoutError = Task.timeoutError(task)
+    if (timeoutError !== undefined) {
+      return notStarted(
+        task,
+        index,
+        queuedAt,
+        new AgentError.TaskOptionsError({
+          agent: factory.name,
+          taskId: task.id,
+          option: "timeout",
+          description: timeoutError
+        })
+      )
+    }
+    const estimate = run.estimate === undefined ? Usage.empty : run.estimate(task)
+    const adaptive = run.adaptive
+    if (adaptive === undefined) return budgeted(task, index, queuedAt, estimate)
+    // With adaptive concurrency a task holds a permit while it runs; one still waiting for a permit when the run
+    // stops starting tasks never starts.
+    return Effect.flatMap(
+      Effect.raceFirst(Effect.as(adaptive.semaphore.take(1), true), Effect.as(gate.closed.await, false)),
+      (permitted) => {
+        if (permitted && gate.open(now())) {
+          return Effect.onExit(
+            budgeted(task, index, queuedAt, estimate),
+            (exit) => exit._tag === "Success" && exit.value.started ? Effect.void : adaptive.semaphore.release(1)
+          )
+        }
+        return Effect.zipRight(
+          permitted ? adaptive.semaphore.release(1) : Effect.void,
+          neverStarted(task, index, queuedAt, gate.reason ?? "RunDeadline")
+        )
+      }
+    )
+  }
+}

@@ -1,0 +1,194 @@
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import { DeadlineHeap, type Entry } from "./deadlines.js"
+
+/**
+ * Runs each task attempt on a fiber of its own and stops it at its deadline, with one timer for the whole run.
+ *
+ * An attempt is a fresh fiber started from the run's runtime and the attempt's context (`Runtime.runFork`), so
+ * nothing the agent does to its fiber (FiberRefs, loggers, forks) reaches the task's fiber, another attempt or
+ * another task. The task's fiber waits for the attempt's exit (`Effect.async`). One timer fiber per run sleeps on
+ * the `Clock` until the earliest deadline and interrupts the attempts that are due: `Effect.timeout` would race two
+ * more fibers per attempt, which costs several times the rest of the engine for a short task. The attempts under
+ * way are kept in a set, so that an interrupted run interrupts them all and waits for them (within the grace); a
+ * canceler per attempt (`Effect.async`'s) would cost more than the rest of the attempt.
+ *
+ * At its deadline an attempt fails with the caller's timeout error, and so does an attempt that ends after its
+ * deadline (the event loop was busy and the timer late): a task is never reported done in time when it was not.
+ * An attempt that does not stop within `grace` of its interruption (an uninterruptible agent, a finalizer that
+ * hangs) is left running: the task goes on with its timeout, and a warning is logged then, and again when the
+ * attempt finally ends.
+ *
+ * @internal
+ */
+export interface Watchdog {
+  /** The timer fiber: it never ends but by interruption, or by a defect (a bug), which fails its runs. */
+  readonly fiber: Fiber.RuntimeFiber<never>
+  readonly run: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
+  /**
+   * Interrupts the attempts still running and waits for them to stop, each within the grace: what the run does
+   * when it is interrupted, or when a stream of results is closed early. The task that waited for an attempt has
+   * already gone on (interrupted) by then.
+   */
+  readonly interruptAll: Effect.Effect<void>
+}
+
+/**
+ * What one attempt runs, and how its end is reported.
+ *
+ * @internal
+ */
+export interface Attempt<A, E, T> {
+  readonly effect: Effect.Effect<A, E>
+  readonly runtime: Runtime.Runtime<never>
+  /** When the attempt must stop, in the clock's milliseconds; `Infinity` for never. */
+  readonly deadline: number
+  readonly onTimeout: () => T
+  /** Called with the attempt's outcome as the task sees it, before the task goes on. */
+  readonly onEnd?: ((exit: Exit.Exit<A, E | T>) => void) | undefined
+  /** Log annotations for the warnings about an attempt left running. */
+  readonly annotations: () => Record<string, unknown>
+}
+
+class Running<A, E, T> implements Entry {
+  deadline = Infinity
+  heapIndex = -1
+  /** The timer interrupted the attempt; its entry now waits for the grace to pass. */
+  fired = false
+  /** The task has its outcome: the attempt ended, or it was left running. */
+  settled = false
+  constructor(
+    readonly attempt: Attempt<A, E, T>,
+    readonly fiber: Fiber.RuntimeFiber<A, E>,
+    readonly resume: (effect: Effect.Effect<A, E | T>) => void
+  ) {}
+  end(exit: Exit.Exit<A, E | T>): void {
+    this.settled = true
+    this.attempt.onEnd?.(exit)
+    this.resume(exit)
+  }
+}
+
+type AnyRunning = Running<unknown, unknown, unknown>
+
+/**
+ * A watchdog for one run, its timer fiber living in the scope. `graceMillis` is how long an interrupted attempt may
+ * take to stop before it is left running.
+ *
+ * @internal
+ */
+export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Watchdog, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const heap = new DeadlineHeap<AnyRunning>()
+    const running = new Set<AnyRunning>()
+    const wake = yield* Effect.makeLatch(false)
+    // When the timer fiber wakes next; an earlier deadline wakes it now.
+    let wakeAt = Infinity
+    let timerId: FiberId.FiberId | undefined
+    const grace = Duration.format(Duration.millis(graceMillis))
+
+    const timedOut = (entry: AnyRunning) => Cause.fail(entry.attempt.onTimeout())
+    // An attempt left running is the task's no more: its end is only logged, and the run does not wait for it.
+    const abandoned = (entry: AnyRunning) => {
+      entry.fired = true
+      running.delete(entry)
+    }
+    const warn = (entry: AnyRunning, message: string, extra?: Record<string, unknown>) =>
+      Effect.logWarning(message).pipe(Effect.annotateLogs({ ...entry.attempt.annotations(), ...extra }))
+
+    const timer: Effect.Effect<never> = Effect.suspend(() => {
+      wake.unsafeClose()
+      const now = clock.unsafeCurrentTimeMillis()
+      let due: AnyRunning | undefined
+      let effects: Effect.Effect<void> = Effect.void
+      while ((due = heap.popExpired(now)) !== undefined) {
+        const entry = due
+        if (!entry.fired) {
+          entry.fired = true
+          heap.insert(entry, now + graceMillis)
+          effects = Effect.zipRight(effects, Fiber.interruptAsFork(entry.fiber, timerId!))
+        } else if (!entry.settled) {
+          abandoned(entry)
+          entry.end(Exit.failCause(timedOut(entry)))
+          effects = Effect.zipRight(
+            effects,
+            warn(entry, `The agent did not stop within ${grace} of its timeout; it is left running`)
+          )
+        }
+      }
+      wakeAt = heap.peek()?.deadline ?? Infinity
+      const wait = wakeAt === Infinity
+        ? wake.await
+        : Effect.raceFirst(clock.sleep(Duration.millis(wakeAt - now)), wake.await)
+      return Effect.zipRight(Effect.zipRight(effects, wait), timer)
+    })
+    const fiber = yield* Effect.forkScoped(Effect.flatMap(Effect.fiberId, (id) => {
+      timerId = id
+      return timer
+    }))
+
+    const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> =>
+      Effect.async<A, E | T>((resume) => {
+        const fiber = Runtime.runFork(attempt.runtime)(attempt.effect)
+        const entry = new Running(attempt, fiber, resume) as unknown as AnyRunning
+        fiber.addObserver((exit) => {
+          if (entry.settled) {
+            // The task went on without it: it was left running, and has now stopped.
+            if (entry.fired) {
+              Runtime.runFork(attempt.runtime)(
+                warn(entry, "The agent left running after its timeout has stopped", { exit: exit._tag })
+              )
+            }
+            return
+          }
+          running.delete(entry)
+          heap.remove(entry)
+          const late = entry.fired || clock.unsafeCurrentTimeMillis() >= attempt.deadline
+          entry.end(
+            late && (exit._tag === "Success" || Cause.isInterrupted(exit.cause))
+              ? Exit.failCause(timedOut(entry))
+              : exit
+          )
+        })
+        if (entry.settled) return
+        running.add(entry)
+        if (attempt.deadline !== Infinity) {
+          heap.insert(entry, attempt.deadline)
+          if (attempt.deadline < wakeAt) {
+            wakeAt = attempt.deadline
+            wake.unsafeOpen()
+          }
+        }
+      })
+
+    const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
+      if (running.size === 0) return Effect.void
+      const entries = Array.from(running)
+      for (const entry of entries) {
+        entry.settled = true
+        running.delete(entry)
+        heap.remove(entry)
+      }
+      // Runs uninterruptibly (a finalizer): both sides are made interruptible, so the loser stops at once.
+      return Effect.raceFirst(
+        Effect.interruptible(Fiber.interruptAll(entries.map((entry) => entry.fiber))),
+        Effect.interruptible(Effect.zipRight(
+          clock.sleep(Duration.millis(graceMillis)),
+          Effect.forEach(entries, (entry) => {
+            if (entry.fiber.unsafePoll() !== null) return Effect.void
+            entry.fired = true
+            return warn(entry, `The agent did not stop within ${grace} of its interruption; it is left running`)
+          }, { discard: true })
+        ))
+      )
+    })
+
+    return { fiber, run, interruptAll }
+  })
