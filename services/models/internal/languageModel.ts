@@ -22,6 +22,8 @@ import * as Schema from "effect/Schema"
 const ProviderTypeId: unique symbol = Symbol.for("effect-parallel-agents/models/internal/LanguageModelProvider")
 
 interface Provider {
+  /** The service's own `generateObject`, to tell it from one a wrapper put in its place. */
+  readonly generateObject: LanguageModel.Service["generateObject"]
   readonly generateText: LanguageModel.ConstructorParams["generateText"]
   readonly idGenerator: IdGenerator.Service
   readonly parentSpanTransformer: Option.Option<Telemetry.SpanTransformer>
@@ -31,8 +33,12 @@ interface WithProvider extends LanguageModel.Service {
   readonly [ProviderTypeId]: Provider
 }
 
-const providerOf = (model: LanguageModel.Service): Provider | undefined =>
-  (model as Partial<WithProvider>)[ProviderTypeId]
+// The provider of a model built by `make`, unless its `generateObject` was replaced (a service spread into a wrapper
+// keeps the provider, and calls to it must still go through the wrapper's `generateObject`).
+const providerOf = (model: LanguageModel.Service): Provider | undefined => {
+  const provider = (model as Partial<WithProvider>)[ProviderTypeId]
+  return provider !== undefined && provider.generateObject === model.generateObject ? provider : undefined
+}
 
 // `LanguageModel.make`, keeping the provider's `generateText` with what `make` reads from its context.
 /** @internal */
@@ -44,7 +50,12 @@ export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<Lan
       yield* Effect.serviceOption(IdGenerator.IdGenerator),
       () => IdGenerator.defaultIdGenerator
     )
-    const provider: Provider = { generateText: params.generateText, idGenerator, parentSpanTransformer }
+    const provider: Provider = {
+      generateObject: service.generateObject,
+      generateText: params.generateText,
+      idGenerator,
+      parentSpanTransformer
+    }
     const model: WithProvider = { ...service, [ProviderTypeId]: provider }
     return model
   })

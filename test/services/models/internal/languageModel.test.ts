@@ -163,6 +163,22 @@ describe("InternalLanguageModel.generateObject", () => {
       assert.lengthOf(seen.transformed, 0)
     }))
 
+  it.effect("a model built here whose generateObject a wrapper replaced goes through the wrapper", () =>
+    Effect.gen(function*() {
+      const model = yield* offline
+      let calls = 0
+      const wrapped: LanguageModel.Service = {
+        ...model,
+        generateObject: (options) => {
+          calls++
+          return model.generateObject(options)
+        }
+      }
+      const value = yield* InternalLanguageModel.generateObject(wrapped, { prompt: "fits", schema: Label })
+      assert.deepStrictEqual(value, { label: "negative" })
+      assert.strictEqual(calls, 1)
+    }))
+
   it.effect("a model built elsewhere goes through its own generateObject", () =>
     Effect.gen(function*() {
       const model = yield* LanguageModel.make({
