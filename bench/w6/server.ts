@@ -207,7 +207,13 @@ export const start = (options: { readonly latencyMillis: number; readonly apiKey
     request.on("data", (chunk: Buffer) => chunks.push(chunk))
     request.on("end", () => {
       const raw = Buffer.concat(chunks).toString("utf8")
-      const body = JSON.parse(raw) as Record<string, unknown>
+      let body: Record<string, unknown>
+      try {
+        body = JSON.parse(raw) as Record<string, unknown>
+      } catch {
+        inFlight--
+        return send(response, 400, { error: { message: "the body is not JSON", type: "invalid_request_error" } })
+      }
       const schema = chat
         ? (body.response_format as { json_schema?: { schema?: unknown } } | undefined)?.json_schema?.schema
         : (body.text as { format?: { schema?: unknown } } | undefined)?.format?.schema
