@@ -174,7 +174,7 @@ export const make: {
     ? undefined
     : Option.getOrUndefined(SchemaAST.getIdentifierAnnotation(output.ast))
   return output === undefined
-    ? makeWith(options, (model, prompt) => Effect.map(model.generateText({ prompt }), (response) => response.text))
+    ? makeWith(options, (model, prompt) => InternalLanguageModel.generateText(model, { prompt }))
     : makeWith(
       options,
       (model, prompt) => InternalLanguageModel.generateObject(model, { prompt, schema: output, objectName })

@@ -10,20 +10,20 @@ import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
-// Why this module exists: `@effect/ai`'s `LanguageModel.make` builds, on every `generateObject` call, the schema of
-// the response parts (`Schema.mutable(Schema.Array(Response.Part(Toolkit.empty)))`) and `Schema.parseJson(schema)`,
+// Why this module exists: `@effect/ai`'s `LanguageModel.make` builds, on every call, the schema of the response parts
+// (`Schema.mutable(Schema.Array(Response.Part(Toolkit.empty)))`) and, for `generateObject`, `Schema.parseJson(schema)`,
 // and compiles a parser for each; Effect memoises parsers by AST, and these ASTs are new on every call. That costs
 // more than the rest of a call to a fast server (about 150 µs of CPU and its garbage, per call). The models built
-// here keep their provider's `generateText`, so that `generateObject` below calls it with codecs built once: once
-// for the parts, once per output schema. What it does is what `LanguageModel.generateObject` does, step for step:
-// the same span (name, attributes, parent), the same span transformer call, the same errors, the same value.
-// Models built elsewhere (a user's own `LanguageModel`) go through their `generateObject` as before.
+// here keep their provider's `generateText`, so that `generateObject` and `generateText` below call it with codecs
+// built once: once for the parts, once per output schema. What they do is what `LanguageModel`'s methods do without
+// a toolkit, step for step: the same span (name, attributes, parent), the same span transformer call, the same
+// errors, the same value. Models built elsewhere (a user's own `LanguageModel`) go through their own methods.
 
 const ProviderTypeId: unique symbol = Symbol.for("effect-parallel-agents/models/internal/LanguageModelProvider")
 
 interface Provider {
-  /** The service's own `generateObject`, to tell it from one a wrapper put in its place. */
-  readonly generateObject: LanguageModel.Service["generateObject"]
+  /** The service's own methods, to tell them from ones a wrapper put in their place. */
+  readonly service: Pick<LanguageModel.Service, "generateText" | "generateObject">
   readonly generateText: LanguageModel.ConstructorParams["generateText"]
   readonly idGenerator: IdGenerator.Service
   readonly parentSpanTransformer: Option.Option<Telemetry.SpanTransformer>
@@ -33,11 +33,14 @@ interface WithProvider extends LanguageModel.Service {
   readonly [ProviderTypeId]: Provider
 }
 
-// The provider of a model built by `make`, unless its `generateObject` was replaced (a service spread into a wrapper
-// keeps the provider, and calls to it must still go through the wrapper's `generateObject`).
-const providerOf = (model: LanguageModel.Service): Provider | undefined => {
+// The provider of a model built by `make`, unless the method was replaced (a service spread into a wrapper keeps the
+// provider, and calls to it must still go through the wrapper's method).
+const providerOf = (
+  model: LanguageModel.Service,
+  method: "generateText" | "generateObject"
+): Provider | undefined => {
   const provider = (model as Partial<WithProvider>)[ProviderTypeId]
-  return provider !== undefined && provider.generateObject === model.generateObject ? provider : undefined
+  return provider !== undefined && provider.service[method] === model[method] ? provider : undefined
 }
 
 // `LanguageModel.make`, keeping the provider's `generateText` with what `make` reads from its context.
@@ -51,7 +54,7 @@ export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<Lan
       () => IdGenerator.defaultIdGenerator
     )
     const provider: Provider = {
-      generateObject: service.generateObject,
+      service: { generateText: service.generateText, generateObject: service.generateObject },
       generateText: params.generateText,
       idGenerator,
       parentSpanTransformer
@@ -124,7 +127,7 @@ export const generateObject = <A, I extends Record<string, unknown>, R>(
     readonly objectName?: string | undefined
   }
 ): Effect.Effect<A, AiError.AiError, R> => {
-  const provider = providerOf(model)
+  const provider = providerOf(model, "generateObject")
   if (provider === undefined) {
     return Effect.map(
       model.generateObject({
@@ -137,15 +140,61 @@ export const generateObject = <A, I extends Record<string, unknown>, R>(
   }
   const { schema } = options
   const objectName = objectNameOf(options.objectName, schema)
-  return Effect.useSpan(
+  return generate(
+    provider,
     "LanguageModel.generateObject",
-    { captureStackTrace: false, attributes: { objectName, concurrency: undefined, toolChoice: undefined } },
+    { objectName, concurrency: undefined, toolChoice: undefined },
+    options.prompt,
+    { type: "json", objectName, schema },
+    (content) => resolveStructuredOutput(content, schema)
+  )
+}
+
+// `model.generateText({ prompt })`, answering with the text: through the provider of a model built by `make` with
+// the parts' decoder built once, through `generateText` itself for any other model.
+/** @internal */
+export const generateText = (
+  model: LanguageModel.Service,
+  options: { readonly prompt: Prompt.RawInput }
+): Effect.Effect<string, AiError.AiError> => {
+  const provider = providerOf(model, "generateText")
+  if (provider === undefined) return Effect.map(model.generateText({ prompt: options.prompt }), (r) => r.text)
+  return generate(
+    provider,
+    "LanguageModel.generateText",
+    { concurrency: undefined, toolChoice: undefined },
+    options.prompt,
+    { type: "text" },
+    // As `GenerateTextResponse`'s `text`.
+    (content) => {
+      const text: Array<string> = []
+      for (const part of content) {
+        if (part.type === "text") text.push(part.text)
+      }
+      return Effect.succeed(text.join(""))
+    }
+  )
+}
+
+// What `LanguageModel`'s `generateText` and `generateObject` do without a toolkit: a span, the provider's answer
+// decoded into parts, the span transformer, then the answer read from the parts.
+const generate = <A, R>(
+  provider: Provider,
+  spanName: string,
+  attributes: Record<string, unknown>,
+  prompt: Prompt.RawInput,
+  responseFormat: LanguageModel.ProviderOptions["responseFormat"],
+  answer: (content: Array<Response.Part<{}>>) => Effect.Effect<A, AiError.AiError, R>
+): Effect.Effect<A, AiError.AiError, R> =>
+  Effect.useSpan(
+    spanName,
+    { captureStackTrace: false, attributes },
     (span) => {
       const providerOptions: LanguageModel.ProviderOptions = {
-        prompt: Prompt.make(options.prompt),
+        prompt: Prompt.make(prompt),
         tools: [],
         toolChoice: "none",
-        responseFormat: { type: "json", objectName, schema },
+        responseFormat,
         span
       }
       return Effect.serviceOption(Telemetry.CurrentSpanTransformer).pipe(
@@ -155,7 +204,7 @@ export const generateObject = <A, I extends Record<string, unknown>, R>(
             (content) => {
               const transformer = Option.orElse(current, () => provider.parentSpanTransformer)
               if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })
-              return resolveStructuredOutput(content, schema)
+              return answer(content)
             }
           )
         ),
@@ -168,4 +217,3 @@ export const generateObject = <A, I extends Record<string, unknown>, R>(
       )
     }
   )
-}

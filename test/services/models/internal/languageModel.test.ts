@@ -106,6 +106,54 @@ const same = (
     return fast
   })
 
+const sameText = (model: Effect.Effect<LanguageModel.Service>, prompt: string) =>
+  Effect.gen(function*() {
+    const service = yield* model
+    const fast = yield* observe(InternalLanguageModel.generateText(service, { prompt }))
+    const reference = yield* observe(Effect.map(service.generateText({ prompt }), (response) => response.text))
+    assert.deepStrictEqual(fast, reference)
+    return fast
+  })
+
+describe("InternalLanguageModel.generateText", () => {
+  it.effect("an answer: its text, with the same spans and span transformer call", () =>
+    Effect.gen(function*() {
+      const seen = yield* sameText(offline, "Write a sentence about the sea")
+      assert.match(seen.exit, /^success "\w/)
+      assert.deepStrictEqual(seen.spans.map((span) => (span as { name: string }).name), ["LanguageModel.generateText"])
+      assert.lengthOf(seen.transformed, 1)
+    }))
+
+  it.effect("no text, parts that are not response parts, a failure of the provider: the same outcome", () =>
+    Effect.gen(function*() {
+      const finish: Response.PartEncoded = {
+        type: "finish",
+        reason: "stop",
+        usage: { inputTokens: 1, outputTokens: 0, totalTokens: 1 }
+      }
+      assert.strictEqual((yield* sameText(scripted(Effect.succeed([finish])), "hello")).exit, `success ""`)
+      const invalid = scripted(Effect.succeed([{ type: "no-such-part" } as unknown as Response.PartEncoded]))
+      assert.match((yield* sameText(invalid, "hello")).exit, /^MalformedOutput /)
+      const error = new AiError.MalformedInput({ module: "Test", method: "generateText", description: "refused" })
+      assert.match((yield* sameText(scripted(Effect.fail(error)), "hello")).exit, /^MalformedInput /)
+    }))
+
+  it.effect("a model built here whose generateText a wrapper replaced goes through the wrapper", () =>
+    Effect.gen(function*() {
+      const model = yield* offline
+      let calls = 0
+      const wrapped: LanguageModel.Service = {
+        ...model,
+        generateText: (options) => {
+          calls++
+          return model.generateText(options)
+        }
+      }
+      yield* InternalLanguageModel.generateText(wrapped, { prompt: "hello" })
+      assert.strictEqual(calls, 1)
+    }))
+})
+
 describe("InternalLanguageModel.generateObject", () => {
   it.effect("an answer that fits: the value, with the same spans and span transformer call", () =>
     Effect.gen(function*() {
