@@ -2,7 +2,7 @@
  * Runs every (workload, implementation, size) as its own child process, `--runs` times each (round-robin), plus a
  * 0-task calibration child per implementation, then prints the medians and the targets and writes them to
  * bench/results/. Flags: `--runs N` (default 3), `--large-runs N` (runs of the rows of 1M tasks or more; default
- * `--runs`), `--only W1` (repeatable: W1, W2, W3, storm, jsonl, floors), `--quick` (smaller sizes).
+ * `--runs`), `--only W1` (repeatable: W1, W2, W3, W6, storm, jsonl, floors), `--quick` (smaller sizes).
  */
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -14,6 +14,14 @@ import type { Sample } from "./child.js"
 import { type FloorSample, type Probe, probes } from "./floors.js"
 import { configs as jsonlConfigs, type JsonlSample, sizes as jsonlSizes } from "./jsonl.js"
 import { configs as stormConfigs, LATENCY_MILLIS, RATE, type StormSample, TASKS as STORM_TASKS } from "./storm.js"
+import {
+  idealMillis as w6Ideal,
+  LATENCY_MILLIS as W6_LATENCY,
+  type Row,
+  rows as w6Rows,
+  type W6Sample
+} from "./w6/rows.js"
+import type { Stats as W6Stats } from "./w6/server.js"
 import { type Implementation, median, type Workload, workloads } from "./workloads.js"
 
 const { values: flags } = parseArgs({
@@ -36,7 +44,8 @@ const selected = workloads.filter((w) => flags.only === undefined || flags.only.
 const storm = flags.only === undefined || flags.only.includes("storm")
 const jsonl = flags.only === undefined || flags.only.includes("jsonl")
 const floors = flags.only === undefined || flags.only.includes("floors")
-if (selected.length === 0 && !storm && !jsonl && !floors) {
+const w6 = flags.only === undefined || flags.only.includes("W6")
+if (selected.length === 0 && !storm && !jsonl && !floors && !w6) {
   throw new Error(`--only matches no workload: ${flags.only?.join(", ")}`)
 }
 
@@ -45,6 +54,8 @@ const childScript = Path.join(here, "child.js")
 const stormScript = Path.join(here, "storm.js")
 const jsonlScript = Path.join(here, "jsonl.js")
 const floorsScript = Path.join(here, "floors.js")
+const w6ChildScript = Path.join(here, "w6", "child.js")
+const w6ServerScript = Path.join(here, "w6", "server.js")
 const resultsDir = Path.join(here, "..", "..", "bench", "results")
 
 // =============================================================================
@@ -181,6 +192,62 @@ if (floors) {
       floorSamples.set(probe, [...(floorSamples.get(probe) ?? []), sample])
       console.error(`run ${run}/${runs} floor ${probe}: work ${sample.workMillis.toFixed(0)} ms`)
     }
+  }
+}
+
+// W6: the loopback model server in a process of its own (its CPU is not the clients'), then each (row, size) and
+// each row's 0-document calibration in its own child, `runs` times, round-robin; the server's counts are zeroed
+// before each child and read after it.
+interface W6Measurement extends W6Sample {
+  readonly wallMillis: number
+  readonly server: W6Stats
+}
+const w6Key = (row: Row, size: number) => `${row.name} ${size}`
+const w6Sizes = (row: Row) => flags.quick ? row.quickSizes : row.sizes
+const w6Jobs = w6Rows.flatMap((row) => [0, ...w6Sizes(row)].map((size) => ({ row, size })))
+const w6Samples = new Map<string, Array<W6Measurement>>()
+if (w6) {
+  const server = spawn(process.execPath, [w6ServerScript, String(W6_LATENCY)], { stdio: ["ignore", "pipe", "inherit"] })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ""
+    server.stdout.on("data", (chunk) => {
+      out += chunk
+      if (out.includes("\n")) resolve((JSON.parse(out.split("\n")[0]!) as { readonly port: number }).port)
+    })
+    server.on("error", reject)
+    server.on("exit", (code) => reject(new Error(`the W6 server exited with code ${code}`)))
+  })
+  const control = (path: string, method = "GET") =>
+    fetch(`http://127.0.0.1:${port}${path}`, { method }).then((response) => response.json() as Promise<W6Stats>)
+  const baseUrl = `http://127.0.0.1:${port}/v1`
+  try {
+    for (let run = 1; run <= runs; run++) {
+      for (const { row, size } of w6Jobs) {
+        await control("/__reset", "POST")
+        const start = performance.now()
+        const child = spawn(process.execPath, [w6ChildScript, row.name, String(size), baseUrl], {
+          stdio: ["ignore", "pipe", "inherit"]
+        })
+        let stdout = ""
+        child.stdout.on("data", (chunk) => stdout += chunk)
+        const code = await new Promise<number | null>((resolve, reject) => {
+          child.on("error", reject)
+          child.on("close", resolve)
+        })
+        const wallMillis = performance.now() - start
+        if (code !== 0) throw new Error(`W6 ${w6Key(row, size)}: child exited with code ${code}`)
+        const sample = JSON.parse(stdout.trim().split("\n").at(-1)!) as W6Sample
+        const measurement: W6Measurement = { ...sample, wallMillis, server: await control("/__stats") }
+        w6Samples.set(w6Key(row, size), [...(w6Samples.get(w6Key(row, size)) ?? []), measurement])
+        console.error(
+          `run ${run}/${runs} W6 ${w6Key(row, size)}: wall ${wallMillis.toFixed(0)} ms, work ${
+            sample.workMillis.toFixed(0)
+          } ms, ${measurement.server.requests} requests, ${measurement.server.connections} connections`
+        )
+      }
+    }
+  } finally {
+    server.kill()
   }
 }
 
@@ -463,6 +530,120 @@ const floorsSection = !floors ? [] : (() => {
   ]
 })()
 
+// W6: medians of each (row, size), CPU per call net of the row's 0-document child.
+const w6Median = (row: Row, size: number) => {
+  const list = w6Samples.get(w6Key(row, size))!
+  return {
+    wallMillis: median(list.map((s) => s.wallMillis)),
+    workMillis: median(list.map((s) => s.workMillis)),
+    cpuMicros: median(list.map((s) => s.cpuMicros)),
+    maxRssKiB: median(list.map((s) => s.maxRssKiB)),
+    list
+  }
+}
+const w6CpuPerCall = (row: Row, size: number) => (w6Median(row, size).cpuMicros - w6Median(row, 0).cpuMicros) / size
+const w6Row = (name: Row["name"]) => w6Rows.find((row) => row.name === name)!
+const w6Largest = (row: Row) => w6Sizes(row).at(-1)!
+const w6Counts = (values: ReadonlyArray<number>) => [...new Set(values)].map((n) => fixed(0)(n)).join(" / ")
+const w6Section = !w6 ? [] : [
+  `### W6 model-call throughput: \`classify\` over a loopback OpenAI-compatible server (${W6_LATENCY} ms a call), ` +
+  `or the offline model (1 ms a call)\n\n` +
+  table(
+    [
+      "row",
+      "documents",
+      "concurrency",
+      "wall ms",
+      "work ms",
+      "work / ideal",
+      "CPU ms",
+      "CPU ms / call",
+      "peak RSS MB",
+      "requests (server)",
+      "connections (server)",
+      "tokens accounted = server's"
+    ],
+    w6Rows.flatMap((row) =>
+      w6Sizes(row).map((size) => {
+        const r = w6Median(row, size)
+        const accounted = row.name === "library-openai" || row.name === "library-compat"
+          ? r.list.every((s) => s.inputTokens === s.server.inputTokens && s.outputTokens === s.server.outputTokens)
+            ? "yes"
+            : "NO"
+          : "-"
+        return [
+          row.name,
+          fixed(0)(size),
+          fixed(0)(row.concurrency),
+          ms(r.wallMillis),
+          ms(r.workMillis),
+          `${fixed(2)(r.workMillis / w6Ideal(row, size))} (ideal ${ms(w6Ideal(row, size))} ms)`,
+          ms(r.cpuMicros / 1000),
+          fixed(3)(w6CpuPerCall(row, size) / 1000),
+          mb(r.maxRssKiB),
+          row.http ? w6Counts(r.list.map((s) => s.server.requests)) : "-",
+          row.http ? w6Counts(r.list.map((s) => s.server.connections)) : "-",
+          accounted
+        ]
+      })
+    )
+  ) +
+  "\n\n" + w6Rows.map((row) => `- \`${row.name}\`: ${row.title}`).join("\n")
+]
+if (w6) {
+  for (const row of w6Rows.filter((row) => row.http)) {
+    for (const size of w6Sizes(row)) {
+      const seen = w6Median(row, size).list.map((s) => s.server.requests)
+      target(
+        `W6 ${row.name}: the server saw exactly ${fixed(0)(size)} requests in every run`,
+        w6Counts(seen),
+        seen.every((n) => n === size)
+      )
+    }
+  }
+  const floor = w6Row("openai-sdk")
+  const langchain = w6Row("langchain")
+  const n = w6Largest(floor)
+  for (const name of ["library-openai", "library-compat"] as const) {
+    const row = w6Row(name)
+    const work = w6Median(row, n).workMillis
+    const cpu = w6CpuPerCall(row, n)
+    const floorWork = w6Median(floor, n).workMillis
+    const floorCpu = w6CpuPerCall(floor, n)
+    target(
+      `W6 ${name} work ≤ 1.1 × the openai SDK's`,
+      `${fixed(2)(work / floorWork)} × (${ms(work)} vs ${ms(floorWork)} ms)`,
+      work <= 1.1 * floorWork
+    )
+    target(
+      `W6 ${name} CPU/call ≤ 1.5 × the openai SDK's`,
+      `${fixed(2)(cpu / floorCpu)} × (${fixed(3)(cpu / 1000)} vs ${fixed(3)(floorCpu / 1000)} ms)`,
+      cpu <= 1.5 * floorCpu
+    )
+    const lcWork = w6Median(langchain, n).workMillis
+    const lcCpu = w6CpuPerCall(langchain, n)
+    target(
+      `W6 ${name} ahead of LangChain.js (work and CPU/call)`,
+      `${ms(work)} vs ${ms(lcWork)} ms; ${fixed(3)(cpu / 1000)} vs ${fixed(3)(lcCpu / 1000)} ms/call`,
+      work < lcWork && cpu < lcCpu
+    )
+  }
+  const cli = w6Row("cli-offline")
+  const [small, large] = [w6Sizes(cli)[0]!, w6Largest(cli)]
+  const cliWall = w6Median(cli, large).wallMillis
+  target(
+    `W6 cli-offline: ${fixed(0)(large)} documents at concurrency ${cli.concurrency} in ≤ 10 s (whole process)`,
+    `${ms(cliWall)} ms`,
+    cliWall <= 10_000
+  )
+  const growth = w6Median(cli, large).maxRssKiB / w6Median(cli, small).maxRssKiB
+  target(
+    `W6 cli-offline: peak RSS flat from ${fixed(0)(small)} to ${fixed(0)(large)} documents (≤ 1.25 ×)`,
+    `${mb(w6Median(cli, small).maxRssKiB)} → ${mb(w6Median(cli, large).maxRssKiB)} MB (× ${fixed(2)(growth)})`,
+    growth <= 1.25
+  )
+}
+
 // =============================================================================
 // output
 // =============================================================================
@@ -482,6 +663,7 @@ const report = [
   ...stormSection,
   ...jsonlSection,
   ...floorsSection,
+  ...w6Section,
   "### Targets\n\n" + table(["target", "figure", "result"], targets),
   ...(info.length === 0 ? [] : ["### Reported\n\n" + table(["figure", "value"], info)])
 ].join("\n\n") + "\n"

@@ -26,6 +26,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as InternalLanguageModel from "./internal/languageModel.js"
 import { redactAiErrors, redactAiErrorsStream } from "./internal/redaction.js"
 
 /**
@@ -99,6 +100,8 @@ const Chunk = Schema.Struct({
 
 const decodeChunk = Schema.decodeUnknown(Schema.parseJson(Chunk))
 
+const decodeCompletion = HttpClientResponse.schemaBodyJson(Completion)
+
 const finishReason = (reason: string | null | undefined): Response.FinishReason => {
   switch (reason) {
     case "stop":
@@ -168,21 +171,31 @@ const toMessages = (prompt: Prompt.Prompt): Effect.Effect<Array<Message>, AiErro
     return Effect.succeed(messages)
   })
 
-const responseFormat = (options: LanguageModel.ProviderOptions, strict: boolean) =>
-  options.responseFormat.type === "json"
-    ? {
-      response_format: {
-        type: "json_schema",
-        json_schema: {
-          name: options.responseFormat.objectName,
-          description: Tool.getDescriptionFromSchemaAst(options.responseFormat.schema.ast) ??
-            "Response with a JSON object",
-          schema: Tool.getJsonSchemaFromSchemaAst(options.responseFormat.schema.ast),
-          strict
-        }
-      }
+// The JSON schema and description of each output schema, built once: an agent asks with the same schema every time.
+const jsonSchemas = new WeakMap<Schema.Schema.Any, { readonly schema: unknown; readonly description: string }>()
+
+const jsonSchemaOf = (schema: Schema.Schema.Any) => {
+  let entry = jsonSchemas.get(schema)
+  if (entry === undefined) {
+    entry = {
+      schema: Tool.getJsonSchemaFromSchemaAst(schema.ast),
+      description: Tool.getDescriptionFromSchemaAst(schema.ast) ?? "Response with a JSON object"
     }
-    : {}
+    jsonSchemas.set(schema, entry)
+  }
+  return entry
+}
+
+const responseFormat = (options: LanguageModel.ProviderOptions, strict: boolean) => {
+  if (options.responseFormat.type !== "json") return {}
+  const { description, schema } = jsonSchemaOf(options.responseFormat.schema)
+  return {
+    response_format: {
+      type: "json_schema",
+      json_schema: { name: options.responseFormat.objectName, description, schema, strict }
+    }
+  }
+}
 
 const mapHttpError = (method: string) => (error: HttpClientError.HttpClientError) =>
   error._tag === "RequestError"
@@ -270,7 +283,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.gen(function*() {
       const completion = yield* request(providerOptions, false).pipe(
         Effect.flatMap(client.execute),
-        Effect.flatMap(HttpClientResponse.schemaBodyJson(Completion)),
+        Effect.flatMap(decodeCompletion),
         Effect.scoped,
         Effect.catchTags({
           RequestError: mapHttpError("generateText"),
@@ -355,7 +368,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const secrets = options.apiKey === undefined ? [] : [Redacted.value(options.apiKey)]
   const redact = redactAiErrors(secrets)
   const redactStream = redactAiErrorsStream(secrets)
-  return yield* LanguageModel.make({
+  return yield* InternalLanguageModel.make({
     generateText: (providerOptions) => redact(generateText(providerOptions)),
     streamText: (providerOptions) => redactStream(streamText(providerOptions))
   })

@@ -19,6 +19,7 @@ import * as SchemaAST from "effect/SchemaAST"
 import * as Agent from "../../src/Agent.js"
 import * as AgentInstance from "../../src/AgentInstance.js"
 import * as Usage from "../../src/Usage.js"
+import * as InternalLanguageModel from "./internal/languageModel.js"
 
 // =============================================================================
 // models
@@ -173,16 +174,11 @@ export const make: {
     ? undefined
     : Option.getOrUndefined(SchemaAST.getIdentifierAnnotation(output.ast))
   return output === undefined
-    ? makeWith(options, (model, prompt) => Effect.map(model.generateText({ prompt }), (response) => response.text))
-    : makeWith(options, (model, prompt) =>
-      Effect.map(
-        model.generateObject({
-          prompt,
-          schema: output,
-          ...(objectName === undefined ? {} : { objectName })
-        }),
-        (response) => response.value
-      ))
+    ? makeWith(options, (model, prompt) => InternalLanguageModel.generateText(model, { prompt }))
+    : makeWith(
+      options,
+      (model, prompt) => InternalLanguageModel.generateObject(model, { prompt, schema: output, objectName })
+    )
 }
 
 const makeWith = <In, Out>(

@@ -40,6 +40,18 @@ export * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js
 export * as LanguageModelAgent from "./LanguageModelAgent.js"
 
 /**
+ * An `HttpClient` for model calls on Node.js: undici, with connections kept alive and a pool of at most
+ * `connections` per server. Size it to the concurrency of the runs that use it: each agent then reuses a connection,
+ * and no call opens one of its own. (An unbounded pool, as `NodeHttpClient.layerUndici` has, also keeps connections
+ * alive, but under load it opens about twice as many as there are calls in flight: a connection is taken as busy
+ * until undici has noticed that its response is over.) It needs `@effect/platform-node`, loaded when the layer is
+ * built.
+ *
+ * @since 0.1.0
+ */
+export * as ModelHttpClient from "./ModelHttpClient.js"
+
+/**
  * A `LanguageModel` that runs in the process, with no key and no network: the embedded default for examples, the
  * command line and tests. Its answers are deterministic for a prompt (text made of the prompt's own words,
  * structured output generated from the requested schema's `Arbitrary`, both seeded by the prompt); it answers

@@ -6,7 +6,7 @@
  */
 import { HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import type { Scope } from "effect"
+import type { Duration, Scope } from "effect"
 import { Deferred, Effect, HashSet, Ref, Stream } from "effect"
 import { createServer } from "node:http"
 
@@ -50,6 +50,13 @@ export interface ModelServer {
   readonly hangClosed: Deferred.Deferred<boolean>
   /** Resolves when a `hang` request has arrived. */
   readonly hangArrived: Deferred.Deferred<void>
+  /** The TCP connections the server has accepted so far. */
+  readonly connections: Effect.Effect<number>
+}
+
+export interface Options {
+  /** How long the server takes to answer each request that it answers. */
+  readonly latency?: Duration.DurationInput | undefined
 }
 
 /**
@@ -162,73 +169,83 @@ const chatStream = (text: string, model: string) => {
 
 const errorBody = (message: string, type: string) => ({ error: { message, type, param: null, code: type } })
 
-/** Starts the server for the scope. */
-export const make: Effect.Effect<ModelServer, never, Scope.Scope> = Effect.gen(function*() {
-  const received = yield* Ref.make<ReadonlyArray<Received>>([])
-  const seen = yield* Ref.make(HashSet.empty<string>())
-  const hangClosed = yield* Deferred.make<boolean>()
-  const hangArrived = yield* Deferred.make<void>()
+/** Starts the server for the scope, answering after `latency` (at once by default). */
+export const makeWith = (options: Options): Effect.Effect<ModelServer, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const received = yield* Ref.make<ReadonlyArray<Received>>([])
+    const seen = yield* Ref.make(HashSet.empty<string>())
+    const hangClosed = yield* Deferred.make<boolean>()
+    const hangArrived = yield* Deferred.make<void>()
 
-  const app = Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const raw = yield* request.text
-    const body = JSON.parse(raw) as Record<string, unknown>
-    const path = request.url
-    const at = Date.now()
-    yield* Ref.update(received, (all) => [...all, { at, path, authorization: request.headers.authorization, body }])
-    const scenario = (raw.match(/scenario=([a-z-]+)/)?.[1] ?? "ok") as Scenario
-    const model = typeof body.model === "string" ? body.model : "unknown"
-    const responses = path.endsWith("/responses")
-    const schema = requestedSchema(body, responses)
+    const app = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const raw = yield* request.text
+      const body = JSON.parse(raw) as Record<string, unknown>
+      const path = request.url
+      const at = Date.now()
+      yield* Ref.update(received, (all) => [...all, { at, path, authorization: request.headers.authorization, body }])
+      const scenario = (raw.match(/scenario=([a-z-]+)/)?.[1] ?? "ok") as Scenario
+      const model = typeof body.model === "string" ? body.model : "unknown"
+      const responses = path.endsWith("/responses")
+      const schema = requestedSchema(body, responses)
 
-    switch (scenario) {
-      case "rate-limited":
-        return yield* HttpServerResponse.json(errorBody("Rate limit reached for requests", "rate_limit_exceeded"), {
-          status: 429,
-          headers: { "retry-after": "2" }
-        })
-      case "rate-limited-once": {
-        const first = !HashSet.has(yield* Ref.get(seen), raw)
-        yield* Ref.update(seen, HashSet.add(raw))
-        if (first) {
+      switch (scenario) {
+        case "rate-limited":
           return yield* HttpServerResponse.json(errorBody("Rate limit reached for requests", "rate_limit_exceeded"), {
             status: 429,
-            headers: { "retry-after": String(retryAfterOnce) }
+            headers: { "retry-after": "2" }
           })
+        case "rate-limited-once": {
+          const first = !HashSet.has(yield* Ref.get(seen), raw)
+          yield* Ref.update(seen, HashSet.add(raw))
+          if (first) {
+            return yield* HttpServerResponse.json(errorBody("Rate limit reached for requests", "rate_limit_exceeded"), {
+              status: 429,
+              headers: { "retry-after": String(retryAfterOnce) }
+            })
+          }
+          break
         }
-        break
-      }
-      case "server-error":
-        return yield* HttpServerResponse.json(errorBody("The server had an error", "server_error"), { status: 500 })
-      case "hang":
-        yield* Deferred.succeed(hangArrived, void 0)
-        return yield* Effect.never.pipe(
-          Effect.onInterrupt((interruptors) =>
-            Deferred.succeed(hangClosed, HashSet.has(interruptors, HttpServerError.clientAbortFiberId))
+        case "server-error":
+          return yield* HttpServerResponse.json(errorBody("The server had an error", "server_error"), { status: 500 })
+        case "hang":
+          yield* Deferred.succeed(hangArrived, void 0)
+          return yield* Effect.never.pipe(
+            Effect.onInterrupt((interruptors) =>
+              Deferred.succeed(hangClosed, HashSet.has(interruptors, HttpServerError.clientAbortFiberId))
+            )
           )
-        )
-      case "wrong-shape":
-        return yield* HttpServerResponse.json({ unexpected: true })
-      case "malformed-json":
-        return HttpServerResponse.text(`{"id": "truncated", "choices": [`, { contentType: "application/json" })
-    }
-    const text = answerOf(scenario, schema)
-    if (!responses && body.stream === true) return chatStream(text, model)
-    return yield* HttpServerResponse.json(responses ? responsesBody(text, model) : chatBody(text, model))
-  }).pipe(
-    Effect.orDie,
-    // @effect/platform runs handlers uninterruptibly unless they opt in; a server that stops work for a client
-    // that went away, as model servers do, opts in.
-    Effect.interruptible
-  )
+        case "wrong-shape":
+          return yield* HttpServerResponse.json({ unexpected: true })
+        case "malformed-json":
+          return HttpServerResponse.text(`{"id": "truncated", "choices": [`, { contentType: "application/json" })
+      }
+      const text = answerOf(scenario, schema)
+      if (options.latency !== undefined) yield* Effect.sleep(options.latency)
+      if (!responses && body.stream === true) return chatStream(text, model)
+      return yield* HttpServerResponse.json(responses ? responsesBody(text, model) : chatBody(text, model))
+    }).pipe(
+      Effect.orDie,
+      // @effect/platform runs handlers uninterruptibly unless they opt in; a server that stops work for a client
+      // that went away, as model servers do, opts in.
+      Effect.interruptible
+    )
 
-  const server = yield* NodeHttpServer.make(() => createServer(), { port: 0, host: "127.0.0.1" }).pipe(Effect.orDie)
-  yield* HttpServer.serveEffect(app).pipe(Effect.provideService(HttpServer.HttpServer, server))
-  const address = server.address as HttpServer.TcpAddress
-  return {
-    baseUrl: `http://127.0.0.1:${address.port}/v1`,
-    received: Ref.get(received),
-    hangClosed,
-    hangArrived
-  }
-})
+    let connections = 0
+    const server = yield* NodeHttpServer.make(
+      () => createServer().on("connection", () => connections++),
+      { port: 0, host: "127.0.0.1" }
+    ).pipe(Effect.orDie)
+    yield* HttpServer.serveEffect(app).pipe(Effect.provideService(HttpServer.HttpServer, server))
+    const address = server.address as HttpServer.TcpAddress
+    return {
+      baseUrl: `http://127.0.0.1:${address.port}/v1`,
+      received: Ref.get(received),
+      hangClosed,
+      hangArrived,
+      connections: Effect.sync(() => connections)
+    }
+  })
+
+/** Starts the server for the scope. */
+export const make: Effect.Effect<ModelServer, never, Scope.Scope> = makeWith({})

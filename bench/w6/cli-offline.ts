@@ -1,0 +1,64 @@
+/**
+ * The CLI row: the `parallel-agents` executable itself (its module, loaded in this process with its arguments)
+ * runs `classify` over a JSONL file of documents with the offline model (`AGENT_OFFLINE_LATENCY="1 millis"`),
+ * results to a file, summary as JSON. It exits the process when the run is over; `onExit` then reads the results
+ * file, after the child has taken its resource usage.
+ */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { documentText } from "./rows.js"
+
+/** The input file of `size` documents, written once in the OS temp folder. */
+const inputFile = (size: number): string => {
+  const file = Path.join(Os.tmpdir(), `effect-parallel-agents-bench-w6-${size}.jsonl`)
+  if (!Fs.existsSync(file)) {
+    const lines: Array<string> = []
+    for (let i = 0; i < size; i++) lines.push(JSON.stringify({ id: `doc-${i}`, text: documentText(i) }))
+    Fs.writeFileSync(`${file}.tmp`, lines.join("\n") + (size > 0 ? "\n" : ""))
+    Fs.renameSync(`${file}.tmp`, file)
+  }
+  return file
+}
+
+/** Starts the CLI; it exits the process when it is done. Returns what checks its results then. */
+export const start = async (options: { readonly size: number; readonly concurrency: number }) => {
+  const input = inputFile(options.size)
+  const output = Path.join(Os.tmpdir(), `effect-parallel-agents-bench-w6-results-${process.pid}.jsonl`)
+  // The compiled executable (a project of its own, so imported by URL, not type-checked from here).
+  const binUrl = new URL("../../services/bin/parallel-agents.js", import.meta.url)
+  const bin = fileURLToPath(binUrl)
+  process.env.AGENT_OFFLINE_LATENCY = "1 millis"
+  delete process.env.AGENT_MODEL
+  process.argv = [
+    process.argv[0]!,
+    bin,
+    ...["run", "--input", input, "--agent", "classify", "--concurrency", String(options.concurrency)],
+    ...["--output", output, "--json"]
+  ]
+  await import(binUrl.href)
+  return () => {
+    let results = 0
+    let succeeded = 0
+    let inputTokens = 0
+    let outputTokens = 0
+    const text = Fs.readFileSync(output, "utf8")
+    Fs.rmSync(output, { force: true })
+    for (const line of text.split("\n")) {
+      if (line === "") continue
+      const result = JSON.parse(line) as {
+        readonly status: string
+        readonly value?: { readonly label?: string }
+        readonly usage?: { readonly inputTokens: number; readonly outputTokens: number }
+      }
+      results++
+      if (result.status === "Succeeded" && (result.value?.label === "positive" || result.value?.label === "negative")) {
+        succeeded++
+      }
+      inputTokens += result.usage?.inputTokens ?? 0
+      outputTokens += result.usage?.outputTokens ?? 0
+    }
+    return { results, succeeded, inputTokens, outputTokens }
+  }
+}

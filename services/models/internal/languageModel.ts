@@ -1,0 +1,219 @@
+import * as AiError from "@effect/ai/AiError"
+import * as IdGenerator from "@effect/ai/IdGenerator"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Prompt from "@effect/ai/Prompt"
+import * as Response from "@effect/ai/Response"
+import * as Telemetry from "@effect/ai/Telemetry"
+import * as Toolkit from "@effect/ai/Toolkit"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+// Why this module exists: `@effect/ai`'s `LanguageModel.make` builds, on every call, the schema of the response parts
+// (`Schema.mutable(Schema.Array(Response.Part(Toolkit.empty)))`) and, for `generateObject`, `Schema.parseJson(schema)`,
+// and compiles a parser for each; Effect memoises parsers by AST, and these ASTs are new on every call. That costs
+// more than the rest of a call to a fast server (about 150 µs of CPU and its garbage, per call). The models built
+// here keep their provider's `generateText`, so that `generateObject` and `generateText` below call it with codecs
+// built once: once for the parts, once per output schema. What they do is what `LanguageModel`'s methods do without
+// a toolkit, step for step: the same span (name, attributes, parent), the same span transformer call, the same
+// errors, the same value. Models built elsewhere (a user's own `LanguageModel`) go through their own methods.
+
+const ProviderTypeId: unique symbol = Symbol.for("effect-parallel-agents/models/internal/LanguageModelProvider")
+
+interface Provider {
+  /** The service's own methods, to tell them from ones a wrapper put in their place. */
+  readonly service: Pick<LanguageModel.Service, "generateText" | "generateObject">
+  readonly generateText: LanguageModel.ConstructorParams["generateText"]
+  readonly idGenerator: IdGenerator.Service
+  readonly parentSpanTransformer: Option.Option<Telemetry.SpanTransformer>
+}
+
+interface WithProvider extends LanguageModel.Service {
+  readonly [ProviderTypeId]: Provider
+}
+
+// The provider of a model built by `make`, unless the method was replaced (a service spread into a wrapper keeps the
+// provider, and calls to it must still go through the wrapper's method).
+const providerOf = (
+  model: LanguageModel.Service,
+  method: "generateText" | "generateObject"
+): Provider | undefined => {
+  const provider = (model as Partial<WithProvider>)[ProviderTypeId]
+  return provider !== undefined && provider.service[method] === model[method] ? provider : undefined
+}
+
+// `LanguageModel.make`, keeping the provider's `generateText` with what `make` reads from its context.
+/** @internal */
+export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<LanguageModel.Service> =>
+  Effect.gen(function*() {
+    const service = yield* LanguageModel.make(params)
+    const parentSpanTransformer = yield* Effect.serviceOption(Telemetry.CurrentSpanTransformer)
+    const idGenerator = Option.getOrElse(
+      yield* Effect.serviceOption(IdGenerator.IdGenerator),
+      () => IdGenerator.defaultIdGenerator
+    )
+    const provider: Provider = {
+      service: { generateText: service.generateText, generateObject: service.generateObject },
+      generateText: params.generateText,
+      idGenerator,
+      parentSpanTransformer
+    }
+    const model: WithProvider = { ...service, [ProviderTypeId]: provider }
+    return model
+  })
+
+// The response parts of a model without tools, as `LanguageModel` decodes them.
+const decodeParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+
+const objectDecoders = new WeakMap<Schema.Schema.Any, (text: string) => Effect.Effect<unknown, unknown, unknown>>()
+
+const decodeObject = <A, I, R>(
+  schema: Schema.Schema<A, I, R>
+): (text: string) => Effect.Effect<A, ParseResult.ParseError, R> => {
+  let decode = objectDecoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decode(Schema.parseJson(schema))
+    objectDecoders.set(schema, decode)
+  }
+  return decode as (text: string) => Effect.Effect<A, ParseResult.ParseError, R>
+}
+
+// As `LanguageModel`'s `getObjectName`.
+const objectNameOf = (objectName: string | undefined, schema: Schema.Schema.Any): string =>
+  objectName !== undefined
+    ? objectName
+    : "_tag" in schema
+    ? schema._tag as string
+    : "identifier" in schema
+    ? schema.identifier as string
+    : "generateObject"
+
+// As `LanguageModel`'s `resolveStructuredOutput`, with the decoder built once per schema.
+const resolveStructuredOutput = <A, I, R>(
+  content: ReadonlyArray<Response.Part<{}>>,
+  schema: Schema.Schema<A, I, R>
+): Effect.Effect<A, AiError.MalformedOutput, R> => {
+  const text: Array<string> = []
+  for (const part of content) {
+    if (part.type === "text") text.push(part.text)
+  }
+  if (text.length === 0) {
+    return Effect.fail(
+      new AiError.MalformedOutput({
+        module: "LanguageModel",
+        method: "generateObject",
+        description: "No object was generated by the large language model"
+      })
+    )
+  }
+  return Effect.mapError(decodeObject(schema)(text.join("")), (cause) =>
+    new AiError.MalformedOutput({
+      module: "LanguageModel",
+      method: "generateObject",
+      description: "Generated object failed to conform to provided schema",
+      cause
+    }))
+}
+
+// `model.generateObject({ prompt, schema, objectName })`, answering with the value: through the provider of a model
+// built by `make` with codecs built once, through `generateObject` itself for any other model.
+/** @internal */
+export const generateObject = <A, I extends Record<string, unknown>, R>(
+  model: LanguageModel.Service,
+  options: {
+    readonly prompt: Prompt.RawInput
+    readonly schema: Schema.Schema<A, I, R>
+    readonly objectName?: string | undefined
+  }
+): Effect.Effect<A, AiError.AiError, R> => {
+  const provider = providerOf(model, "generateObject")
+  if (provider === undefined) {
+    return Effect.map(
+      model.generateObject({
+        prompt: options.prompt,
+        schema: options.schema,
+        ...(options.objectName === undefined ? {} : { objectName: options.objectName })
+      }),
+      (response) => response.value
+    )
+  }
+  const { schema } = options
+  const objectName = objectNameOf(options.objectName, schema)
+  return generate(
+    provider,
+    "LanguageModel.generateObject",
+    { objectName, concurrency: undefined, toolChoice: undefined },
+    options.prompt,
+    { type: "json", objectName, schema },
+    (content) => resolveStructuredOutput(content, schema)
+  )
+}
+
+// `model.generateText({ prompt })`, answering with the text: through the provider of a model built by `make` with
+// the parts' decoder built once, through `generateText` itself for any other model.
+/** @internal */
+export const generateText = (
+  model: LanguageModel.Service,
+  options: { readonly prompt: Prompt.RawInput }
+): Effect.Effect<string, AiError.AiError> => {
+  const provider = providerOf(model, "generateText")
+  if (provider === undefined) return Effect.map(model.generateText({ prompt: options.prompt }), (r) => r.text)
+  return generate(
+    provider,
+    "LanguageModel.generateText",
+    { concurrency: undefined, toolChoice: undefined },
+    options.prompt,
+    { type: "text" },
+    // As `GenerateTextResponse`'s `text`.
+    (content) => {
+      const text: Array<string> = []
+      for (const part of content) {
+        if (part.type === "text") text.push(part.text)
+      }
+      return Effect.succeed(text.join(""))
+    }
+  )
+}
+
+// What `LanguageModel`'s `generateText` and `generateObject` do without a toolkit: a span, the provider's answer
+// decoded into parts, the span transformer, then the answer read from the parts.
+const generate = <A, R>(
+  provider: Provider,
+  spanName: string,
+  attributes: Record<string, unknown>,
+  prompt: Prompt.RawInput,
+  responseFormat: LanguageModel.ProviderOptions["responseFormat"],
+  answer: (content: Array<Response.Part<{}>>) => Effect.Effect<A, AiError.AiError, R>
+): Effect.Effect<A, AiError.AiError, R> =>
+  Effect.useSpan(
+    spanName,
+    { captureStackTrace: false, attributes },
+    (span) => {
+      const providerOptions: LanguageModel.ProviderOptions = {
+        prompt: Prompt.make(prompt),
+        tools: [],
+        toolChoice: "none",
+        responseFormat,
+        span
+      }
+      return Effect.serviceOption(Telemetry.CurrentSpanTransformer).pipe(
+        Effect.flatMap((current) =>
+          Effect.flatMap(
+            Effect.flatMap(provider.generateText(providerOptions), decodeParts),
+            (content) => {
+              const transformer = Option.orElse(current, () => provider.parentSpanTransformer)
+              if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })
+              return answer(content)
+            }
+          )
+        ),
+        Effect.catchTag(
+          "ParseError",
+          (error) => AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error })
+        ),
+        Effect.withParentSpan(span),
+        Effect.provideService(IdGenerator.IdGenerator, provider.idGenerator)
+      )
+    }
+  )
