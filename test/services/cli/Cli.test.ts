@@ -2,6 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, FiberId } from "effect"
 import * as Cli from "../../../services/cli/Cli.js"
+import * as Text from "../../../services/cli/internal/text.js"
 import { runCli } from "./runCli.js"
 
 describe("Cli", () => {
@@ -9,6 +10,34 @@ describe("Cli", () => {
     Effect.gen(function*() {
       const { code } = yield* runCli(["translate"])
       assert.strictEqual(code, Cli.ExitCode.Usage)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("run --help: the usage names the command, the flags are described, no colours off a terminal", () =>
+    Effect.gen(function*() {
+      const { code, stderr, stdout } = yield* runCli(["run", "--help"])
+      assert.strictEqual(code, Cli.ExitCode.Success, stderr)
+      assert.include(
+        stdout,
+        "$ parallel-agents run (-i, --input file) (-a, --agent name) [(-c, --concurrency integer)]"
+      )
+      assert.notInclude(stdout, "$ run")
+      assert.include(stdout, "The agent to run: classify (")
+      assert.include(stdout, "--deadline duration")
+      assert.notInclude(stdout, "A user-defined piece of text")
+      assert.notInclude(stdout, "\u001b")
+      const root = yield* runCli(["--help"])
+      assert.strictEqual(root.code, Cli.ExitCode.Success)
+      assert.include(root.stdout, "$ parallel-agents")
+      assert.notInclude(root.stdout, "\u001b")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("@effect/cli's messages go to stderr, with the arguments they quote escaped", () =>
+    Effect.gen(function*() {
+      const { code, stderr, stdout } = yield* runCli(["run", "-i", "\u001b]0;title\u0007", "-a", "x\u001b[2J"])
+      assert.strictEqual(code, Cli.ExitCode.Usage)
+      assert.strictEqual(stdout, "")
+      assert.include(stderr, "\\x1b]0;title\\x07")
+      assert.isFalse(Text.hasControl(stderr))
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it("the teardown exits with the code run returned, 130 when interrupted, 1 on any other failure", () => {
