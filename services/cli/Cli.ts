@@ -31,8 +31,9 @@ import * as RunCommand from "./RunCommand.js"
 
 /**
  * The exit codes: `0` every task succeeded; `1` a task did not succeed (failed, bad input, timed out) or the run
- * ended on an error; `2` a usage or setup error (a bad flag, an unknown agent, a missing input file, a malformed
- * configuration), before any task ran; `130` the run was interrupted (Ctrl-C).
+ * ended on an error (a results file that failed to take a write, say); `2` a usage or setup error (a bad flag, an
+ * unknown agent, an input that cannot be read, files that are one, an output that cannot be written, a malformed
+ * configuration), before anything was written; `130` the run was interrupted (Ctrl-C).
  *
  * @category models
  * @since 0.1.0
