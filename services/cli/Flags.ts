@@ -96,7 +96,7 @@ interface Name {
   readonly example?: string | undefined
 }
 
-const names: { readonly [K in keyof RunFlags]: Name } = {
+const names = {
   input: { name: "input", alias: "i", example: "tasks.jsonl" },
   agent: { name: "agent", alias: "a", example: "classify" },
   concurrency: { name: "concurrency", alias: "c", example: "8" },
@@ -107,7 +107,7 @@ const names: { readonly [K in keyof RunFlags]: Name } = {
   report: { name: "report", example: "report.html" },
   json: { name: "json" },
   progressInterval: { name: "progress-interval", example: "5s" }
-}
+} as const satisfies { readonly [K in keyof RunFlags]: Name }
 
 const agentList = AgentRegistry.builtIn.map((entry) => `${entry.name} (${entry.description})`).join(", ")
 
@@ -119,7 +119,7 @@ const agentList = AgentRegistry.builtIn.map((entry) => `${entry.name} (${entry.d
  */
 export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]> } = {
   input: Options.file(names.input.name, { exists: "yes" }).pipe(
-    Options.withAlias("i"),
+    Options.withAlias(names.input.alias),
     Options.withDescription(
       "The JSONL file of tasks: one JSON object per line (its `id`, if any, is the task's id); blank lines are " +
         "skipped."
@@ -128,7 +128,7 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
   // Text, not `Options.choice`, for a message that names the agent it did not find; the help drops the generic
   // line `@effect/cli` gives text flags (see `Cli`).
   agent: Options.text(names.agent.name).pipe(
-    Options.withAlias("a"),
+    Options.withAlias(names.agent.alias),
     Options.withPseudoName("name"),
     Options.withDescription(`The agent to run: ${agentList}.`),
     Options.mapEffect((name) =>
@@ -140,7 +140,7 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
     )
   ),
   concurrency: Options.integer(names.concurrency.name).pipe(
-    Options.withAlias("c"),
+    Options.withAlias(names.concurrency.alias),
     Options.withDescription(
       `How many agents run at once, from 1 to ${count(maxConcurrency)} (AGENT_CONCURRENCY, or min(32, cpus + 4), ` +
         `by default). A file of tasks is a stream: it needs a number, not "unbounded".`
@@ -177,7 +177,7 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
   ),
   // Text, not `Options.file`, which takes only regular files: `--output /dev/null` is fine.
   output: Options.text(names.output.name).pipe(
-    Options.withAlias("o"),
+    Options.withAlias(names.output.alias),
     Options.withPseudoName("file"),
     Options.withDescription(
       "Where to write the results, one JSON line per task as it ends (stdout by default). The file is replaced; it " +
@@ -203,7 +203,7 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
 }
 
 const byToken = new Map<string, Name>(
-  Object.values(names).flatMap((name) => [
+  Object.values<Name>(names).flatMap((name) => [
     [`--${name.name}`, name] as const,
     ...(name.alias === undefined ? [] : [[`-${name.alias}`, name] as const])
   ])
