@@ -8,6 +8,7 @@
  */
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as CliCommand from "@effect/cli/Command"
+import * as CommandDescriptor from "@effect/cli/CommandDescriptor"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Span from "@effect/cli/HelpDoc/Span"
 import * as Usage from "@effect/cli/Usage"
@@ -21,6 +22,7 @@ import * as Cause from "effect/Cause"
 import type * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Flags from "./Flags.js"
 import * as internal from "./internal/exit.js"
@@ -81,15 +83,16 @@ export const run = (
     const console = cliConsole(output, stdoutIsTerminal, yield* Effect.console)
     const guarded = guard(output)
     const args = argv.slice(2)
-    const subcommand = args.indexOf("run")
-    if (subcommand >= 0) {
-      const runArgs = args.slice(subcommand + 1)
+    const at = args.findIndex((arg) => HashMap.has(subcommands, arg))
+    if (at >= 0) {
+      const subcommand = args[at]!
+      const rest = args.slice(at + 1)
       // @effect/cli shows a subcommand's help without the command's name (`$ run ...`): it is shown here in full.
-      if (runArgs.includes("--help") || runArgs.includes("-h")) {
-        yield* console.log(HelpDoc.toAnsiText(runHelp(CliConfig.defaultConfig)))
+      if (rest.includes("--help") || rest.includes("-h")) {
+        yield* console.log(HelpDoc.toAnsiText(subcommandHelp(subcommand, CliConfig.defaultConfig)))
         return ExitCode.Success as number
       }
-      const problem = Flags.check(runArgs)
+      const problem = subcommand === "run" ? Flags.check(rest) : Option.none()
       if (Option.isSome(problem)) {
         yield* guarded.stderr(`${name} run: ${Text.escape(problem.value)}\n`)
         return ExitCode.Usage as number
@@ -141,10 +144,13 @@ const cliConsole = (output: Output.Service, stdoutIsTerminal: boolean, base: Con
   return { ...base, log: help, info: help, error: message, warn: message, debug: message }
 }
 
-/** The help of `run`, as `@effect/cli` shows a command's, with the command's name in its usage. */
-const runHelp = (config: CliConfig.CliConfig): HelpDoc.HelpDoc => {
+const subcommands = CliCommand.getSubcommands(command)
+
+/** The help of a subcommand, as `@effect/cli` shows a command's, with the command's name in its usage. */
+const subcommandHelp = (subcommand: string, config: CliConfig.CliConfig): HelpDoc.HelpDoc => {
+  const descriptor = HashMap.unsafeGet(subcommands, subcommand)
   const usage = Usage.enumerate(
-    Usage.concat(Usage.named([name], Option.none()), CliCommand.getUsage(RunCommand.command)),
+    Usage.concat(Usage.named([name], Option.none()), CommandDescriptor.getUsage(descriptor)),
     config
   )
   return [
@@ -152,7 +158,7 @@ const runHelp = (config: CliConfig.CliConfig): HelpDoc.HelpDoc => {
     HelpDoc.p(`${name} ${version}`),
     HelpDoc.h1("USAGE"),
     ...usage.map((span) => HelpDoc.p(Span.concat(Span.text("$ "), span))),
-    withoutTextHint(CliCommand.getHelp(RunCommand.command, config))
+    withoutTextHint(CommandDescriptor.getHelp(descriptor, config))
   ].reduce(HelpDoc.sequence)
 }
 
