@@ -10,6 +10,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as AgentRegistry from "../models/AgentRegistry.js"
 
 /**
@@ -145,12 +146,16 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
       `How many agents run at once, from 1 to ${count(maxConcurrency)} (AGENT_CONCURRENCY, or min(32, cpus + 4), ` +
         `by default). A file of tasks is a stream: it needs a number, not "unbounded".`
     ),
-    Options.mapEffect((n) =>
-      n < 1
-        ? Effect.fail(invalid(`--concurrency: expected 1 or more, got ${n}`))
-        : n > maxConcurrency
-        ? Effect.fail(invalid(`--concurrency: expected at most ${count(maxConcurrency)}, got ${count(n)}`))
-        : Effect.succeed(n)
+    Options.withSchema(
+      Schema.Number.pipe(
+        Schema.greaterThanOrEqualTo(1, {
+          message: (issue) => `--concurrency: expected 1 or more, got ${issue.actual}`
+        }),
+        Schema.lessThanOrEqualTo(maxConcurrency, {
+          message: (issue) =>
+            `--concurrency: expected at most ${count(maxConcurrency)}, got ${count(Number(issue.actual))}`
+        })
+      )
     ),
     Options.optional
   ),
@@ -170,8 +175,10 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
       "How many times a task is retried after a rate limit, a 5xx, a connection error or a timeout, with " +
         "exponential backoff (2 by default)."
     ),
-    Options.mapEffect((n) =>
-      n >= 0 ? Effect.succeed(n) : Effect.fail(invalid(`--retries: expected 0 or more, got ${n}`))
+    Options.withSchema(
+      Schema.Number.pipe(
+        Schema.nonNegative({ message: (issue) => `--retries: expected 0 or more, got ${issue.actual}` })
+      )
     ),
     Options.withDefault(2)
   ),
