@@ -2,8 +2,9 @@
  * The JSONL task file: one JSON object per line, numbered from 1, blank lines skipped. Each line becomes a task
  * whose id is the object's `id` (a string or a number) or else its line number, with the line number in its `line`
  * label. A line that is not JSON, or not a JSON object, is a bad line: it still becomes a task, which `input` makes
- * fail on its own with its message, so the run goes on and the line is reported. Each result is written back as one
- * JSON line (`resultLine`).
+ * fail on its own with its message, so the run goes on and the line is reported: so is a line that is not UTF-8,
+ * nests deeper than `maxDepth` or is longer than `maxLineBytes`. Each result is written back as one JSON line
+ * (`resultLine`).
  *
  * @since 0.1.0
  */
@@ -43,7 +44,10 @@ export type JsonObject = { readonly [key: string]: unknown }
 export class BadLine extends Schema.TaggedClass<BadLine>("effect-parallel-agents/TaskFile/BadLine")("BadLine", {
   /** The line's number, from 1. */
   line: Schema.Number,
-  /** What is wrong with it: `not JSON: ...` or `not a JSON object: ...`. */
+  /**
+   * What is wrong with it: `not JSON: ...`, `not a JSON object: ...`, `not UTF-8 ...`, `nested deeper than ...` or
+   * `longer than ...`.
+   */
   message: Schema.String
 }) {}
 
@@ -108,11 +112,43 @@ export const isBlank = (text: string): boolean => text.trim() === ""
  * @category constructors
  * @since 0.1.0
  */
-export const decodeLine = (text: string, line: number): Either.Either<JsonObject, BadLine> =>
-  Either.mapLeft(
-    decodeJson(line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text),
-    (error) => new BadLine({ line, message: messageOf(error) })
-  )
+export const decodeLine = (text: string, line: number): Either.Either<JsonObject, BadLine> => {
+  const json = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  return nestsDeeper(json, maxDepth)
+    ? Either.left(new BadLine({ line, message: `nested deeper than ${maxDepth} levels of arrays and objects` }))
+    : Either.mapLeft(decodeJson(json), (error) => new BadLine({ line, message: messageOf(error) }))
+}
+
+/**
+ * How deep a line's arrays and objects may nest. A deeper line is a bad line: its value could not be described in
+ * an error message, or sent to a model, without running out of stack.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const maxDepth = 256
+
+// Whether the JSON text opens more than `max` arrays and objects at once (brackets inside strings do not count). A
+// text shorter than `max` cannot.
+const nestsDeeper = (text: string, max: number): boolean => {
+  if (text.length <= max) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i)
+    if (inString) {
+      if (char === 0x5c) i++
+      else if (char === 0x22) inString = false
+    } else if (char === 0x22) {
+      inString = true
+    } else if (char === 0x5b || char === 0x7b) {
+      if (++depth > max) return true
+    } else if (char === 0x5d || char === 0x7d) {
+      depth--
+    }
+  }
+  return false
+}
 
 /**
  * The task of one line, numbered `line` from 1: its id is the object's `id` (a non-empty string or a finite
@@ -144,7 +180,7 @@ export const fromLines = <E, R>(lines: Stream.Stream<string, E, R>): Stream.Stre
   )
 
 /**
- * The tasks of a stream of text, cut into lines at `\n`, `\r\n` or `\r` (see `fromLines`).
+ * The tasks of a stream of text, cut into lines at `\n` or `\r\n` (see `fromLines`); a lone `\r` is part of its line.
  *
  * @category constructors
  * @since 0.1.0
@@ -171,7 +207,120 @@ export const fromText = <E, R>(text: Stream.Stream<string, E, R>): Stream.Stream
  * @since 0.1.0
  */
 export const fromFile = (path: string): Stream.Stream<Task.Task<Input>, PlatformError, FileSystem.FileSystem> =>
-  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => fromText(Stream.decodeText(fs.stream(path)))))
+  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => fromBytes(fs.stream(path))))
+
+/**
+ * The longest line read, in bytes: a longer line is a bad line, and its bytes past this are skipped unread into
+ * memory.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const maxLineBytes = 16 * 1024 * 1024
+
+/**
+ * The tasks of a stream of bytes, cut into lines at `\n` or `\r\n`, each decoded as UTF-8 on its own (see
+ * `fromLines`). A line that is not UTF-8, or is longer than `maxLineBytes`, is a bad line; a byte order mark at the
+ * start of line 1 is ignored.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromBytes = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Task.Task<Input>, E, R> =>
+  splitBytes(bytes).pipe(
+    Stream.zipWithIndex,
+    Stream.filterMap(([bytes, index]) => {
+      const line = index + 1
+      if (typeof bytes === "number") {
+        return Option.some(badTask(line, `longer than ${maxLineBytes} bytes (${bytes} bytes)`))
+      }
+      const text = decodeUtf8(bytes)
+      if (text === undefined) return Option.some(badTask(line, "not UTF-8: the line holds an invalid byte sequence"))
+      return isBlank(text) ? Option.none() : Option.some(taskOf(text, line))
+    })
+  )
+
+/**
+ * Counts the tasks in a stream of bytes as `fromBytes` reads them (the lines that are not blank), without decoding
+ * their JSON.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const countTasks = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Effect.Effect<number, E, R> =>
+  splitBytes(bytes).pipe(
+    Stream.runFold(0, (n, bytes) => {
+      if (typeof bytes === "number") return n + 1
+      const text = decodeUtf8(bytes)
+      return text === undefined || !isBlank(text) ? n + 1 : n
+    })
+  )
+
+const badTask = (line: number, message: string): Task.Task<Input> =>
+  Task.make({ id: String(line), input: new BadLine({ line, message }), labels: { line: String(line) } })
+
+// TextDecoder is a global of every runtime the engine runs on; the project's libraries do not declare it.
+declare const TextDecoder: new(
+  label: string,
+  options: { readonly fatal: boolean; readonly ignoreBOM: boolean }
+) => { decode(bytes: Uint8Array): string }
+// A byte order mark is kept in the text, so that only line 1's is skipped (by `decodeLine`), as `fromText` does.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+const decodeUtf8 = (bytes: Uint8Array): string | undefined => {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+// The lines of a stream of bytes, cut at \n or \r\n as `Stream.splitLines` cuts text: each line's bytes, or, for a line
+// longer than `maxLineBytes`, its length (its bytes are dropped as they come).
+const splitBytes = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array | number, E, R> =>
+  Stream.suspend(() => {
+    let pending: Array<Uint8Array> = []
+    let pendingLength = 0
+    const line = (last: Uint8Array): Uint8Array | number => {
+      const length = pendingLength + last.length
+      let whole = last
+      if (length > maxLineBytes + 1) return length
+      if (pending.length > 0) {
+        whole = new Uint8Array(length)
+        let offset = 0
+        for (const piece of pending) {
+          whole.set(piece, offset)
+          offset += piece.length
+        }
+        whole.set(last, offset)
+      }
+      const text = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.subarray(0, whole.length - 1) : whole
+      return text.length > maxLineBytes ? text.length : text
+    }
+    const push = (chunk: Uint8Array): Array<Uint8Array | number> => {
+      const lines: Array<Uint8Array | number> = []
+      let start = 0
+      for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
+        lines.push(line(chunk.subarray(start, end)))
+        pending = []
+        pendingLength = 0
+        start = end + 1
+      }
+      if (start < chunk.length) {
+        const rest = chunk.length - start
+        // Past the limit (and its \r), a line's bytes are only counted.
+        if (pendingLength + rest <= maxLineBytes + 1) pending.push(chunk.slice(start))
+        else pending = []
+        pendingLength += rest
+      }
+      return lines
+    }
+    const end = (): Array<Uint8Array | number> => pendingLength > 0 ? [line(new Uint8Array(0))] : []
+    return Stream.concat(
+      Stream.mapConcat(bytes, push),
+      Stream.suspend(() => Stream.fromIterable(end()))
+    )
+  })
 
 const Line = Schema.Unknown.pipe(Schema.filter((input) => isBadLine(input) ? input.message : true))
 

@@ -129,8 +129,9 @@ export * as Task from "./Task.js"
  * The JSONL task file: one JSON object per line, numbered from 1, blank lines skipped. Each line becomes a task
  * whose id is the object's `id` (a string or a number) or else its line number, with the line number in its `line`
  * label. A line that is not JSON, or not a JSON object, is a bad line: it still becomes a task, which `input` makes
- * fail on its own with its message, so the run goes on and the line is reported. Each result is written back as one
- * JSON line (`resultLine`).
+ * fail on its own with its message, so the run goes on and the line is reported: so is a line that is not UTF-8,
+ * nests deeper than `maxDepth` or is longer than `maxLineBytes`. Each result is written back as one JSON line
+ * (`resultLine`).
  *
  * @since 0.1.0
  */

@@ -83,6 +83,97 @@ describe("TaskFile", () => {
       assert.isAtMost(message.length, 201)
     })
 
+    describe("bytes", () => {
+      const encoder = new TextEncoder()
+      const bytes = (...parts: ReadonlyArray<string | ReadonlyArray<number>>) =>
+        Uint8Array.from(parts.flatMap((part) => typeof part === "string" ? [...encoder.encode(part)] : [...part]))
+      /** The tasks of bytes given in chunks of `size`, as `[id, line, input]`. */
+      const readBytes = (data: Uint8Array, size: number) => {
+        const chunks = Array.from(
+          { length: Math.ceil(data.length / size) },
+          (_, i) => data.slice(i * size, (i + 1) * size)
+        )
+        return Stream.runCollect(TaskFile.fromBytes(Stream.fromIterable(chunks))).pipe(
+          Effect.map((tasks) =>
+            Chunk.toArray(tasks).map((task) => [task.id, TaskFile.lineOf(task), task.input] as const)
+          )
+        )
+      }
+
+      it.effect("lines end at \\n or \\r\\n, wherever the chunks are cut, as fromText reads them", () =>
+        Effect.gen(function*() {
+          const text = `\uFEFF{"id": "a"}\r\n\r\n{"id": "b"}\r\n{"id": "c"}\n\n  \t\n{"id": "é€𝄞"}\r\n` +
+            `{"id": "e"}\r{"id": "f"}\n{"id": "g"}\r`
+          const expected = yield* read(text)
+          assert.deepStrictEqual(expected.map(([id, line]) => [id, line]), [
+            ["a", 1],
+            ["b", 3],
+            ["c", 4],
+            ["é€𝄞", 7],
+            ["8", 8],
+            ["g", 9]
+          ])
+          for (const size of [1, 2, 3, 5, 7, 64]) {
+            assert.deepStrictEqual(yield* readBytes(bytes(text), size), expected, `chunks of ${size}`)
+          }
+          assert.strictEqual(yield* TaskFile.countTasks(Stream.make(bytes(text))), 6)
+        }))
+
+      it.effect("a line that is not UTF-8 is a bad line with its number; U+FFFD written as UTF-8 is text", () =>
+        Effect.gen(function*() {
+          const data = bytes(
+            `{"id": "a", "t": "x`,
+            [0xff, 0xfe],
+            `"}\n{"id": "b", "t": "\uFFFD"}\n`,
+            [0xc3],
+            `\n{"id": "c"}\n`
+          )
+          for (const size of [1, 4, 1024]) {
+            const tasks = yield* readBytes(data, size)
+            assert.deepStrictEqual(tasks, [
+              ["1", 1, bad(1, "not UTF-8: the line holds an invalid byte sequence")],
+              ["b", 2, { id: "b", t: "\uFFFD" }],
+              ["3", 3, bad(3, "not UTF-8: the line holds an invalid byte sequence")],
+              ["c", 4, { id: "c" }]
+            ])
+          }
+          assert.strictEqual(yield* TaskFile.countTasks(Stream.make(data)), 4)
+        }))
+
+      it.effect("a line longer than maxLineBytes is a bad line, and its bytes are not kept", () =>
+        Effect.gen(function*() {
+          const long = new Uint8Array(TaskFile.maxLineBytes + 1).fill(0x20)
+          long[0] = 0x7b
+          const data = [
+            bytes(`{"id": "a"}\n`),
+            ...Array.from({ length: 17 }, (_, i) => long.subarray(i * 2 ** 20, (i + 1) * 2 ** 20)),
+            bytes(`\n{"id": "b"}`)
+          ]
+          const tasks = Chunk.toArray(yield* Stream.runCollect(TaskFile.fromBytes(Stream.fromIterable(data))))
+          assert.deepStrictEqual(tasks.map((task) => [task.id, task.input]), [
+            ["a", { id: "a" }],
+            ["2", bad(2, `longer than ${TaskFile.maxLineBytes} bytes (${TaskFile.maxLineBytes + 1} bytes)`)],
+            ["b", { id: "b" }]
+          ])
+        }))
+    })
+
+    it("a line nested deeper than maxDepth is a bad line, not a stack overflow later", () => {
+      const nested = (depth: number, open = "[", close = "]") =>
+        `{"text": ${open.repeat(depth)}${close.repeat(depth)}, "s": "[[[[ in a string ]"}`
+      assert.isTrue(Either.isRight(TaskFile.decodeLine(nested(TaskFile.maxDepth - 1), 1)))
+      for (
+        const line of [nested(TaskFile.maxDepth), nested(10_000), nested(10_000, `{"a":`, "}").replace("}}", "1}}")]
+      ) {
+        assert.deepStrictEqual(
+          TaskFile.decodeLine(line, 4),
+          Either.left(bad(4, `nested deeper than ${TaskFile.maxDepth} levels of arrays and objects`))
+        )
+      }
+      // Brackets inside strings do not nest.
+      assert.isTrue(Either.isRight(TaskFile.decodeLine(JSON.stringify({ text: "[".repeat(10_000) }), 1)))
+    })
+
     it.scoped("reads a file from the FileSystem", () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem

@@ -13,6 +13,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Cli from "../cli/Cli.js"
+import * as Progress from "../cli/internal/progress.js"
+import * as Text from "../cli/internal/text.js"
 import * as Output from "../cli/Output.js"
 
 const write = (stream: NodeJS.WriteStream) => (text: string) =>
@@ -20,11 +22,20 @@ const write = (stream: NodeJS.WriteStream) => (text: string) =>
     stream.write(text)
   })
 
+const interactive = process.stderr.isTTY === true
+
 const output = Output.layer({
   stdout: write(process.stdout),
   stderr: write(process.stderr),
-  interactive: process.stderr.isTTY === true,
+  interactive,
   columns: () => process.stderr.columns ?? 0
+})
+
+// Logs (`--log-level debug` shows a line per task) go to stderr, as logfmt lines with every control character
+// escaped (a task id or a server's message cannot drive the terminal); on a terminal, over the progress bar, which
+// the next tick draws again. stdout carries results only.
+const logger = Logger.map(Logger.logfmtLogger, (line) => {
+  process.stderr.write(`${interactive ? Progress.clearLine : ""}${Text.escape(line)}\n`)
 })
 
 // A reader that stops early (`| head`) closes stdout: the results have nowhere to go, so the run ends there,
@@ -48,8 +59,7 @@ Cli.run(process.argv).pipe(
     output,
     NodeContext.layer,
     NodeHttpClient.layerUndici,
-    // Logs (`--log-level debug` shows a line per task) go to stderr: stdout carries results only.
-    Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true }))
+    Logger.replace(Logger.defaultLogger, logger)
   )),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown: Cli.teardown })
 )

@@ -10,6 +10,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as AgentRegistry from "../models/AgentRegistry.js"
 
 /**
@@ -23,6 +24,7 @@ export interface RunFlags {
   readonly agent: AgentRegistry.AnyEntry
   readonly concurrency: Option.Option<number>
   readonly timeout: Option.Option<Duration.Duration>
+  readonly deadline: Option.Option<Duration.Duration>
   readonly retries: number
   readonly output: Option.Option<string>
   readonly report: Option.Option<string>
@@ -30,7 +32,18 @@ export interface RunFlags {
   readonly progressInterval: Duration.Duration
 }
 
+/**
+ * The most agents at once a run takes, from `--concurrency` or `AGENT_CONCURRENCY`: the engine's own limit,
+ * `ExecutorConfig.maxConcurrency`, which has the same value. A larger number is a usage error.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const maxConcurrency = 1_000_000
+
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+const count = (n: number) => n.toLocaleString("en-US")
 
 /**
  * Reads a duration: `500ms`, `30s`, `2m`, `1h`, or Effect's `30 seconds`.
@@ -74,6 +87,29 @@ export const duration = (name: string): Options.Options<Duration.Duration> =>
     )
   )
 
+/**
+ * The names of a flag of `run`: its long name, its one-letter alias if any, and, for a flag that takes a value, an
+ * example of one (used to say what a flag given without its value needs).
+ */
+interface Name {
+  readonly name: string
+  readonly alias?: string | undefined
+  readonly example?: string | undefined
+}
+
+const names = {
+  input: { name: "input", alias: "i", example: "tasks.jsonl" },
+  agent: { name: "agent", alias: "a", example: "classify" },
+  concurrency: { name: "concurrency", alias: "c", example: "8" },
+  timeout: { name: "timeout", example: "30s" },
+  deadline: { name: "deadline", example: "10m" },
+  retries: { name: "retries", example: "2" },
+  output: { name: "output", alias: "o", example: "results.jsonl" },
+  report: { name: "report", example: "report.html" },
+  json: { name: "json" },
+  progressInterval: { name: "progress-interval", example: "5s" }
+} as const satisfies { readonly [K in keyof RunFlags]: Name }
+
 const agentList = AgentRegistry.builtIn.map((entry) => `${entry.name} (${entry.description})`).join(", ")
 
 /**
@@ -83,15 +119,17 @@ const agentList = AgentRegistry.builtIn.map((entry) => `${entry.name} (${entry.d
  * @since 0.1.0
  */
 export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]> } = {
-  input: Options.file("input", { exists: "yes" }).pipe(
-    Options.withAlias("i"),
+  input: Options.file(names.input.name, { exists: "yes" }).pipe(
+    Options.withAlias(names.input.alias),
     Options.withDescription(
       "The JSONL file of tasks: one JSON object per line (its `id`, if any, is the task's id); blank lines are " +
         "skipped."
     )
   ),
-  agent: Options.text("agent").pipe(
-    Options.withAlias("a"),
+  // Text, not `Options.choice`, for a message that names the agent it did not find; the help drops the generic
+  // line `@effect/cli` gives text flags (see `Cli`).
+  agent: Options.text(names.agent.name).pipe(
+    Options.withAlias(names.agent.alias),
     Options.withPseudoName("name"),
     Options.withDescription(`The agent to run: ${agentList}.`),
     Options.mapEffect((name) =>
@@ -102,42 +140,119 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
       })
     )
   ),
-  concurrency: Options.integer("concurrency").pipe(
-    Options.withAlias("c"),
-    Options.withDescription("How many agents run at once (AGENT_CONCURRENCY, or min(32, cpus + 4), by default)."),
-    Options.mapEffect((n) =>
-      n >= 1 ? Effect.succeed(n) : Effect.fail(invalid(`--concurrency: expected 1 or more, got ${n}`))
+  concurrency: Options.integer(names.concurrency.name).pipe(
+    Options.withAlias(names.concurrency.alias),
+    Options.withDescription(
+      `How many agents run at once, from 1 to ${count(maxConcurrency)} (AGENT_CONCURRENCY, or min(32, cpus + 4), ` +
+        `by default). A file of tasks is a stream: it needs a number, not "unbounded".`
+    ),
+    Options.withSchema(
+      Schema.Number.pipe(
+        Schema.greaterThanOrEqualTo(1, {
+          message: (issue) => `--concurrency: expected 1 or more, got ${issue.actual}`
+        }),
+        Schema.lessThanOrEqualTo(maxConcurrency, {
+          message: (issue) =>
+            `--concurrency: expected at most ${count(maxConcurrency)}, got ${count(Number(issue.actual))}`
+        })
+      )
     ),
     Options.optional
   ),
-  timeout: duration("timeout").pipe(
+  timeout: duration(names.timeout.name).pipe(
     Options.withDescription("How long one task may run, such as 30s or 2m (AGENT_TIMEOUT, or 60s, by default)."),
     Options.optional
   ),
-  retries: Options.integer("retries").pipe(
+  deadline: duration(names.deadline.name).pipe(
+    Options.withDescription(
+      "How long the whole run may take, such as 10m or 1h (no limit by default). At the deadline running tasks " +
+        "are stopped and reported timed out, and the lines not yet started are reported interrupted."
+    ),
+    Options.optional
+  ),
+  retries: Options.integer(names.retries.name).pipe(
     Options.withDescription(
       "How many times a task is retried after a rate limit, a 5xx, a connection error or a timeout, with " +
         "exponential backoff (2 by default)."
     ),
-    Options.mapEffect((n) =>
-      n >= 0 ? Effect.succeed(n) : Effect.fail(invalid(`--retries: expected 0 or more, got ${n}`))
+    Options.withSchema(
+      Schema.Number.pipe(
+        Schema.nonNegative({ message: (issue) => `--retries: expected 0 or more, got ${issue.actual}` })
+      )
     ),
     Options.withDefault(2)
   ),
-  output: Options.file("output").pipe(
-    Options.withAlias("o"),
-    Options.withDescription("Where to write the results, one JSON line per task as it ends (stdout by default)."),
+  // Text, not `Options.file`, which takes only regular files: `--output /dev/null` is fine.
+  output: Options.text(names.output.name).pipe(
+    Options.withAlias(names.output.alias),
+    Options.withPseudoName("file"),
+    Options.withDescription(
+      "Where to write the results, one JSON line per task as it ends (stdout by default). The file is replaced; it " +
+        "may not be the input or the report."
+    ),
     Options.optional
   ),
-  report: Options.file("report").pipe(
-    Options.withDescription("Write the run's HTML report there (keeps every result in memory until the end)."),
+  report: Options.text(names.report.name).pipe(
+    Options.withPseudoName("file"),
+    Options.withDescription(
+      "Write the run's HTML report there, whole, at the end (it keeps every result in memory until then). Checked " +
+        "before any task runs; it may not be the input or the results."
+    ),
     Options.optional
   ),
-  json: Options.boolean("json").pipe(
+  json: Options.boolean(names.json.name).pipe(
     Options.withDescription("Print the summary as one JSON object on stdout instead of text on stderr.")
   ),
-  progressInterval: duration("progress-interval").pipe(
+  progressInterval: duration(names.progressInterval.name).pipe(
     Options.withDescription("How often the progress line is printed when stderr is not a terminal (5s by default)."),
     Options.withDefault(Duration.seconds(5))
   )
 }
+
+const byToken = new Map<string, Name>(
+  Object.values<Name>(names).flatMap((name) => [
+    [`--${name.name}`, name] as const,
+    ...(name.alias === undefined ? [] : [[`-${name.alias}`, name] as const])
+  ])
+)
+
+/**
+ * Checks the arguments of `run` (those after `run`) for what `@effect/cli` would only call an unknown argument: a
+ * flag given twice, or a flag that takes a value given none (at the end, or before another flag). Returns what is
+ * wrong, if anything; other mistakes are left to the parser.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const check = (args: ReadonlyArray<string>): Option.Option<string> => {
+  const seen = new Map<Name, string>()
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i]!
+    if (token === "--") break
+    const equals = token.startsWith("--") ? token.indexOf("=") : -1
+    const flag = equals < 0 ? token : token.slice(0, equals)
+    const name = byToken.get(flag)
+    if (name === undefined) continue
+    const long = `--${name.name}`
+    const called = flag === long ? long : `${flag} (${long})`
+    let given = flag
+    if (name.example !== undefined) {
+      const value = equals < 0 ? args[i + 1] : token.slice(equals + 1)
+      if (value === undefined || value === "" || (equals < 0 && isFlag(value))) {
+        return Option.some(`${called} needs a value, such as ${flag} ${name.example}`)
+      }
+      given = `${flag} ${value}`
+      if (equals < 0) i++
+    }
+    const before = seen.get(name)
+    if (before !== undefined) {
+      return Option.some(`${long} is given twice (${before}, then ${given}): give it once`)
+    }
+    seen.set(name, given)
+  }
+  return Option.none()
+}
+
+const isFlag = (token: string) =>
+  byToken.has(token.startsWith("--") && token.includes("=") ? token.slice(0, token.indexOf("=")) : token) ||
+  token === "--help" || token === "-h"

@@ -17,7 +17,6 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -38,7 +37,9 @@ import * as AgentRegistry from "../models/AgentRegistry.js"
 import * as LanguageModelAgent from "../models/LanguageModelAgent.js"
 import * as Flags from "./Flags.js"
 import * as internal from "./internal/exit.js"
+import * as Files from "./internal/files.js"
 import * as Progress from "./internal/progress.js"
+import * as Text from "./internal/text.js"
 import * as Output from "./Output.js"
 import * as Summary from "./Summary.js"
 
@@ -65,24 +66,25 @@ const liveReports = 20
 /** How long, after Ctrl-C, the run has to report the tasks under way (a task waiting to retry, say). */
 const stopGrace = Duration.seconds(3)
 
-/** One line on a task that did not succeed, for people: `bad input: at ["text"]: is missing`. */
+/**
+ * One line on a task that did not succeed, for people: `bad input: at ["text"]: is missing`. What comes from the
+ * input or a server (messages, keys) is escaped: it cannot start a line of its own or drive the terminal.
+ */
 const describe = (line: TaskFile.ResultLine): string => {
   if (line.issues !== undefined) {
     return `bad input: ${
-      line.issues.map((issue) =>
-        issue.path.length === 0
-          ? issue.message
-          : `at ${issue.path.map((key) => `[${JSON.stringify(key)}]`).join("")}: ${issue.message}`
-      ).join("; ")
+      Text.escape(
+        line.issues.map((issue) =>
+          issue.path.length === 0
+            ? issue.message
+            : `at ${issue.path.map((key) => `[${JSON.stringify(key)}]`).join("")}: ${issue.message}`
+        ).join("; ")
+      )
     }`
   }
   const outcome = line.status === "TimedOut" ? "timed out" : line.status.toLowerCase()
-  return `${outcome}: ${line.error}`
+  return `${outcome}: ${Text.escape(line.error ?? "")}`
 }
-
-// TextEncoder is a global of every runtime the command line runs on; the project's libraries do not declare it.
-declare const TextEncoder: new() => { encode(text: string): Uint8Array }
-const encoder = new TextEncoder()
 
 const randomRunId = Effect.map(Random.nextIntBetween(0, 36 ** 6), (n) => n.toString(36).padStart(6, "0"))
 
@@ -94,7 +96,7 @@ const randomRunId = Effect.map(Random.nextIntBetween(0, 36 ** 6), (n) => n.toStr
 const stoppableFactory = (
   entry: AgentRegistry.AnyEntry,
   stopped: Deferred.Deferred<void>,
-  skipped: Set<string>
+  skipped: Skipped
 ) => {
   const tag = Context.GenericTag<Agent.Agent<unknown, unknown, AiError.AiError>>(
     `effect-parallel-agents/Cli/${entry.agent.name}`
@@ -120,18 +122,49 @@ const stoppableFactory = (
   return Agent.factory(tag, layer, { name: entry.agent.name })
 }
 
-/** Counts the non-blank lines of the input, as the run reads them. */
-const countLines = (fs: FileSystem.FileSystem, input: string) =>
-  fs.stream(input).pipe(
-    Stream.decodeText(),
-    Stream.splitLines,
-    Stream.runFold(0, (n, text) => TaskFile.isBlank(text) ? n : n + 1)
-  )
+/**
+ * The ids of tasks read ahead and never run, counted by id: ids may repeat in a file, and each such task has one
+ * result to leave out.
+ */
+class Skipped {
+  private readonly counts = new Map<string, number>()
+  add(taskId: string): void {
+    this.counts.set(taskId, (this.counts.get(taskId) ?? 0) + 1)
+  }
+  /** Whether a task with this id was skipped (and one fewer is, from now on). */
+  take(taskId: string): boolean {
+    const n = this.counts.get(taskId)
+    if (n === undefined) return false
+    if (n === 1) this.counts.delete(taskId)
+    else this.counts.set(taskId, n - 1)
+    return true
+  }
+}
 
+/** A usage or setup error: its message on stderr (escaped), and exit code 2. */
 const usage = (message: string) =>
-  Effect.flatMap(Output.Output, (output) => output.stderr(`parallel-agents: ${message}\n`)).pipe(
+  Effect.flatMap(Output.Output, (output) => output.stderr(`parallel-agents: ${Text.escape(message)}\n`)).pipe(
     Effect.zipRight(Effect.fail(new internal.CliExit({ code: internal.ExitCode.Usage })))
   )
+
+/**
+ * The concurrency configuration gives (`AGENT_CONCURRENCY`): a file of tasks is a stream, so it must be a number,
+ * and at most `Flags.maxConcurrency`.
+ */
+const configuredConcurrency = (concurrency: number | "unbounded") =>
+  concurrency === "unbounded"
+    ? usage(
+      `AGENT_CONCURRENCY is "unbounded", which the engine allows for a list of tasks; a file of tasks is a stream, ` +
+        `so the command line needs a number of agents at once: set --concurrency or AGENT_CONCURRENCY to a number ` +
+        `from 1 to ${Progress.count(Flags.maxConcurrency)}`
+    )
+    : concurrency > Flags.maxConcurrency
+    ? usage(
+      `AGENT_CONCURRENCY: expected at most ${Progress.count(Flags.maxConcurrency)} agents at once, got ${
+        Progress.count(concurrency)
+      }`
+    )
+    : Effect.succeed(concurrency)
 
 const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const output = yield* Output.Output
@@ -151,6 +184,10 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   )).pipe(Effect.catchAll((error) => usage(`configuration: ${error}`)))
   const executor = Context.get(context, Executor.Executor)
   const model = Context.get(context, AgentModel.AgentModel)
+  const concurrency = yield* Option.match(options.concurrency, {
+    onNone: () => configuredConcurrency(executor.config.concurrency),
+    onSome: Effect.succeed
+  })
 
   const input = path.resolve(options.input)
   const cwd = path.resolve(".")
@@ -161,19 +198,16 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   }
   const outputFile = Option.map(options.output, (file) => path.resolve(file))
   const reportFile = Option.map(options.report, (file) => path.resolve(file))
-  const writeResults = yield* Option.match(outputFile, {
+  // Nothing is written before the input is known to be readable and no two files are one.
+  const reportTarget = yield* Files.check({ input, output: outputFile, report: reportFile, show: relative }).pipe(
+    Effect.catchTag("FileError", (error) => usage(error.message))
+  )
+  const writeResults: (text: string) => Effect.Effect<void, Files.FileError> = yield* Option.match(outputFile, {
     onNone: () => Effect.succeed(output.stdout),
     onSome: (file) =>
-      Effect.map(
-        fs.open(file, { flag: "w" }),
-        (handle) => (text: string) => handle.writeAll(encoder.encode(text))
-      ).pipe(Effect.catchAll((error) => usage(`cannot write the results to ${file}: ${error.message}`)))
+      Files.openResults(file, relative(file)).pipe(Effect.catchTag("FileError", (error) => usage(error.message)))
   })
 
-  const concurrency = Option.getOrElse(options.concurrency, () => executor.config.concurrency)
-  if (concurrency === "unbounded") {
-    return yield* usage("a file of tasks needs a number of agents at once: set --concurrency or AGENT_CONCURRENCY")
-  }
   const timeout = Option.getOrElse(
     options.timeout,
     () => executor.config.timeout ?? Duration.seconds(60)
@@ -188,14 +222,18 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     : undefined
   const stop = yield* Deferred.make<void>()
   let stopping = false
-  const skipped = new Set<string>()
+  const skipped = new Skipped()
 
   // The total, counted while the run goes; the run's events, for what is in flight; the progress line.
   yield* Effect.forkScoped(
-    Effect.flatMap(Effect.either(countLines(fs, input)), (counted) =>
-      Effect.sync(() => {
-        if (Either.isRight(counted)) tally.total = counted.right
-      }))
+    TaskFile.countTasks(fs.stream(input)).pipe(
+      Effect.flatMap((total) =>
+        Effect.sync(() => {
+          tally.total = total
+        })
+      ),
+      Effect.ignore
+    )
   )
   const events = yield* RunEvent.subscribe.pipe(Effect.provide(context))
   yield* Effect.forkScoped(Stream.runForEach(events, (event) => Effect.sync(() => tally.event(event))))
@@ -204,7 +242,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const ticker = yield* Effect.forkScoped(progress.run)
   const clear = output.interactive ? output.stderr(Progress.clearLine) : Effect.void
 
-  const tasks = TaskFile.fromText(Stream.decodeText(fs.stream(input))).pipe(
+  const tasks = TaskFile.fromBytes(fs.stream(input)).pipe(
     Stream.map((task) => {
       tally.read++
       return task
@@ -223,46 +261,53 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     runId,
     concurrency,
     timeout,
+    deadline: Option.getOrUndefined(options.deadline),
     retry: options.retries === 0 ? undefined : {
       times: options.retries,
       while: (error: unknown) => !stopping && Retry.isRetryable(error)
     }
   })
 
-  // Each chunk of results is written before the next is taken, and never cut in the middle.
+  // Each chunk of results is written before the next is taken, whole lines at a time; a result counts (in the
+  // progress, the summary and the report) once its line is written.
   let reported = 0
   const write = (chunk: Chunk.Chunk<TaskResult.TaskResult<unknown, unknown>>) =>
     Effect.suspend(() => {
+      const kept: Array<readonly [TaskResult.TaskResult<unknown, unknown>, TaskFile.ResultLine]> = []
       let text = ""
-      let live = ""
       for (const result of chunk) {
         // A task read ahead and never run, because Ctrl-C came first: like the lines not read, it has no result.
-        if (result._tag === "Interrupted" && skipped.delete(result.taskId)) continue
-        tally.add(result)
-        collected?.push(result)
+        if (result._tag === "Interrupted" && skipped.take(result.taskId)) continue
         const line = TaskFile.resultLine(result)
-        text += JSON.stringify(line) + "\n"
-        if (result._tag !== "Succeeded" && !(stopping && result._tag === "Interrupted")) {
-          reported++
-          if (reported <= liveReports) {
-            live += `line ${line.line}: ${describe(line)}\n`
-          } else if (reported === liveReports + 1) {
-            live += `more tasks did not succeed: see the results\n`
-          }
-        }
+        kept.push([result, line])
+        text += Text.jsonLine(line) + "\n"
       }
-      const written = text === ""
-        ? Effect.void
+      if (text === "") return Effect.void
+      const written = Option.isNone(outputFile) && output.interactive
         // On a terminal, results on stdout go above the progress bar, which the next tick draws again.
-        : Option.isNone(outputFile) && output.interactive
         ? Effect.zipRight(output.stderr(Progress.clearLine), writeResults(text))
         : writeResults(text)
       return Effect.zipRight(
         written,
-        live === "" ? Effect.void : Effect.zipRight(
-          output.stderr(output.interactive ? Progress.clearLine + live : live),
-          output.interactive ? progress.draw : Effect.void
-        )
+        Effect.suspend(() => {
+          let live = ""
+          for (const [result, line] of kept) {
+            tally.add(result)
+            collected?.push(result)
+            if (result._tag !== "Succeeded" && !(stopping && result._tag === "Interrupted")) {
+              reported++
+              if (reported <= liveReports) {
+                live += `line ${line.line}: ${describe(line)}\n`
+              } else if (reported === liveReports + 1) {
+                live += `more tasks did not succeed: see the results\n`
+              }
+            }
+          }
+          return live === "" ? Effect.void : Effect.zipRight(
+            output.stderr(output.interactive ? Progress.clearLine + live : live),
+            output.interactive ? progress.draw : Effect.void
+          )
+        })
       )
     }).pipe(Effect.uninterruptible)
   const consumer = yield* Effect.forkScoped(
@@ -279,10 +324,11 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         const error = Cause.squash(exit.cause)
         failure = Predicate.isTagged(error, "RunOptionsError") ? "usage" : String(error)
         yield* output.stderr(
-          `parallel-agents: ${error instanceof Error ? error.message : String(error)}\n`
+          `parallel-agents: ${Text.escape(error instanceof Error ? error.message : String(error))}\n`
         )
       }
-      if (collected !== undefined && Option.isSome(reportFile)) {
+      let reportWritten = false
+      if (collected !== undefined && Option.isSome(reportFile) && Option.isSome(reportTarget)) {
         collected.sort((a, b) => a.index - b.index)
         const report = RunReport.make({
           runId,
@@ -295,11 +341,24 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           peakInFlight: tally.peakInFlight,
           models: tally.usage.requests > 0 ? [model.model] : []
         })
-        yield* RunReport.writeHtml(report, reportFile.value, {
+        const html = RunReport.toHtml(report, {
           title: `parallel-agents run: ${entry.name} over ${path.basename(input)}`
-        }).pipe(
-          Effect.catchAll((error) => output.stderr(`parallel-agents: cannot write the report: ${error.message}\n`))
+        })
+        // Written whole: a crash leaves the old report or the new one, never a part.
+        reportWritten = yield* Files.writeWhole(reportTarget.value, html).pipe(
+          Effect.as(true),
+          Effect.catchAll((error) =>
+            Effect.as(
+              output.stderr(
+                `parallel-agents: ${
+                  Text.escape(`cannot write the report to ${relative(reportFile.value)}: ${Files.describe(error)}`)
+                }\n`
+              ),
+              false
+            )
+          )
         )
+        if (!reportWritten) failure ??= "report"
       }
       const code = failure === "usage"
         ? internal.ExitCode.Usage
@@ -315,7 +374,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         concurrency,
         input,
         output: Option.getOrNull(outputFile),
-        report: Option.getOrNull(reportFile),
+        report: reportWritten ? Option.getOrNull(reportFile) : null,
         interrupted,
         exitCode: code,
         summary: {
@@ -335,7 +394,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       }
       if (failure !== "usage") {
         yield* options.json
-          ? output.stdout(JSON.stringify(summary) + "\n")
+          ? output.stdout(Text.jsonLine(summary) + "\n")
           : output.stderr(Summary.format(summary, { path: relative }) + "\n")
       }
       return code

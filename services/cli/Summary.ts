@@ -8,6 +8,7 @@
 import * as RunReport from "../../src/RunReport.js"
 import * as Usage from "../../src/Usage.js"
 import * as Progress from "./internal/progress.js"
+import * as Text from "./internal/text.js"
 
 /**
  * The summary of a run, as `--json` prints it.
@@ -49,7 +50,7 @@ export interface Summary {
 /**
  * The summary for people: the outcomes, the wall time against the time one after another, the model and its
  * tokens, and where the results and the report went. `path` shows a file's path (relative to the working
- * directory, say).
+ * directory, say). Control characters in names and paths are escaped.
  *
  * @category getters
  * @since 0.1.0
@@ -58,13 +59,13 @@ export const format = (
   summary: Summary,
   options?: { readonly path?: ((file: string) => string) | undefined }
 ): string => {
-  const show = options?.path ?? ((file: string) => file)
+  const show = (file: string) => Text.escape(options?.path === undefined ? file : options.path(file))
   const s = summary.summary
   const share = (n: number) => n === 0 || s.total === 0 ? "" : `  ${((n / s.total) * 100).toFixed(1)}%`
   const lines = [
-    `${summary.interrupted ? "Interrupted: " : ""}${summary.agent}: ${Progress.count(s.total)} tasks from ${
-      show(summary.input)
-    } at concurrency ${summary.concurrency}${
+    `${summary.interrupted ? "Interrupted: " : ""}${Text.escape(summary.agent)}: ${
+      Progress.count(s.total)
+    } tasks from ${show(summary.input)} at concurrency ${summary.concurrency}${
       summary.linesTotal === null || summary.linesTotal === summary.linesDone
         ? ""
         : ` (${Progress.count(summary.linesDone)} of ${Progress.count(summary.linesTotal)} lines)`
@@ -84,13 +85,13 @@ export const format = (
   lines.push(
     summary.busyMillis > 0 && summary.wallMillis > 0
       ? `Wall time: ${wall} (one after another: ${RunReport.formatMillis(summary.busyMillis)}, ${
-        (summary.busyMillis / summary.wallMillis).toFixed(1)
-      }x faster)`
+        against(summary.wallMillis, summary.busyMillis)
+      })`
       : `Wall time: ${wall}`
   )
   if (summary.retries > 0) lines.push(`Retried attempts: ${Progress.count(summary.retries)}`)
   lines.push(
-    `Model: ${summary.model}${
+    `Model: ${Text.escape(summary.model)}${
       summary.model === "offline" ? " (generated answers: no key, no network; set AGENT_MODEL for a real one)" : ""
     }`
   )
@@ -104,4 +105,11 @@ export const format = (
   lines.push(`Results: ${summary.output === null ? "stdout" : show(summary.output)}`)
   if (summary.report !== null) lines.push(`Report: ${show(summary.report)}`)
   return lines.join("\n")
+}
+
+/** The wall time against the time one after another: `7.5x faster`, `2.0x slower`, or `about the same`. */
+const against = (wallMillis: number, busyMillis: number): string => {
+  const faster = busyMillis / wallMillis
+  const shown = faster >= 1 ? faster.toFixed(1) : (1 / faster).toFixed(1)
+  return shown === "1.0" ? "about the same" : faster > 1 ? `${shown}x faster` : `${shown}x slower`
 }

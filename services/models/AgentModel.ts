@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AgentRegistry from "./AgentRegistry.js"
 import * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
-import { redactOpenAiClient } from "./internal/redaction.js"
+import { redactOpenAiClient, withoutCredentials } from "./internal/redaction.js"
 import * as OfflineLanguageModel from "./OfflineLanguageModel.js"
 
 // =============================================================================
@@ -83,7 +83,10 @@ export interface Options {
   readonly model?: Spec | undefined
   /** The API key: required by `openai:`, optional for `compat:`, unused offline. */
   readonly apiKey?: Redacted.Redacted | undefined
-  /** The API's base URL, up to `/v1`: required by `compat:`; for `openai:`, OpenAI's own by default. */
+  /**
+   * The API's base URL, up to `/v1`: required by `compat:`; for `openai:`, OpenAI's own by default. Credentials in
+   * it (`http://user:secret@host/v1`) are not sent and never shown: the key goes in `apiKey`.
+   */
   readonly baseUrl?: string | undefined
   /**
    * Options of the offline model, when it is the one chosen. The built-in agents (`AgentRegistry`) get their fixed
@@ -163,6 +166,20 @@ export const config: Config.Config<{
 // layers
 // =============================================================================
 
+// A key goes in an HTTP header: a line break (a newline copied with it, say), another control character or a
+// character past Latin-1 cannot, and every request would fail as a transport error. The message never holds the key.
+const checkApiKey = (apiKey: Redacted.Redacted): Effect.Effect<void, ConfigError.ConfigError> => {
+  const codes = Array.from(Redacted.value(apiKey), (char) => char.codePointAt(0)!)
+  const problem = codes.some((code) => code === 0x0a || code === 0x0d)
+    ? "the key holds a line break (copied with a newline?)"
+    : codes.some((code) => (code < 0x20 && code !== 0x09) || code === 0x7f)
+    ? "the key holds a control character"
+    : codes.some((code) => code > 0xff)
+    ? "the key holds a character that an HTTP header cannot carry (past Latin-1)"
+    : undefined
+  return problem === undefined ? Effect.void : Effect.fail(ConfigError.InvalidData(["OPENAI_API_KEY"], problem))
+}
+
 // The built-in agents (AgentRegistry) answer offline by their fixed rule wherever they run; the app's `answer`
 // comes first.
 const withBuiltInAnswers = (offline: OfflineLanguageModel.Options | undefined): OfflineLanguageModel.Options => {
@@ -200,11 +217,15 @@ export const layer = (
         if (options?.apiKey === undefined) {
           return yield* Effect.fail(ConfigError.MissingData(["OPENAI_API_KEY"], `${service.spec} needs an API key`))
         }
+        yield* checkApiKey(options.apiKey)
         return OpenAiLanguageModel.layer({ model: service.model }).pipe(
           Layer.provide(Layer.scoped(
             OpenAiClient.OpenAiClient,
             Effect.map(
-              OpenAiClient.make({ apiKey: options.apiKey, apiUrl: options.baseUrl }),
+              OpenAiClient.make({
+                apiKey: options.apiKey,
+                apiUrl: options.baseUrl === undefined ? undefined : withoutCredentials(options.baseUrl)
+              }),
               (client) => redactOpenAiClient(client, options.apiKey)
             )
           )),
@@ -218,6 +239,7 @@ export const layer = (
             `${service.spec} needs the base URL of its server, such as http://localhost:11434/v1`
           ))
         }
+        if (options.apiKey !== undefined) yield* checkApiKey(options.apiKey)
         return ChatCompletionsLanguageModel.layer({
           model: service.model,
           baseUrl: options.baseUrl,

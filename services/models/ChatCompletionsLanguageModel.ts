@@ -27,7 +27,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as InternalLanguageModel from "./internal/languageModel.js"
-import { redactAiErrors, redactAiErrorsStream } from "./internal/redaction.js"
+import { redactAiErrors, redactAiErrorsStream, withoutCredentials } from "./internal/redaction.js"
 
 /**
  * Options of a chat-completions model.
@@ -38,7 +38,10 @@ import { redactAiErrors, redactAiErrorsStream } from "./internal/redaction.js"
 export interface Options {
   /** The model the server should run, as it names it (`llama3.1:8b`, `Qwen/Qwen2.5-7B-Instruct`, ...). */
   readonly model: string
-  /** The API's base URL, up to and including `/v1`: `http://localhost:11434/v1` for Ollama. */
+  /**
+   * The API's base URL, up to and including `/v1`: `http://localhost:11434/v1` for Ollama. Credentials in it
+   * (`http://user:secret@host/v1`) are not sent and never shown: the key goes in `apiKey`.
+   */
   readonly baseUrl: string
   /** Sent as a bearer token when given; local servers usually need none. */
   readonly apiKey?: Redacted.Redacted | undefined
@@ -222,7 +225,7 @@ const mapParseError = (method: string) => (error: ParseResult.ParseError) =>
  */
 export const make = Effect.fnUntraced(function*(options: Options) {
   const strict = options.strict ?? true
-  const baseUrl = options.baseUrl.replace(/\/+$/, "")
+  const baseUrl = withoutCredentials(options.baseUrl).replace(/\/+$/, "")
   const client = (yield* HttpClient.HttpClient).pipe(
     HttpClient.mapRequest((request) =>
       request.pipe(

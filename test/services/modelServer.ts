@@ -5,7 +5,7 @@
  * test picks each task's fate through its prompt.
  */
 import { HttpServer, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import type { Duration, Scope } from "effect"
 import { Deferred, Effect, HashSet, Ref, Stream } from "effect"
 import { createServer } from "node:http"
@@ -21,6 +21,13 @@ import { createServer } from "node:http"
  * - `off-schema`: an answer that is JSON but does not fit the requested schema (`{"label":"maybe"}`)
  * - `not-json`: an answer that is not JSON at all, where JSON was asked for
  * - `wrong-shape`: 200 with JSON that is not a response of the wire format
+ * - `unauthorized`: 401, its message quoting the bearer token it was sent, as a careless server might
+ * - `rate-limited-long`: 429 with `Retry-After: 86400` (a day)
+ * - `bad-gateway`: 502 with an HTML page, as a proxy in front of the model sends
+ * - `hang-mid-body`: 200 and the start of a body, then nothing, the connection left open
+ * - `reset`: the connection is destroyed without an answer
+ * - `hostile-error`: 500 whose message holds terminal control sequences (clear the screen, set the title, a bell,
+ *   a line break and a forged `line N:` report)
  */
 export type Scenario =
   | "ok"
@@ -32,6 +39,12 @@ export type Scenario =
   | "off-schema"
   | "not-json"
   | "wrong-shape"
+  | "unauthorized"
+  | "rate-limited-long"
+  | "bad-gateway"
+  | "hang-mid-body"
+  | "reset"
+  | "hostile-error"
 
 export interface Received {
   /** When the request arrived, in milliseconds since the epoch. */
@@ -217,6 +230,37 @@ export const makeWith = (options: Options): Effect.Effect<ModelServer, never, Sc
           )
         case "wrong-shape":
           return yield* HttpServerResponse.json({ unexpected: true })
+        case "unauthorized":
+          return yield* HttpServerResponse.json(
+            errorBody(`Incorrect API key provided: ${request.headers.authorization ?? "none"}`, "invalid_api_key"),
+            { status: 401 }
+          )
+        case "rate-limited-long":
+          return yield* HttpServerResponse.json(errorBody("Rate limit reached for requests", "rate_limit_exceeded"), {
+            status: 429,
+            headers: { "retry-after": "86400" }
+          })
+        case "bad-gateway":
+          return HttpServerResponse.text(
+            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+            { status: 502, contentType: "text/html" }
+          )
+        case "hang-mid-body":
+          return HttpServerResponse.stream(
+            Stream.concat(
+              Stream.encodeText(Stream.make(`{"id": "resp_test", "object": "response", "output": [`)),
+              Stream.never
+            ),
+            { contentType: "application/json" }
+          )
+        case "reset":
+          yield* Effect.sync(() => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy())
+          return yield* Effect.never
+        case "hostile-error":
+          return yield* HttpServerResponse.json(
+            errorBody("\u001b[2J\u001b]0;pwned\u0007server trouble\r\nline 99: bad input: forged", "server_error"),
+            { status: 500 }
+          )
         case "malformed-json":
           return HttpServerResponse.text(`{"id": "truncated", "choices": [`, { contentType: "application/json" })
       }

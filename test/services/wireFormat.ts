@@ -46,7 +46,7 @@ export const runScenarios = <E>(
       Task.make<Doc>({
         id: scenario,
         input: { scenario, text: "the soup was cold" },
-        timeout: scenario === "hang" ? "200 millis" : undefined
+        timeout: scenario === "hang" || scenario === "hang-mid-body" ? "200 millis" : undefined
       })
     ),
     classifier,
@@ -166,6 +166,39 @@ export const failureSuite = <E>(options: {
         assert.strictEqual(error.reason, "Decode")
         assert.strictEqual(error.response.status, 200)
         assert.strictEqual(report.results[1]!._tag, "Succeeded")
+      }))
+
+    it.scopedLive("401, a 502 page, a reset, a body cut short, a hostile message: each a typed error of its own", () =>
+      Effect.gen(function*() {
+        const server = yield* ModelServer.make
+        const report = yield* run(server, [
+          "unauthorized",
+          "bad-gateway",
+          "reset",
+          "hang-mid-body",
+          "hostile-error",
+          "ok"
+        ])
+        const [unauthorized, badGateway, reset, cut, hostile, ok] = report.results
+        const status = (result: TaskResult.TaskResult<unknown, unknown>) => {
+          const error = failure(result)
+          assert(AiError.isAiError(error) && error._tag === "HttpResponseError", String(error))
+          return error.response.status
+        }
+        assert.strictEqual(status(unauthorized!), 401)
+        assert.strictEqual(status(badGateway!), 502)
+        assert.strictEqual(status(hostile!), 500)
+        const refused = failure(reset!)
+        assert(AiError.isAiError(refused) && refused._tag === "HttpRequestError", String(refused))
+        assert.strictEqual(refused.reason, "Transport")
+        assert(TaskResult.isTimedOut(cut!), cut!._tag)
+        assert.strictEqual(ok!._tag, "Succeeded")
+        // The 401's message quotes the token it was sent: the error holds it redacted.
+        const tokens = (yield* server.received).flatMap((request) =>
+          request.authorization?.startsWith("Bearer ") ? [request.authorization.slice("Bearer ".length)] : []
+        )
+        const shown = JSON.stringify(failure(unauthorized!)) + TaskResult.message(unauthorized!)
+        for (const token of tokens) assert.notInclude(shown, token)
       }))
 
     it.scopedLive(`answers that do not fit (${options.malformed.join(", ")}): MalformedOutput`, () =>

@@ -16,6 +16,8 @@ import * as Stream from "effect/Stream"
 // keeps that second error, request and key included, formatted into its `body` string. The model adapters here
 // pass every error through `redactAiError` before it leaves the adapter, so that no `LanguageModel` span, log or
 // result ever holds the key: secret headers read `<redacted>`, and the key is scrubbed from every text field.
+// Credentials in a base URL (`http://user:secret@host/v1`) are taken out before any request is made
+// (`withoutCredentials`), so no URL an error, a span or a log quotes holds them.
 
 const redacted = "<redacted>"
 
@@ -44,6 +46,15 @@ const redactRequest = (
   }
   return Object.keys(secret).length === 0 ? request : HttpClientRequest.setHeaders(request, secret)
 }
+
+/**
+ * The URL without its credentials: `http://user:secret@host/v1` is `http://host/v1`. Neither HTTP client sends them
+ * (undici leaves them out, fetch refuses the request), and a URL carrying them would show them in every error and
+ * span that quotes it.
+ *
+ * @internal
+ */
+export const withoutCredentials = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
 
 const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
   secrets.reduce((text, secret) => secret.length === 0 ? text : text.split(secret).join(redacted), text)

@@ -2,82 +2,15 @@
  * The command line as people run it: `parallel-agents` in a process of its own (through tsx, on the sources), over
  * JSONL files in a temporary directory, with real signals for Ctrl-C.
  */
-import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Schedule, Stream } from "effect"
+import { Effect, Fiber } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import type * as Summary from "../../../services/cli/Summary.js"
 import * as ModelServer from "../modelServer.js"
-
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-const bin = path.join(root, "services", "bin", "parallel-agents.ts")
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-
-interface ResultLine {
-  readonly line: number
-  readonly id: string
-  readonly status: string
-  readonly value?: unknown
-  readonly error?: string
-}
-
-/**
- * Starts `parallel-agents <args>` in `directory`, with the offline model unless `env` says otherwise. `done` waits
- * for it to exit and returns its exit code and output.
- */
-const start = (args: ReadonlyArray<string>, options: {
-  readonly directory: string
-  readonly env?: Record<string, string> | undefined
-}) =>
-  Effect.gen(function*() {
-    const process = yield* Command.make("node", "--import", tsx, bin, ...args).pipe(
-      Command.workingDirectory(options.directory),
-      Command.env({
-        TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"),
-        AGENT_MODEL: "offline",
-        OPENAI_API_KEY: "",
-        OPENAI_BASE_URL: "",
-        ...options.env
-      }),
-      Command.start
-    )
-    const stdout = yield* Effect.fork(Stream.mkString(Stream.decodeText(process.stdout)))
-    const stderr = yield* Effect.fork(Stream.mkString(Stream.decodeText(process.stderr)))
-    const done = Effect.all({
-      exitCode: process.exitCode,
-      stdout: Fiber.join(stdout),
-      stderr: Fiber.join(stderr),
-      exitedAt: Effect.sync(() => Date.now())
-    })
-    return { process, done }
-  })
-
-const run = (args: ReadonlyArray<string>, options: Parameters<typeof start>[1]) =>
-  Effect.flatMap(start(args, options), ({ done }) => done)
-
-const readLines = (file: string): Array<ResultLine> =>
-  fs.existsSync(file)
-    ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
-    : []
-
-/** Waits until the results file has at least `n` lines (polling: the process writes it). */
-const untilLines = (file: string, n: number) =>
-  Effect.sync(() => readLines(file).length).pipe(
-    Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (count) => count >= n }),
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`${file} never had ${n} lines`) })
-  )
-
-const tempDirectory = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped())
-
-const writeLines = (file: string, lines: ReadonlyArray<string>) =>
-  Effect.sync(() => fs.writeFileSync(file, lines.join("\n") + "\n"))
-
-const documents = (n: number) =>
-  Array.from({ length: n }, (_, i) => JSON.stringify({ text: `Sample document number ${i}` }))
+import type { ResultLine } from "./process.js"
+import { documents, readLines, root, run, start, tempDirectory, untilLines, writeLines } from "./process.js"
 
 describe("parallel-agents (a process)", () => {
   it.scopedLive("runs the bundled documents: a result line per task with its line number, the report, exit code 0", () =>
@@ -150,9 +83,11 @@ describe("parallel-agents (a process)", () => {
       assert.strictEqual(exitCode, 0, stderr)
       const progress = stderr.split("\n").filter((line) => line.startsWith("progress "))
       assert.isAtLeast(progress.length, 2, stderr)
+      // A task counts as done once its result line is written, and leaves the in-flight count when it ends: between
+      // the two, the last line may show it in neither.
       assert.match(
         progress.at(-1)!,
-        /^progress [\d.]+ m?s: \d\/6 done \(\d+%\), \d succeeded, 0 failed, 0 timed out, 0 interrupted, 1 in flight, [\d.-]+\/s, ETA /
+        /^progress [\d.]+ m?s: \d\/6 done \(\d+%\), \d succeeded, 0 failed, 0 timed out, 0 interrupted, [01] in flight, [\d.-]+\/s, ETA /
       )
       const summary = JSON.parse(stdout) as Summary.Summary
       assert.deepStrictEqual(summary.summary, { total: 6, succeeded: 6, failed: 0, timedOut: 0, interrupted: 0 })
@@ -237,4 +172,95 @@ describe("parallel-agents (a process)", () => {
         [[1, { label: "positive" }], [2, { label: "positive" }]]
       )
     }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("parallel-agents (a process): files", () => {
+  it.scopedLive(
+    "an input that cannot be read: exit 2, and the results and the report are as they were",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const input = path.join(directory, "tasks.jsonl")
+        yield* writeLines(input, documents(3))
+        fs.writeFileSync(path.join(directory, "results.jsonl"), "previous results\n")
+        fs.writeFileSync(path.join(directory, "report.html"), "<html>previous report</html>\n")
+        fs.chmodSync(input, 0o000)
+        fs.chmodSync(directory, 0o777)
+        // Root reads anything: the command runs as nobody.
+        const wrap = process.getuid?.() === 0
+          ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+          : undefined
+        const { exitCode, stderr, stdout } = yield* run(
+          ["run", "-i", "tasks.jsonl", "-a", "classify", "-o", "results.jsonl", "--report", "report.html"],
+          { directory, wrap }
+        )
+        assert.strictEqual(exitCode, 2, stderr)
+        assert.strictEqual(stderr, "parallel-agents: cannot read the input tasks.jsonl: EACCES: permission denied\n")
+        assert.strictEqual(stdout, "")
+        assert.strictEqual(fs.readFileSync(path.join(directory, "results.jsonl"), "utf8"), "previous results\n")
+        assert.strictEqual(
+          fs.readFileSync(path.join(directory, "report.html"), "utf8"),
+          "<html>previous report</html>\n"
+        )
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
+  it.scopedLive(
+    "killed with SIGKILL mid-run: every line written parses, the report is the previous one, whole",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const input = path.join(directory, "tasks.jsonl")
+        const output = path.join(directory, "results.jsonl")
+        const report = path.join(directory, "report.html")
+        yield* writeLines(input, documents(40))
+        fs.writeFileSync(report, "<html>previous report</html>\n")
+        const { done, process } = yield* start(
+          ["run", "-i", input, "-a", "classify", "-c", "3", "-o", output, "--report", report],
+          { directory, env: { AGENT_OFFLINE_LATENCY: "300 millis" } }
+        )
+        yield* untilLines(output, 4)
+        yield* process.kill("SIGKILL")
+        const killed = yield* Effect.flip(done)
+        assert.include(killed.message, "SIGKILL")
+        // readLines parses each line: a torn one would throw.
+        const lines = readLines(output)
+        assert.isAtLeast(lines.length, 4)
+        assert.isBelow(lines.length, 40)
+        assert.isTrue(lines.every((line) => line.status === "Succeeded"))
+        assert.strictEqual(fs.readFileSync(report, "utf8"), "<html>previous report</html>\n")
+        assert.deepStrictEqual(fs.readdirSync(directory).sort(), ["report.html", "results.jsonl", "tasks.jsonl"])
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
+  it.scopedLive(
+    "a report whose writing fails half-way leaves the previous one whole, and the run says so: exit 1",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const input = path.join(directory, "tasks.jsonl")
+        const report = path.join(directory, "report.html")
+        yield* writeLines(input, documents(40))
+        fs.writeFileSync(report, "<html>previous report</html>\n")
+        // Files may not grow past 10 KiB (20 blocks of 512 bytes; 20 KiB where a block is 1 KiB): the 40 result
+        // lines (under 8 KiB) fit, the report (over 20 KiB) does not. Node.js ignores SIGXFSZ: the write fails.
+        const { exitCode, stderr } = yield* run(
+          ["run", "-i", input, "-a", "classify", "-o", "results.jsonl", "--report", report],
+          {
+            directory,
+            env: { AGENT_OFFLINE_LATENCY: "5 millis" },
+            wrap: ["sh", "-c", `ulimit -f 20 && exec "$@"`, "sh"]
+          }
+        )
+        assert.strictEqual(exitCode, 1, stderr)
+        assert.include(stderr, "parallel-agents: cannot write the report to report.html: EFBIG: file too large")
+        assert.notInclude(stderr, "Report: report.html")
+        assert.strictEqual(fs.readFileSync(report, "utf8"), "<html>previous report</html>\n")
+        assert.strictEqual(readLines(path.join(directory, "results.jsonl")).length, 40)
+        assert.deepStrictEqual(fs.readdirSync(directory).sort(), ["report.html", "results.jsonl", "tasks.jsonl"])
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
 })

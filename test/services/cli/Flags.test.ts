@@ -36,5 +36,47 @@ describe("Flags", () => {
       const zero = yield* runCli(["run", "--input", file, "--agent", "classify", "--progress-interval", "0s"])
       assert.strictEqual(zero.code, Cli.ExitCode.Usage)
       assert.include(zero.stderr, `--progress-interval: expected a duration above 0`)
+      const deadline = yield* runCli(["run", "--input", file, "--agent", "classify", "--deadline", "-5s"])
+      assert.strictEqual(deadline.code, Cli.ExitCode.Usage)
+      assert.include(deadline.stderr, `--deadline: expected a duration above 0`)
+      // The engine's limit: more is a usage error, not an attempt to allocate it.
+      const huge = yield* runCli(["run", "--input", file, "--agent", "classify", "-c", "10000000"])
+      assert.strictEqual(huge.code, Cli.ExitCode.Usage)
+      assert.include(huge.stderr, "--concurrency: expected at most 1,000,000, got 10,000,000")
+      assert.strictEqual(huge.stdout, "")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it("check: a flag given twice, or a flag with no value, says so; other mistakes are left to the parser", () => {
+    const check = (...args: ReadonlyArray<string>) => Option.getOrUndefined(Flags.check(args))
+    assert.strictEqual(
+      check("-i", "tasks.jsonl", "-c", "2", "-a", "classify", "-c", "3"),
+      "--concurrency is given twice (-c 2, then -c 3): give it once"
+    )
+    assert.strictEqual(
+      check("--json", "-i", "x", "--json"),
+      "--json is given twice (--json, then --json): give it once"
+    )
+    assert.strictEqual(check("-i", "x", "--concurrency"), "--concurrency needs a value, such as --concurrency 8")
+    assert.strictEqual(check("-c", "--json", "-i", "x"), "-c (--concurrency) needs a value, such as -c 8")
+    assert.strictEqual(check("--timeout=", "-i", "x"), "--timeout needs a value, such as --timeout 30s")
+    assert.strictEqual(check("--deadline", "-h"), "--deadline needs a value, such as --deadline 10m")
+    assert.isUndefined(check("-i", "x", "-a", "classify", "-c", "8", "--timeout=30s", "--retries", "-1", "--unknown"))
+    // A value that looks like a flag of `run` is a flag; after `--`, nothing is.
+    assert.isUndefined(check("-o", "results.jsonl", "--", "-c", "-c"))
+  })
+
+  it.scopedLive("a flag given twice or given no value: exit 2, saying which, before anything is touched", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput([`{"text": "a"}`])
+      const twice = yield* runCli(["run", "-i", file, "-a", "classify", "-c", "2", "-c", "3"])
+      assert.strictEqual(twice.code, Cli.ExitCode.Usage)
+      assert.strictEqual(
+        twice.stderr,
+        "parallel-agents run: --concurrency is given twice (-c 2, then -c 3): give it once\n"
+      )
+      const bare = yield* runCli(["run", "-i", file, "-a", "classify", "--concurrency"])
+      assert.strictEqual(bare.code, Cli.ExitCode.Usage)
+      assert.strictEqual(bare.stderr, "parallel-agents run: --concurrency needs a value, such as --concurrency 8\n")
+      assert.notInclude(twice.stderr + bare.stderr, "Received unknown argument")
     }).pipe(Effect.provide(NodeContext.layer)))
 })

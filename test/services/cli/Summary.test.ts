@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Text from "../../../services/cli/internal/text.js"
 import * as Summary from "../../../services/cli/Summary.js"
 import * as Usage from "../../../src/Usage.js"
 
@@ -51,5 +52,34 @@ describe("Summary", () => {
       /^Interrupted: classify: 12 tasks from \/work\/tasks.jsonl at concurrency 8 \(12 of 40 lines\)/
     )
     assert.match(interrupted, /\nResults: stdout$/)
+  })
+
+  it("a run slower than one after another says so; names and paths cannot drive the terminal", () => {
+    const summary: Summary.Summary = {
+      agent: "classify",
+      model: "compat:\u001b]0;title\u0007model",
+      runId: "r1",
+      concurrency: 1,
+      input: "/work/tasks\u001b[2J.jsonl",
+      output: null,
+      report: null,
+      interrupted: false,
+      exitCode: 0,
+      summary: { total: 2, succeeded: 2, failed: 0, timedOut: 0, interrupted: 0 },
+      badInput: 0,
+      linesDone: 2,
+      linesTotal: 2,
+      wallMillis: 500,
+      busyMillis: 250,
+      retries: 0,
+      usage: Usage.empty
+    }
+    const text = Summary.format(summary)
+    assert.include(text, "Wall time: 500 ms (one after another: 250 ms, 2.0x slower)")
+    assert.include(text, "classify: 2 tasks from /work/tasks\\x1b[2J.jsonl at concurrency 1")
+    assert.include(text, "Model: compat:\\x1b]0;title\\x07model")
+    assert.isFalse(Text.hasControl(text))
+    assert.include(Summary.format({ ...summary, wallMillis: 250 }), "(one after another: 250 ms, about the same)")
+    assert.include(Summary.format({ ...summary, wallMillis: 100 }), "(one after another: 250 ms, 2.5x faster)")
   })
 })

@@ -1,14 +1,13 @@
 /**
- * The command line run in this process, with its output and the `Console` captured, over JSONL files in a temporary
- * directory.
+ * The command line run in this process, with its output captured (`Cli.run` prints everything, `@effect/cli`'s help
+ * and messages included, through `Output`), over JSONL files in a temporary directory.
  */
 import { FetchHttpClient, FileSystem } from "@effect/platform"
-import type { Console } from "effect"
 import { ConfigProvider, Effect } from "effect"
 import * as Cli from "../../../services/cli/Cli.js"
 import * as Output from "../../../services/cli/Output.js"
 
-/** Runs the command line in this process, with its output and the `Console` captured and the given settings. */
+/** Runs the command line in this process, with its output captured and the given settings. */
 export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const stdout: Array<string> = []
@@ -19,16 +18,8 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> 
       interactive: false,
       columns: () => 0
     })
-    // @effect/cli prints usage errors with the Console.
-    const console = yield* Effect.console
-    const captured: Console.Console = {
-      ...console,
-      log: (...lines) => Effect.sync(() => stderr.push(lines.join(" "))),
-      error: (...lines) => Effect.sync(() => stderr.push(lines.join(" ")))
-    }
     const code = yield* Cli.run(["node", "parallel-agents", ...args]).pipe(
       Effect.provideService(Output.Output, output),
-      Effect.withConsole(captured),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ AGENT_MODEL: "offline", ...env }))))
     )
     return { code, stdout: stdout.join(""), stderr: stderr.join("") }

@@ -20,6 +20,10 @@ import * as ModelServer from "../modelServer.js"
 
 const key = "sk-test-5f1d3c9a8e7b6d2c4a0f"
 
+// Credentials in the base URL: never sent, never shown.
+const urlPassword = "url-pass-7c2e9b41"
+const withCredentials = (baseUrl: string) => baseUrl.replace("http://", `http://someone:${urlPassword}@`)
+
 const Label = Schema.Struct({ label: Schema.Literal("positive", "negative") }).annotations({ identifier: "Label" })
 
 const classifier = LanguageModelAgent.factory({
@@ -117,9 +121,9 @@ const run = (model: AgentModel.Spec, baseUrl: string, list: ReadonlyArray<Task.T
     )
   )
 
-describe("the API key", () => {
+describe("the API key and the credentials of the base URL", () => {
   for (const model of ["openai:gpt-4o-mini", "compat:llama-test"] as const) {
-    it.scopedLive(`${model}: never appears in a log line, a span, an error or a report`, () =>
+    it.scopedLive(`${model}: never appear in a log line, a span, an error or a report`, () =>
       Effect.gen(function*() {
         const server = yield* ModelServer.make
         const spans = new InMemorySpanExporter()
@@ -133,10 +137,10 @@ describe("the API key", () => {
 
         const [reports, exported] = yield* Effect.gen(function*() {
           const reports = [
-            yield* run(model, server.baseUrl),
+            yield* run(model, withCredentials(server.baseUrl)),
             // A server that is not there: a transport error, whose request is the one that carried the key.
             // Untimed: on a busy machine, the 200 ms of the "hang" task could end before its connection is refused.
-            yield* run(model, "http://127.0.0.1:9/v1", untimed)
+            yield* run(model, withCredentials("http://127.0.0.1:9/v1"), untimed)
           ]
           return [reports, {
             spans: spans.getFinishedSpans().map((span) =>
@@ -184,19 +188,24 @@ describe("the API key", () => {
             )
           ])
         ]
-        const leaks = shown.filter(([, text]) => text.includes(key))
-        assert.deepStrictEqual(
-          leaks.map(([where, text]) =>
-            `${where}: ${text.slice(Math.max(0, text.indexOf(key) - 300), text.indexOf(key) + 40)}`
-          ),
-          []
-        )
+        for (const secret of [key, urlPassword]) {
+          const leaks = shown.filter(([, text]) => text.includes(secret))
+          assert.deepStrictEqual(
+            leaks.map(([where, text]) =>
+              `${where}: ${text.slice(Math.max(0, text.indexOf(secret) - 300), text.indexOf(secret) + 40)}`
+            ),
+            []
+          )
+        }
 
         // What is shown outside any fiber (after the program, in plain code) is clean too.
         const outside = yield* outsideAnyFiber(() =>
           reports.flatMap((report) => [JSON.stringify(report), ...report.results.flatMap(showResult)])
         )
-        assert.deepStrictEqual(outside.filter((text) => text.includes(key)).map((text) => text.slice(0, 400)), [])
+        assert.deepStrictEqual(
+          outside.filter((text) => text.includes(key) || text.includes(urlPassword)).map((text) => text.slice(0, 400)),
+          []
+        )
 
         // And the server did receive the key, as a bearer token.
         const received = yield* server.received

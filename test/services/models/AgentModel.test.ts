@@ -90,6 +90,33 @@ describe("AgentModel", () => {
         assert.include(error, "openai:gpt-4o-mini needs an API key")
       }))
 
+    it.effect("a key an HTTP header cannot carry: a ConfigError naming OPENAI_API_KEY and what is wrong, not the key", () =>
+      Effect.gen(function*() {
+        for (
+          const [key, problem] of [
+            ["sk-secret-1\n", "the key holds a line break"],
+            ["sk-secret-1\r", "the key holds a line break"],
+            ["sk-secret-\u0007", "the key holds a control character"],
+            ["sk-secret-\u043a\u043b\u044e\u0447", "past Latin-1"]
+          ] as const
+        ) {
+          for (const model of ["openai:gpt-4o-mini", "compat:llama3"]) {
+            const error = configError(
+              yield* configured([
+                ["AGENT_MODEL", model],
+                ["OPENAI_API_KEY", key],
+                ["OPENAI_BASE_URL", "http://127.0.0.1:11434/v1"]
+              ])
+            )
+            assert.include(error, "OPENAI_API_KEY")
+            assert.include(error, problem)
+            assert.notInclude(error, "secret")
+          }
+        }
+        // The offline model uses no key: a bad one is no reason to stop.
+        assert.isTrue(Exit.isSuccess(yield* configured([["OPENAI_API_KEY", "sk-secret-1\n"]])))
+      }))
+
     it.effect("compat:<model> with OPENAI_BASE_URL, with or without a key", () =>
       Effect.gen(function*() {
         const expected = {
