@@ -106,6 +106,17 @@ export * as RunEvent from "./RunEvent.js"
 export * as RunReport from "./RunReport.js"
 
 /**
+ * A run report as one self-contained HTML page: the summary and stats, a timeline with one lane per concurrency slot
+ * and one bar per task (coloured by outcome, with its details on hover), the tasks that never started, and a
+ * histogram of task durations. Styles and script are inline and a Content-Security-Policy forbids loading anything,
+ * so the page opens offline or as a CI artifact. The engine never loads this module: import it where a page is
+ * wanted.
+ *
+ * @since 0.1.0
+ */
+export * as RunReportHtml from "./RunReportHtml.js"
+
+/**
  * A unit of work: an id, an input, and optionally a timeout of its own and labels.
  *
  * @since 0.1.0

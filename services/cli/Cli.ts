@@ -39,6 +39,7 @@ import * as Executor from "../../src/Executor.js"
 import * as Retry from "../../src/Retry.js"
 import * as RunEvent from "../../src/RunEvent.js"
 import * as RunReport from "../../src/RunReport.js"
+import * as RunReportHtml from "../../src/RunReportHtml.js"
 import * as Task from "../../src/Task.js"
 import * as TaskResult from "../../src/TaskResult.js"
 import * as Usage from "../../src/Usage.js"
@@ -678,7 +679,7 @@ const runTasks = Effect.fnUntraced(function*(options: RunOptions) {
           peakInFlight: tally.peakInFlight,
           models: tally.usage.requests > 0 ? [model.model] : []
         })
-        yield* RunReport.writeHtml(report, reportFile.value, {
+        yield* RunReportHtml.write(report, reportFile.value, {
           title: `parallel-agents run: ${entry.name} over ${path.basename(input)}`
         }).pipe(
           Effect.catchAll((error) => output.stderr(`parallel-agents: cannot write the report: ${error.message}\n`))
