@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type * as Cli from "../../../services/cli/Cli.js"
+import type * as Summary from "../../../services/cli/Summary.js"
 import * as ModelServer from "../modelServer.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
@@ -154,7 +154,7 @@ describe("parallel-agents (a process)", () => {
         progress.at(-1)!,
         /^progress [\d.]+ m?s: \d\/6 done \(\d+%\), \d succeeded, 0 failed, 0 timed out, 0 interrupted, 1 in flight, [\d.-]+\/s, ETA /
       )
-      const summary = JSON.parse(stdout) as Cli.Summary
+      const summary = JSON.parse(stdout) as Summary.Summary
       assert.deepStrictEqual(summary.summary, { total: 6, succeeded: 6, failed: 0, timedOut: 0, interrupted: 0 })
       assert.deepStrictEqual([summary.exitCode, summary.interrupted, summary.concurrency], [0, false, 1])
       assert.strictEqual(summary.output, path.join(fs.realpathSync(directory), "out.jsonl"))
@@ -168,7 +168,7 @@ describe("parallel-agents (a process)", () => {
       const output = path.join(directory, "results.jsonl")
       yield* writeLines(input, documents(40))
       const { done, process } = yield* start(
-        ["run", "-i", input, "-a", "classify", "-c", "3", "-o", output, "--json"],
+        ["run", "-i", input, "-a", "classify", "-c", "3", "-o", output, "--json", "--report", "report.html"],
         { directory, env: { AGENT_OFFLINE_LATENCY: "400 millis" } }
       )
       yield* untilLines(output, 4)
@@ -177,7 +177,7 @@ describe("parallel-agents (a process)", () => {
       yield* Fiber.join(interrupted)
       assert.strictEqual(exitCode, 130, stderr)
       assert.include(stderr, "Interrupted: stopping 3 running agents")
-      const summary = JSON.parse(stdout) as Cli.Summary
+      const summary = JSON.parse(stdout) as Summary.Summary
       assert.isTrue(summary.interrupted)
       const lines = readLines(output)
       const count = (status: string) => lines.filter((line) => line.status === status).length
@@ -191,6 +191,10 @@ describe("parallel-agents (a process)", () => {
       // The rest of the file was not read.
       assert.isBelow(lines.length, 40)
       assert.deepStrictEqual([summary.linesDone, summary.linesTotal], [lines.length, 40])
+      // The report says the run was cut short, and how many lines have no result.
+      const report = fs.readFileSync(path.join(directory, "report.html"), "utf8")
+      assert.include(report, "<b>This run was cut short</b> (Ctrl-C).")
+      assert.include(report, `${40 - lines.length} input lines were never read`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("Ctrl-C on a real endpoint aborts the requests under way; a second Ctrl-C exits at once", () =>
