@@ -25,6 +25,7 @@ import type * as TaskResult from "./TaskResult.js"
  * - `TaskQueued`: a task entered the run (all at once for a list of tasks; as they are read for a stream).
  * - `TaskStarted`: an attempt started, with its agent instance's unique name.
  * - `TaskRetrying`: an attempt failed and will be retried after `delayMillis`.
+ * - `TaskOutput`: an agent wrote part of its answer (`TaskOutput.emit`), for the attempt under way.
  * - `TaskSucceeded`, `TaskFailed`, `TaskTimedOut`, `TaskInterrupted`: a task ended, with its result.
  * - `RunFinished`: with the summary and the wall time.
  *
@@ -56,6 +57,14 @@ export type RunEvent = Data.TaggedEnum<{
     readonly attempt: number
     readonly outcome: "Failed" | "TimedOut"
     readonly message: string
+  }
+  TaskOutput: {
+    readonly runId: string
+    readonly at: number
+    readonly taskId: string
+    readonly index: number
+    readonly attempt: number
+    readonly delta: string
   }
   TaskSucceeded: TaskEnded<TaskResult.Succeeded<unknown>>
   TaskFailed: TaskEnded<TaskResult.Failed<unknown>>

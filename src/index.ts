@@ -135,6 +135,15 @@ export * as Task from "./Task.js"
 export * as TaskFile from "./TaskFile.js"
 
 /**
+ * Live output of agents: an agent that writes its answer bit by bit (a language model's stream, say) calls `emit`
+ * with each new piece, and the run publishes it as a `TaskOutput` run event for the task under way, so that a
+ * progress view or a dashboard shows each running task's text as it is written. The final result is unchanged.
+ *
+ * @since 0.1.0
+ */
+export * as TaskOutput from "./TaskOutput.js"
+
+/**
  * The outcome of one task: `Succeeded`, `Failed`, `TimedOut` or `Interrupted`, with the task, the agent instance
  * that ran it, the attempt, when it started and how long it took. `Failed` keeps the whole `Cause`.
  *
