@@ -330,6 +330,7 @@ export class Api extends HttpApi.make("effect-parallel-agents")
   .add(DashboardGroup)
   .add(DocsGroup)
   .annotate(OpenApi.Title, "effect-parallel-agents")
+  .annotate(OpenApi.Version, "0.1.0")
   .annotate(
     OpenApi.Description,
     "Start runs of agents, follow them live, cancel them and read their results. Every endpoint but the " +

@@ -161,4 +161,28 @@ describe("Dashboard in a browser", () => {
     },
     { timeout: 180_000 }
   )
+
+  it.scopedLive(`/docs shows the API with no network: its script is inline, it asks for nothing${skipped}`, (ctx) => {
+    requireBrowser(ctx)
+    return Effect.gen(function*() {
+      const server = yield* Server.start()
+      const browser = yield* launch
+      const page = yield* promise(() => browser.newPage({ viewport: { width: 1280, height: 900 } }))
+      const errors = collectErrors(page)
+      const blocked: Array<string> = []
+      yield* promise(() =>
+        page.route("**/*", (route) => {
+          const url = route.request().url()
+          if (url.startsWith(server.baseUrl)) return route.continue()
+          blocked.push(url)
+          return route.abort()
+        })
+      )
+      yield* promise(() => page.goto(`${server.baseUrl}/docs`))
+      yield* promise(() => page.getByText("Start a run").first().waitFor({ timeout: 30_000 }))
+      yield* promise(() => page.getByText("The run's events, as Server-Sent Events").first().waitFor())
+      assert.deepStrictEqual(errors, [])
+      assert.deepStrictEqual(blocked, [], "the docs requested something off the server")
+    })
+  }, { timeout: 90_000 })
 })
