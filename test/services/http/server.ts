@@ -7,33 +7,22 @@ import * as Sse from "@effect/experimental/Sse"
 import { HttpApiClient, HttpClient, HttpClientRequest, type HttpClientResponse, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import type { Scope } from "effect"
-import { Chunk, Context, Effect, Layer, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Layer, Stream } from "effect"
 import { createServer } from "node:http"
+import * as ServeCommand from "../../../services/cli/ServeCommand.js"
 import * as Runs from "../../../services/http/Runs.js"
 import * as RunsApi from "../../../services/http/RunsApi.js"
 import * as RunsServer from "../../../services/http/RunsServer.js"
 import * as RunStore from "../../../services/http/RunStore.js"
 import * as AgentRegistry from "../../../services/models/AgentRegistry.js"
-import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
 import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
 import * as Executor from "../../../src/Executor.js"
 
 /** The token of test servers. */
 export const token = "test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
-const Document = Schema.Struct({ text: Schema.String })
-
 /** A text agent that streams its answer: the offline model writes it word by word over its latency. */
-export const explain = Runs.agent({
-  name: "explain",
-  description: "a short explanation of a document, streamed as it is written",
-  input: Document,
-  factory: LanguageModelAgent.factory({
-    name: "explainer",
-    prompt: LanguageModelAgent.template("Explain this document in a few words: {{text}}"),
-    stream: true
-  })
-})
+export const explain = ServeCommand.explain
 
 const makeClient = (baseUrl: string) =>
   HttpApiClient.make(RunsApi.Api, {
