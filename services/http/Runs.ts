@@ -279,6 +279,14 @@ export interface Service {
     id: string,
     after: number
   ) => Effect.Effect<Stream.Stream<Event, RunStore.RunStoreError>, RunNotFound | RunStore.RunStoreError>
+  /**
+   * The same events in the `text/event-stream` format (`id`, `event` and `data` lines per event), as bytes. Readers
+   * that follow a run live share each batch's encoding.
+   */
+  readonly sse: (
+    id: string,
+    after: number
+  ) => Effect.Effect<Stream.Stream<Uint8Array, RunStore.RunStoreError>, RunNotFound | RunStore.RunStoreError>
   /** The run's report, of the tasks that ended so far. */
   readonly report: (
     id: string
@@ -552,9 +560,8 @@ export const make = <R>(
           (error) => Effect.logWarning("could not save a finished run", error)
         )
         yield* PubSub.publish(run.results, undefined)
-        yield* run.log.close
         // A finished run's readers replay its events, not the text its agents wrote while it ran.
-        run.log.compact((entry) => entry.type !== "TaskOutput")
+        yield* run.log.close((entry) => entry.type !== "TaskOutput")
         kept.push(run.id)
         while (kept.length > keepEventLogs) live.delete(kept.shift()!)
         yield* Deferred.succeed(run.done, undefined)
@@ -662,7 +669,8 @@ export const make = <R>(
             from += found.length
             if (found.length > 0) return Effect.succeed(Chunk.unsafeFromArray(found.slice()))
             if (ended) return Effect.fail(Option.none())
-            return Effect.zipRight(Queue.take(signal), next)
+            // As for events: results that end within the wait go out together.
+            return Effect.zipRight(Queue.take(signal), Effect.zipRight(Effect.sleep(Duration.millis(20)), next))
           })
         })
         return Stream.repeatEffectChunkOption(next)
@@ -675,6 +683,12 @@ export const make = <R>(
       const info = yield* lookup(id)
       const stored = yield* store.results(id, 0)
       return Stream.fromIterable(replay(info, stored).filter((event) => event.id > after))
+    })
+
+    const sse = Effect.fn("Runs.sse")(function*(id: string, after: number) {
+      const run = live.get(id)
+      if (run !== undefined) return run.log.readSse(after)
+      return Stream.map(yield* eventsOf(id, after), (event) => EventLog.sseBytes([event]))
     })
 
     const report = Effect.fn("Runs.report")(function*(id: string) {
@@ -706,6 +720,7 @@ export const make = <R>(
       cancel,
       results,
       events: eventsOf,
+      sse,
       report
     })
   })

@@ -239,25 +239,18 @@ const sseHeaders = {
   "x-accel-buffering": "no"
 }
 
-/** Server-Sent Events: `id`, `event`, `data` per event, a batch per write, and a comment every `keepAlive`. */
-const sse = (entries: Stream.Stream<Runs.Event, RunStore.RunStoreError>, keepAlive: Duration.Duration) => {
+/** Server-Sent Events: the run's (already encoded) events, and a comment every `keepAlive` while the run goes. */
+const sse = (events: Stream.Stream<Uint8Array, RunStore.RunStoreError>, keepAlive: Duration.Duration) => {
   const body = Stream.concat(
     // Readers reconnect after 2 s; the first comment shows the stream is open.
-    Stream.make("retry: 2000\n: events of the run follow\n\n"),
+    Stream.encodeText(Stream.make("retry: 2000\n: events of the run follow\n\n")),
     Stream.merge(
-      Stream.mapChunks(
-        entries,
-        (chunk) =>
-          Chunk.of(Chunk.join(Chunk.map(chunk, (e) => `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`), ""))
-      ),
-      Stream.as(Stream.fromSchedule(Schedule.spaced(keepAlive)), ": keep-alive\n\n"),
+      events,
+      Stream.encodeText(Stream.as(Stream.fromSchedule(Schedule.spaced(keepAlive)), ": keep-alive\n\n")),
       { haltStrategy: "left" }
     )
   )
-  return HttpServerResponse.stream(Stream.encodeText(body), {
-    contentType: "text/event-stream; charset=utf-8",
-    headers: sseHeaders
-  })
+  return HttpServerResponse.stream(body, { contentType: "text/event-stream; charset=utf-8", headers: sseHeaders })
 }
 
 // =============================================================================
@@ -314,8 +307,8 @@ export const layerRuns = <Id extends string, Groups extends HttpApiGroup.HttpApi
                 { contentType: "text/html; charset=utf-8" }
               )).pipe(Effect.catchTag("RunStoreError", internalError)))
           .handle("events", ({ headers, path }) =>
-            Effect.map(runs.events(path.id, headers["last-event-id"] ?? 0), (entries) =>
-              sse(entries, keepAlive)).pipe(
+            Effect.map(runs.sse(path.id, headers["last-event-id"] ?? 0), (bytes) =>
+              sse(bytes, keepAlive)).pipe(
                 Effect.catchTag("RunStoreError", internalError)
               ))
           .handle("agents", () =>

@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -25,6 +26,34 @@ export interface Entry {
 
 /** How many events a reader takes at a time. */
 const batch = 512
+
+// TextEncoder is a global of every runtime the server runs on; the project's libraries do not declare it.
+declare const TextEncoder: new() => { encode(text: string): Uint8Array }
+const encoder = new TextEncoder()
+
+/**
+ * Events in the `text/event-stream` format: `id`, `event` and `data` lines, then a blank line.
+ *
+ * @internal
+ */
+export const sse = (entries: Iterable<Entry>): string => {
+  let text = ""
+  for (const entry of entries) text += `id: ${entry.id}\nevent: ${entry.type}\ndata: ${entry.data}\n\n`
+  return text
+}
+
+/**
+ * Events as the bytes of their `text/event-stream` form.
+ *
+ * @internal
+ */
+export const sseBytes = (entries: Iterable<Entry>): Uint8Array => encoder.encode(sse(entries))
+
+/** How many encoded batches a log keeps for its readers. */
+const cached = 16
+
+/** How long a reader that is told of new events waits for more before it reads them. */
+const defaultLinger = Duration.millis(20)
 
 /** @internal */
 export class EventLog {
@@ -58,15 +87,28 @@ export class EventLog {
     })
   }
 
-  /** No event comes after this: readers end once they have read the log. */
-  close: Effect.Effect<void> = Effect.suspend(() => {
-    this.closed = true
-    return PubSub.publish(this.changes, undefined)
-  })
+  /** What a closed log keeps: readers that come after the close see only these events. */
+  private kept: ((entry: Entry) => boolean) | undefined
 
-  /** Keeps only the events `keep` accepts (a finished run's log without its live output), numbered as they were. */
-  compact(keep: (entry: Entry) => boolean): void {
-    this.entries = this.entries.filter(keep)
+  /**
+   * No event comes after this: readers end once they have read the log. With `keep`, the log then keeps only the
+   * events `keep` accepts (a finished run's log without its live output), numbered as they were: at once if no one
+   * reads it, else when its last reader leaves, so that a reader under way still gets every event.
+   */
+  close(keep?: (entry: Entry) => boolean): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.closed = true
+      this.kept = keep
+      this.compact()
+      return PubSub.publish(this.changes, undefined)
+    })
+  }
+
+  private compact(): void {
+    if (this.kept !== undefined && this.readers === 0) {
+      this.entries = this.entries.filter(this.kept)
+      this.kept = undefined
+    }
   }
 
   /** The events after `after`, at most `max`. */
@@ -82,26 +124,59 @@ export class EventLog {
     return this.entries.slice(lo, lo + max)
   }
 
+  /** The last batches sent, encoded, by the numbers of their first and last events. */
+  private readonly encoded = new Map<string, Uint8Array>()
+
+  /**
+   * The events after `after` as the bytes of their `text/event-stream` form (see `read`). Readers that follow the
+   * run live read the same batches at the same time: each batch is encoded once for all of them.
+   */
+  readSse(after: number, linger: Duration.DurationInput = defaultLinger): Stream.Stream<Uint8Array> {
+    return Stream.mapChunks(this.read(after, linger), (entries) => {
+      if (entries.length === 0) return Chunk.empty()
+      // The first and last numbers and the count name the batch: events between two numbers are the log's, or (for
+      // a reader of a closed log) those it keeps, and a subset of the same size is the same set.
+      const key = `${Chunk.unsafeHead(entries).id}-${Chunk.unsafeLast(entries).id}-${entries.length}`
+      let bytes = this.encoded.get(key)
+      if (bytes === undefined) {
+        bytes = sseBytes(entries)
+        this.encoded.set(key, bytes)
+        if (this.encoded.size > cached) this.encoded.delete(this.encoded.keys().next().value!)
+      }
+      return Chunk.of(bytes)
+    })
+  }
+
   /**
    * The events after `after`, as they come, until the log is closed and read. The reader subscribes before it
-   * first looks at the log, so that no append goes unseen; it counts in `readers` while the stream runs.
+   * first looks at the log, so that no append goes unseen; it counts in `readers` while the stream runs. Once it has
+   * caught up, a reader that is told of new events waits `linger` before it reads them, so that the events of that
+   * while go out together: many readers of a busy run then cost a write each per `linger`, not one per event.
    */
-  read(after: number): Stream.Stream<Entry> {
+  read(after: number, linger: Duration.DurationInput = defaultLinger): Stream.Stream<Entry> {
     return Stream.unwrapScoped(Effect.gen(this, function*() {
       const signal = yield* PubSub.subscribe(this.changes)
       yield* Effect.acquireRelease(
         Effect.sync(() => this.readers++),
-        () => Effect.sync(() => this.readers--)
+        () =>
+          Effect.sync(() => {
+            this.readers--
+            this.compact()
+          })
       )
+      // A reader of a closed log sees what the log keeps, even before it is compacted.
+      const keep = this.closed ? this.kept : undefined
+      const wait = Duration.decode(linger)
       let cursor = after
       const next: Effect.Effect<Chunk.Chunk<Entry>, Option.Option<never>> = Effect.suspend(() => {
-        const entries = this.since(cursor, batch)
-        if (entries.length > 0) {
-          cursor = entries[entries.length - 1]!.id
-          return Effect.succeed(Chunk.unsafeFromArray(entries))
+        const found = this.since(cursor, batch)
+        if (found.length > 0) {
+          cursor = found[found.length - 1]!.id
+          const entries = keep === undefined ? found : found.filter(keep)
+          return entries.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(entries))
         }
         if (this.closed) return Effect.fail(Option.none())
-        return Effect.zipRight(Queue.take(signal), next)
+        return Effect.zipRight(Queue.take(signal), Effect.zipRight(Effect.sleep(wait), next))
       })
       return Stream.repeatEffectChunkOption(next)
     }))

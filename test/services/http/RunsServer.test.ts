@@ -373,7 +373,7 @@ describe("RunsServer", () => {
       const { registered } = yield* sleepy()
       const server = yield* Server.start({ agents: [registered] })
       const info = yield* server.client.runs.start({
-        payload: { agent: "sleepy", tasks: Array.from({ length: 8 }, () => ({ ms: 150 })), concurrency: 2 },
+        payload: { agent: "sleepy", tasks: Array.from({ length: 6 }, () => ({ ms: 2000 })), concurrency: 2 },
         urlParams: {}
       })
       const scope = yield* Scope.make()
@@ -388,7 +388,7 @@ describe("RunsServer", () => {
       const left = yield* until(server, info.id, (run) => run.eventStreams === 0)
       assert.strictEqual(left.state, "running")
       const done = yield* Server.finished(server, info.id)
-      assert.deepStrictEqual([done.state, done.summary.succeeded], ["finished", 8])
+      assert.deepStrictEqual([done.state, done.summary.succeeded], ["finished", 6])
     }))
 
   it.scopedLive("DELETE /runs/{id}: running agents are interrupted and released, finished results are kept", () =>
