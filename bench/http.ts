@@ -78,21 +78,34 @@ const server = () => {
 interface Child {
   readonly port: number
   readonly pid: number
-  readonly stop: () => void
+  readonly stop: () => Promise<void>
 }
 
 const startServer = (): Promise<Child> =>
   new Promise((resolve, reject) => {
-    const child = ChildProcess.spawn(process.execPath, [fileURLToPath(import.meta.url), "server"], {
+    const flags = process.env.PROFILE === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`]
+    const child = ChildProcess.spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), "server"], {
       stdio: ["ignore", "pipe", "inherit"]
     })
     let out = ""
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString()
       const match = out.match(/listening (\d+)/)
-      if (match !== null) resolve({ port: Number(match[1]), pid: child.pid!, stop: () => child.kill("SIGINT") })
+      if (match !== null) {
+        resolve({
+          port: Number(match[1]),
+          pid: child.pid!,
+          stop: () =>
+            new Promise((done) => {
+              child.off("exit", failed)
+              child.once("exit", () => done())
+              child.kill("SIGINT")
+            })
+        })
+      }
     })
-    child.on("exit", (code) => reject(new Error(`the server exited with ${code}`)))
+    const failed = (code: number | null) => reject(new Error(`the server exited with ${code}`))
+    child.on("exit", failed)
   })
 
 const request = async (port: number, path: string, init?: RequestInit) => {
@@ -148,6 +161,13 @@ const read = (port: number, id: string, options?: { readonly after?: number; rea
     req.on("error", (error) => options?.enough !== undefined ? resolve(-1) : reject(error))
   })
 
+/** The process's CPU time so far (user and system), in milliseconds. */
+const cpuMillis = (pid: number): number => {
+  const fields = Fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  // utime and stime, fields 14 and 15 of stat (11 and 12 after the command's name), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 const rssKiB = (pid: number): number => {
   const status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
   return Number(status.match(/VmRSS:\s+(\d+)/)![1])
@@ -167,18 +187,29 @@ const driver = async () => {
 
     const without: Array<number> = []
     const withReaders: Array<number> = []
+    const cpuWithout: Array<number> = []
+    const cpuWith: Array<number> = []
     for (let i = 0; i < runs; i++) {
       for (const readers of [0, READERS]) {
+        const cpuBefore = cpuMillis(child.pid)
         const { id } = await startRun(child.port, TASKS, TASK_MILLIS)
         const reading = Array.from({ length: readers }, () => read(child.port, id))
         const info = await finished(child.port, id)
         const counts = await Promise.all(reading)
+        const serverCpuMillis = cpuMillis(child.pid) - cpuBefore
         for (const count of counts) {
           if (count !== info.lastEventId) throw new Error(`a reader got ${count} of ${info.lastEventId} events`)
         }
-        const sample = { kind: "run", readers, wallMillis: info.stats.wallMillis, events: info.lastEventId }
+        const sample = {
+          kind: "run",
+          readers,
+          wallMillis: info.stats.wallMillis,
+          serverCpuMillis,
+          events: info.lastEventId
+        }
         process.stdout.write(`${JSON.stringify(sample)}\n`)
         ;(readers === 0 ? without : withReaders).push(info.stats.wallMillis)
+        ;(readers === 0 ? cpuWithout : cpuWith).push(serverCpuMillis)
       }
     }
 
@@ -203,15 +234,17 @@ const driver = async () => {
     await request(child.port, `/runs/${long.id}`, { method: "DELETE" })
 
     const [one, five, fifteen] = Os.loadavg().map((n) => n.toFixed(2))
-    const after100 = rss.find((sample) => sample.cycles === 100)!.rssKiB
+    const after100 = (rss.find((sample) => sample.cycles === 100) ?? rss.at(-1)!).rssKiB
     const end = rss.at(-1)!.rssKiB
     process.stdout.write(
       [
         "",
         `HTTP API, ${TASKS.toLocaleString("en-US")} tasks of ${TASK_MILLIS} ms at concurrency ${CONCURRENCY}, ` +
         `median of ${runs}:`,
-        `  no reader:       ${median(without)} ms`,
-        `  ${READERS} SSE readers:  ${median(withReaders)} ms (${(median(withReaders) / median(without)).toFixed(2)}x)`,
+        `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms`,
+        `  ${READERS} SSE readers:  wall ${median(withReaders)} ms (${
+          (median(withReaders) / median(without)).toFixed(2)
+        }x), server CPU ${median(cpuWith)} ms`,
         `Readers coming and going (${CYCLES.toLocaleString("en-US")} cycles): server RSS ` +
         `${Math.round(rss[0]!.rssKiB / 1024)} MB before, ${Math.round(after100 / 1024)} MB after 100, ` +
         `${Math.round(end / 1024)} MB after ${CYCLES} (peak ${
@@ -223,7 +256,7 @@ const driver = async () => {
       ].join("\n")
     )
   } finally {
-    child.stop()
+    await child.stop()
   }
 }
 

@@ -620,9 +620,9 @@ export const make = <R>(
         yield* PubSub.sliding<void>(1),
         yield* Deferred.make<void>()
       )
-      live.set(id, run)
       const info = run.info(yield* now)
       yield* store.save(info)
+      live.set(id, run)
       runFork(id, runOf(run, agent, request))
       return info
     })
@@ -669,8 +669,8 @@ export const make = <R>(
             from += found.length
             if (found.length > 0) return Effect.succeed(Chunk.unsafeFromArray(found.slice()))
             if (ended) return Effect.fail(Option.none())
-            // As for events: results that end within the wait go out together.
-            return Effect.zipRight(Queue.take(signal), Effect.zipRight(Effect.sleep(Duration.millis(20)), next))
+            // As for events: results that end within 100 ms go out together.
+            return Effect.zipRight(Queue.take(signal), Effect.zipRight(Effect.sleep(Duration.millis(100)), next))
           })
         })
         return Stream.repeatEffectChunkOption(next)
