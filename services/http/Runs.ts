@@ -317,10 +317,13 @@ class Live {
   endedAt: number | null = null
   error: string | null = null
   cancelled = false
-  succeeded = 0
-  failed = 0
-  timedOut = 0
-  interrupted = 0
+  /** Tasks that ended, by outcome. */
+  readonly outcomes: Record<TaskResult.TaskResult<unknown, unknown>["_tag"], number> = {
+    Succeeded: 0,
+    Failed: 0,
+    TimedOut: 0,
+    Interrupted: 0
+  }
   busyMillis = 0
   retries = 0
   usage = Usage.empty
@@ -339,12 +342,9 @@ class Live {
     readonly done: Deferred.Deferred<void>
   ) {}
 
-  get total() {
-    return this.succeeded + this.failed + this.timedOut + this.interrupted
-  }
-
   info(now: number): RunInfo {
     const end = this.endedAt ?? now
+    const { Failed, Interrupted, Succeeded, TimedOut } = this.outcomes
     return {
       id: this.id,
       agent: this.agent,
@@ -355,11 +355,11 @@ class Live {
       options: this.options,
       tasks: this.tasks,
       summary: {
-        total: this.total,
-        succeeded: this.succeeded,
-        failed: this.failed,
-        timedOut: this.timedOut,
-        interrupted: this.interrupted
+        total: Succeeded + Failed + TimedOut + Interrupted,
+        succeeded: Succeeded,
+        failed: Failed,
+        timedOut: TimedOut,
+        interrupted: Interrupted
       },
       inFlight: this.running.size,
       stats: {
@@ -379,20 +379,7 @@ class Live {
 
   addResults(results: Chunk.Chunk<TaskResult.TaskResult<unknown, unknown>>) {
     for (const result of results) {
-      switch (result._tag) {
-        case "Succeeded":
-          this.succeeded++
-          break
-        case "Failed":
-          this.failed++
-          break
-        case "TimedOut":
-          this.timedOut++
-          break
-        case "Interrupted":
-          this.interrupted++
-          break
-      }
+      this.outcomes[result._tag]++
       this.busyMillis += result.durationMillis
       this.retries += result.failedAttempts.length
       if (!Usage.isEmpty(result.usage)) this.usage = Usage.add(this.usage, result.usage)

@@ -385,6 +385,18 @@ export const layerDocs = <Id extends string, Groups extends HttpApiGroup.HttpApi
 }
 
 /**
+ * The groups of `RunsApi` whose handlers `layer` provides, in an API whose identifier is `Id`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Handled<Id extends string> =
+  | HttpApiGroup.ApiGroup<Id, "runs">
+  | HttpApiGroup.ApiGroup<Id, "metrics">
+  | HttpApiGroup.ApiGroup<Id, "dashboard">
+  | HttpApiGroup.ApiGroup<Id, "docs">
+
+/**
  * The handlers of every `RunsApi` group that `api` has.
  *
  * **Example** (Mounting the runs API next to an endpoint of your own)
@@ -410,14 +422,7 @@ export const layerDocs = <Id extends string, Groups extends HttpApiGroup.HttpApi
 export const layer = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
   api: HttpApi.HttpApi<Id, Groups, E, R>,
   options?: Options
-): Layer.Layer<
-  | HttpApiGroup.ApiGroup<Id, "runs">
-  | HttpApiGroup.ApiGroup<Id, "metrics">
-  | HttpApiGroup.ApiGroup<Id, "dashboard">
-  | HttpApiGroup.ApiGroup<Id, "docs">,
-  never,
-  Runs.Runs | RunsApi.Authorization
-> => {
+): Layer.Layer<Handled<Id>, never, Runs.Runs | RunsApi.Authorization> => {
   const groups = api.groups as Record<string, unknown>
   const layers: Array<Layer.Layer<never, never, Runs.Runs | RunsApi.Authorization>> = []
   if ("runs" in groups) layers.push(Layer.discard(layerRuns(api, options)))
@@ -425,10 +430,7 @@ export const layer = <Id extends string, Groups extends HttpApiGroup.HttpApiGrou
   if ("dashboard" in groups) layers.push(Layer.discard(layerDashboard(api)))
   if ("docs" in groups) layers.push(Layer.discard(layerDocs(api)))
   return Layer.mergeAll(Layer.empty, ...layers) as unknown as Layer.Layer<
-    | HttpApiGroup.ApiGroup<Id, "runs">
-    | HttpApiGroup.ApiGroup<Id, "metrics">
-    | HttpApiGroup.ApiGroup<Id, "dashboard">
-    | HttpApiGroup.ApiGroup<Id, "docs">,
+    Handled<Id>,
     never,
     Runs.Runs | RunsApi.Authorization
   >

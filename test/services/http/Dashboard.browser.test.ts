@@ -8,17 +8,21 @@ import * as Server from "./server.js"
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
-/** Opens the dashboard with the token in the address; any request off the server is blocked and recorded. */
+/** Lets the page reach the server only: any other request is blocked and recorded. */
+const onlyServer = (page: Page, server: Server.TestServer, blocked: Array<string>) =>
+  promise(() =>
+    page.route("**/*", (route) => {
+      const url = route.request().url()
+      if (url.startsWith(server.baseUrl)) return route.continue()
+      blocked.push(url)
+      return route.abort()
+    })
+  )
+
+/** Opens the dashboard with the token in the address, letting it reach the server only. */
 const open = (page: Page, server: Server.TestServer, blocked: Array<string>) =>
   Effect.gen(function*() {
-    yield* promise(() =>
-      page.route("**/*", (route) => {
-        const url = route.request().url()
-        if (url.startsWith(server.baseUrl)) return route.continue()
-        blocked.push(url)
-        return route.abort()
-      })
-    )
+    yield* onlyServer(page, server, blocked)
     yield* promise(() => page.goto(`${server.baseUrl}/#token=${Server.token}`))
     yield* promise(() => page.locator("#agent option").first().waitFor({ state: "attached" }))
   })
@@ -170,14 +174,7 @@ describe("Dashboard in a browser", () => {
       const page = yield* promise(() => browser.newPage({ viewport: { width: 1280, height: 900 } }))
       const errors = collectErrors(page)
       const blocked: Array<string> = []
-      yield* promise(() =>
-        page.route("**/*", (route) => {
-          const url = route.request().url()
-          if (url.startsWith(server.baseUrl)) return route.continue()
-          blocked.push(url)
-          return route.abort()
-        })
-      )
+      yield* onlyServer(page, server, blocked)
       yield* promise(() => page.goto(`${server.baseUrl}/docs`))
       yield* promise(() => page.getByText("Start a run").first().waitFor({ timeout: 30_000 }))
       yield* promise(() => page.getByText("The run's events, as Server-Sent Events").first().waitFor())
