@@ -152,7 +152,7 @@ export class EventLog {
    * first looks at the log, so that no append goes unseen; it counts in `readers` while the stream runs. Once it has
    * caught up, a reader that is told of new events waits `linger` (100 ms) before it reads them, so that the events
    * of that while go out together: many readers of a busy run then cost a write each per `linger`, not one per
-   * event (20 readers of a run of 10,000 tasks added 100 % to the server's CPU at 20 ms, 72-98 % at 100 ms).
+   * event (bench/README.md, "HTTP API under readers").
    */
   read(after: number, linger: Duration.DurationInput = defaultLinger): Stream.Stream<Entry> {
     return Stream.unwrapScoped(Effect.gen(this, function*() {
