@@ -353,7 +353,7 @@ while (info.state === "running") {
   await new Promise((resolve) => setTimeout(resolve, 20))
   info = await (await call("/runs/" + run.id)).json()
 }
-const results = (await (await call("/runs/" + run.id + "/results")).text()).trim().split("\n").map((line) => JSON.parse(line))
+const results = (await (await call("/runs/" + run.id + "/results")).text()).trim().split("\\n").map((line) => JSON.parse(line))
 const unauthorized = (await handler(new Request("http://localhost/runs"))).status
 const page = await handler(new Request("http://localhost/"))
 await dispose()
