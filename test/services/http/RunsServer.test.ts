@@ -12,6 +12,7 @@ import {
   Redacted,
   Schema,
   Scope,
+  Sink,
   Stream
 } from "effect"
 import * as http from "node:http"
@@ -135,6 +136,27 @@ describe("RunsServer", () => {
       assert.include(byLine.get(3)!.error, "not JSON")
       assert.deepStrictEqual(byLine.get(4)!.issues?.map((issue) => issue.path), [["text"]])
       assert.deepStrictEqual(byLine.get(5)!.value, { label: "negative" })
+    }))
+
+  it.scopedLive("GET /runs/{id}/results streams each result as its task ends, while the run goes", () =>
+    Effect.gen(function*() {
+      const { registered } = yield* sleepy()
+      const server = yield* Server.start({ agents: [registered] })
+      const info = yield* server.client.runs.start({
+        payload: { agent: "sleepy", tasks: [{ ms: 10 }, { ms: 20 }, { ms: 2500 }], concurrency: 3 },
+        urlParams: {}
+      })
+      const response = yield* server.http.execute(HttpClientRequest.get(`/runs/${info.id}/results`))
+      assert.strictEqual(response.headers["content-type"], "application/x-ndjson; charset=utf-8")
+      const lines = response.stream.pipe(Stream.decodeText(), Stream.splitLines)
+      const [first, rest] = yield* Stream.peel(lines, Sink.take(2))
+      // Two lines arrived while the third task still runs.
+      assert.deepStrictEqual(Chunk.toReadonlyArray(first).map((line) => JSON.parse(line).id).sort(), ["1", "2"])
+      assert.strictEqual((yield* server.client.runs.get({ path: { id: info.id } })).state, "running")
+      // The third comes when its task ends, and then the response ends with the run.
+      const last = Chunk.toReadonlyArray(yield* Stream.runCollect(rest))
+      assert.deepStrictEqual(last.map((line) => JSON.parse(line).id), ["3"])
+      assert.strictEqual((yield* server.client.runs.get({ path: { id: info.id } })).state, "finished")
     }))
 
   it.scopedLive("a body that does not fit gets 400 with the path of what is wrong, and starts nothing", () =>
