@@ -96,8 +96,22 @@ describe("Dashboard in a browser", () => {
         // The token went from the address to the tab's storage.
         assert.notInclude(page.url(), Server.token)
 
-        // Start a run from the form: the counters move to the final summary, the timeline has a bar per task.
-        const first = yield* startFromForm(page, "classify", docs(12), 4)
+        // Start a run from the form, its tasks uploaded as a JSONL file: the counters move to the final summary,
+        // the timeline has a bar per task.
+        yield* promise(() =>
+          page.setInputFiles("#file", {
+            name: "tasks.jsonl",
+            mimeType: "application/x-ndjson",
+            buffer: Buffer.from(docs(12).map((line) => JSON.stringify(line)).join("\n"))
+          })
+        )
+        yield* promise(() =>
+          page.waitForFunction(() => (globalThis as any).document.getElementById("tasks").value.includes("number 11"))
+        )
+        yield* promise(() => page.fill("#concurrency", "4"))
+        yield* promise(() => page.click("#start"))
+        yield* waitText(page, "#run-title", /^Run \w+: classify$/)
+        const first = (yield* text(page, "#run-title")).match(/^Run (\w+)/)![1]!
         yield* waitText(page, "#run-state", "finished")
         yield* waitText(page, "#c-succeeded", "12")
         yield* waitText(page, "#c-done", "12 / 12")

@@ -245,6 +245,26 @@ describe("RunsServer", () => {
       assert.strictEqual((yield* agent.stats).builds, 0)
     }))
 
+  it.scopedLive("no CORS unless origins are configured; then those origins only", () =>
+    Effect.gen(function*() {
+      const preflight = (server: Server.TestServer, origin: string) =>
+        server.anonymous.execute(
+          HttpClientRequest.make("OPTIONS")("/runs").pipe(
+            HttpClientRequest.setHeaders({
+              origin,
+              "access-control-request-method": "POST",
+              "access-control-request-headers": "authorization, content-type"
+            })
+          )
+        ).pipe(Effect.map((response) => response.headers["access-control-allow-origin"]), Effect.scoped)
+      const closed = yield* Server.start()
+      assert.isUndefined(yield* preflight(closed, "https://app.example"))
+      const open = yield* Server.start({ server: { cors: ["https://app.example"] } })
+      assert.strictEqual(yield* preflight(open, "https://app.example"), "https://app.example")
+      // Another origin is not allowed: the header names the allowed one, which the browser compares with its own.
+      assert.notStrictEqual(yield* preflight(open, "https://elsewhere.example"), "https://elsewhere.example")
+    }))
+
   it.scopedLive("a body over the limit is 413, with or without a length, and starts nothing", () =>
     Effect.gen(function*() {
       const server = yield* Server.start({ server: { maxBodySize: 1024 } })
