@@ -9,7 +9,7 @@
 import { Path } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Context, Data, Duration, Effect, Layer } from "effect"
-import { Agent, Executor, RunReport, Task } from "effect-parallel-agents"
+import { Agent, Executor, RunReport, RunReportHtml, Task } from "effect-parallel-agents"
 
 interface Question {
   readonly id: number
@@ -69,7 +69,7 @@ const program = Effect.gen(function*() {
 
   // The file goes through the FileSystem service, which NodeContext provides (with Path) on Node.
   const file = (yield* Path.Path).resolve("sequential-vs-parallel.html")
-  yield* RunReport.writeHtml(parallel, file, { title: "20 questions at concurrency 5" })
+  yield* RunReportHtml.write(parallel, file, { title: "20 questions at concurrency 5" })
   yield* Console.log("")
   yield* Console.log(`HTML report: ${file}`)
 })

@@ -199,6 +199,37 @@ export interface RunStream<Extra> {
 }
 
 /**
+ * The `runOne` signature, shared by the service and the accessor: one task, its result.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunOne<Extra> {
+  <In, Out, E, EL, R, TaskIn = In, InputEncoded = never, RS = never>(
+    task: Task.Task<TaskIn>,
+    agent: Agent.Factory<In, Out, E, EL, R>,
+    ...options: [TaskIn] extends [In] ? [options?: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
+      : [options: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
+  ): Effect.Effect<
+    TaskResult.TaskResult<Out, E | AgentError.AgentError>,
+    AgentError.RunOptionsError,
+    R | NoInfer<RS> | Extra
+  >
+  <In, Out, E, EL, R, A, OutputEncoded, TaskIn = In, InputEncoded = never, RS = never>(
+    task: Task.Task<TaskIn>,
+    agent: Agent.Factory<In, Out, E, EL, R>,
+    options:
+      & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
+      & StreamOptions<NoInfer<E | AgentError.AgentError>>
+      & InputOption<In, TaskIn, InputEncoded, RS>
+  ): Effect.Effect<
+    TaskResult.TaskResult<A, E | AgentError.AgentError>,
+    AgentError.RunOptionsError,
+    R | NoInfer<RS> | Extra
+  >
+}
+
+/**
  * Options of a streaming run: those of `run` but `aggregate` (the results go out one by one).
  *
  * @category models
@@ -250,6 +281,13 @@ export interface Service {
    * the tasks under way are reported, and then the stream fails with the input's error.
    */
   readonly stream: RunStream<never>
+  /**
+   * Runs one task, with the same options and guarantees as `run` (a fresh agent instance per attempt, its timeout,
+   * retries, budget, rate limit, input and output schemas, events), and returns its result. It fails only with
+   * `RunOptionsError`. What a worker that takes tasks one by one from elsewhere (a queue, a cluster) calls; the
+   * result's `index` is 0.
+   */
+  readonly runOne: RunOne<never>
 }
 
 /**
@@ -286,6 +324,12 @@ type LooseStream = (
   agent: LooseFactory,
   options?: LooseOptions
 ) => Stream.Stream<TaskResult.TaskResult<unknown, unknown>, unknown, unknown>
+
+type LooseRunOne = (
+  task: Task.Task<unknown>,
+  agent: LooseFactory,
+  options?: LooseOptions
+) => Effect.Effect<TaskResult.TaskResult<unknown, unknown>, AgentError.RunOptionsError, unknown>
 
 type LooseRun = (
   tasks: Iterable<Task.Task<unknown>>,
@@ -402,6 +446,18 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
   return run as unknown as Run<never>
 }
 
+const runOneWith = (config: ExecutorConfig.Service): RunOne<never> => {
+  const runOne: LooseRunOne = Effect.fn("Executor.runOne", { captureStackTrace: false })(
+    function*(task, agent, options) {
+      const plan = yield* planOf(config, [task], agent, options)
+      yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id })
+      return yield* fanOut.runSingle(plan, task)
+    },
+    Effect.scoped
+  )
+  return runOne as unknown as RunOne<never>
+}
+
 const streamWith = (config: ExecutorConfig.Service): RunStream<never> => {
   const stream: LooseStream = (tasks, agent, options) =>
     Stream.unwrapScoped(Effect.gen(function*() {
@@ -423,7 +479,7 @@ const streamWith = (config: ExecutorConfig.Service): RunStream<never> => {
  */
 export const make: Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig> = Effect.map(
   ExecutorConfig.ExecutorConfig,
-  (config) => Executor.of({ config, run: runWith(config), stream: streamWith(config) })
+  (config) => Executor.of({ config, run: runWith(config), stream: streamWith(config), runOne: runOneWith(config) })
 )
 
 /**
@@ -528,3 +584,15 @@ export const stream: RunStream<Executor> = ((tasks, agent, options) =>
   Stream.unwrap(
     Effect.map(Executor, (executor) => (executor.stream as unknown as LooseStream)(tasks, agent, options))
   )) as LooseStream as never
+
+/**
+ * Runs one task with the `Executor` in context and returns its result. See `Service.runOne`.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const runOne: RunOne<Executor> = ((task, agent, options) =>
+  Effect.flatMap(
+    Executor,
+    (executor) => (executor.runOne as unknown as LooseRunOne)(task, agent, options)
+  )) as LooseRunOne as never

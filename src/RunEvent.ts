@@ -12,6 +12,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as RunReport from "./RunReport.js"
@@ -132,14 +133,17 @@ export const ended = (runId: string, at: number, result: TaskResult.TaskResult<u
  * @since 0.1.0
  */
 export interface Service {
-  /** Subscribes: the stream has every event published from now on, until the scope closes. */
-  readonly subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Scope.Scope>
+  /**
+   * Subscribes: the queue gets every event published from now on, until the scope closes. It can only be read
+   * (`Queue.take`, `Queue.takeAll`, `Stream.fromQueue`): only the engine publishes.
+   */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<RunEvent>, never, Scope.Scope>
 }
 
 class HubImpl implements Service {
-  readonly subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Scope.Scope>
+  readonly subscribe: Effect.Effect<Queue.Dequeue<RunEvent>, never, Scope.Scope>
   constructor(readonly pubsub: PubSub.PubSub<RunEvent>) {
-    this.subscribe = Effect.map(PubSub.subscribe(pubsub), (queue) => Stream.fromQueue(queue))
+    this.subscribe = PubSub.subscribe(pubsub)
   }
 }
 
@@ -210,7 +214,7 @@ export const layer = (options?: { readonly capacity?: number | undefined }): Lay
  */
 export const subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Hub | Scope.Scope> = Effect.flatMap(
   Hub,
-  (hub) => hub.subscribe
+  (hub) => Effect.map(hub.subscribe, (queue) => Stream.fromQueue(queue))
 )
 
 /**

@@ -5,16 +5,12 @@
  *
  * @since 0.1.0
  */
-import type { PlatformError } from "@effect/platform/Error"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import { dual } from "effect/Function"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import type * as Budget from "./Budget.js"
-import * as reportHtml from "./internal/reportHtml.js"
+import * as text from "./internal/text.js"
 import * as RunTally from "./RunTally.js"
 import type * as TaskResult from "./TaskResult.js"
 import * as Usage from "./Usage.js"
@@ -390,7 +386,7 @@ export const format = <A, E, S>(self: RunReport<A, E, S>): string => {
   return lines.join("\n")
 }
 
-const count = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 4 })
+const count = text.formatCount
 
 /** The rows only some runs have: retries, model usage, budget, adaptive concurrency. */
 const extraStats = (stats: Stats): Array<[string, string]> => {
@@ -444,51 +440,4 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
  * @category getters
  * @since 0.1.0
  */
-export const formatMillis = (millis: number): string => {
-  const ms = Math.round(millis)
-  if (ms < 1000) return `${ms} ms`
-  const centiseconds = Math.round(millis / 10)
-  if (centiseconds < 6000) return `${(centiseconds / 100).toFixed(2)} s`
-  const seconds = Math.round(millis / 1000)
-  return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s`
-}
-
-/**
- * The report as one self-contained HTML page: the summary and stats, a timeline with one lane per concurrency slot
- * and one bar per task (coloured by outcome, with its details on hover), the tasks that never started, and a
- * histogram of task durations. Styles and script are inline and nothing is loaded from anywhere, so the file can
- * be opened offline or attached to a CI run.
- *
- * @category getters
- * @since 0.1.0
- */
-export const toHtml = <A, E, S>(
-  self: RunReport<A, E, S>,
-  options?: { readonly title?: string | undefined }
-): string => reportHtml.render(self, options)
-
-/**
- * Writes the report's HTML page (`toHtml`) to a file with the `FileSystem` service, replacing the file if it exists.
- *
- * @category combinators
- * @since 0.1.0
- */
-export const writeHtml: {
-  (
-    path: string,
-    options?: { readonly title?: string | undefined }
-  ): <A, E, S>(self: RunReport<A, E, S>) => Effect.Effect<void, PlatformError, FileSystem.FileSystem>
-  <A, E, S>(
-    self: RunReport<A, E, S>,
-    path: string,
-    options?: { readonly title?: string | undefined }
-  ): Effect.Effect<void, PlatformError, FileSystem.FileSystem>
-} = dual(
-  (args) => typeof args[0] !== "string",
-  <A, E, S>(
-    self: RunReport<A, E, S>,
-    path: string,
-    options?: { readonly title?: string | undefined }
-  ): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
-    Effect.flatMap(FileSystem.FileSystem, (fs) => fs.writeFileString(path, toHtml(self, options)))
-)
+export const formatMillis: (millis: number) => string = text.formatMillis

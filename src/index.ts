@@ -108,6 +108,17 @@ export * as RunEvent from "./RunEvent.js"
 export * as RunReport from "./RunReport.js"
 
 /**
+ * A run report as one self-contained HTML page: the summary and stats, a timeline with one lane per concurrency slot
+ * and one bar per task (coloured by outcome, with its details on hover), the tasks that never started, and a
+ * histogram of task durations. Styles and script are inline and a Content-Security-Policy forbids loading anything,
+ * so the page opens offline or as a CI artifact. The engine never loads this module: import it where a page is
+ * wanted.
+ *
+ * @since 0.1.0
+ */
+export * as RunReportHtml from "./RunReportHtml.js"
+
+/**
  * A running tally of a run's results: tasks by outcome, busy time, duration percentiles, queue wait, retries and
  * usage, for the run and for each agent. Results are added one at a time as they end, in any order, and the tally
  * keeps counts, not results: it costs the same for ten tasks or ten million. The engine keeps one per run for its

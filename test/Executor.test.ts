@@ -754,3 +754,38 @@ const RunReportValues = <A, E>(results: ReadonlyArray<TaskResult.TaskResult<A, E
     assert(TaskResult.isSucceeded(result), `expected success, got ${result._tag}: ${TaskResult.message(result)}`)
     return result.value
   })
+
+describe("Executor.runOne", () => {
+  it.effect("runs one task with the run's options: a fresh instance per attempt, its retries, its timeout", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({
+        name: "single",
+        run: (n: number, instance) =>
+          n === 0 ? Effect.never : instance.attempt === 1 ? Effect.fail({ status: 503 }) : Effect.succeed(n * 2)
+      })
+      const retried = yield* withClock(
+        Executor.runOne(Task.make({ id: "a", input: 21 }), agent.factory, {
+          runId: "one",
+          retry: { schedule: Schedule.spaced("1 second"), times: 2 }
+        })
+      )
+      assert(TaskResult.isSucceeded(retried))
+      assert.deepStrictEqual([retried.value, retried.attempt, retried.index, retried.agent], [
+        42,
+        2,
+        0,
+        "single#one/a/2"
+      ])
+      assert.strictEqual(retried.failedAttempts.length, 1)
+      const hung = yield* withClock(
+        Executor.runOne(Task.make({ id: "b", input: 0 }), agent.factory, { timeout: "2 seconds" })
+      )
+      assert(TaskResult.isTimedOut(hung))
+      assert.strictEqual(hung.durationMillis, 2000)
+      const stats = yield* agent.stats
+      assert.strictEqual(stats.builds, 3)
+      assert.strictEqual(stats.releases, 3)
+      const bad = yield* Effect.flip(Executor.runOne(Task.make({ id: "c", input: 1 }), agent.factory, { timeout: 0 }))
+      assert.strictEqual(bad.option, "timeout")
+    }).pipe(Effect.provide(Executor.layer())))
+})

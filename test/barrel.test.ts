@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /** The engine's barrel and the barrel of each group of services/, each its own export path. */
-const barrels = ["src", "services/models", "services/testing", "services/cli"]
+const barrels = ["src", "services/models", "services/testing", "services/cli", "services/http"]
 
 interface Export {
   readonly name: string

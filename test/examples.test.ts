@@ -144,6 +144,25 @@ describe("examples", () => {
       assert.include(output, "Scratchpad notes seen by another instance: 0")
     }))
 
+  it.live("http-server mounts the runs API next to its own endpoint, runs a batch through it, and exits", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const { exitCode, lines, stderr } = yield* runExample("http-server", {
+        env: { HTTP_PORT: String(port), AGENT_MODEL: "offline", OPENAI_API_KEY: "", AGENT_HTTP_TOKEN: "" }
+      })
+      assert.strictEqual(exitCode, 0, stderr)
+      assert.strictEqual(lines.length, 5, lines.join("\n"))
+      assert.strictEqual(
+        lines[0],
+        `Serving on http://127.0.0.1:${port}: GET /health, and the runs API and dashboard under /agents`
+      )
+      assert.strictEqual(lines[1], "GET /health: ok, 0 runs")
+      const id = lines[2]!.match(/^POST \/agents\/runs: run (\w+) started, 10 tasks$/)![1]!
+      // The offline answers of the built-in classifier: even document numbers are positive.
+      assert.strictEqual(lines[3], `GET /agents/runs/${id}/results: 10 lines, 5 positive`)
+      assert.strictEqual(lines[4], `GET /agents/runs/${id}: finished, 10 of 10 succeeded`)
+    }))
+
   it.live("prometheus-metrics serves the engine's metrics for Prometheus, prints its own scrape and exits", () =>
     Effect.gen(function*() {
       const port = yield* freePort

@@ -234,7 +234,7 @@ layer(PackedLive, { timeout, excludeTestServices: true })("the packed package", 
         }
       }
       // Every public module of the engine and of each group of services/, built.
-      for (const folder of ["src", "services/models", "services/testing", "services/cli"]) {
+      for (const folder of ["src", "services/models", "services/testing", "services/cli", "services/http"]) {
         const modules = (yield* fs.readDirectory(path.join(clone, folder))).filter((file) => file.endsWith(".ts"))
         assert.isNotEmpty(modules)
         for (const module of modules) {
@@ -315,6 +315,68 @@ console.log(JSON.stringify(await Effect.runPromise(program.pipe(Effect.provide(E
       }),
     timeout
   )
+
+  it.effect("/http: imported and run with only effect and @effect/platform installed", () =>
+    Effect.gen(function*() {
+      const project = yield* scratch("http", engine)
+      for (const absent of ["@effect/ai", "@effect/cli", "@effect/platform-node"]) {
+        assert.isFalse(yield* project.installed(absent), `${absent} was installed`)
+      }
+      const result = lastJson(
+        yield* project.node(
+          "http.mjs",
+          `
+import { HttpApiBuilder, HttpServer } from "@effect/platform"
+import { Effect, Layer, Schema } from "effect"
+import { Executor } from "effect-parallel-agents"
+import { Runs, RunsApi, RunsServer, RunStore } from "effect-parallel-agents/http"
+import { TestAgent } from "effect-parallel-agents/testing"
+
+const models = ${importError("effect-parallel-agents/models")}
+const agent = await Effect.runPromise(TestAgent.make({ name: "double", run: (input) => Effect.succeed(input.n * 2) }))
+const input = Schema.Struct({ n: Schema.Number })
+const ApiLive = HttpApiBuilder.api(RunsApi.Api).pipe(
+  Layer.provide(RunsServer.layer(RunsApi.Api)),
+  Layer.provide(RunsServer.layerAuthorization),
+  Layer.provide(RunsServer.layerAccessToken("t0ken")),
+  Layer.provide(Runs.layer({ agents: [Runs.agent({ name: "double", description: "doubles n", input, factory: agent.factory })] })),
+  Layer.provide(Layer.mergeAll(Executor.layer(), RunStore.layerMemory()))
+)
+// No server: the API as a web handler, called with web requests.
+const { dispose, handler } = HttpApiBuilder.toWebHandler(Layer.mergeAll(ApiLive, HttpServer.layerContext))
+const headers = { authorization: "Bearer t0ken", "content-type": "application/json" }
+const call = (path, init) => handler(new Request("http://localhost" + path, { headers, ...init }))
+const started = await call("/runs", { method: "POST", body: JSON.stringify({ agent: "double", tasks: [{ n: 1 }, { n: 2 }] }) })
+const run = await started.json()
+let info = run
+while (info.state === "running") {
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  info = await (await call("/runs/" + run.id)).json()
+}
+const results = (await (await call("/runs/" + run.id + "/results")).text()).trim().split("\\n").map((line) => JSON.parse(line))
+const unauthorized = (await handler(new Request("http://localhost/runs"))).status
+const page = await handler(new Request("http://localhost/"))
+await dispose()
+console.log(JSON.stringify({
+  status: started.status,
+  state: info.state,
+  summary: info.summary,
+  values: results.map((line) => line.value).sort(),
+  unauthorized,
+  page: [page.status, page.headers.get("content-type")],
+  models
+}))
+`
+        )
+      )
+      assert.strictEqual(result.status, 202)
+      assert.strictEqual(result.state, "finished")
+      assert.deepStrictEqual(result.summary, { total: 2, succeeded: 2, failed: 0, timedOut: 0, interrupted: 0 })
+      assert.deepStrictEqual(result.values, [2, 4])
+      assert.strictEqual(result.unauthorized, 401)
+      assert.deepStrictEqual(result.page, [200, "text/html; charset=utf-8"])
+      assert.strictEqual(result.models.code, "ERR_MODULE_NOT_FOUND")
+    }), timeout)
 
   it.effect("/models: imported and run with @effect/ai and @effect/ai-openai added", () =>
     Effect.gen(function*() {

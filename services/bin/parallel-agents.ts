@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 /**
  * The `parallel-agents` executable: the command line (`Cli.run`) on Node.js, with the process's stdout and stderr,
- * its file system, an HTTP client for real model endpoints, and logs on stderr. Ctrl-C interrupts the run, which
+ * its file system, an HTTP client for real model endpoints, Node's HTTP server for `serve`, and logs on stderr. Ctrl-C interrupts the run, which
  * then stops its agents, writes what is under way and prints the summary; a second Ctrl-C exits at once.
  *
  *   npx tsx services/bin/parallel-agents.ts run --input tasks.jsonl --agent classify --output results.jsonl
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import { createServer } from "node:http"
 import * as Cli from "../cli/Cli.js"
 import * as Progress from "../cli/internal/progress.js"
 import * as Text from "../cli/internal/text.js"
 import * as Output from "../cli/Output.js"
+import * as ServeCommand from "../cli/ServeCommand.js"
 
 const write = (stream: NodeJS.WriteStream) => (text: string) =>
   Effect.sync(() => {
@@ -59,6 +62,10 @@ Cli.run(process.argv).pipe(
     output,
     NodeContext.layer,
     NodeHttpClient.layerUndici,
+    Layer.succeed(
+      ServeCommand.ServerFactory,
+      (address) => NodeHttpServer.layer(createServer, { port: address.port, host: address.host })
+    ),
     Logger.replace(Logger.defaultLogger, logger)
   )),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown: Cli.teardown })

@@ -1,8 +1,8 @@
 /**
- * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommand `run`
- * (`RunCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the process with
- * that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a JSONL file of
- * tasks.
+ * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommands `run` (`RunCommand`)
+ * and `serve` (`ServeCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the
+ * process with that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a
+ * JSONL file of tasks; `parallel-agents serve` serves the HTTP API and the dashboard.
  *
  * @since 0.1.0
  */
@@ -30,6 +30,7 @@ import * as Progress from "./internal/progress.js"
 import * as Text from "./internal/text.js"
 import * as Output from "./Output.js"
 import * as RunCommand from "./RunCommand.js"
+import * as ServeCommand from "./ServeCommand.js"
 
 /**
  * The exit codes: `0` every task succeeded; `1` a task did not succeed (failed, bad input, timed out) or the run
@@ -55,7 +56,7 @@ export const ExitCode: {
  */
 export const command = CliCommand.make("parallel-agents").pipe(
   CliCommand.withDescription("Run many LLM agents in parallel."),
-  CliCommand.withSubcommands([RunCommand.command])
+  CliCommand.withSubcommands([RunCommand.command, ServeCommand.command])
 )
 
 const name = "parallel-agents"
@@ -75,7 +76,12 @@ export const run = (
 ): Effect.Effect<
   number,
   never,
-  Output.Output | HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | Terminal.Terminal
+  | Output.Output
+  | ServeCommand.ServerFactory
+  | HttpClient.HttpClient
+  | FileSystem.FileSystem
+  | Path.Path
+  | Terminal.Terminal
 > =>
   Effect.gen(function*() {
     const output = yield* Output.Output

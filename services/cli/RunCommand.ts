@@ -30,6 +30,7 @@ import * as Executor from "../../src/Executor.js"
 import * as Retry from "../../src/Retry.js"
 import * as RunEvent from "../../src/RunEvent.js"
 import * as RunReport from "../../src/RunReport.js"
+import * as RunReportHtml from "../../src/RunReportHtml.js"
 import * as TaskFile from "../../src/TaskFile.js"
 import type * as TaskResult from "../../src/TaskResult.js"
 import * as AgentModel from "../models/AgentModel.js"
@@ -341,8 +342,17 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           peakInFlight: tally.peakInFlight,
           models: tally.usage.requests > 0 ? [model.model] : []
         })
-        const html = RunReport.toHtml(report, {
-          title: `parallel-agents run: ${entry.name} over ${path.basename(input)}`
+        const linesTotal = tally.total ?? (tally.inputDone ? tally.read : undefined)
+        const notRead = linesTotal === undefined ? undefined : linesTotal - tally.done
+        // The run was cut short by Ctrl-C, or by its deadline before it read the whole file.
+        const stopped = interrupted
+          ? { reason: "Ctrl-C", notRead }
+          : Option.isSome(options.deadline) && !tally.inputDone
+          ? { reason: "its deadline", notRead }
+          : undefined
+        const html = RunReportHtml.toHtml(report, {
+          title: `parallel-agents run: ${entry.name} over ${path.basename(input)}`,
+          stopped
         })
         // Written whole: a crash leaves the old report or the new one, never a part.
         reportWritten = yield* Files.writeWhole(reportTarget.value, html).pipe(

@@ -1,8 +1,8 @@
 /**
- * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommand `run`
- * (`RunCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the process with
- * that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a JSONL file of
- * tasks.
+ * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommands `run` (`RunCommand`)
+ * and `serve` (`ServeCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the
+ * process with that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a
+ * JSONL file of tasks; `parallel-agents serve` serves the HTTP API and the dashboard.
  *
  * @since 0.1.0
  */
@@ -34,6 +34,17 @@ export * as Output from "./Output.js"
  * @since 0.1.0
  */
 export * as RunCommand from "./RunCommand.js"
+
+/**
+ * `parallel-agents serve`: the HTTP API and the dashboard (`effect-parallel-agents/http`) on Node.js, on 127.0.0.1
+ * by default, running the built-in agents (`classify`, `summarize`, and `explain`, which streams its answer) on the
+ * model configuration chooses. It prints where it listens and, when no token is configured (`AGENT_HTTP_TOKEN`),
+ * the one it made up, once, in the dashboard's address. Ctrl-C stops it: runs still going are cancelled, their
+ * agents released.
+ *
+ * @since 0.1.0
+ */
+export * as ServeCommand from "./ServeCommand.js"
 
 /**
  * The summary of a `parallel-agents run`: the outcomes, the wall time against the time one after another, the model

@@ -16,8 +16,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
+import * as Stream from "effect/Stream"
 import * as Agent from "../../src/Agent.js"
 import * as AgentInstance from "../../src/AgentInstance.js"
+import * as TaskOutput from "../../src/TaskOutput.js"
 import * as Usage from "../../src/Usage.js"
 import * as InternalLanguageModel from "./internal/languageModel.js"
 
@@ -68,6 +70,19 @@ export interface StructuredOptions<In, A, I extends Record<string, unknown>> ext
  */
 export interface TextOptions<In> extends BaseOptions<In> {
   readonly output?: undefined
+  /**
+   * Stream the answer (`LanguageModel.streamText`) and publish each piece of text as it comes, as a `TaskOutput`
+   * run event of the task under way (`TaskOutput.emit`), so that a dashboard shows it being written. The agent's
+   * output is the same text as without streaming.
+   *
+   * **Gotchas**
+   *
+   * Only text agents stream: `@effect/ai`'s `streamText` asks for text, with no response schema, so an agent with
+   * `output` answers at once with `generateObject`.
+   *
+   * @default false
+   */
+  readonly stream?: boolean | undefined
 }
 
 /**
@@ -174,12 +189,31 @@ export const make: {
     ? undefined
     : Option.getOrUndefined(SchemaAST.getIdentifierAnnotation(output.ast))
   return output === undefined
-    ? makeWith(options, (model, prompt) => InternalLanguageModel.generateText(model, { prompt }))
+    ? makeWith(
+      options,
+      "stream" in options && options.stream === true
+        ? streamed
+        : (model, prompt) => InternalLanguageModel.generateText(model, { prompt })
+    )
     : makeWith(
       options,
       (model, prompt) => InternalLanguageModel.generateObject(model, { prompt, schema: output, objectName })
     )
 }
+
+/** The answer as a stream: each text delta is published as the task's output, and the text is their sum. */
+const streamed = (model: LanguageModel.Service, prompt: Prompt.Prompt): Effect.Effect<string, AiError.AiError> =>
+  Effect.suspend(() => {
+    let text = ""
+    return model.streamText({ prompt }).pipe(
+      Stream.runForEach((part) => {
+        if (part.type !== "text-delta") return Effect.void
+        text += part.delta
+        return TaskOutput.emit(part.delta)
+      }),
+      Effect.map(() => text)
+    )
+  })
 
 const makeWith = <In, Out>(
   options: BaseOptions<In>,

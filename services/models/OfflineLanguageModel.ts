@@ -40,7 +40,7 @@ export const modelName = "offline"
 // =============================================================================
 
 /**
- * A distribution of response latencies (time to the first token). Each request draws from it with a generator
+ * A distribution of response latencies (time to the answer). Each request draws from it with a generator
  * seeded by the prompt, so the same prompt always waits the same time.
  *
  * @category models
@@ -157,8 +157,9 @@ export type Answer = { readonly text: string } | { readonly value: unknown }
  */
 export interface Options {
   /**
-   * The time to the first token: a fixed duration or a distribution, drawn in whole milliseconds; or a function of
+   * The time to the answer: a fixed duration or a distribution, drawn in whole milliseconds; or a function of
    * the request that gives one, for models whose latency depends on what is asked (a long report, a short vote).
+   * `generateText` answers at once after it; `streamText` spreads the answer's words over it, the last at its end.
    *
    * @default defaultLatency
    */
@@ -446,21 +447,32 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
     streamText: (providerOptions) =>
       Stream.unwrap(Effect.gen(function*() {
         const answer = yield* reply(providerOptions)
-        yield* wait(answer.firstTokenMillis)
         const head: Array<Response.StreamPartEncoded> = [yield* metadata(answer), { type: "text-start", id: "0" }]
-        // One delta per word (with its leading space), each after its tokens' time.
+        // One delta per word (with its leading space). The words are spread over the latency, the last one at its
+        // end, and each also takes its tokens' time: the whole answer takes as long as with generateText.
         const deltas = answer.text.match(/\s*\S+/g) ?? []
+        const spread = (i: number) => Math.round((answer.firstTokenMillis * i) / Math.max(1, deltas.length))
         return Stream.fromIterable(head).pipe(
-          Stream.concat(Stream.mapEffect(Stream.fromIterable(deltas), (delta) =>
-            Effect.as(
-              wait(answer.perTokenMillis * countTokens(delta)),
-              { type: "text-delta", id: "0", delta } satisfies Response.StreamPartEncoded
-            ))),
-          Stream.concat(Stream.suspend(() => {
-            annotate(providerOptions.span, answer)
-            const end: Array<Response.StreamPartEncoded> = [{ type: "text-end", id: "0" }, finish(answer)]
-            return Stream.fromIterable(end)
-          }))
+          Stream.concat(
+            Stream.fromIterable(deltas).pipe(
+              Stream.zipWithIndex,
+              Stream.mapEffect(([delta, i]) =>
+                Effect.as(
+                  wait(spread(i + 1) - spread(i) + answer.perTokenMillis * countTokens(delta)),
+                  { type: "text-delta", id: "0", delta } satisfies Response.StreamPartEncoded
+                )
+              )
+            )
+          ),
+          Stream.concat(Stream.unwrap(Effect.as(
+            // An empty answer still takes its latency.
+            wait(deltas.length === 0 ? answer.firstTokenMillis : 0),
+            Stream.suspend(() => {
+              annotate(providerOptions.span, answer)
+              const end: Array<Response.StreamPartEncoded> = [{ type: "text-end", id: "0" }, finish(answer)]
+              return Stream.fromIterable(end)
+            })
+          )))
         )
       }))
   })

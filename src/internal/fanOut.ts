@@ -53,6 +53,10 @@ export interface Plan<In, Out, E, EL, R, A, S> {
   readonly decodeInput: ((input: unknown) => Effect.Effect<In, ParseResult.ParseError, R>) | undefined
   readonly decodeOutput: ((output: Out) => Effect.Effect<A, ParseResult.ParseError, R>) | undefined
   readonly aggregate: Aggregate.Aggregate<A, E | AgentError.AgentError, S> | undefined
+  /** Where a durable run keeps its final results. */
+  readonly ledger?: RunOne.Ledger | undefined
+  /** Runs each task elsewhere (see `RunOne.Run.execute`). */
+  readonly execute?: RunOne.Run<In, Out, E, EL, R, A>["execute"]
 }
 
 const timers = globalThis as unknown as {
@@ -126,7 +130,9 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     observe,
     tally,
     lanes,
-    models
+    models,
+    ledger: plan.ledger,
+    execute: plan.execute
   })
   const report = (results: ReadonlyArray<TaskResult.TaskResult<A, E | AgentError.AgentError>>) =>
     Effect.gen(function*() {
@@ -213,6 +219,23 @@ export const runList = <In, Out, E, EL, R, A, S>(
     ).pipe(Effect.ensuring(Effect.sync(() => run.observe.queue(dequeued - tasks.length))))
     yield* run.finished
     return yield* run.report(results)
+  }))
+
+/**
+ * One task, as a run of one: its result, without a report.
+ *
+ * @internal
+ */
+export const runSingle = <In, Out, E, EL, R, A, S>(
+  plan: Plan<In, Out, E, EL, R, A, S>,
+  task: Task.Task<unknown>
+): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, never, R> =>
+  Effect.scoped(Effect.gen(function*() {
+    const run = yield* setUp(plan, 1)
+    yield* run.observe.queued(task, 0, run.startedAt)
+    const result = yield* Effect.raceFirst(run.runOne(task, 0, run.startedAt), Fiber.join(run.watchdog.fiber))
+    yield* run.finished
+    return result
   }))
 
 /**

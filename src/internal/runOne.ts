@@ -61,6 +61,36 @@ export interface Run<In, Out, E, EL, R, A> {
   readonly lanes: Lanes
   /** The models that answered the run's agents, in the order they first did. */
   readonly models: Array<string>
+  /** Where final results are kept, when the run is durable (see `Ledger`). */
+  readonly ledger: Ledger | undefined
+  /**
+   * Runs a task somewhere else (another process, a cluster) instead of building its agent here: the run keeps its
+   * admission, its tally, its events and its report, and the task's result comes from `execute`.
+   */
+  readonly execute:
+    | ((
+      task: Task.Task<unknown>,
+      index: number,
+      queuedAt: number
+    ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown>>)
+    | undefined
+}
+
+/**
+ * Where a durable run keeps its final results: a task that has one is not run again, and a result is kept before it
+ * is published. A failure to keep one fails the run (`LedgerError`): the run never reports a result it did not keep.
+ *
+ * @internal
+ */
+export interface Ledger {
+  /** The result kept for a task, to report instead of running it (`replayed`), if there is one. */
+  readonly replay: (
+    task: Task.Task<unknown>,
+    index: number,
+    queuedAt: number
+  ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown> | undefined, unknown>
+  /** Keeps a final result (the ledger decides which are final); it completes once the result is kept. */
+  readonly record: (result: TaskResult.TaskResult<unknown, unknown>) => Effect.Effect<void, unknown>
 }
 
 /**
@@ -133,12 +163,18 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
   const contextMap = run.context.unsafeMap
 
   // A result is final here: counted, checked against the failure policy, published.
-  const finish = (result: Result<A, E>, started: boolean): Effect.Effect<Result<A, E>> => {
+  const publish = (result: Result<A, E>, started: boolean): Effect.Effect<Result<A, E>> => {
     tally.add(result)
     if (result._tag === "Failed" || result._tag === "TimedOut") gate.failurePolicy.failed(tally.summary)
     const ended = observe.ended(result, now(), started)
     return ended === undefined ? Effect.succeed(result) : Effect.as(ended, result)
   }
+  // A durable run keeps each result before it publishes it.
+  const ledger = run.ledger
+  const finish = ledger === undefined
+    ? publish
+    : (result: Result<A, E>, started: boolean) =>
+      Effect.zipRight(ledger.record(result), publish(result, started)) as Effect.Effect<Result<A, E>>
 
   const notStarted = (task: Task.Task<unknown>, index: number, queuedAt: number, error: AgentError.AgentError) =>
     finish(
@@ -424,7 +460,23 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
           )
     )
 
-  return (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
+  // A task run elsewhere: admitted here (counted as started and in flight), its result from `execute`.
+  const remote = (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
+    const lane = run.lanes.take()
+    observe.admitted(now() - queuedAt)
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Effect.exit(restore(run.execute!(task, index, queuedAt))), (exit) => {
+        run.lanes.release(lane)
+        const result = exit._tag === "Success" ? exit.value as Result<A, E> : TaskResult.interrupted(
+          { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
+          { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> }
+        ) as Result<A, E>
+        return finish(result, true)
+      })
+    )
+  }
+
+  const admit = (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
     if (!gate.open(now())) return neverStarted(task, index, queuedAt, gate.reason!)
     const timeoutError = Task.timeoutError(task)
     if (timeoutError !== undefined) {
@@ -440,6 +492,7 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
         })
       )
     }
+    if (run.execute !== undefined) return remote(task, index, queuedAt)
     const estimate = run.estimate === undefined ? Usage.empty : run.estimate(task)
     const adaptive = run.adaptive
     if (adaptive === undefined) return budgeted(task, index, queuedAt, estimate)
@@ -461,4 +514,11 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
       }
     )
   }
+
+  // A durable run reports the result it kept for a task instead of running it again.
+  return ledger === undefined ? admit : (task: Task.Task<unknown>, index: number, queuedAt: number) =>
+    Effect.flatMap(
+      ledger.replay(task, index, queuedAt),
+      (kept) => kept === undefined ? admit(task, index, queuedAt) : publish(kept as Result<A, E>, false)
+    ) as Effect.Effect<Result<A, E>>
 }

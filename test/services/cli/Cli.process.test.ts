@@ -103,7 +103,7 @@ describe("parallel-agents (a process)", () => {
       const output = path.join(directory, "results.jsonl")
       yield* writeLines(input, documents(40))
       const { done, process } = yield* start(
-        ["run", "-i", input, "-a", "classify", "-c", "3", "-o", output, "--json"],
+        ["run", "-i", input, "-a", "classify", "-c", "3", "-o", output, "--json", "--report", "report.html"],
         { directory, env: { AGENT_OFFLINE_LATENCY: "400 millis" } }
       )
       yield* untilLines(output, 4)
@@ -126,6 +126,10 @@ describe("parallel-agents (a process)", () => {
       // The rest of the file was not read.
       assert.isBelow(lines.length, 40)
       assert.deepStrictEqual([summary.linesDone, summary.linesTotal], [lines.length, 40])
+      // The report says the run was cut short, and how many lines have no result.
+      const report = fs.readFileSync(path.join(directory, "report.html"), "utf8")
+      assert.include(report, "<b>This run was cut short</b> (Ctrl-C).")
+      assert.include(report, `${40 - lines.length} input lines were never read`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("Ctrl-C on a real endpoint aborts the requests under way; a second Ctrl-C exits at once", () =>

@@ -1,11 +1,11 @@
 import { FetchHttpClient } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, ConfigProvider, Effect, Exit, FiberId } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, FiberId, Layer } from "effect"
 import * as Cli from "../../../services/cli/Cli.js"
 import * as Text from "../../../services/cli/internal/text.js"
 import * as Output from "../../../services/cli/Output.js"
-import { runCli, withInput } from "./runCli.js"
+import { runCli, serverFactory, withInput } from "./runCli.js"
 
 describe("Cli", () => {
   it.effect("an unknown subcommand is a usage error: exit code 2", () =>
@@ -63,7 +63,7 @@ describe("Cli", () => {
         Effect.withConfigProvider(
           ConfigProvider.fromMap(new Map([["AGENT_MODEL", "offline"], ["AGENT_OFFLINE_LATENCY", "300 millis"]]))
         ),
-        Effect.provide(FetchHttpClient.layer)
+        Effect.provide(Layer.merge(FetchHttpClient.layer, serverFactory))
       )
       assert.strictEqual(code, Cli.ExitCode.TasksFailed)
       assert.include(stderr, "\r\u001b[2K[")

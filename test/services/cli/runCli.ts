@@ -3,9 +3,18 @@
  * and messages included, through `Output`), over JSONL files in a temporary directory.
  */
 import { FetchHttpClient, FileSystem } from "@effect/platform"
-import { ConfigProvider, Effect } from "effect"
+import { NodeHttpServer } from "@effect/platform-node"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { createServer } from "node:http"
 import * as Cli from "../../../services/cli/Cli.js"
 import * as Output from "../../../services/cli/Output.js"
+import * as ServeCommand from "../../../services/cli/ServeCommand.js"
+
+/** Node's HTTP server for `serve`, as the executable gives it. */
+export const serverFactory = Layer.succeed(
+  ServeCommand.ServerFactory,
+  (address) => NodeHttpServer.layer(createServer, { port: address.port, host: address.host })
+)
 
 /** Runs the command line in this process, with its output captured and the given settings. */
 export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
@@ -23,7 +32,7 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string> 
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ AGENT_MODEL: "offline", ...env }))))
     )
     return { code, stdout: stdout.join(""), stderr: stderr.join("") }
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+  }).pipe(Effect.provide(Layer.merge(FetchHttpClient.layer, serverFactory)))
 
 /** A JSONL file of tasks in a temporary directory. */
 export const withInput = (lines: ReadonlyArray<string>) =>

@@ -10,6 +10,7 @@ import * as AgentModel from "../../../services/models/AgentModel.js"
 import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
 import * as Executor from "../../../src/Executor.js"
 import * as RunReport from "../../../src/RunReport.js"
+import * as RunReportHtml from "../../../src/RunReportHtml.js"
 import * as Task from "../../../src/Task.js"
 import * as TaskResult from "../../../src/TaskResult.js"
 import * as ModelServer from "../modelServer.js"
@@ -182,7 +183,7 @@ describe("the API key and the credentials of the base URL", () => {
           ...reports.flatMap((report) => [
             ["report format", RunReport.format(report)] as [string, string],
             ["report JSON", JSON.stringify(report)] as [string, string],
-            ["report HTML", RunReport.toHtml(report, { title: "redaction" })] as [string, string],
+            ["report HTML", RunReportHtml.toHtml(report, { title: "redaction" })] as [string, string],
             ...report.results.flatMap((result) =>
               showResult(result).map((text) => ["result", text] as [string, string])
             )

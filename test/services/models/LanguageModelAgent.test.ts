@@ -1,11 +1,12 @@
 import { type AiError, LanguageModel, Telemetry } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Fiber, Layer, Metric, Option, Schema, TestClock } from "effect"
+import { Cause, Chunk, Context, Effect, Fiber, Layer, Metric, Option, Schema, Stream, TestClock } from "effect"
 import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
 import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
 import type * as Agent from "../../../src/Agent.js"
 import * as Executor from "../../../src/Executor.js"
 import * as ExecutorMetrics from "../../../src/ExecutorMetrics.js"
+import * as RunEvent from "../../../src/RunEvent.js"
 import * as RunReport from "../../../src/RunReport.js"
 import * as Task from "../../../src/Task.js"
 import * as TaskResult from "../../../src/TaskResult.js"
@@ -99,6 +100,37 @@ describe("LanguageModelAgent", () => {
         assert.match(first!, /^[A-Z].*\.$/)
         assert.notStrictEqual(first, second)
       }).pipe(Effect.provide(Layer.merge(Executor.layer(), OfflineLanguageModel.layer()))))
+
+    it.scoped("streaming: each piece of text is published as the task's output before it ends; same value, same usage", () =>
+      Effect.gen(function*() {
+        const prompt = LanguageModelAgent.template("Summarize: {{text}}")
+        const plain = LanguageModelAgent.factory({ name: "plain", prompt })
+        const streaming = LanguageModelAgent.factory({ name: "streaming", prompt, stream: true })
+        const events = yield* RunEvent.subscribe
+        const seen = yield* events.pipe(
+          Stream.takeUntil((event) => event._tag === "RunFinished" && event.runId === "s"),
+          Stream.filter((event) => event.runId === "s"),
+          Stream.runCollect,
+          Effect.fork
+        )
+        const expected = yield* withClock(Executor.run(docs(2), plain, { runId: "p" }))
+        const report = yield* withClock(Executor.run(docs(2), streaming, { runId: "s" }))
+        assert.deepStrictEqual(values(report.results), values(expected.results))
+        assert.deepStrictEqual(
+          report.results.map((result) => result.usage),
+          expected.results.map((result) => result.usage)
+        )
+        const all = Chunk.toReadonlyArray(yield* Fiber.join(seen))
+        for (const result of report.results) {
+          const outputs = all.filter((event) => event._tag === "TaskOutput" && event.taskId === result.taskId)
+          const deltas = outputs.map((event) => event._tag === "TaskOutput" ? event.delta : "")
+          // Published while the task ran, in pieces (coalesced per interval), before the event that ends it.
+          assert.isAtLeast(deltas.length, 1)
+          assert.strictEqual(deltas.join(""), (result as TaskResult.Succeeded<string>).value)
+          const end = all.findIndex((event) => event._tag === "TaskSucceeded" && event.taskId === result.taskId)
+          assert.isBelow(all.lastIndexOf(outputs.at(-1)!), end)
+        }
+      }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), RunEvent.layer(), OfflineLanguageModel.layer()))))
 
     it.effect("an explicit objectName wins over the schema's identifier", () =>
       Effect.gen(function*() {

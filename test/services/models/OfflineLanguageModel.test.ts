@@ -1,6 +1,6 @@
 import { LanguageModel, Model, Prompt } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Option, Schema, Stream, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, Option, Schema, Stream, TestClock } from "effect"
 import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
 import { withClock } from "../../utils.js"
 
@@ -242,7 +242,25 @@ describe("OfflineLanguageModel", () => {
       const finish = parts.at(-1)!
       assert(finish.type === "finish")
       assert.deepStrictEqual(finish.usage, whole.usage)
-      // The first token after the latency, then each word after its tokens' time.
+      // The words spread over the latency, each also after its tokens' time: as long as generateText takes.
       assert.strictEqual(millis, 50 + 2 * whole.usage.outputTokens!)
     }).pipe(offline({ latency: "50 millis", perOutputToken: "2 millis" })))
+
+  it.effect("streams its words over the latency, the last one at its end", () =>
+    Effect.gen(function*() {
+      const prompt = "Describe the harbour at dawn with its boats and gulls"
+      const arrivals = yield* withClock(
+        LanguageModel.streamText({ prompt }).pipe(
+          Stream.filter((part) => part.type === "text-delta"),
+          Stream.mapEffect(() => Clock.currentTimeMillis),
+          Stream.runCollect,
+          Effect.map(Chunk.toArray)
+        )
+      )
+      const n = arrivals.length
+      assert.isAtLeast(n, 8)
+      // Evenly spread over the 1,000 ms: the first word after about 1000 / n, half of them by 500 ms.
+      assert.deepStrictEqual(arrivals, arrivals.map((_, i) => Math.round((1000 * (i + 1)) / n)))
+      assert.strictEqual(arrivals.at(-1), 1000)
+    }).pipe(offline({ latency: "1 second" })))
 })

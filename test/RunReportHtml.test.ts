@@ -1,11 +1,17 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, pipe, Schedule } from "effect"
+import { Cause, Duration, Effect, pipe, Schedule } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as vm from "node:vm"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import * as AgentInstance from "../src/AgentInstance.js"
 import * as Executor from "../src/Executor.js"
+import * as charts from "../src/internal/charts.js"
 import * as RunReport from "../src/RunReport.js"
+import * as RunReportHtml from "../src/RunReportHtml.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import * as Usage from "../src/Usage.js"
@@ -93,7 +99,7 @@ const section = (html: string, id: string) => {
   return html.slice(start, html.indexOf("</section>", start))
 }
 
-describe("RunReport.toHtml", () => {
+describe("RunReportHtml.toHtml", () => {
   it.effect("draws one bar per started task, in its slot's lane, coloured by outcome", () =>
     Effect.gen(function*() {
       const report = yield* mixedRun
@@ -113,7 +119,7 @@ describe("RunReport.toHtml", () => {
           ["Interrupted", -1]
         ]
       )
-      const html = RunReport.toHtml(report)
+      const html = RunReportHtml.toHtml(report)
       const started = report.results.filter((r) => r.started)
       const bars = barsOf(html)
       assert.strictEqual(bars.length, started.length)
@@ -141,18 +147,18 @@ describe("RunReport.toHtml", () => {
         assert.include(html, `class="bar ${name}"`)
       }
 
-      // Bars are placed by start offset and sized by duration against the wall time (500 ms over 1004 units).
+      // Bars are placed by start offset and sized by duration against the wall time (500 ms over 996 units).
       const t5 = bars.find((b) => b.includes("data-task-id=\"t5\""))!
       const x = Number(t5.match(/ x="([\d.]+)"/)![1])
       const width = Number(t5.match(/ width="([\d.]+)"/)![1])
-      assert.closeTo(x, 64 + (250 / 500) * 1004, 0.1)
-      assert.closeTo(width, (100 / 500) * 1004 - 1, 0.2)
+      assert.closeTo(x, 80 + (250 / 500) * 996, 0.1)
+      assert.closeTo(width, (100 / 500) * 996 - 1, 0.2)
     }))
 
   it.effect("shows details on hover: task, instance, outcome, start, duration and the error", () =>
     Effect.gen(function*() {
       const report = yield* mixedRun
-      const html = RunReport.toHtml(report)
+      const html = RunReportHtml.toHtml(report)
       const titleOf = (taskId: string) => {
         const start = html.indexOf(`data-task-id="${taskId}"`)
         return html.slice(html.indexOf("<title>", start) + 7, html.indexOf("</title>", start))
@@ -175,7 +181,7 @@ describe("RunReport.toHtml", () => {
   it.effect("lists the tasks that never started, with their count", () =>
     Effect.gen(function*() {
       const report = yield* mixedRun
-      const notStarted = section(RunReport.toHtml(report), "not-started")
+      const notStarted = section(RunReportHtml.toHtml(report), "not-started")
       assert.include(notStarted, "Not started <span class=\"count\">(1)</span>")
       assert.include(notStarted, "not started before the run&#39;s deadline <span class=\"count\">(1)</span>")
       assert.include(notStarted, "<li class=\"task-interrupted\" data-task-id=\"t10\">t10</li>")
@@ -185,7 +191,7 @@ describe("RunReport.toHtml", () => {
   it.effect("shows the summary, the stats and a histogram of durations", () =>
     Effect.gen(function*() {
       const report = yield* mixedRun
-      const html = RunReport.toHtml(report)
+      const html = RunReportHtml.toHtml(report)
       const header = html.slice(html.indexOf("<header>"), html.indexOf("</header>"))
       assert.include(header, "run <code>r</code>")
       assert.include(header, "agent <b>mixed</b>")
@@ -230,7 +236,7 @@ describe("RunReport.toHtml", () => {
           concurrency: 3
         })
       )
-      const summary = section(RunReport.toHtml(report), "summary")
+      const summary = section(RunReportHtml.toHtml(report), "summary")
       assert.match(summary, /<dt>model<\/dt><dd>offline<\/dd>/)
       assert.match(summary, /<dt>tokens in \/ out<\/dt><dd>4,800 \/ 120<\/dd>/)
       assert.match(summary, /<dt>model requests<\/dt><dd>4<\/dd>/)
@@ -238,14 +244,14 @@ describe("RunReport.toHtml", () => {
       assert.match(summary, /<dt>budget tokens<\/dt><dd>4,920 \/ 10,000<\/dd>/)
       assert.match(summary, /<dt>adaptive concurrency<\/dt><dd>2 → \d<\/dd><p>lowest 1, 1 cut<\/p>/)
       // A run without them shows none of these.
-      const plain = section(RunReport.toHtml(yield* mixedRun), "summary")
+      const plain = section(RunReportHtml.toHtml(yield* mixedRun), "summary")
       assert.notInclude(plain, "<dt>model")
       assert.notInclude(plain, "<dt>retries")
     }).pipe(Effect.provide(Executor.layer())))
 
   it.effect("is self-contained: nothing is loaded from anywhere", () =>
     Effect.gen(function*() {
-      const html = RunReport.toHtml(yield* mixedRun)
+      const html = RunReportHtml.toHtml(yield* mixedRun)
       assert.notInclude(html, "http://")
       assert.notInclude(html, "https://")
       assert.notInclude(html, "//cdn")
@@ -257,7 +263,7 @@ describe("RunReport.toHtml", () => {
 
   it.effect("escapes every text from the report: task ids, errors, agent names, the title", () =>
     Effect.gen(function*() {
-      const html = RunReport.toHtml(yield* mixedRun, { title: "<b>run</b> & \"more\"" })
+      const html = RunReportHtml.toHtml(yield* mixedRun, { title: "<b>run</b> & \"more\"" })
       assert.notInclude(html, script)
       assert.notInclude(html, injection)
       assert.include(html, `data-task-id="${escapeHtml(script)}"`)
@@ -269,7 +275,7 @@ describe("RunReport.toHtml", () => {
       assert.include(html, "<h1>&lt;b&gt;run&lt;/b&gt; &amp; &quot;more&quot;</h1>")
 
       const agent = yield* TestAgent.succeed("<i>agent</i>", (n: number) => n)
-      const named = RunReport.toHtml(yield* Executor.run(Task.fromIterable([1]), agent.factory, { runId: "<u>" }))
+      const named = RunReportHtml.toHtml(yield* Executor.run(Task.fromIterable([1]), agent.factory, { runId: "<u>" }))
       assert.notInclude(named, "<i>agent</i>")
       assert.notInclude(named, "<u>")
       assert.include(named, "agent <b>&lt;i&gt;agent&lt;/i&gt;</b>")
@@ -280,7 +286,7 @@ describe("RunReport.toHtml", () => {
     Effect.gen(function*() {
       const agent = yield* TestAgent.sleep("solo", "120 millis", (n: number) => n)
       const report = yield* withClock(Executor.run(Task.fromIterable([1]), agent.factory, { concurrency: 4 }))
-      const html = RunReport.toHtml(report)
+      const html = RunReportHtml.toHtml(report)
       assert.strictEqual(barsOf(html).length, 1)
       assert.deepStrictEqual(lanesOf(html), [{ lane: 0, taskIds: ["0"] }])
       assert.include(section(html, "not-started"), "(0)")
@@ -290,7 +296,7 @@ describe("RunReport.toHtml", () => {
   it.effect("an empty run says so instead of drawing", () =>
     Effect.gen(function*() {
       const agent = yield* TestAgent.succeed("none", (n: number) => n)
-      const html = RunReport.toHtml(yield* Executor.run([], agent.factory))
+      const html = RunReportHtml.toHtml(yield* Executor.run([], agent.factory))
       assert.strictEqual(barsOf(html).length, 0)
       assert.include(section(html, "timeline"), "No task started.")
       assert.include(section(html, "durations"), "No task started.")
@@ -319,7 +325,7 @@ describe("RunReport.toHtml", () => {
       concurrency: 32,
       peakInFlight: 32
     })
-    const html = RunReport.toHtml(report)
+    const html = RunReportHtml.toHtml(report)
     assert.strictEqual(barsOf(html).length, n)
     const lanes = lanesOf(html)
     assert.strictEqual(lanes.length, 32)
@@ -329,7 +335,7 @@ describe("RunReport.toHtml", () => {
   })
 })
 
-describe("RunReport.writeHtml", () => {
+describe("RunReportHtml.write", () => {
   it.scoped("writes the same page to a file, data-first and data-last", () =>
     Effect.gen(function*() {
       const report = yield* mixedRun
@@ -337,19 +343,131 @@ describe("RunReport.writeHtml", () => {
       const directory = yield* fs.makeTempDirectoryScoped()
       const first = `${directory}/first.html`
       const last = `${directory}/last.html`
-      yield* RunReport.writeHtml(report, first)
-      yield* pipe(report, RunReport.writeHtml(last, { title: "Nightly" }))
-      assert.strictEqual(yield* fs.readFileString(first), RunReport.toHtml(report))
-      assert.strictEqual(yield* fs.readFileString(last), RunReport.toHtml(report, { title: "Nightly" }))
+      yield* RunReportHtml.write(report, first)
+      yield* pipe(report, RunReportHtml.write(last, { title: "Nightly" }))
+      assert.strictEqual(yield* fs.readFileString(first), RunReportHtml.toHtml(report))
+      assert.strictEqual(yield* fs.readFileString(last), RunReportHtml.toHtml(report, { title: "Nightly" }))
       // It replaces a file that exists.
-      yield* RunReport.writeHtml(report, last)
-      assert.strictEqual(yield* fs.readFileString(last), RunReport.toHtml(report))
+      yield* RunReportHtml.write(report, last)
+      assert.strictEqual(yield* fs.readFileString(last), RunReportHtml.toHtml(report))
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.effect("fails with the file system's error when the file cannot be written", () =>
     Effect.gen(function*() {
       const report = yield* mixedRun
-      const error = yield* Effect.flip(RunReport.writeHtml(report, "/nonexistent-directory/report.html"))
+      const error = yield* Effect.flip(RunReportHtml.write(report, "/nonexistent-directory/report.html"))
       assert.strictEqual(error._tag, "SystemError")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+/** A report assembled by hand: `n` back-to-back 100 ms tasks on `lanes` slots, one in 7 failed. */
+const bulkReport = (n: number, lanes: number) => {
+  const results = Array.from({ length: n }, (_, index) => {
+    const task = Task.make({ id: `task-${index}`, input: index })
+    const common = {
+      task,
+      index,
+      instance: AgentInstance.make({ agent: "bulk", runId: "big", taskId: task.id, attempt: 1 }),
+      startedAt: Math.floor(index / lanes) * 100,
+      durationMillis: 100 - (index % 5)
+    }
+    return index % 7 === 3
+      ? TaskResult.failed(common, Cause.fail(new Error(`no ${index}`)))
+      : TaskResult.succeeded(common, index)
+  })
+  return RunReport.make({
+    runId: "big",
+    agent: "bulk",
+    results,
+    aggregate: undefined,
+    startedAt: 0,
+    endedAt: Math.ceil(n / lanes) * 100,
+    concurrency: lanes,
+    peakInFlight: lanes
+  })
+}
+
+describe("RunReportHtml, beyond the page", () => {
+  it("separates thousands in every count", () => {
+    const html = RunReportHtml.toHtml(bulkReport(12_345, 40))
+    const header = html.slice(html.indexOf("<header>"), html.indexOf("</header>"))
+    assert.include(header, "<b>12,345</b> tasks")
+    const summary = section(html, "summary")
+    assert.match(summary, /succeeded<\/td><td>10,581<\/td>/)
+    assert.match(summary, /total<\/td><td>12,345<\/td>/)
+    assert.include(section(html, "timeline"), "12,345 tasks on 40 slots")
+    assert.include(section(html, "durations"), "12,345 tasks that started")
+  })
+
+  it("says when a run was cut short, why, and how much input it never read", () => {
+    const report = bulkReport(20, 4)
+    const html = RunReportHtml.toHtml(report, { stopped: { reason: "Ctrl-C", notRead: 2_500 } })
+    assert.include(html, "<b>This run was cut short</b> (Ctrl-C).")
+    assert.include(html, "2,500 input lines were never read")
+    const tasks = RunReportHtml.toHtml(report, { stopped: { reason: "<cancelled>", notRead: 3, unit: "tasks" } })
+    assert.include(tasks, "(&lt;cancelled&gt;)")
+    assert.include(tasks, "3 tasks were never read")
+    assert.notInclude(RunReportHtml.toHtml(report), "cut short")
+  })
+
+  it("its browser script draws exactly what the server draws", () => {
+    const context = vm.createContext({})
+    const browser = vm.runInContext(`${RunReportHtml.script}\nRunReportCharts`, context) as {
+      readonly timelineSvg: typeof charts.timelineSvg
+      readonly histogramSvg: typeof charts.histogramSvg
+      readonly barDetails: typeof charts.barDetails
+      readonly formatMillis: (millis: number) => string
+    }
+    const bars = (n: number, lanes: number): Array<charts.Bar> =>
+      Array.from({ length: n }, (_, i) => ({
+        taskId: `<t${i}>`,
+        lane: i % lanes,
+        start: Math.floor(i / lanes) * 120,
+        duration: 100 + (i % 9) * 7,
+        outcome: (["succeeded", "failed", "timed-out", "interrupted", "running"] as const)[i % 5]!,
+        details: browser.barDetails({
+          taskId: `<t${i}>`,
+          agent: "a#r/t/1",
+          outcome: "failed",
+          start: i * 3,
+          duration: 1234,
+          error: i % 2 === 0 ? "boom & <b>" : undefined
+        })
+      }))
+    // Short and tall charts (the tall one labels every k-th lane and has a time axis on top).
+    for (const [n, lanes, span] of [[7, 3, 500], [2_000, 300, 90_000], [1, 1, 0.5]] as const) {
+      const input = bars(n, lanes)
+      assert.strictEqual(browser.timelineSvg(lanes, span, input), charts.timelineSvg(lanes, span, input))
+      const items = input.map((bar) => ({ duration: bar.duration, outcome: bar.outcome }))
+      assert.deepStrictEqual(browser.histogramSvg(items), charts.histogramSvg(items))
+    }
+    assert.strictEqual(browser.formatMillis(125_000), "2 min 05 s")
+  })
+
+  it("is never loaded by the engine, nor is FileSystem", () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+    const seen = new Set<string>()
+    const external = new Set<string>()
+    const visit = (file: string) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const source = fs.readFileSync(file, "utf8")
+      // Imports that load code: not `import type`, nor type-only re-exports.
+      for (const match of source.matchAll(/^(?:import|export) (?!type )[^;]*?from "([^"]+)"/gm)) {
+        const specifier = match[1]!
+        if (specifier.startsWith(".")) visit(path.resolve(path.dirname(file), specifier.replace(/\.js$/, ".ts")))
+        else external.add(specifier)
+      }
+    }
+    visit(path.join(root, "src/Executor.ts"))
+    for (const file of fs.readdirSync(path.join(root, "src/internal"))) {
+      if (file !== "charts.ts") visit(path.join(root, "src/internal", file))
+    }
+    const loaded = Array.from(seen, (file) => path.relative(root, file))
+    assert.include(loaded, "src/internal/runOne.ts")
+    assert.include(loaded, "src/RunReport.ts")
+    assert.notInclude(loaded, "src/RunReportHtml.ts")
+    assert.notInclude(loaded, "src/internal/charts.ts")
+    assert.notInclude(Array.from(external), "@effect/platform/FileSystem")
+  })
 })

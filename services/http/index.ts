@@ -1,0 +1,50 @@
+/**
+ * The dashboard: one page, with no build step and nothing loaded from anywhere, that lists the runs, starts a run
+ * from a form (agent, JSONL pasted or uploaded, concurrency) and draws a selected run live from its event stream:
+ * counters by outcome, in flight, throughput and tokens, the text each running task is writing, and the HTML
+ * report's timeline growing as tasks end (drawn by the report's own code, `RunReportHtml.script`).
+ *
+ * @since 0.1.0
+ */
+export * as Dashboard from "./Dashboard.js"
+
+/**
+ * Where the runs service keeps its runs: each run's record (`Runs.RunInfo`) and its results, in the order they
+ * ended. `layerMemory` keeps them in the process and forgets the oldest finished runs past a limit; a durable store
+ * (a journal over `@effect/sql`) implements the same five operations, so that runs and their results survive a
+ * restart. What only a live run has (its fiber, its event log, its readers) stays in the runs service.
+ *
+ * @since 0.1.0
+ */
+export * as RunStore from "./RunStore.js"
+
+/**
+ * The runs service behind the HTTP API: it starts runs of registered agents, each on a fiber of its own in the
+ * service's scope (never in the fiber of the request that started it, so a client that disconnects stops
+ * nothing), records each run's events for any number of readers, and keeps its record and results in the
+ * `RunStore`. Cancelling a run interrupts its running agents, which are released, and keeps the results of the
+ * tasks that ended. Closing the service's scope (a server shutting down) cancels the runs still going.
+ *
+ * @since 0.1.0
+ */
+export * as Runs from "./Runs.js"
+
+/**
+ * The HTTP API of runs, as `@effect/platform` `HttpApi` groups to mount in an API of your own: `Runs` (start a run
+ * of a registered agent, list, read, follow and cancel runs), `Metrics` (Prometheus text), `Dashboard` (the page
+ * at `/`) and `Docs` (`/openapi.json`). Every group but `Dashboard` needs a bearer token (`Authorization`). `Api`
+ * is all of them, as `parallel-agents serve` serves them. Handlers: `RunsServer`.
+ *
+ * @since 0.1.0
+ */
+export * as RunsApi from "./RunsApi.js"
+
+/**
+ * The handlers of `RunsApi` over the `Runs` service, the bearer-token check, and a ready server. Mount the groups
+ * in an `HttpApi` of your own and provide `layer(api)` and `layerAuthorization`; or serve the whole API with
+ * `layerServer()` on an `HttpServer` of your choice (`parallel-agents serve` uses Node's on 127.0.0.1). Request
+ * bodies have a size limit; the token is compared in constant time and never logged, sent or published.
+ *
+ * @since 0.1.0
+ */
+export * as RunsServer from "./RunsServer.js"

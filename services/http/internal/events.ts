@@ -1,0 +1,87 @@
+/**
+ * Run events and results as the HTTP API sends them: each `RunEvent` as one JSON object (its `_tag` and fields), a
+ * task's result as its `TaskFile.resultLine` plus when and in which slot it started (what a timeline needs).
+ *
+ * @internal
+ */
+import * as Either from "effect/Either"
+import type * as RunEvent from "../../../src/RunEvent.js"
+import * as TaskFile from "../../../src/TaskFile.js"
+import type * as TaskResult from "../../../src/TaskResult.js"
+
+/**
+ * JSON of a value that may not be JSON (a bigint, a cycle): such a value is sent as its string.
+ *
+ * @internal
+ */
+export const stringify = (value: unknown): string =>
+  Either.getOrElse(
+    Either.try(() => JSON.stringify(value) as string | undefined),
+    () => undefined
+  ) ?? JSON.stringify(String(value))
+
+/**
+ * The JSON line of a result, with `started`, `startedAt` (milliseconds since the epoch, `null` when it never
+ * started) and `slot`.
+ *
+ * @internal
+ */
+export const resultJson = (result: TaskResult.TaskResult<unknown, unknown>) => ({
+  ...TaskFile.resultLine(result),
+  started: result.started,
+  startedAt: result.startedAt ?? null,
+  slot: result.slot
+})
+
+/**
+ * A result as one line of the results endpoint.
+ *
+ * @internal
+ */
+export const resultLine = (result: TaskResult.TaskResult<unknown, unknown>): string =>
+  `${safeLine(TaskFile.resultLine(result))}\n`
+
+const safeLine = (line: TaskFile.ResultLine): string =>
+  Either.getOrElse(
+    Either.try(() => JSON.stringify(line)),
+    () => JSON.stringify({ ...line, value: String(line.value) })
+  )
+
+const safeEvent = (fields: Record<string, unknown>): string =>
+  Either.getOrElse(
+    Either.try(() => JSON.stringify(fields)),
+    () => stringify({ ...fields, result: { ...(fields.result as object), value: undefined } })
+  )
+
+/**
+ * An event as it is sent: its kind, and its JSON. A `RunStarted` of a stream of tasks gets the number of tasks the
+ * run was given.
+ *
+ * @internal
+ */
+export const encode = (
+  event: RunEvent.RunEvent,
+  total: number
+): { readonly type: string; readonly data: string } => {
+  switch (event._tag) {
+    case "TaskSucceeded":
+    case "TaskFailed":
+    case "TaskTimedOut":
+    case "TaskInterrupted":
+      return {
+        type: event._tag,
+        data: safeEvent({
+          _tag: event._tag,
+          runId: event.runId,
+          at: event.at,
+          taskId: event.taskId,
+          index: event.index,
+          result: resultJson(event.result)
+        })
+      }
+    case "RunStarted":
+      return { type: event._tag, data: JSON.stringify({ ...event, total: event.total ?? total }) }
+    default:
+      return { type: event._tag, data: JSON.stringify(event) }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * `parallel-agents serve` as people run it: in a process of its own (through tsx, on the sources), called over HTTP,
+ * stopped with a real Ctrl-C.
+ */
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+const bin = path.join(root, "services", "bin", "parallel-agents.ts")
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
+/** Starts `parallel-agents serve --port 0` and waits until it says where it listens. */
+const serve = (env: Record<string, string>) =>
+  Effect.gen(function*() {
+    const process = yield* Command.make("node", "--import", tsx, bin, "serve", "--port", "0").pipe(
+      Command.workingDirectory(root),
+      Command.env({
+        TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"),
+        AGENT_MODEL: "offline",
+        OPENAI_API_KEY: "",
+        OPENAI_BASE_URL: "",
+        AGENT_HTTP_TOKEN: "",
+        ...env
+      }),
+      Command.start
+    )
+    let stderr = ""
+    const reader = yield* Effect.fork(
+      Stream.runForEach(Stream.decodeText(process.stderr), (text) => Effect.sync(() => (stderr += text)))
+    )
+    const banner = yield* Effect.sync(() => stderr).pipe(
+      Effect.delay("50 millis"),
+      Effect.repeat({ until: (text) => text.includes("Ctrl-C stops the server") }),
+      Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`no banner in: ${stderr}`) })
+    )
+    const url = banner.match(/serving the API and the dashboard on (http:\/\/127\.0\.0\.1:\d+) /)![1]!
+    return {
+      process,
+      banner,
+      url,
+      stderr: Effect.zipRight(Fiber.await(reader), Effect.sync(() => stderr))
+    }
+  })
+
+const call = (url: string, token: string | undefined, init?: RequestInit) =>
+  Effect.promise(async () => {
+    const response = await fetch(url, {
+      ...init,
+      headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...init?.headers }
+    })
+    return { status: response.status, body: await response.text() }
+  })
+
+describe("parallel-agents serve", () => {
+  it.scopedLive(
+    "listens on 127.0.0.1, prints a token it made up once, serves runs; Ctrl-C stops it and its runs",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* serve({ AGENT_OFFLINE_LATENCY: "100 millis" })
+        const token = server.banner.match(/Dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=([\w-]+)\n/)![1]!
+        assert.lengthOf(token, 43)
+        assert.include(server.banner, `API docs: ${server.url}/docs`)
+        assert.strictEqual((yield* call(`${server.url}/runs`, undefined)).status, 401)
+        assert.deepStrictEqual(yield* call(`${server.url}/runs`, token), { status: 200, body: "[]" })
+        const agents = JSON.parse((yield* call(`${server.url}/agents`, token)).body) as Array<{ name: string }>
+        assert.deepStrictEqual(agents.map((agent) => agent.name), ["classify", "summarize", "explain"])
+        assert.strictEqual((yield* call(`${server.url}/`, undefined)).status, 200)
+
+        const started = yield* call(`${server.url}/runs?agent=classify&concurrency=2`, token, {
+          method: "POST",
+          headers: { "content-type": "application/x-ndjson" },
+          body: `{"text": "good 2"}\n{"text": "bad 3"}\n`
+        })
+        assert.strictEqual(started.status, 202)
+        const id = JSON.parse(started.body).id as string
+        const done = yield* call(`${server.url}/runs/${id}`, token).pipe(
+          Effect.map((response) => JSON.parse(response.body)),
+          Effect.delay("50 millis"),
+          Effect.repeat({ until: (run) => run.state !== "running" })
+        )
+        assert.deepStrictEqual([done.state, done.summary.succeeded, done.stats.requests], ["finished", 2, 2])
+
+        // A long run, then Ctrl-C: the server stops at once, cancelling it.
+        const long = yield* call(`${server.url}/runs?agent=classify&concurrency=2`, token, {
+          method: "POST",
+          headers: { "content-type": "application/x-ndjson" },
+          body: Array.from({ length: 400 }, (_, i) => `{"text": "document ${i}"}`).join("\n")
+        })
+        assert.strictEqual(long.status, 202)
+        yield* Effect.sleep("300 millis")
+        const stopping = Date.now()
+        yield* server.process.kill("SIGINT")
+        assert.strictEqual(yield* server.process.exitCode, 130)
+        assert.isBelow(Date.now() - stopping, 10_000)
+        const stderr = yield* server.stderr
+        // The token was shown once, in the banner, and nowhere else.
+        assert.strictEqual(stderr.split(token).length - 1, 1)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: 120_000 }
+  )
+
+  it.scopedLive("with AGENT_HTTP_TOKEN it takes that token and never prints it", () =>
+    Effect.gen(function*() {
+      const token = "a-token-of-my-own-0123456789"
+      const server = yield* serve({ AGENT_HTTP_TOKEN: token })
+      assert.notInclude(server.banner, token)
+      assert.include(server.banner, `Dashboard: ${server.url}/ (token: AGENT_HTTP_TOKEN)`)
+      assert.strictEqual((yield* call(`${server.url}/runs`, token)).status, 200)
+      assert.strictEqual((yield* call(`${server.url}/runs`, "another")).status, 401)
+      yield* server.process.kill("SIGINT")
+      yield* server.process.exitCode
+      assert.notInclude(yield* server.stderr, token)
+    }).pipe(Effect.provide(NodeContext.layer)), { timeout: 120_000 })
+})

@@ -1,0 +1,42 @@
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as net from "node:net"
+import { runCli } from "./runCli.js"
+
+/** A port taken by another server for as long as the scope lasts. */
+const takenPort = Effect.acquireRelease(
+  Effect.async<net.Server>((resume) => {
+    const server = net.createServer()
+    server.listen(0, "127.0.0.1", () => {
+      resume(Effect.succeed(server))
+    })
+  }),
+  (server) =>
+    Effect.async<void>((resume) => {
+      server.close(() => resume(Effect.void))
+    })
+).pipe(Effect.map((server) => (server.address() as net.AddressInfo).port))
+
+describe("ServeCommand", () => {
+  it.scopedLive("a port that is taken, or not a port, is a usage error: exit 2, and it says why", () =>
+    Effect.gen(function*() {
+      const port = yield* takenPort
+      const taken = yield* runCli(["serve", "--port", String(port)])
+      assert.strictEqual(taken.code, 2)
+      assert.include(taken.stderr, `parallel-agents: cannot listen on 127.0.0.1:${port}`)
+      const bad = yield* runCli(["serve", "--port", "70000"])
+      assert.strictEqual(bad.code, 2)
+      const body = yield* runCli(["serve", "--port", "0"], { AGENT_HTTP_MAX_BODY: "-1" })
+      assert.strictEqual(body.code, 2)
+      assert.include(body.stderr, "configuration")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("serve --help lists its flags", () =>
+    Effect.gen(function*() {
+      const help = yield* runCli(["serve", "--help"])
+      assert.strictEqual(help.code, 0)
+      assert.include(help.stderr + help.stdout, "--port")
+      assert.include(help.stderr + help.stdout, "--host")
+    }).pipe(Effect.provide(NodeContext.layer)))
+})

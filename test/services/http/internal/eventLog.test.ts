@@ -1,0 +1,53 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Stream } from "effect"
+import * as EventLog from "../../../../services/http/internal/eventLog.js"
+
+const event = (type: string) => ({ type, data: `{"_tag":"${type}"}` })
+
+const decode = (bytes: Chunk.Chunk<Uint8Array>) =>
+  Chunk.toReadonlyArray(bytes).map((chunk) => new TextDecoder().decode(chunk)).join("")
+
+describe("EventLog", () => {
+  it.live("a reader under way when the log closes gets every event; one that comes after gets what it keeps", () =>
+    Effect.gen(function*() {
+      const log = yield* EventLog.EventLog.make
+      yield* log.append([event("Started")])
+      const early = yield* log.readSse(0, "0 millis").pipe(Stream.runCollect, Effect.fork)
+      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => log.readers === 1 }))
+      yield* log.append([event("Output"), event("Ended")])
+      yield* log.close((entry) => entry.type !== "Output")
+      const all = decode(yield* Fiber.join(early))
+      assert.strictEqual(
+        all,
+        "id: 1\nevent: Started\ndata: {\"_tag\":\"Started\"}\n\n" +
+          "id: 2\nevent: Output\ndata: {\"_tag\":\"Output\"}\n\n" +
+          "id: 3\nevent: Ended\ndata: {\"_tag\":\"Ended\"}\n\n"
+      )
+      // Compacted once its last reader left: a new reader replays the kept events, numbered as they were.
+      assert.strictEqual(log.readers, 0)
+      const later = decode(yield* Stream.runCollect(log.readSse(0, "0 millis")))
+      assert.strictEqual(
+        later,
+        "id: 1\nevent: Started\ndata: {\"_tag\":\"Started\"}\n\n" +
+          "id: 3\nevent: Ended\ndata: {\"_tag\":\"Ended\"}\n\n"
+      )
+      const resumed = yield* Stream.runCollect(log.read(1))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(resumed).map((entry) => entry.id), [3])
+      assert.strictEqual(log.lastId, 3)
+    }))
+
+  it.live("readers of a live log wait for events and end when it closes; appends after the close are dropped", () =>
+    Effect.gen(function*() {
+      const log = yield* EventLog.EventLog.make
+      const readers = yield* Effect.forEach([0, 1], () => Effect.fork(Stream.runCollect(log.read(0, "0 millis"))))
+      yield* Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => log.readers === 2 }))
+      yield* log.append([event("A")])
+      yield* log.append([event("B")])
+      yield* log.close()
+      yield* log.append([event("C")])
+      for (const reader of readers) {
+        assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(reader)).map((entry) => entry.type), ["A", "B"])
+      }
+      assert.strictEqual(log.readers, 0)
+    }))
+})
