@@ -145,10 +145,10 @@ export class RunJournalError extends Schema.TaggedError<RunJournalError>("effect
  */
 export interface Service {
   /**
-   * Records a task's final result. The effect completes once the entry is durably stored, so a result can be
+   * Records a task's final result. The effect completes once the store has committed the entry, so a result can be
    * emitted after it; stores write concurrent calls together (group commit). Recording a task again replaces its
-   * entry (a failed task retried on resume records its new result). Fails with `Encode` when `result` is not JSON,
-   * `Write` when the store fails.
+   * entry (a failed task retried on resume records its new result). Fails with `Encode` when `result` is not JSON
+   * (that call only), with `Write` when the store fails (every call of the failed batch).
    */
   readonly record: (runId: string, entry: Entry) => Effect.Effect<void, RunJournalError>
   /** Every entry of a run, in no particular order, read in pages. */
@@ -230,7 +230,7 @@ const serialize = (value: unknown, key: string, state: Canonical): string | unde
  * values this is the JSON Canonicalization Scheme (RFC 8785). Fails with `Encode` for a value `JSON.stringify`
  * cannot write (a bigint, a circular reference) or writes as nothing (`undefined`, a function).
  *
- * @category input hashes
+ * @category combinators
  * @since 0.1.0
  */
 export const canonicalJson = (value: unknown): Effect.Effect<string, RunJournalError> =>
@@ -252,7 +252,7 @@ export const canonicalJson = (value: unknown): Effect.Effect<string, RunJournalE
  * (`canonicalJson`) as UTF-8, in 64 lowercase hex digits. It is stable across processes, machines and versions, so
  * a resumed run tells a task whose input changed under the same id from one it may replay.
  *
- * @category input hashes
+ * @category combinators
  * @since 0.1.0
  */
 export const hashInput = (input: unknown): Effect.Effect<string, RunJournalError> =>
