@@ -77,7 +77,7 @@ describe("RunJournal.canonicalJson", () => {
 
   it.effect.prop(
     "equals JSON.stringify of the value with its keys sorted",
-    [FastCheck.jsonValue()],
+    [FastCheck.jsonValue({ maxDepth: 4 })],
     ([value]) =>
       Effect.gen(function*() {
         const sortKeys = (v: unknown): unknown =>
@@ -126,7 +126,7 @@ describe("RunJournal.hashInput", () => {
 
   it.effect.prop(
     "matches node:crypto for any JSON input",
-    [FastCheck.jsonValue()],
+    [FastCheck.jsonValue({ maxDepth: 4 })],
     ([value]) =>
       Effect.gen(function*() {
         const canonical = yield* RunJournal.canonicalJson(value)

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Scope } from "effect"
-import { Chunk, Effect, Either, Fiber, Option, Stream, TestClock, Tracer } from "effect"
-import type * as RunJournal from "../../../src/RunJournal.js"
+import { Chunk, Context, Effect, Either, Fiber, Layer, Option, Stream, TestClock, Tracer } from "effect"
+import * as RunJournal from "../../../src/RunJournal.js"
 import { entryOf } from "./fixtures.js"
 
 /**
@@ -32,9 +32,18 @@ export interface Backend {
    * connection, which holds the lock; two processes do open a new file at once (tested on processes).
    */
   readonly concurrentOpen: boolean
-  /** Why the backend is not available here, if it is not. */
-  readonly skip?: string | undefined
+  /**
+   * Why the backend is not available here, asked when each test starts (a server is started before the tests);
+   * it fails the test instead when the backend is required.
+   */
+  readonly unavailable?: (() => string | undefined) | undefined
+  /** Added to each test's name: reporters do not print a skipped test's reason. */
+  readonly note?: string | undefined
 }
+
+/** The journal a layer builds, in the current scope. */
+export const build = <E>(layer: Layer.Layer<RunJournal.RunJournal, E>) =>
+  Effect.map(Layer.build(layer), Context.get(RunJournal.RunJournal))
 
 const byTaskId = (a: RunJournal.Entry, b: RunJournal.Entry) => a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0
 
@@ -60,8 +69,9 @@ export const withWriteSpans = <A, E, R>(
 
 export const journalSuite = (backend: Backend) => {
   const test = (name: string, body: (store: Store) => Effect.Effect<void, unknown, Scope.Scope>) =>
-    it.scoped(`${backend.name}: ${name}${backend.skip ? ` [skipped: ${backend.skip}]` : ""}`, (ctx) => {
-      if (backend.skip) ctx.skip(backend.skip)
+    it.scoped(`${backend.name}: ${name}${backend.note ?? ""}`, (ctx) => {
+      const unavailable = backend.unavailable?.()
+      if (unavailable !== undefined) ctx.skip(unavailable)
       return Effect.flatMap(backend.store, body)
     })
 
