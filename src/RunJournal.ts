@@ -148,7 +148,8 @@ export interface Service {
    * Records a task's final result. The effect completes once the store has committed the entry, so a result can be
    * emitted after it; stores write concurrent calls together (group commit). Recording a task again replaces its
    * entry (a failed task retried on resume records its new result). Fails with `Encode` when `result` is not JSON
-   * (that call only), with `Write` when the store fails (every call of the failed batch).
+   * (that call only), with `Write` when the store fails (every call of the failed batch). Interrupting a call
+   * does not withdraw its entry: it may still be written.
    */
   readonly record: (runId: string, entry: Entry) => Effect.Effect<void, RunJournalError>
   /** Every entry of a run, in no particular order, read in pages. */

@@ -46,7 +46,8 @@ export interface Options {
    */
   readonly prefix?: string | undefined
   /**
-   * The most entries written in one statement. Records waiting beyond it go in the next statement.
+   * The most entries written in one statement, at most 5,000 (SQLite takes 32,766 values a statement, 6 a row).
+   * Records waiting beyond it go in the next statement.
    *
    * @default 1000
    */
@@ -66,7 +67,7 @@ export interface Options {
  * @since 0.1.0
  */
 export interface SqliteOptions extends Options {
-  /** The database file; created with its tables when missing. Its folder must exist. */
+  /** The database file, relative to the working directory; created with its tables when missing (not its folder). */
   readonly filename: string
   /**
    * How long a statement waits for another process's lock on the file before it fails.
@@ -167,15 +168,17 @@ const isOutcome = Schema.is(RunJournal.Outcome)
 
 const toNumber = (value: Integer | null): number | undefined => value === null ? undefined : Number(value)
 
-const positive = (name: string, value: number | undefined, fallback: number) =>
+const positive = (name: string, value: number | undefined, fallback: number, max = Infinity) =>
   value === undefined
     ? Effect.succeed(fallback)
-    : Number.isInteger(value) && value > 0
+    : Number.isInteger(value) && value > 0 && value <= max
     ? Effect.succeed(value)
     : Effect.fail(
       new RunJournal.RunJournalError({
         reason: "Open",
-        description: `${name} must be a positive integer, got ${String(value)}`
+        description: `${name} must be a positive integer${max === Infinity ? "" : ` up to ${max}`}, got ${
+          String(value)
+        }`
       })
     )
 
@@ -237,7 +240,7 @@ export const make = (
         description: `the table prefix must be letters, digits and _, got ${JSON.stringify(prefix)}`
       })
     }
-    const batchSize = yield* positive("batchSize", options?.batchSize, 1000)
+    const batchSize = yield* positive("batchSize", options?.batchSize, 1000, 5000)
     const pageSize = yield* positive("pageSize", options?.pageSize, 1000)
     const supported = sql.onDialectOrElse({ pg: () => true, sqlite: () => true, orElse: () => false })
     if (!supported) {

@@ -119,7 +119,8 @@ describe("SqlRunJournal over SQLite", () => {
 
       const filename = path.join(dir, "journal.db")
       assert.include((yield* open({ filename, prefix: "bad prefix;" })).message, "the table prefix must be letters")
-      assert.include((yield* open({ filename, batchSize: 0 })).message, "batchSize must be a positive integer, got 0")
+      assert.include((yield* open({ filename, batchSize: 0 })).message, "batchSize must be a positive integer up to")
+      assert.include((yield* open({ filename, batchSize: 6000 })).message, "up to 5000, got 6000")
       assert.include((yield* open({ filename, pageSize: 1.5 })).message, "pageSize must be a positive integer")
       assert.include((yield* open({ filename, busyTimeout: "soon" as never })).message, "busyTimeout is not a duration")
     }))
