@@ -1,7 +1,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber, Redacted, Schedule, Schema } from "effect"
+import { Config, ConfigProvider, Deferred, Effect, Either, Fiber, Redacted, Schedule, Schema } from "effect"
 import * as net from "node:net"
 import * as SqlRunJournal from "../../../services/store/SqlRunJournal.js"
 import * as RunJournal from "../../../src/RunJournal.js"
@@ -103,6 +103,24 @@ describe("SqlRunJournal over PostgreSQL", () => {
       yield* journal.record("run", entryOf("after"))
       assert.deepStrictEqual((yield* readAll(journal, "run")).map((entry) => entry.taskId), ["after", "before"])
     }))
+  })
+
+  it.scoped(`layerPgConfig reads its URL from Config${note}`, (ctx) => {
+    const reason = skipReason()
+    if (reason !== undefined) ctx.skip(reason)
+    return Effect.gen(function*() {
+      const url = yield* database
+      const layer = SqlRunJournal.layerPgConfig({ url: Config.redacted("JOURNAL_DATABASE_URL") })
+      const journal = yield* build(layer).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["JOURNAL_DATABASE_URL", url]])))
+      )
+      yield* journal.record("run", entryOf("doc"))
+      assert.deepStrictEqual((yield* readAll(journal, "run")).map((entry) => entry.taskId), ["doc"])
+      const missing = yield* Effect.flip(
+        build(layer).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
+      )
+      assert.include(String(missing), "JOURNAL_DATABASE_URL")
+    })
   })
 
   it.scoped("a server that does not answer fails with Open, and the URL's password is in no error", () =>
