@@ -555,6 +555,7 @@ export const layerSqlite = (
       }
       const filename = options.filename
       const LibsqlClient = yield* driver("@effect/sql-libsql", () => import("@effect/sql-libsql/LibsqlClient"))
+      // intMode stays "number": the journal's integers are milliseconds and counts, all below 2^53.
       const client = yield* LibsqlClient.make({ url: fileUrl(filename) }).pipe(
         // The driver opens the file synchronously and throws when it cannot.
         Effect.catchAllDefect((defect) => Effect.fail(defect)),
