@@ -65,6 +65,7 @@ interface Row {
   readonly cpuMicrosPerRecord: number
   readonly batches: number
   readonly readMillis: number
+  readonly readCpuMillis: number
   readonly runsMillis: number
 }
 
@@ -101,7 +102,9 @@ const measure = (
     const used = process.cpuUsage(cpu)
 
     const reads: Array<number> = []
+    const readCpu: Array<number> = []
     for (let run = 0; run < RUNS; run++) {
+      const cpu = process.cpuUsage()
       const start = performance.now()
       // What a resumed run does: every entry of the run, by task id.
       const byTask = yield* Stream.runFold(
@@ -110,6 +113,8 @@ const measure = (
         (map, entry) => map.set(entry.taskId, entry)
       )
       reads.push(performance.now() - start)
+      const used = process.cpuUsage(cpu)
+      readCpu.push((used.user + used.system) / 1000)
       if (byTask.size !== TASKS) return yield* Effect.dieMessage(`read ${byTask.size} entries, expected ${TASKS}`)
     }
     const start2 = performance.now()
@@ -125,6 +130,7 @@ const measure = (
       cpuMicrosPerRecord: (used.user + used.system) / TASKS,
       batches,
       readMillis: median(reads),
+      readCpuMillis: median(readCpu),
       runsMillis
     } satisfies Row
   }).pipe(Effect.scoped)
@@ -154,13 +160,16 @@ const program = Effect.gen(function*() {
   console.log(`${TASKS.toLocaleString("en")} records of about ${bytes} bytes; reads: median of ${RUNS}`)
   console.log(`load average: ${os.loadavg().map((n) => n.toFixed(2)).join(", ")}; ${os.cpus().length} CPUs`)
   console.log("")
-  console.log("| store | concurrency | write | per record | CPU per record | batches | mean batch | read all | runs |")
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+  console.log(
+    "| store | concurrency | write | per record | CPU per record | batches | mean batch | read all | read CPU | runs |"
+  )
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
   for (const row of rows) {
     console.log(
       `| ${row.store} | ${row.concurrency} | ${(row.writeMillis / 1000).toFixed(2)} s | ` +
         `${(row.writeMillis * 1000 / TASKS).toFixed(1)} µs | ${row.cpuMicrosPerRecord.toFixed(1)} µs | ` +
         `${row.batches} | ${(TASKS / row.batches).toFixed(0)} | ${row.readMillis.toFixed(0)} ms | ` +
+        `${row.readCpuMillis.toFixed(0)} ms | ` +
         `${row.runsMillis.toFixed(0)} ms |`
     )
   }
