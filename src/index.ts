@@ -99,6 +99,16 @@ export * as Retry from "./Retry.js"
 export * as RunEvent from "./RunEvent.js"
 
 /**
+ * A journal of runs, so that a run that stops (a crash, a deploy, `kill -9`) resumes where it stopped and no
+ * finished agent is called again. It records each task's final result under its run id and task id, with a hash of
+ * the task's input, and gives them back when the run resumes. This module is the port and its reference layer in
+ * memory; `effect-parallel-agents/store` keeps the journal in SQLite or PostgreSQL.
+ *
+ * @since 0.1.0
+ */
+export * as RunJournal from "./RunJournal.js"
+
+/**
  * What a run returns: every task's result in input order, a summary by outcome, the aggregate, and stats people
  * read at a glance (wall time against the sequential sum, speedup, parallel efficiency, duration percentiles, queue
  * wait, success rate), with a terminal table to print them.
