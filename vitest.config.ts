@@ -9,8 +9,8 @@ export default defineConfig({
   // example's module (written like user code) and run it under TestClock.
   resolve: {
     alias: [
-      { find: /^effect-parallel-agents\/(models|testing|cli)$/, replacement: path.join(root, "services/$1/index.ts") },
-      { find: /^effect-parallel-agents\/(models|testing|cli)\/(.*)$/, replacement: path.join(root, "services/$1/$2.ts") },
+      { find: /^effect-parallel-agents\/(models|testing|cli|cluster)$/, replacement: path.join(root, "services/$1/index.ts") },
+      { find: /^effect-parallel-agents\/(models|testing|cli|cluster)\/(.*)$/, replacement: path.join(root, "services/$1/$2.ts") },
       { find: /^effect-parallel-agents$/, replacement: path.join(root, "src/index.ts") },
       { find: /^effect-parallel-agents\/(.*)$/, replacement: path.join(root, "src/$1.ts") }
     ]

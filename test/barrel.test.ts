@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /** The engine's barrel and the barrel of each group of services/, each its own export path. */
-const barrels = ["src", "services/models", "services/testing", "services/cli"]
+const barrels = ["src", "services/models", "services/testing", "services/cli", "services/cluster"]
 
 interface Export {
   readonly name: string
@@ -94,6 +94,7 @@ describe("barrels", () => {
     assert.include(checkBarrel("services/models"), "LanguageModelAgent")
     assert.include(checkBarrel("services/testing"), "TestAgent")
     assert.include(checkBarrel("services/cli"), "Cli")
+    assert.include(checkBarrel("services/cluster"), "AgentTask")
   })
 
   it("the barrels' namespaces are the modules themselves", async () => {
