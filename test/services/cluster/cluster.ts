@@ -7,7 +7,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, layer } from "@effect/vitest"
 import type { Vitest } from "@effect/vitest"
 import type { Scope } from "effect"
-import { Context, Effect, Layer, Random, Redacted } from "effect"
+import { Context, Effect, Layer, Logger, LogLevel, Random, Redacted } from "effect"
 import * as net from "node:net"
 import * as AgentRunner from "../../../services/cluster/AgentRunner.js"
 import * as ClusterConfig from "../../../services/cluster/ClusterConfig.js"
@@ -51,6 +51,9 @@ export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => 
   })
 })
 
+/** The engine the runners of these tests run tasks with. */
+export const executor = Executor.layer()
+
 /** A PostgreSQL client for a database URL. */
 export const client = (url: string) => PgClient.layer({ url: Redacted.make(url) })
 
@@ -67,12 +70,14 @@ export const runner = <R>(options: {
   Effect.map(freePort, (port) =>
     AgentRunner.layer(options.agents, { concurrency: options.concurrency }).pipe(
       Layer.provideMerge(AgentRunner.layerSharding),
-      Layer.provide(Executor.layer()),
+      Layer.provide(executor),
       Layer.provideMerge(ClusterConfig.layer({
         runner: { host: "127.0.0.1", port, concurrency: options.concurrency },
         sharding: options.sharding
       })),
-      Layer.provideMerge(client(options.url))
+      Layer.provideMerge(client(options.url)),
+      // @effect/cluster says "Listening on ..." at Info; tests want quiet.
+      Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
     ))
 
 /** Builds a layer into the current scope and returns its context. */
