@@ -113,6 +113,17 @@ export * as RunReport from "./RunReport.js"
 export * as Task from "./Task.js"
 
 /**
+ * The JSONL task file: one JSON object per line, numbered from 1, blank lines skipped. Each line becomes a task
+ * whose id is the object's `id` (a string or a number) or else its line number, with the line number in its `line`
+ * label. A line that is not JSON, or not a JSON object, is a bad line: it still becomes a task, which `input` makes
+ * fail on its own with its message, so the run goes on and the line is reported. Each result is written back as one
+ * JSON line (`resultLine`).
+ *
+ * @since 0.1.0
+ */
+export * as TaskFile from "./TaskFile.js"
+
+/**
  * The outcome of one task: `Succeeded`, `Failed`, `TimedOut` or `Interrupted`, with the task, the agent instance
  * that ran it, the attempt, when it started and how long it took. `Failed` keeps the whole `Cause`.
  *

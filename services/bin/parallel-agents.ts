@@ -13,13 +13,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Cli from "../cli/Cli.js"
+import * as Output from "../cli/Output.js"
 
 const write = (stream: NodeJS.WriteStream) => (text: string) =>
   Effect.sync(() => {
     stream.write(text)
   })
 
-const output = Cli.Output.of({
+const output = Output.layer({
   stdout: write(process.stdout),
   stderr: write(process.stderr),
   interactive: process.stderr.isTTY === true,
@@ -43,8 +44,8 @@ process.once("SIGINT", () => {
 })
 
 Cli.run(process.argv).pipe(
-  Effect.provideService(Cli.Output, output),
   Effect.provide(Layer.mergeAll(
+    output,
     NodeContext.layer,
     NodeHttpClient.layerUndici,
     // Logs (`--log-level debug` shows a line per task) go to stderr: stdout carries results only.

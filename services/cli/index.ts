@@ -1,10 +1,45 @@
 /**
- * The command line, `parallel-agents`, on `@effect/cli`. `parallel-agents run --input tasks.jsonl --agent classify`
- * streams a JSONL file of tasks through a built-in agent (`AgentRegistry`) with `Executor.stream`, writes one JSON
- * line per task as it ends, shows progress, and prints a summary. A line that is not JSON or does not fit the
- * agent's input schema fails on its own, with its line number. Ctrl-C stops the run: running agents are
- * interrupted and released, every finished result is written, and the summary is printed.
+ * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommand `run`
+ * (`RunCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the process with
+ * that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a JSONL file of
+ * tasks.
  *
  * @since 0.1.0
  */
 export * as Cli from "./Cli.js"
+
+/**
+ * The flags of `parallel-agents run`, on `@effect/cli` `Options`: each parsed and checked, so that a bad value is a
+ * usage error that says what was expected, before any task runs.
+ *
+ * @since 0.1.0
+ */
+export * as Flags from "./Flags.js"
+
+/**
+ * Where the command line writes: the output port. `stdout` carries data only (result lines without `--output`, the
+ * `--json` summary); `stderr` carries what people read (progress, failed lines, the summary). The program that runs
+ * the command line provides it: `services/bin/parallel-agents.ts` on Node.js, a capturing double in tests.
+ *
+ * @since 0.1.0
+ */
+export * as Output from "./Output.js"
+
+/**
+ * `parallel-agents run`: streams a JSONL task file (`TaskFile`) through a built-in agent (`AgentRegistry`) with
+ * `Executor.stream`, writes one JSON line per task as it ends, shows progress, and prints a summary. A line that is
+ * not JSON or does not fit the agent's input schema fails on its own, with its line number. Ctrl-C stops the run:
+ * running agents are interrupted and released, every finished result is written, and the summary is printed.
+ *
+ * @since 0.1.0
+ */
+export * as RunCommand from "./RunCommand.js"
+
+/**
+ * The summary of a `parallel-agents run`: the outcomes, the wall time against the time one after another, the model
+ * and its tokens, and where the results and the report went. Printed for people on stderr, or with `--json` as one
+ * JSON object, the last line on stdout.
+ *
+ * @since 0.1.0
+ */
+export * as Summary from "./Summary.js"

@@ -1,6 +1,6 @@
 /**
  * The command line's bookkeeping: a tally of a run's results and events, the progress line (a bar redrawn in place
- * on a terminal, a plain line every few seconds elsewhere) and the summary.
+ * on a terminal, a plain line every few seconds elsewhere) and the counts people read.
  *
  * @internal
  */
@@ -142,7 +142,8 @@ export const snapshot = (tally: Tally, elapsedMillis: number, rate: number | und
   rate
 })
 
-const count = (n: number) => n.toLocaleString("en-US")
+/** A count for people: `1,500`. @internal */
+export const count = (n: number): string => n.toLocaleString("en-US")
 
 const formatRate = (rate: number | undefined) =>
   rate === undefined ? "-/s" : `${rate < 10 ? rate.toFixed(1) : count(Math.round(rate))}/s`

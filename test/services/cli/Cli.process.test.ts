@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import type * as Cli from "../../../services/cli/Cli.js"
+import type * as Summary from "../../../services/cli/Summary.js"
 import * as ModelServer from "../modelServer.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
@@ -154,7 +154,7 @@ describe("parallel-agents (a process)", () => {
         progress.at(-1)!,
         /^progress [\d.]+ m?s: \d\/6 done \(\d+%\), \d succeeded, 0 failed, 0 timed out, 0 interrupted, 1 in flight, [\d.-]+\/s, ETA /
       )
-      const summary = JSON.parse(stdout) as Cli.Summary
+      const summary = JSON.parse(stdout) as Summary.Summary
       assert.deepStrictEqual(summary.summary, { total: 6, succeeded: 6, failed: 0, timedOut: 0, interrupted: 0 })
       assert.deepStrictEqual([summary.exitCode, summary.interrupted, summary.concurrency], [0, false, 1])
       assert.strictEqual(summary.output, path.join(fs.realpathSync(directory), "out.jsonl"))
@@ -177,7 +177,7 @@ describe("parallel-agents (a process)", () => {
       yield* Fiber.join(interrupted)
       assert.strictEqual(exitCode, 130, stderr)
       assert.include(stderr, "Interrupted: stopping 3 running agents")
-      const summary = JSON.parse(stdout) as Cli.Summary
+      const summary = JSON.parse(stdout) as Summary.Summary
       assert.isTrue(summary.interrupted)
       const lines = readLines(output)
       const count = (status: string) => lines.filter((line) => line.status === status).length

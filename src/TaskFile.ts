@@ -1,0 +1,292 @@
+/**
+ * The JSONL task file: one JSON object per line, numbered from 1, blank lines skipped. Each line becomes a task
+ * whose id is the object's `id` (a string or a number) or else its line number, with the line number in its `line`
+ * label. A line that is not JSON, or not a JSON object, is a bad line: it still becomes a task, which `input` makes
+ * fail on its own with its message, so the run goes on and the line is reported. Each result is written back as one
+ * JSON line (`resultLine`).
+ *
+ * @since 0.1.0
+ */
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as AgentError from "./AgentError.js"
+import * as Task from "./Task.js"
+import * as TaskResult from "./TaskResult.js"
+import * as Usage from "./Usage.js"
+
+// =============================================================================
+// models
+// =============================================================================
+
+/**
+ * The value of a good line: a JSON object.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type JsonObject = { readonly [key: string]: unknown }
+
+/**
+ * A line that holds no task: not JSON, or JSON but not an object. It is the input of that line's task, which
+ * `input` rejects with `message`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class BadLine extends Schema.TaggedClass<BadLine>("effect-parallel-agents/TaskFile/BadLine")("BadLine", {
+  /** The line's number, from 1. */
+  line: Schema.Number,
+  /** What is wrong with it: `not JSON: ...` or `not a JSON object: ...`. */
+  message: Schema.String
+}) {}
+
+/**
+ * The input of a task read from a task file: the line's object, or the `BadLine` it was.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Input = JsonObject | BadLine
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isBadLine = (u: unknown): u is BadLine => u instanceof BadLine
+
+// =============================================================================
+// reading
+// =============================================================================
+
+const JsonObject = Schema.declare((u: unknown): u is JsonObject => Predicate.isRecord(u), {
+  identifier: "JsonObject",
+  message: (issue) => `not a JSON object: got ${kindOf(issue.actual)}`
+})
+
+const kindOf = (value: unknown): string =>
+  value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`
+
+const decodeJson = Schema.decodeEither(Schema.parseJson(JsonObject))
+
+/** Parser messages quote the line: long lines are cut. */
+const maxMessage = 200
+
+const messageOf = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const message = issue?.message ?? String(error)
+  // Only `Schema.parseJson`'s transformation fails with a `Transformation` issue: the line is not JSON.
+  const text = issue?._tag === "Transformation" ? `not JSON: ${message}` : message
+  return text.length > maxMessage ? `${text.slice(0, maxMessage)}…` : text
+}
+
+const idOf = (value: JsonObject): string | undefined => {
+  const id = value.id
+  return (typeof id === "string" && id !== "") || (typeof id === "number" && Number.isFinite(id))
+    ? String(id)
+    : undefined
+}
+
+/**
+ * Whether a line holds nothing but whitespace: such lines are skipped, and keep their number.
+ *
+ * @category guards
+ * @since 0.1.0
+ */
+export const isBlank = (text: string): boolean => text.trim() === ""
+
+/**
+ * Decodes one line, numbered `line` from 1, with `Schema.parseJson`: the line's object, or the `BadLine` it is. A
+ * byte order mark at the start of line 1 is ignored.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const decodeLine = (text: string, line: number): Either.Either<JsonObject, BadLine> =>
+  Either.mapLeft(
+    decodeJson(line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text),
+    (error) => new BadLine({ line, message: messageOf(error) })
+  )
+
+/**
+ * The task of one line, numbered `line` from 1: its id is the object's `id` (a non-empty string or a finite
+ * number), or else the line number; its `line` label is the line number. A bad line's task has the line number
+ * as its id and the `BadLine` as its input.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const taskOf = (text: string, line: number): Task.Task<Input> => {
+  const labels = { line: String(line) }
+  return Either.match(decodeLine(text, line), {
+    onLeft: (bad): Task.Task<Input> => Task.make({ id: String(line), input: bad, labels }),
+    onRight: (value) => Task.make({ id: idOf(value) ?? String(line), input: value, labels })
+  })
+}
+
+/**
+ * The tasks of a stream of lines, the first numbered 1. Blank lines are skipped (and counted in the numbering); a
+ * bad line becomes a task that `input` rejects, and the stream goes on.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromLines = <E, R>(lines: Stream.Stream<string, E, R>): Stream.Stream<Task.Task<Input>, E, R> =>
+  lines.pipe(
+    Stream.zipWithIndex,
+    Stream.filterMap(([text, index]) => isBlank(text) ? Option.none() : Option.some(taskOf(text, index + 1)))
+  )
+
+/**
+ * The tasks of a stream of text, cut into lines at `\n`, `\r\n` or `\r` (see `fromLines`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromText = <E, R>(text: Stream.Stream<string, E, R>): Stream.Stream<Task.Task<Input>, E, R> =>
+  fromLines(Stream.splitLines(text))
+
+/**
+ * The tasks of a task file, read as UTF-8 as the stream is pulled (see `fromLines`); a byte order mark is ignored.
+ *
+ * **Example** (Running an agent over a task file)
+ *
+ * ```ts
+ * import { Executor, TaskFile } from "effect-parallel-agents"
+ * import { Schema, Stream } from "effect"
+ *
+ * const results = Executor.stream(TaskFile.fromFile("tasks.jsonl"), classifier, {
+ *   input: TaskFile.input(Schema.Struct({ text: Schema.String })),
+ *   concurrency: 100
+ * }).pipe(Stream.map((result) => JSON.stringify(TaskFile.resultLine(result))))
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fromFile = (path: string): Stream.Stream<Task.Task<Input>, PlatformError, FileSystem.FileSystem> =>
+  Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => fromText(Stream.decodeText(fs.stream(path)))))
+
+const Line = Schema.Unknown.pipe(Schema.filter((input) => isBadLine(input) ? input.message : true))
+
+/**
+ * The input schema of a run over a task file: a bad line fails with its message (`not JSON: ...`), and a line's
+ * object is decoded with `schema`. Give it as the run's `input`, so that a bad line's task ends `Failed` with an
+ * `AgentInputError` and the run goes on.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const input = <A, I, R>(schema: Schema.Schema<A, I, R>): Schema.Schema<A, unknown, R> =>
+  Schema.compose(Line, schema, { strict: false })
+
+/**
+ * The line of a task read from a task file (its `line` label), `undefined` for any other task.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const lineOf = (task: Task.Task<unknown>): number | undefined => {
+  const line = task.labels.line
+  return line === undefined ? undefined : Number(line)
+}
+
+// =============================================================================
+// results
+// =============================================================================
+
+const Issue = Schema.Struct({
+  path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
+  message: Schema.String
+})
+
+/**
+ * The JSON line of one result: `line` (its line in the task file), `id`, `status`, then `value` or `error` (with
+ * `errorTag`, and `issues` when the line was bad input, or `reason`), `attempts`, `durationMillis`, `agent` (the
+ * agent instance) and, when there was any, `usage` and `retries`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ResultLine = Schema.Struct({
+  line: Schema.optional(Schema.Number),
+  id: Schema.String,
+  status: Schema.Literal("Succeeded", "Failed", "TimedOut", "Interrupted"),
+  value: Schema.optional(Schema.Unknown),
+  error: Schema.optional(Schema.String),
+  errorTag: Schema.optional(Schema.String),
+  issues: Schema.optional(Schema.Array(Issue)),
+  reason: Schema.optional(Schema.String),
+  attempts: Schema.Number,
+  durationMillis: Schema.Number,
+  agent: Schema.optional(Schema.String),
+  usage: Schema.optional(Schema.Struct({
+    requests: Schema.Number,
+    inputTokens: Schema.Number,
+    outputTokens: Schema.Number,
+    cost: Schema.optional(Schema.Number)
+  })),
+  retries: Schema.optional(Schema.Number)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ResultLine extends Schema.Schema.Type<typeof ResultLine> {}
+
+const isInputError = (error: unknown): error is AgentError.AgentInputError =>
+  Predicate.isTagged(error, "AgentInputError")
+
+const hasTag = (error: unknown): error is { readonly _tag: string } =>
+  Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
+
+const outcomeOf = (result: TaskResult.TaskResult<unknown, unknown>) => {
+  switch (result._tag) {
+    case "Succeeded":
+      return { value: result.value }
+    case "Failed":
+      return {
+        error: TaskResult.message(result),
+        ...(hasTag(result.error) ? { errorTag: result.error._tag } : {}),
+        ...(isInputError(result.error) ? { issues: result.error.issues } : {})
+      }
+    case "TimedOut":
+    case "Interrupted":
+      return { error: TaskResult.message(result), reason: result.reason }
+  }
+}
+
+const usageOf = (usage: Usage.Usage) => {
+  if (Usage.isEmpty(usage)) return {}
+  const { cost, ...tokens } = usage
+  return { usage: cost > 0 ? usage : tokens }
+}
+
+/**
+ * The line of a result, its fields in the order they are written (see `ResultLine`). `line` is left out for a task
+ * not read from a task file; `usage` leaves out a cost of 0.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const resultLine = (result: TaskResult.TaskResult<unknown, unknown>): ResultLine => {
+  const line = lineOf(result.task)
+  return {
+    ...(line === undefined ? {} : { line }),
+    id: result.taskId,
+    status: result._tag,
+    ...outcomeOf(result),
+    attempts: result.attempt,
+    durationMillis: result.durationMillis,
+    ...(result.agent === undefined ? {} : { agent: result.agent }),
+    ...usageOf(result.usage),
+    ...(result.failedAttempts.length > 0 ? { retries: result.failedAttempts.length } : {})
+  }
+}
