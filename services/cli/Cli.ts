@@ -1,8 +1,8 @@
 /**
- * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommand `run`
- * (`RunCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the process with
- * that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a JSONL file of
- * tasks.
+ * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommands `run`
+ * (`RunCommand`) and `runner` (`RunnerCommand`), `run` to run it on `argv` and get its exit code, and the `teardown`
+ * that exits the process with that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in
+ * agent over a JSONL file of tasks; `parallel-agents runner` joins a cluster as a runner.
  *
  * @since 0.1.0
  */
@@ -19,6 +19,7 @@ import * as Exit from "effect/Exit"
 import * as internal from "./internal/exit.js"
 import * as Output from "./Output.js"
 import * as RunCommand from "./RunCommand.js"
+import * as RunnerCommand from "./RunnerCommand.js"
 
 /**
  * The exit codes: `0` every task succeeded; `1` a task did not succeed (failed, bad input, timed out) or the run
@@ -43,7 +44,7 @@ export const ExitCode: {
  */
 export const command = CliCommand.make("parallel-agents").pipe(
   CliCommand.withDescription("Run many LLM agents in parallel."),
-  CliCommand.withSubcommands([RunCommand.command])
+  CliCommand.withSubcommands([RunCommand.command, RunnerCommand.command])
 )
 
 /**

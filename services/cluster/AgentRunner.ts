@@ -192,7 +192,13 @@ export const layer = <R>(
         const address = yield* Entity.CurrentRunnerAddress
         const runner = `${address.host}:${address.port}`
         return AgentTask.AgentTask.of({
-          Run: ({ payload }) => Effect.map(run(runner, payload), (result) => ({ runner, result }))
+          Run: ({ payload }) =>
+            Effect.map(run(runner, payload), (result) => ({
+              runner,
+              agent: payload.agent,
+              input: AgentTask.fingerprint(payload.task.input),
+              result
+            }))
         })
       }),
       { maxIdleTime: options?.maxIdleTime ?? Duration.seconds(10) }
@@ -233,15 +239,16 @@ export const layerSharding: Layer.Layer<
 
 /**
  * A whole runner process: hosts these agents (`layer`) on a Node.js runner (`layerSharding`) with settings from
- * configuration (`ClusterConfig.layerConfig`, `DATABASE_URL`), until it is interrupted; then it lets its running
- * tasks finish (up to `CLUSTER_TERMINATION_TIMEOUT`) and hands its shards over. The app provides the `Executor`
- * and what the agents need (a language model).
+ * configuration (`ClusterConfig.layerConfig`, `DATABASE_URL`; `options` take precedence), until it is interrupted;
+ * then it lets its running tasks finish (up to `CLUSTER_TERMINATION_TIMEOUT`) and hands its shards over. The app
+ * provides the `Executor` and what the agents need (a language model).
  *
  * @category constructors
  * @since 0.1.0
  */
 export const launch = <R>(
-  agents: Iterable<Registration<R>>
+  agents: Iterable<Registration<R>>,
+  options?: ClusterConfig.Options
 ): Effect.Effect<
   never,
   ConfigError.ConfigError | ClusterConfig.SettingsMismatch | SqlError.SqlError | SocketServer.SocketServerError,
@@ -257,5 +264,5 @@ export const launch = <R>(
       layer(agents, { concurrency: config.runner.concurrency }).pipe(Layer.provide(layerSharding))
     )
   }).pipe(
-    Effect.provide(Layer.merge(ClusterConfig.layerConfig, ClusterConfig.layerDatabase))
+    Effect.provide(Layer.merge(ClusterConfig.layerConfig(options), ClusterConfig.layerDatabase))
   )

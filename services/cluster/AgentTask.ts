@@ -11,6 +11,7 @@ import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as Hash from "effect/Hash"
 import * as Schema from "effect/Schema"
 import * as TaskResult from "../../src/TaskResult.js"
 
@@ -97,13 +98,17 @@ export const Result = Schema.Struct({
 export interface Result extends Schema.Schema.Type<typeof Result> {}
 
 /**
- * The reply to `Run`: the result and the address of the runner that produced it (`host:port`).
+ * The reply to `Run`: the result, the address of the runner that produced it (`host:port`), and what it was
+ * produced from: the agent's name and the input's `fingerprint`. A coordinator that gets a stored reply back checks
+ * them, so that a run id reused for another agent or other inputs does not pass old results off as new ones.
  *
  * @category models
  * @since 0.1.0
  */
 export const Reply = Schema.Struct({
   runner: Schema.String,
+  agent: Schema.String,
+  input: Schema.Number,
   result: Result
 }).annotations({ identifier: "AgentTask.Reply" })
 
@@ -150,6 +155,14 @@ export const primaryKey = (runId: string, taskId: string): string => `${runId}/$
 // =============================================================================
 // encoding
 // =============================================================================
+
+/**
+ * A 32-bit hash of a task's input (JSON data), as its reply records it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const fingerprint = (input: unknown): number => Hash.string(JSON.stringify(input) ?? "null")
 
 const json = Schema.parseJson()
 

@@ -359,12 +359,25 @@ export const config: Config.Config<Service> = Config.all({ sharding: shardingCon
 )
 
 /**
- * Provides settings read from configuration (see `config`).
+ * Provides settings read from configuration (see `config`); values given here are used instead of what the
+ * configuration says.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layerConfig: Layer.Layer<ClusterConfig, ConfigError.ConfigError> = Layer.effect(ClusterConfig, config)
+export const layerConfig = (options?: Options): Layer.Layer<ClusterConfig, ConfigError.ConfigError> =>
+  Layer.effect(
+    ClusterConfig,
+    Config.all({ sharding: shardingConfig, runner: runnerConfig }).pipe(
+      Config.map((read): Service => ({
+        sharding: { ...read.sharding, ...options?.sharding },
+        runner: { ...read.runner, ...options?.runner }
+      })),
+      Config.mapOrFail((service) =>
+        Either.mapLeft(validate(service), (description) => ConfigError.InvalidData([], description))
+      )
+    )
+  )
 
 /**
  * The URL of the PostgreSQL database the cluster's processes share, from `DATABASE_URL`.

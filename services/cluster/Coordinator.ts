@@ -134,6 +134,25 @@ const sendWith = (
       )
     }
     const key = AgentTask.primaryKey(options.runId, task.id)
+    // A stored reply comes back for the same run id and task id whatever the rest: it must be from this agent and
+    // this input.
+    const checked = (reply: AgentTask.Reply): Completed =>
+      reply.agent !== options.agent
+        ? done(
+          reply.runner,
+          AgentTask.failed(
+            `task ${task.id} of run ${options.runId} already has a result from agent "${reply.agent}", not ` +
+              `"${options.agent}": use another run id`
+          )
+        )
+        : reply.input !== AgentTask.fingerprint(input.right)
+        ? done(
+          reply.runner,
+          AgentTask.failed(
+            `task ${task.id} of run ${options.runId} already has a result for another input: use another run id`
+          )
+        )
+        : done(reply.runner, reply.result)
     return client(key).Run({
       runId: options.runId,
       agent: options.agent,
@@ -145,7 +164,7 @@ const sendWith = (
       Effect.exit,
       Effect.flatMap((exit) =>
         Exit.isSuccess(exit)
-          ? Effect.succeed(done(exit.value.runner, exit.value.result))
+          ? Effect.succeed(checked(exit.value))
           : Cause.isInterruptedOnly(exit.cause)
           ? Effect.interrupt
           : Effect.succeed(
@@ -254,4 +273,4 @@ export const layerSharding: Layer.Layer<
 export const layer: Layer.Layer<
   Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage,
   ClusterConfig.SettingsMismatch | SqlError.SqlError | ConfigError.ConfigError
-> = layerSharding.pipe(Layer.provide(Layer.merge(ClusterConfig.layerConfig, ClusterConfig.layerDatabase)))
+> = layerSharding.pipe(Layer.provide(Layer.merge(ClusterConfig.layerConfig(), ClusterConfig.layerDatabase)))

@@ -16,6 +16,12 @@ describe("AgentTask", () => {
     assert.strictEqual(AgentTask.primaryKey("run-7", "doc-3"), "run-7/doc-3")
   })
 
+  it("fingerprint: the same JSON gives the same number, other JSON another", () => {
+    assert.strictEqual(AgentTask.fingerprint({ text: "a", n: 1 }), AgentTask.fingerprint({ text: "a", n: 1 }))
+    assert.notStrictEqual(AgentTask.fingerprint({ text: "a" }), AgentTask.fingerprint({ text: "b" }))
+    assert.strictEqual(AgentTask.fingerprint(null), AgentTask.fingerprint(undefined))
+  })
+
   it("toJson: JSON data as it is, undefined as null, and why a value is not JSON", () => {
     assert.deepStrictEqual(AgentTask.toJson({ a: [1, "x", null, true] }), Either.right({ a: [1, "x", null, true] }))
     assert.deepStrictEqual(AgentTask.toJson(undefined), Either.right(null))
@@ -106,6 +112,8 @@ describe("AgentTask", () => {
       assert.deepStrictEqual(yield* Schema.decodeUnknown(schema)(JSON.parse(JSON.stringify(encoded))), payload)
       const reply: AgentTask.Reply = {
         runner: "127.0.0.1:4000",
+        agent: "classify",
+        input: AgentTask.fingerprint({ text: "hi" }),
         result: { outcome: "Succeeded", value: { label: "positive" }, attempt: 1, durationMillis: 12.5 }
       }
       const json = JSON.parse(JSON.stringify(yield* Schema.encode(AgentTask.Reply)(reply)))

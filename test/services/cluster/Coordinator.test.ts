@@ -72,6 +72,26 @@ Cluster.withPostgres("Coordinator", (it) => {
       // Another run id is another run.
       yield* Coordinator.run(tasks.slice(0, 5), { ...options, runId: "other" }).pipe(Effect.provide(context))
       assert.strictEqual((yield* agent.stats).runs, 35)
+      // The same run id with other inputs, or another agent, does not pass the stored results off as its own.
+      const changed = yield* Coordinator.run(Task.fromIterable([100, 1]), options).pipe(Effect.provide(context))
+      assert.deepStrictEqual(changed.map((r) => r.result.outcome), ["Failed", "Succeeded"])
+      assert.strictEqual(
+        changed[0]!.result.error,
+        "task 0 of run again already has a result for another input: use another run id"
+      )
+      const triple = yield* doubler("triple", () => 1)
+      const elsewhere = yield* Cluster.build(
+        yield* Cluster.runner({ url, agents: [triple.registration], concurrency: 1 })
+      )
+      const [other] = yield* Coordinator.run(tasks.slice(0, 1), { ...options, agent: "triple" }).pipe(
+        Effect.provide(elsewhere)
+      )
+      assert.strictEqual(
+        other!.result.error,
+        "task 0 of run again already has a result from agent \"once\", not \"triple\": use another run id"
+      )
+      assert.strictEqual((yield* agent.stats).runs, 35)
+      assert.strictEqual((yield* triple.agent.stats).runs, 0)
     }))
 
   it.scoped("the cluster-wide concurrency bounds the tasks under way, below the runner's own limit", () =>
