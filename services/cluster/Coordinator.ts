@@ -53,6 +53,20 @@ export interface Options {
   /**
    * How many tasks are under way at once across the whole cluster: the global limit (a provider's quota). A
    * positive integer. Each runner also runs at most its own `RUNNER_CONCURRENCY`.
+   *
+   * **Details**
+   *
+   * The limit is the coordinator's: a task holds a slot from the moment it is sent until its result is back, so
+   * agents never run more than `concurrency` at once for this run, wherever they run, and a runner that dies does
+   * not free the slots of its tasks until they have run again elsewhere.
+   *
+   * **Gotchas**
+   *
+   * It bounds one coordinator, not the cluster: two runs at once, or two coordinators, each have their own limit
+   * (give each its share of the quota). A coordinator stopped and started again with the same run id does not stop
+   * the tasks its predecessor had sent: for as long as they take, up to twice `concurrency` tasks may run. Tasks
+   * go to the runner that holds their shard, not to an idle one: with `concurrency` well above the runners' total,
+   * tasks wait on busy runners while others have room.
    */
   readonly concurrency: number
   /** How long one task may run (a task's own timeout overrides it); the runners' `AGENT_TIMEOUT` by default. */
