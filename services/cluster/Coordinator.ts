@@ -196,7 +196,13 @@ const sendWith = (
 /**
  * Sends tasks to the cluster and emits each task's result as it ends (completion order), with at most
  * `concurrency` tasks under way; tasks are read as slots free up, so a `Stream` of tasks is never read ahead by
- * more than that. Every task is reported exactly once. Options out of range are a defect.
+ * more than that. Every task is reported exactly once. Options out of range fail the stream with `RunOptionsError`
+ * before any task is sent.
+ *
+ * **Gotchas**
+ *
+ * The run keeps every task id it has sent, to report a second task with the same id as `Failed` (it would get the
+ * first one's result): memory grows with the number of tasks, by one id each.
  *
  * @category constructors
  * @since 0.1.0
