@@ -123,8 +123,8 @@ const validate = (options: Options): AgentError.RunOptionsError | undefined => {
 }
 
 /**
- * Sends one task and waits for its result; never fails. A task whose input is not JSON, or whose id was already
- * sent in this run, ends `Failed` without being sent; an error of the cluster itself ends it `Failed` with that
+ * Sends one task and waits for its result; never fails. A task whose input is not JSON, whose id was already sent
+ * in this run, or whose id is too long, ends `Failed` without being sent; an error of the cluster itself ends it `Failed` with that
  * error's message.
  */
 const sendWith = (
@@ -148,6 +148,18 @@ const sendWith = (
       )
     }
     const key = AgentTask.primaryKey(options.runId, task.id)
+    // The cluster's tables hold entity ids of up to 255 characters.
+    if (key.length > 255) {
+      return Effect.succeed(
+        done(
+          undefined,
+          AgentTask.failed(
+            `the id of task ${task.id.slice(0, 40)}... is too long: run id and task id ` +
+              `together must fit in 255 characters, not ${key.length}`
+          )
+        )
+      )
+    }
     // A stored reply comes back for the same run id and task id whatever the rest: it must be from this agent and
     // this input.
     const checked = (reply: AgentTask.Reply): Completed =>

@@ -51,6 +51,27 @@ describe("ClusterConfig", () => {
       })
     }))
 
+  it.effect("layerConfig: values given in code take precedence over configuration, and are checked too", () =>
+    Effect.gen(function*() {
+      const config = yield* ClusterConfig.ClusterConfig.pipe(
+        Effect.provide(ClusterConfig.layerConfig({ runner: { port: 4200 }, sharding: { shardsPerGroup: 12 } })),
+        Effect.withConfigProvider(
+          fromMap({ RUNNER_PORT: "4100", RUNNER_HOST: "runner-2", CLUSTER_SHARDS_PER_GROUP: "9" })
+        )
+      )
+      assert.deepStrictEqual([config.runner.host, config.runner.port, config.sharding.shardsPerGroup], [
+        "runner-2",
+        4200,
+        12
+      ])
+      const exit = yield* ClusterConfig.ClusterConfig.pipe(
+        Effect.provide(ClusterConfig.layerConfig({ runner: { concurrency: 0 } })),
+        Effect.withConfigProvider(fromMap({})),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("runner concurrency"), String(exit))
+    }))
+
   it.effect("a setting out of range is a ConfigError that names it", () =>
     Effect.gen(function*() {
       for (

@@ -119,16 +119,28 @@ Cluster.withPostgres("Coordinator", (it) => {
         Task.make({ id: "a", input: 1 }),
         Task.make({ id: "a", input: 2 }),
         Task.make({ id: "big", input: BigInt(3) }),
-        Task.make({ id: "b", input: 4, labels: { kind: "even" } })
+        Task.make({ id: "b", input: 4, labels: { kind: "even" } }),
+        Task.make({ id: "x".repeat(250), input: 5 })
       ]
       const results = yield* Coordinator.run(tasks, { agent: "checked", runId: "checked", concurrency: 1 }).pipe(
         Effect.provide(context)
       )
-      assert.deepStrictEqual(results.map((r) => r.result.outcome), ["Succeeded", "Failed", "Failed", "Succeeded"])
+      assert.deepStrictEqual(results.map((r) => r.result.outcome), [
+        "Succeeded",
+        "Failed",
+        "Failed",
+        "Succeeded",
+        "Failed"
+      ])
+      assert.strictEqual(
+        results[4]!.result.error,
+        `the id of task ${"x".repeat(40)}... is too long: run id and task id together must fit in 255 characters, ` +
+          "not 258"
+      )
       assert.strictEqual(results[1]!.result.error, "task id a appears twice in run checked")
       assert.match(results[2]!.result.error ?? "", /^the input of task big is not JSON: /)
       assert.strictEqual(results[1]!.runner, undefined)
-      assert.deepStrictEqual(results.map((r) => r.result.value), [2, undefined, undefined, 8])
+      assert.deepStrictEqual(results.map((r) => r.result.value), [2, undefined, undefined, 8, undefined])
       assert.strictEqual((yield* agent.stats).runs, 2)
     }))
 
