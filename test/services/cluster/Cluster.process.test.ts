@@ -100,13 +100,18 @@ const readResults = (file: string): Array<ResultLine> =>
     ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
     : []
 
-/** Polls until `f` is true, at most `seconds`. */
-const until = (what: string, seconds: number, f: Effect.Effect<boolean, unknown>) =>
+/** Polls until `f` is true, at most `seconds`; on timeout, dies with `explain`'s account of the state. */
+const until = (what: string, seconds: number, f: Effect.Effect<boolean, unknown>, explain?: Effect.Effect<string>) =>
   f.pipe(
     Effect.orDie,
     Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (done) => done }),
-    Effect.timeoutFail({ duration: `${seconds} seconds`, onTimeout: () => new Error(`timed out waiting for ${what}`) }),
-    Effect.orDie
+    Effect.timeout(`${seconds} seconds`),
+    Effect.catchTag("TimeoutException", () =>
+      Effect.flatMap(
+        explain ?? Effect.succeed(""),
+        (state) =>
+          Effect.dieMessage(`timed out after ${seconds} s waiting for ${what}${state === "" ? "" : `\n${state}`}`)
+      ))
   )
 
 /** The most calls under way at once, over `calls`; a call with no end ends at `endOf` (its runner was killed). */
@@ -150,6 +155,7 @@ Cluster.withPostgres("Cluster processes", (it) => {
 
         const common = { DATABASE_URL: url, RUNNER_HOST: "127.0.0.1" }
         const runnerConcurrency = 10
+        const started: Array<readonly [string, Proc]> = []
         const runner = (port: number) =>
           start("runner", {
             ...common,
@@ -157,7 +163,19 @@ Cluster.withPostgres("Cluster processes", (it) => {
             RUNNER_CONCURRENCY: String(runnerConcurrency),
             ECHO_LATENCY_MS: "250",
             CALLS_DIR: directory
-          })
+          }).pipe(Effect.tap((proc) => started.push([`runner on ${port}`, proc])))
+        // What the cluster looks like, for a wait that timed out.
+        const explain = Effect.gen(function*() {
+          const { holders, locks: held } = yield* locks
+          const runners = yield* query<{ readonly address: string; readonly healthy: boolean; readonly age: string }>(
+            `SELECT address, healthy, round(extract(epoch FROM now() - last_heartbeat)::numeric, 1)::text AS age
+             FROM cluster_runners`
+          )
+          const outputs = yield* Effect.forEach(started, ([name, proc]) =>
+            Effect.map(proc.output, (output) => `--- ${name}, pid ${proc.pid}:\n${output.slice(-4000)}`))
+          return `${held} shard locks held by ${holders} sessions; runners (heartbeat age in s): ` +
+            `${JSON.stringify(runners)}\n${outputs.join("\n")}`
+        })
         const coordinator = (runId: string, tasks: number, concurrency: number, file: string) =>
           start("coordinator", {
             ...common,
@@ -172,7 +190,9 @@ Cluster.withPostgres("Cluster processes", (it) => {
         yield* until(
           "three runners holding every shard",
           180,
-          Effect.map(locks, (l) => l.locks === shards && l.holders === 3)
+          Effect.map(locks, (l) =>
+            l.locks === shards && l.holders === 3),
+          explain
         )
 
         yield* phase("runners up")
@@ -181,7 +201,7 @@ Cluster.withPostgres("Cluster processes", (it) => {
         const globalConcurrency = 30
         const first = yield* coordinator("run1", total, globalConcurrency, "run1.jsonl")
         const results1 = path.join(directory, "run1.jsonl")
-        yield* until("400 results", 120, Effect.sync(() => readResults(results1).length >= 400))
+        yield* until("400 results", 120, Effect.sync(() => readResults(results1).length >= 400), explain)
         yield* a!.kill("SIGKILL")
         const killedAt = Date.now()
         yield* a!.exitCode
@@ -195,7 +215,8 @@ Cluster.withPostgres("Cluster processes", (it) => {
         yield* until(
           "the two other runners holding every shard",
           60,
-          Effect.map(locks, (l) => l.locks === shards && l.holders === 2)
+          Effect.map(locks, (l) => l.locks === shards && l.holders === 2),
+          explain
         )
         const movedAt = Date.now()
         const doneAtMove = readResults(results1).length
@@ -204,7 +225,12 @@ Cluster.withPostgres("Cluster processes", (it) => {
         // --- A comes back on its port while the run goes on, and takes shards (and tasks) again.
         const a2 = yield* runner(ports[0]!)
         const restartedAt = Date.now()
-        yield* until("three runners again", 120, Effect.map(locks, (l) => l.locks === shards && l.holders === 3))
+        yield* until(
+          "three runners again",
+          120,
+          Effect.map(locks, (l) => l.locks === shards && l.holders === 3),
+          explain
+        )
         const doneAtRejoin = readResults(results1).length
         assert.isBelow(doneAtRejoin, total - 200, "the run ended before the runner came back: make it longer")
 

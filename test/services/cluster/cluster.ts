@@ -9,6 +9,7 @@ import type { Vitest } from "@effect/vitest"
 import type { Scope } from "effect"
 import { Context, Effect, Layer, Logger, LogLevel, Random, Redacted } from "effect"
 import * as net from "node:net"
+import { vi } from "vitest"
 import * as AgentRunner from "../../../services/cluster/AgentRunner.js"
 import * as ClusterConfig from "../../../services/cluster/ClusterConfig.js"
 import * as Executor from "../../../src/Executor.js"
@@ -31,6 +32,8 @@ export const withPostgres = (name: string, f: (it: Vitest.MethodsNonLive<Server,
     describe.skip(`${name} [skipped: PostgreSQL is not installed; ${installHint}]`, () => {})
     return
   }
+  // A test that starts runners takes seconds; on a loaded machine, many more than vitest's default minute.
+  vi.setConfig({ testTimeout: 180_000 })
   layer(Layer.scoped(Server, Postgres.server), { excludeTestServices: true, timeout: "120 seconds" })(name, f)
 }
 
