@@ -1,10 +1,11 @@
 /**
- * The asyncio seed in Effect, with agents backed by a language model: 20 documents, concurrency 5, a
- * classification agent and a summarization agent, both with structured output. Both fan-outs run at once; every
- * document gets a fresh agent instance.
+ * The classic fan-out of agents (a semaphore of 5 over 20 documents, each task's failure kept, the results
+ * aggregated), in Effect, with agents backed by a language model: a classification agent and a summarization
+ * agent, both with structured output. Both fan-outs run at once; every document gets a fresh agent instance. It
+ * prints the usual check of such a fan-out (total, successes, failures, the first five labels), then the timing.
  *
  * The model is chosen by `AGENT_MODEL`. By default it is the offline model: no key, no network, about 100 ms per
- * answer, and it answers as the seed's simulated agents do (even document numbers are positive; a summary is the
+ * answer, and the built-in agents answer by their fixed rule (even document numbers are positive; a summary is the
  * first 50 characters). Set `AGENT_MODEL=openai:gpt-4o-mini` with `OPENAI_API_KEY`, or `AGENT_MODEL=compat:<model>`
  * with `OPENAI_BASE_URL` (vLLM, Ollama, llama.cpp, LM Studio), and the same program asks that model instead.
  *
@@ -21,11 +22,9 @@ import { AgentModel, AgentRegistry } from "effect-parallel-agents/models"
 const classifier = AgentRegistry.classify.factory
 const summarizer = AgentRegistry.summarize.factory
 
-// The model AGENT_MODEL names: the offline one unless it says otherwise. Offline, it answers as the seed's stand-ins
-// for model calls did. The HTTP client is for real endpoints.
-const ModelLive = AgentModel.layerConfig({ offline: { answer: AgentRegistry.offlineAnswers } }).pipe(
-  Layer.provide(NodeHttpClient.layerUndici)
-)
+// The model AGENT_MODEL names: the offline one unless it says otherwise, where the built-in agents answer by their
+// fixed rule (AgentRegistry.offlineAnswers), as on the command line. The HTTP client is for real endpoints.
+const ModelLive = AgentModel.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 const documents = Task.fromIterable(
   Array.from({ length: 20 }, (_, i) => ({ text: `Sample document number ${i}` })),

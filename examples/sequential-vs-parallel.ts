@@ -1,7 +1,8 @@
 /**
  * The same 20 model calls, one at a time and then five at a time: the wall times, the speedup of the parallel run
  * over the sequential one, the parallel run's efficiency and report table, and its HTML report with a timeline of
- * the five slots, written to `run-report.html` in the current directory.
+ * the five slots, written to `sequential-vs-parallel.html` in the current directory (its own file: `npm start`
+ * writes `run-report.html`).
  *
  *   npx tsx examples/sequential-vs-parallel.ts
  */
@@ -67,7 +68,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(RunReport.format(parallel))
 
   // The file goes through the FileSystem service, which NodeContext provides (with Path) on Node.
-  const file = (yield* Path.Path).resolve("run-report.html")
+  const file = (yield* Path.Path).resolve("sequential-vs-parallel.html")
   yield* RunReport.writeHtml(parallel, file, { title: "20 questions at concurrency 5" })
   yield* Console.log("")
   yield* Console.log(`HTML report: ${file}`)

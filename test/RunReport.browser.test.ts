@@ -44,7 +44,7 @@ describe("RunReport HTML in a browser", () => {
       const directory = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
       const { exitCode, lines, stderr } = yield* runExample("sequential-vs-parallel", { directory })
       assert.strictEqual(exitCode, 0, stderr)
-      const file = path.join(fs.realpathSync(directory), "run-report.html")
+      const file = path.join(fs.realpathSync(directory), "sequential-vs-parallel.html")
       assert.strictEqual(lines.at(-1), `HTML report: ${file}`)
       const url = pathToFileURL(file).href
 

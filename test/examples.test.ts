@@ -47,7 +47,7 @@ const medicalTeamLine = (id: string, seconds: string, rounds: number) =>
   new RegExp(`^${id} +${seconds} s  ${rounds} rounds? +approved by supervisor  \\(\\d+ tokens\\)$`)
 
 describe("examples", () => {
-  it.live("classify-and-summarize prints the seed's verification block, then the speedup", () =>
+  it.live("classify-and-summarize prints the fan-out's check (total, successes, failures, labels), then the speedup", () =>
     Effect.gen(function*() {
       // The offline model, whatever the environment of the test says.
       const { exitCode, lines, stderr } = yield* runExample("classify-and-summarize", {
@@ -176,7 +176,7 @@ describe("examples", () => {
 
   it.live("sequential-vs-parallel prints both wall times, the speedup, the efficiency and writes the HTML report", () =>
     Effect.gen(function*() {
-      // In a temporary directory: the example writes run-report.html into its working directory.
+      // In a temporary directory: the example writes sequential-vs-parallel.html into its working directory.
       const directory = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
       const { exitCode, lines, stderr } = yield* runExample("sequential-vs-parallel", { directory })
       assert.strictEqual(exitCode, 0, stderr)
@@ -203,9 +203,11 @@ describe("examples", () => {
       const output = lines.join("\n")
       assert.match(output, /^Run \w+: answerer, 20 tasks at concurrency 5$/m)
       assert.match(output, /^ {2}failed +1 +5\.0%$/m)
-      const file = path.join(fs.realpathSync(directory), "run-report.html")
+      const file = path.join(fs.realpathSync(directory), "sequential-vs-parallel.html")
       assert.strictEqual(lines.at(-1), `HTML report: ${file}`)
       assert.include(fs.readFileSync(file, "utf8"), "<title>20 questions at concurrency 5</title>")
+      // Its own file and nothing else: the report `npm start` wrote (run-report.html) is left alone.
+      assert.deepStrictEqual(fs.readdirSync(directory), ["sequential-vs-parallel.html"])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 
   it.live("task-logs prints one JSON line when each task starts and one when it ends", () =>
@@ -244,7 +246,7 @@ describe("examples", () => {
     }))
 
   describe("medical-diagnosis", () => {
-    // The seed: sequential 40-58 minutes, parallel 10-15 minutes, a 70-75% reduction, bounded by the longest team.
+    // The case: sequential 40-58 minutes, parallel 10-15 minutes, a 70-75% reduction, bounded by the longest team.
     it.effect("under TestClock: five teams at once take exactly the longest team, a 74.5% reduction", () =>
       Effect.gen(function*() {
         const lines: Array<string> = []
@@ -256,7 +258,7 @@ describe("examples", () => {
             log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(args.join(" ")))
           })
         )
-        // The middle of each of the seed's ranges, one minute scaled to 100 ms.
+        // The middle of each of the case's ranges, one minute scaled to 100 ms.
         assert.deepStrictEqual(summary.teams.map((team) => [team.id, team.durationMillis, team.rounds]), [
           ["symptom-patterns", 1000, 2],
           ["literature-review", 1250, 2],

@@ -1,20 +1,21 @@
 /**
- * The AG2 seed's medical case: five specialist teams study one patient at once. Each team (a medical specialist, a
- * clinical reviewer and a supervisor, all language-model agents) discusses until its supervisor approves; then a
- * synthesizer reads the teams' conclusions. `examples/medical-diagnosis.ts` runs this program;
+ * A medical case for teams of agents: five specialist teams study one patient at once. Each team (a medical
+ * specialist, a clinical reviewer and a supervisor, all language-model agents) discusses until its supervisor
+ * approves; then a synthesizer reads the teams' conclusions. `examples/medical-diagnosis.ts` runs this program;
  * `test/examples.test.ts` runs it under `TestClock`.
  *
- * Offline (the default), the model answers as the case below scripts it, and takes the seed's time: its teams take
- * 8-12, 10-15, 6-9, 7-10 and 9-12 minutes; here each takes the middle of its range, one minute scaled to 100 ms, so
- * the figures keep the seed's proportions: 4.9 s one team after another, 1.25 s at once. With a real model
- * (`AGENT_MODEL`), the members write their own findings and the supervisor decides when to approve.
+ * Offline (the default), the model answers as the case below scripts it, and takes the case's time: its teams take
+ * 8-12, 10-15, 6-9, 7-10 and 9-12 minutes (40-58 minutes one after another, 10-15 at once, a 70-75 % reduction);
+ * here each takes the middle of its range, one minute scaled to 100 ms, so the figures keep the case's proportions:
+ * 4.9 s one team after another, 1.25 s at once. With a real model (`AGENT_MODEL`), the members write their own
+ * findings and the supervisor decides when to approve.
  */
 import { Console, Duration, Effect, Schema } from "effect"
 import { Executor, Task, TaskResult, Team, Usage } from "effect-parallel-agents"
 import type { OfflineLanguageModel } from "effect-parallel-agents/models"
 import { LanguageModelAgent } from "effect-parallel-agents/models"
 
-/** One minute of the seed. */
+/** One minute of the case. */
 export const MINUTE = Duration.millis(100)
 
 export const patient = "58-year-old with fever, productive cough and pleuritic chest pain for 4 days; " +
@@ -124,10 +125,10 @@ const synthesizer = LanguageModelAgent.factory({
 })
 
 // =============================================================================
-// the offline model: the case's answers, in the seed's time
+// the offline model: the case's answers, in the case's time
 // =============================================================================
 
-/** For each team: its time in the seed (the middle of its range, in minutes), its rounds and its conclusion. */
+/** For each team: its time in the case (the middle of its range, in minutes), its rounds and its conclusion. */
 const script: Record<string, { readonly minutes: number; readonly rounds: number; readonly conclusion: string }> = {
   "symptom-patterns": {
     minutes: 10,
@@ -201,7 +202,7 @@ const latency = (request: OfflineLanguageModel.Request): Duration.Duration => {
     : Duration.times(MINUTE, (turn.minutes / turn.rounds) * (shares[turn.role] ?? 0))
 }
 
-/** The offline model's options: the case's answers, in the seed's time. */
+/** The offline model's options: the case's answers, in the case's time. */
 export const offline: OfflineLanguageModel.Options = { answer, latency }
 
 // =============================================================================

@@ -18,6 +18,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as AgentRegistry from "./AgentRegistry.js"
 import * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
 import { redactOpenAiClient } from "./internal/redaction.js"
 import * as OfflineLanguageModel from "./OfflineLanguageModel.js"
@@ -84,7 +85,10 @@ export interface Options {
   readonly apiKey?: Redacted.Redacted | undefined
   /** The API's base URL, up to `/v1`: required by `compat:`; for `openai:`, OpenAI's own by default. */
   readonly baseUrl?: string | undefined
-  /** Options of the offline model, when it is the one chosen. */
+  /**
+   * Options of the offline model, when it is the one chosen. The built-in agents (`AgentRegistry`) get their fixed
+   * answers (`AgentRegistry.offlineAnswers`) for what `answer` leaves unanswered.
+   */
   readonly offline?: OfflineLanguageModel.Options | undefined
 }
 
@@ -159,6 +163,18 @@ export const config: Config.Config<{
 // layers
 // =============================================================================
 
+// The built-in agents (AgentRegistry) answer offline by their fixed rule wherever they run; the app's `answer`
+// comes first.
+const withBuiltInAnswers = (offline: OfflineLanguageModel.Options | undefined): OfflineLanguageModel.Options => {
+  const answer = offline?.answer
+  return {
+    ...offline,
+    answer: answer === undefined
+      ? AgentRegistry.offlineAnswers
+      : (request) => answer(request) ?? AgentRegistry.offlineAnswers(request)
+  }
+}
+
 /**
  * Provides the chosen model as the `LanguageModel`, with the `AgentModel` that names it. It fails with a
  * `ConfigError` when the model name is malformed, when `openai:` has no API key, or when `compat:` has no base
@@ -179,7 +195,7 @@ export const layer = (
     const named = Layer.succeed(AgentModel, service)
     switch (service.provider) {
       case "offline":
-        return Layer.merge(OfflineLanguageModel.layer(options?.offline), named)
+        return Layer.merge(OfflineLanguageModel.layer(withBuiltInAnswers(options?.offline)), named)
       case "openai": {
         if (options?.apiKey === undefined) {
           return yield* Effect.fail(ConfigError.MissingData(["OPENAI_API_KEY"], `${service.spec} needs an API key`))

@@ -1,8 +1,8 @@
 /**
  * The built-in agents, by name: `classify` (the sentiment of a document) and `summarize` (a summary of at most 50
  * characters). Each is a language-model agent with its input schema, its prompt and its output schema; the command
- * line runs them by name and the examples use them. `offlineAnswers` makes the offline model answer them as the
- * seed's simulated agents did.
+ * line runs them by name and the examples use them. Offline, they answer by a fixed rule (`offlineAnswers`) on the
+ * command line, in the examples, and through `AgentModel.layer` and `AgentModel.layerConfig`.
  *
  * @since 0.1.0
  */
@@ -170,24 +170,24 @@ export const find = (name: string): Option.Option<AnyEntry> =>
 // =============================================================================
 
 /**
- * Answers for the offline model (its `answer` option) that make the built-in agents answer as the seed's simulated
- * agents did: a document that ends in an even number is positive, one that ends in an odd number negative, and a
- * summary is the document's first 50 characters. Other requests, and documents that end in no number, get the
- * offline model's generated answers.
+ * Answers for the offline model (its `answer` option) that make the built-in agents answer by a fixed rule, the
+ * same on every run: a document that ends in an even number is positive, one that ends in an odd number negative,
+ * and a summary is the document's first 50 characters. Requests for other schemas, and documents that end in no
+ * number, get the offline model's generated answers. `AgentModel.layer` and `AgentModel.layerConfig` use them
+ * after the app's own `answer`; give them as `answer` to `OfflineLanguageModel.layer` used directly.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const offlineAnswers = (request: OfflineLanguageModel.Request): OfflineLanguageModel.Answer | undefined => {
   const document = request.text.split("Document: ").at(-1) ?? request.text
-  switch (request.objectName) {
-    case "Classification": {
-      const number = document.match(/(\d+)\s*$/)
-      return number === null
-        ? undefined
-        : { value: { label: Number(number[1]) % 2 === 0 ? "positive" : "negative" } }
-    }
-    case "Summary":
-      return { value: { summary: document.slice(0, 50) } }
+  // The built-in agents' own schemas, not any schema of the same name: an app's `Summary` may have other fields.
+  if (request.schema === Classification) {
+    const number = document.match(/(\d+)\s*$/)
+    return number === null
+      ? undefined
+      : { value: { label: Number(number[1]) % 2 === 0 ? "positive" : "negative" } }
   }
+  if (request.schema === Summary) return { value: { summary: document.slice(0, 50) } }
+  return undefined
 }

@@ -87,7 +87,7 @@ export const logNormalLatency = (options: {
 }): Latency => ({ _tag: "LogNormal", median: Duration.decode(options.median), sigma: options.sigma })
 
 /**
- * Between 100 and 120 ms, uniformly: about the 100 ms the seed's simulated model calls take.
+ * Between 100 and 120 ms, uniformly: short enough for examples and tests, long enough for a fan-out to show.
  *
  * @category constructors
  * @since 0.1.0

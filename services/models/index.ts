@@ -11,8 +11,8 @@ export * as AgentModel from "./AgentModel.js"
 /**
  * The built-in agents, by name: `classify` (the sentiment of a document) and `summarize` (a summary of at most 50
  * characters). Each is a language-model agent with its input schema, its prompt and its output schema; the command
- * line runs them by name and the examples use them. `offlineAnswers` makes the offline model answer them as the
- * seed's simulated agents did.
+ * line runs them by name and the examples use them. Offline, they answer by a fixed rule (`offlineAnswers`) on the
+ * command line, in the examples, and through `AgentModel.layer` and `AgentModel.layerConfig`.
  *
  * @since 0.1.0
  */

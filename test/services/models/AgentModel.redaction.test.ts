@@ -3,8 +3,9 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import type { Console } from "effect"
 import { Cause, Effect, Inspectable, Layer, List, Logger, LogLevel, Redacted, Schedule, Schema } from "effect"
-import { inspect } from "node:util"
+import { format, inspect } from "node:util"
 import * as AgentModel from "../../../services/models/AgentModel.js"
 import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
 import * as Executor from "../../../src/Executor.js"
@@ -39,7 +40,12 @@ const scenarios: ReadonlyArray<ModelServer.Scenario> = [
   "wrong-shape"
 ]
 
-const tasks = scenarios.map((scenario) =>
+interface Input {
+  readonly scenario: ModelServer.Scenario
+  readonly text: string
+}
+
+const tasks: ReadonlyArray<Task.Task<Input>> = scenarios.map((scenario) =>
   Task.make({
     id: scenario,
     input: { scenario, text: "the soup was cold" },
@@ -47,17 +53,27 @@ const tasks = scenarios.map((scenario) =>
   })
 )
 
-/** Everything written: each log in every built-in format, and the cause of each, pretty. */
-const capture = () => {
+/**
+ * Everything written: each log in every built-in format, and the cause of each, pretty. The pretty logger writes
+ * to the `Console` rather than return its text, so `console` captures what it writes (provide it with
+ * `Effect.withConsole`): nothing reaches the test's output.
+ */
+const capture = (console: Console.Console) => {
   const out: Array<string> = []
-  const loggers = [Logger.stringLogger, Logger.logfmtLogger, Logger.jsonLogger, Logger.prettyLoggerDefault]
+  const write = (...args: ReadonlyArray<unknown>) => void out.push(format(...args))
+  const captured: Console.Console = {
+    ...console,
+    unsafe: { ...console.unsafe, log: write, error: write, info: write, warn: write, debug: write, group: () => {} }
+  }
+  const loggers = [Logger.stringLogger, Logger.logfmtLogger, Logger.jsonLogger]
   const logger = Logger.make<unknown, void>((options) => {
-    for (const each of loggers) out.push(String(each.log(options)))
+    for (const each of loggers) out.push(each.log(options))
+    Logger.prettyLoggerDefault.log(options)
     out.push(JSON.stringify(Logger.structuredLogger.log(options)))
     out.push(Cause.pretty(options.cause))
     out.push(Inspectable.format(List.toArray(options.spans)))
   })
-  return { out, logger }
+  return { out, logger, console: captured }
 }
 
 /** Every way a result can be shown: its message, JSON, inspection, and its causes and errors, pretty and raw. */
@@ -87,8 +103,11 @@ const showResult = (result: TaskResult.TaskResult<unknown, unknown>): Array<stri
 const outsideAnyFiber = <A>(f: () => A): Effect.Effect<A> =>
   Effect.promise(() => new Promise<A>((resolve) => setTimeout(() => resolve(f()), 0)))
 
-const run = (model: AgentModel.Spec, baseUrl: string) =>
-  Executor.run(tasks, classifier, {
+/** The same tasks with no timeout of their own: against a server that is not there, each fails on its own. */
+const untimed = tasks.map((task) => Task.make({ id: task.id, input: task.input }))
+
+const run = (model: AgentModel.Spec, baseUrl: string, list: ReadonlyArray<Task.Task<Input>> = tasks) =>
+  Executor.run(list, classifier, {
     concurrency: "unbounded",
     timeout: "10 seconds",
     retry: { schedule: Schedule.spaced("1 millis"), times: 1 }
@@ -105,7 +124,7 @@ describe("the API key", () => {
         const server = yield* ModelServer.make
         const spans = new InMemorySpanExporter()
         const otelLogs = new InMemoryLogRecordExporter()
-        const { logger, out } = capture()
+        const { console, logger, out } = capture(yield* Effect.console)
         const telemetry = NodeSdk.layer(() => ({
           resource: { serviceName: "redaction-test" },
           spanProcessor: new SimpleSpanProcessor(spans),
@@ -116,7 +135,8 @@ describe("the API key", () => {
           const reports = [
             yield* run(model, server.baseUrl),
             // A server that is not there: a transport error, whose request is the one that carried the key.
-            yield* run(model, "http://127.0.0.1:9/v1")
+            // Untimed: on a busy machine, the 200 ms of the "hang" task could end before its connection is refused.
+            yield* run(model, "http://127.0.0.1:9/v1", untimed)
           ]
           return [reports, {
             spans: spans.getFinishedSpans().map((span) =>
@@ -135,7 +155,8 @@ describe("the API key", () => {
         }).pipe(
           Effect.provide(Layer.mergeAll(Executor.layer(), telemetry)),
           Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-          Logger.withMinimumLogLevel(LogLevel.All)
+          Logger.withMinimumLogLevel(LogLevel.All),
+          Effect.withConsole(console)
         )
 
         // The runs had every kind of outcome, so every path was taken.
@@ -145,6 +166,8 @@ describe("the API key", () => {
         assert.strictEqual(served!.stats.retries, 3)
         assert.deepStrictEqual(refused!.summary, { total: 8, succeeded: 0, failed: 8, timedOut: 0, interrupted: 0 })
         assert.isAbove(out.length, 0)
+        // The pretty logger's lines were captured too: `[time] DEBUG (#fiber): message`, colours or not.
+        assert.isTrue(out.some((line) => /DEBUG\S* \(#\d+\)/.test(line)), "no line of the pretty logger")
         assert.isAbove(exported.spans.length, 0)
         assert.isTrue(exported.spans.some((span) => span.includes("http.request.header.authorization")))
 
