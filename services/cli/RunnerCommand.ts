@@ -4,7 +4,8 @@
  * default), and runs the tasks coordinators send it until Ctrl-C or SIGTERM; then it lets its running tasks finish
  * and hands its shards to the other runners. Settings come from configuration: `DATABASE_URL`, `RUNNER_HOST`,
  * `RUNNER_PORT`, `RUNNER_CONCURRENCY` and the `CLUSTER_*` settings every process shares (`ClusterConfig`); the
- * flags `--host`, `--port` and `--concurrency` take precedence.
+ * flags `--host`, `--port` and `--concurrency` take precedence. The cluster's modules are loaded when the runner
+ * starts: the rest of the command line does not need their optional peers.
  *
  * @since 0.1.0
  */
@@ -17,7 +18,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Executor from "../../src/Executor.js"
-import * as AgentRunner from "../cluster/AgentRunner.js"
 import type * as ClusterConfig from "../cluster/ClusterConfig.js"
 import * as AgentModel from "../models/AgentModel.js"
 import * as AgentRegistry from "../models/AgentRegistry.js"
@@ -72,6 +72,25 @@ const usage = (message: string) =>
     Effect.zipRight(Effect.fail(new internal.CliExit({ code: internal.ExitCode.Usage })))
   )
 
+/** The optional peers the cluster's modules need, besides those of the command line. */
+const clusterPeers = "@effect/cluster @effect/sql @effect/sql-pg @effect/rpc @effect/workflow @effect/experimental"
+
+/**
+ * The cluster's runner module, loaded when a runner starts rather than with the command line: it needs optional
+ * peers (`@effect/sql-pg`, ...) that `parallel-agents run` does not, and a command line without them must still run.
+ */
+const loadRunner = Effect.tryPromise({
+  try: () => import("../cluster/AgentRunner.js"),
+  catch: (error) => error
+}).pipe(
+  Effect.catchAll((error) =>
+    usage(
+      `the runner needs the optional peers of effect-parallel-agents/cluster (npm install ${clusterPeers}): ` +
+        (error instanceof Error ? error.message : String(error))
+    )
+  )
+)
+
 const overrides = (options: RunnerFlags): ClusterConfig.Options => {
   const runner: { -readonly [K in keyof ClusterConfig.Runner]?: ClusterConfig.Runner[K] } = {}
   if (Option.isSome(options.host)) runner.host = options.host.value
@@ -81,6 +100,7 @@ const overrides = (options: RunnerFlags): ClusterConfig.Options => {
 }
 
 const runRunner = Effect.fnUntraced(function*(options: RunnerFlags) {
+  const AgentRunner = yield* loadRunner
   const settings = yield* Effect.catchAll(RunCommand.config, (error) => usage(`configuration: ${error}`))
   const context = yield* Layer.build(Layer.merge(
     Executor.layerConfig(),

@@ -41,7 +41,8 @@ export * as RunCommand from "./RunCommand.js"
  * default), and runs the tasks coordinators send it until Ctrl-C or SIGTERM; then it lets its running tasks finish
  * and hands its shards to the other runners. Settings come from configuration: `DATABASE_URL`, `RUNNER_HOST`,
  * `RUNNER_PORT`, `RUNNER_CONCURRENCY` and the `CLUSTER_*` settings every process shares (`ClusterConfig`); the
- * flags `--host`, `--port` and `--concurrency` take precedence.
+ * flags `--host`, `--port` and `--concurrency` take precedence. The cluster's modules are loaded when the runner
+ * starts: the rest of the command line does not need their optional peers.
  *
  * @since 0.1.0
  */
