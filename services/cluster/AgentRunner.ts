@@ -12,8 +12,6 @@ import * as RunnerHealth from "@effect/cluster/RunnerHealth"
 import * as Runners from "@effect/cluster/Runners"
 import type * as Sharding from "@effect/cluster/Sharding"
 import * as SocketRunner from "@effect/cluster/SocketRunner"
-import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
-import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as SocketServer from "@effect/platform/SocketServer"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
@@ -30,6 +28,7 @@ import * as Executor from "../../src/Executor.js"
 import * as Task from "../../src/Task.js"
 import * as AgentTask from "./AgentTask.js"
 import * as ClusterConfig from "./ClusterConfig.js"
+import * as storage from "./internal/storage.js"
 
 // =============================================================================
 // registrations
@@ -218,24 +217,17 @@ export const layerSharding: Layer.Layer<
   Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage,
   ClusterConfig.SettingsMismatch | SqlError.SqlError | SocketServer.SocketServerError,
   ClusterConfig.ClusterConfig | SqlClient.SqlClient
-> = Layer.unwrapEffect(Effect.gen(function*() {
-  yield* ClusterConfig.verify
-  const { sharding } = yield* ClusterConfig.ClusterConfig
-  const prefix = { prefix: sharding.tablePrefix }
-  return SocketRunner.layer.pipe(
-    Layer.provide([NodeClusterSocket.layerSocketServer, NodeClusterSocket.layerClientProtocol]),
-    Layer.provide(
-      RunnerHealth.layerPing.pipe(
-        Layer.provide(Runners.layerRpc),
-        Layer.provide(NodeClusterSocket.layerClientProtocol)
-      )
-    ),
-    Layer.provideMerge(SqlMessageStorage.layerWith(prefix)),
-    Layer.provide(SqlRunnerStorage.layerWith(prefix)),
-    Layer.provide(ClusterConfig.layerSharding("runner")),
-    Layer.provide(RpcSerialization.layerMsgPack)
-  )
-}))
+> = SocketRunner.layer.pipe(
+  Layer.provide([NodeClusterSocket.layerSocketServer, NodeClusterSocket.layerClientProtocol]),
+  Layer.provide(
+    RunnerHealth.layerPing.pipe(
+      Layer.provide(Runners.layerRpc),
+      Layer.provide(NodeClusterSocket.layerClientProtocol)
+    )
+  ),
+  Layer.provide(RpcSerialization.layerMsgPack),
+  Layer.provideMerge(storage.layer("runner"))
+)
 
 /**
  * A whole runner process: hosts these agents (`layer`) on a Node.js runner (`layerSharding`) with settings from

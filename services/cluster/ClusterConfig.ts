@@ -454,6 +454,13 @@ export const layerSharding = (
 // verify
 // =============================================================================
 
+/**
+ * The first key of this package's two-key advisory locks (the one-key ones are @effect/cluster's shard locks).
+ *
+ * @internal
+ */
+export const lockSpace = 1886413636
+
 /** The settings every process must agree on, as stored: name and value. */
 const sharedSettings = (sharding: Sharding): ReadonlyArray<readonly [string, string]> => [
   ["shardsPerGroup", String(sharding.shardsPerGroup)],
@@ -480,7 +487,7 @@ export const verify: Effect.Effect<void, SettingsMismatch | SqlError.SqlError, C
         // Two processes starting at once must not both create the table: a transaction-scoped advisory lock (of the
         // two-key kind, apart from @effect/cluster's one-key shard locks) puts them one after the other.
         yield* sql.onDialectOrElse({
-          pg: () => sql`SELECT pg_advisory_xact_lock(1886413636, hashtext(${table}))`,
+          pg: () => sql`SELECT pg_advisory_xact_lock(${sql.literal(String(lockSpace))}, hashtext(${table}))`,
           orElse: () => Effect.void
         })
         yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (name VARCHAR(100) PRIMARY KEY, value TEXT NOT NULL)`

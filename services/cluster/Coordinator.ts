@@ -10,8 +10,6 @@ import type * as MessageStorage from "@effect/cluster/MessageStorage"
 import type * as Runners from "@effect/cluster/Runners"
 import type * as Sharding from "@effect/cluster/Sharding"
 import * as SocketRunner from "@effect/cluster/SocketRunner"
-import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
-import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -31,6 +29,7 @@ import * as AgentError from "../../src/AgentError.js"
 import type * as Task from "../../src/Task.js"
 import * as AgentTask from "./AgentTask.js"
 import * as ClusterConfig from "./ClusterConfig.js"
+import * as storage from "./internal/storage.js"
 
 // =============================================================================
 // models
@@ -282,18 +281,11 @@ export const layerSharding: Layer.Layer<
   Sharding.Sharding | Runners.Runners | MessageStorage.MessageStorage,
   ClusterConfig.SettingsMismatch | SqlError.SqlError,
   ClusterConfig.ClusterConfig | SqlClient.SqlClient
-> = Layer.unwrapEffect(Effect.gen(function*() {
-  yield* ClusterConfig.verify
-  const { sharding } = yield* ClusterConfig.ClusterConfig
-  const prefix = { prefix: sharding.tablePrefix }
-  return SocketRunner.layerClientOnly.pipe(
-    Layer.provide(NodeClusterSocket.layerClientProtocol),
-    Layer.provideMerge(SqlMessageStorage.layerWith(prefix)),
-    Layer.provide(SqlRunnerStorage.layerWith(prefix)),
-    Layer.provide(ClusterConfig.layerSharding("client")),
-    Layer.provide(RpcSerialization.layerMsgPack)
-  )
-}))
+> = SocketRunner.layerClientOnly.pipe(
+  Layer.provide(NodeClusterSocket.layerClientProtocol),
+  Layer.provide(RpcSerialization.layerMsgPack),
+  Layer.provideMerge(storage.layer("client"))
+)
 
 /**
  * `layerSharding` with its settings from configuration (`ClusterConfig.layerConfig`) and PostgreSQL at

@@ -1,7 +1,8 @@
 import { assert } from "@effect/vitest"
 import type { Duration } from "effect"
-import { Chunk, Effect, Schema, Stream } from "effect"
+import { Chunk, Effect, Layer, Schema, Stream } from "effect"
 import * as AgentRunner from "../../../services/cluster/AgentRunner.js"
+import * as ClusterConfig from "../../../services/cluster/ClusterConfig.js"
 import * as Coordinator from "../../../services/cluster/Coordinator.js"
 import * as TestAgent from "../../../services/testing/TestAgent.js"
 import * as AgentError from "../../../src/AgentError.js"
@@ -142,6 +143,30 @@ Cluster.withPostgres("Coordinator", (it) => {
       assert.strictEqual(results[1]!.runner, undefined)
       assert.deepStrictEqual(results.map((r) => r.result.value), [2, undefined, undefined, 8, undefined])
       assert.strictEqual((yield* agent.stats).runs, 2)
+    }))
+
+  it.scoped("runners and coordinators that start together on an empty database all start", () =>
+    Effect.gen(function*() {
+      const url = yield* Cluster.database
+      const { agent, registration } = yield* doubler("together", () => 1)
+      // Each with its own database client, as separate processes have.
+      const coordinators = Array.from(
+        { length: 4 },
+        () => Coordinator.layerSharding.pipe(Layer.provide(ClusterConfig.layer()), Layer.provide(Cluster.client(url)))
+      )
+      const runners = yield* Effect.all(
+        Array.from({ length: 2 }, () => Cluster.runner({ url, agents: [registration], concurrency: 2 }))
+      )
+      const [context] = yield* Effect.all([...coordinators, ...runners].map(Cluster.build), {
+        concurrency: "unbounded"
+      })
+      const results = yield* Coordinator.run(Task.fromIterable([1, 2, 3]), {
+        agent: "together",
+        runId: "together",
+        concurrency: 3
+      }).pipe(Effect.provide(context!))
+      assert.deepStrictEqual(results.map((r) => r.result.value), [2, 4, 6])
+      assert.strictEqual((yield* agent.stats).runs, 3)
     }))
 
   it.scoped("options out of range fail the run with RunOptionsError before anything is sent", () =>
