@@ -10,11 +10,11 @@ export default defineConfig({
   resolve: {
     alias: [
       {
-        find: /^effect-parallel-agents\/(models|testing|cli|http|store)$/,
+        find: /^effect-parallel-agents\/(models|testing|cli|http|store|cluster)$/,
         replacement: path.join(root, "services/$1/index.ts")
       },
       {
-        find: /^effect-parallel-agents\/(models|testing|cli|http|store)\/(.*)$/,
+        find: /^effect-parallel-agents\/(models|testing|cli|http|store|cluster)\/(.*)$/,
         replacement: path.join(root, "services/$1/$2.ts")
       },
       { find: /^effect-parallel-agents$/, replacement: path.join(root, "src/index.ts") },

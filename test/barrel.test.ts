@@ -6,7 +6,15 @@ import { fileURLToPath } from "node:url"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /** The engine's barrel and the barrel of each group of services/, each its own export path. */
-const barrels = ["src", "services/models", "services/testing", "services/cli", "services/http", "services/store"]
+const barrels = [
+  "src",
+  "services/models",
+  "services/testing",
+  "services/cli",
+  "services/http",
+  "services/store",
+  "services/cluster"
+]
 
 interface Export {
   readonly name: string
@@ -95,6 +103,7 @@ describe("barrels", () => {
     assert.include(checkBarrel("services/testing"), "TestAgent")
     assert.include(checkBarrel("services/cli"), "Cli")
     assert.include(checkBarrel("services/store"), "SqlRunJournal")
+    assert.include(checkBarrel("services/cluster"), "AgentTask")
   })
 
   it("the barrels' namespaces are the modules themselves", async () => {

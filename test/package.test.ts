@@ -202,6 +202,16 @@ const importError = (specifier: string) =>
 const engine = ["effect", "@effect/platform"]
 const models = [...engine, "@effect/ai", "@effect/ai-openai"]
 const cli = [...models, "@effect/cli", "@effect/platform-node"]
+const cluster = [
+  ...engine,
+  "@effect/cluster",
+  "@effect/sql",
+  "@effect/sql-pg",
+  "@effect/rpc",
+  "@effect/workflow",
+  "@effect/experimental",
+  "@effect/platform-node"
+]
 
 // =============================================================================
 // tests
@@ -234,7 +244,17 @@ layer(PackedLive, { timeout, excludeTestServices: true })("the packed package", 
         }
       }
       // Every public module of the engine and of each group of services/, built.
-      for (const folder of ["src", "services/models", "services/testing", "services/cli", "services/http"]) {
+      for (
+        const folder of [
+          "src",
+          "services/models",
+          "services/testing",
+          "services/cli",
+          "services/http",
+          "services/store",
+          "services/cluster"
+        ]
+      ) {
         const modules = (yield* fs.readDirectory(path.join(clone, folder))).filter((file) => file.endsWith(".ts"))
         assert.isNotEmpty(modules)
         for (const module of modules) {
@@ -461,6 +481,72 @@ console.log(JSON.stringify({ exitCodes: Cli.ExitCode, command: typeof RunCommand
             [4, "d3", "Succeeded", { label: "positive" }]
           ]
         )
+
+        // `parallel-agents runner` needs /cluster's peers, which /cli's do not include: it says so, with exit code 2.
+        assert.isFalse(yield* project.installed("@effect/sql-pg"), "@effect/sql-pg was installed")
+        const runner = yield* run(
+          project.project,
+          path.join(project.project, "node_modules", ".bin", "parallel-agents"),
+          ["runner"],
+          { DATABASE_URL: "postgres://127.0.0.1:1/none", AGENT_MODEL: "offline" }
+        )
+        assert.strictEqual(runner.exitCode, 2, runner.stderr)
+        assert.include(runner.stderr, "the runner needs the optional peers of effect-parallel-agents/cluster")
+        assert.include(runner.stderr, "@effect/sql-pg")
+      }),
+    timeout
+  )
+
+  it.effect(
+    "/cluster: imported with its peers, without /cli's, and a runner's registered agent runs a task",
+    () =>
+      Effect.gen(function*() {
+        const project = yield* scratch("cluster", cluster)
+        for (const absent of ["@effect/ai", "@effect/cli"]) {
+          assert.isFalse(yield* project.installed(absent), `${absent} was installed`)
+        }
+        const result = lastJson(
+          yield* project.node(
+            "cluster.mjs",
+            `
+import { Context, Effect, Layer, Schema } from "effect"
+import { Agent, Executor } from "effect-parallel-agents"
+import { AgentRunner, AgentTask, ClusterConfig, Coordinator } from "effect-parallel-agents/cluster"
+
+const cli = ${importError("effect-parallel-agents/cli")}
+
+class Double extends Context.Tag("Double")() {}
+const double = AgentRunner.agent({
+  name: "double",
+  input: Schema.Number,
+  factory: Agent.factory(Double, Layer.succeed(Double, Agent.make({ name: "double", run: (n) => Effect.succeed(n * 2) })))
+})
+const result = await Effect.runPromise(
+  double.run({ runId: "r", agent: "double", task: { id: "t", input: 21, labels: {} } }).pipe(
+    Effect.provide(Executor.layer())
+  )
+)
+console.log(JSON.stringify({
+  result,
+  key: AgentTask.primaryKey("r", "t"),
+  shards: ClusterConfig.defaults.sharding.shardsPerGroup,
+  coordinator: typeof Coordinator.run,
+  cli
+}))
+`
+          )
+        )
+        assert.deepStrictEqual({ ...result.result, durationMillis: 0 }, {
+          outcome: "Succeeded",
+          value: 42,
+          attempt: 1,
+          durationMillis: 0
+        })
+        assert.strictEqual(result.key, "r/t")
+        assert.strictEqual(result.shards, 300)
+        assert.strictEqual(result.coordinator, "function")
+        assert.strictEqual(result.cli.code, "ERR_MODULE_NOT_FOUND")
+        assert.include(result.cli.message, "@effect/cli")
       }),
     timeout
   )

@@ -1,8 +1,9 @@
 /**
- * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommands `run` (`RunCommand`)
- * and `serve` (`ServeCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the
- * process with that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a
- * JSONL file of tasks; `parallel-agents serve` serves the HTTP API and the dashboard.
+ * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommands `run` (`RunCommand`),
+ * `serve` (`ServeCommand`) and `runner` (`RunnerCommand`), `run` to run it on `argv` and get its exit code, and the
+ * `teardown` that exits the process with that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a
+ * built-in agent over a JSONL file of tasks; `parallel-agents serve` serves the HTTP API and the dashboard;
+ * `parallel-agents runner` joins a cluster as a runner.
  *
  * @since 0.1.0
  */
@@ -30,6 +31,7 @@ import * as Progress from "./internal/progress.js"
 import * as Text from "./internal/text.js"
 import * as Output from "./Output.js"
 import * as RunCommand from "./RunCommand.js"
+import * as RunnerCommand from "./RunnerCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
 
 /**
@@ -56,7 +58,7 @@ export const ExitCode: {
  */
 export const command = CliCommand.make("parallel-agents").pipe(
   CliCommand.withDescription("Run many LLM agents in parallel."),
-  CliCommand.withSubcommands([RunCommand.command, ServeCommand.command])
+  CliCommand.withSubcommands([RunCommand.command, ServeCommand.command, RunnerCommand.command])
 )
 
 const name = "parallel-agents"

@@ -1,8 +1,9 @@
 /**
- * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommands `run` (`RunCommand`)
- * and `serve` (`ServeCommand`), `run` to run it on `argv` and get its exit code, and the `teardown` that exits the
- * process with that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a built-in agent over a
- * JSONL file of tasks; `parallel-agents serve` serves the HTTP API and the dashboard.
+ * The command line, `parallel-agents`, on `@effect/cli`: the root command and its subcommands `run` (`RunCommand`),
+ * `serve` (`ServeCommand`) and `runner` (`RunnerCommand`), `run` to run it on `argv` and get its exit code, and the
+ * `teardown` that exits the process with that code. `parallel-agents run --input tasks.jsonl --agent classify` runs a
+ * built-in agent over a JSONL file of tasks; `parallel-agents serve` serves the HTTP API and the dashboard;
+ * `parallel-agents runner` joins a cluster as a runner.
  *
  * @since 0.1.0
  */
@@ -34,6 +35,19 @@ export * as Output from "./Output.js"
  * @since 0.1.0
  */
 export * as RunCommand from "./RunCommand.js"
+
+/**
+ * `parallel-agents runner`: joins a cluster (`AgentRunner.launch`) as a runner that hosts the built-in agents
+ * (`AgentRegistry`) by name, with the language model the command line uses (`AGENT_MODEL`, the offline model by
+ * default), and runs the tasks coordinators send it until Ctrl-C or SIGTERM; then it lets its running tasks finish
+ * and hands its shards to the other runners. Settings come from configuration: `DATABASE_URL`, `RUNNER_HOST`,
+ * `RUNNER_PORT`, `RUNNER_CONCURRENCY` and the `CLUSTER_*` settings every process shares (`ClusterConfig`); the
+ * flags `--host`, `--port` and `--concurrency` take precedence. The cluster's modules are loaded when the runner
+ * starts: the rest of the command line does not need their optional peers.
+ *
+ * @since 0.1.0
+ */
+export * as RunnerCommand from "./RunnerCommand.js"
 
 /**
  * `parallel-agents serve`: the HTTP API and the dashboard (`effect-parallel-agents/http`) on Node.js, on 127.0.0.1
