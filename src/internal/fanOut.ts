@@ -18,6 +18,7 @@ import type * as Aggregate from "../Aggregate.js"
 import type * as Budget from "../Budget.js"
 import type * as RateLimit from "../RateLimit.js"
 import * as RunEvent from "../RunEvent.js"
+import type * as RunJournal from "../RunJournal.js"
 import * as RunReport from "../RunReport.js"
 import * as RunTally from "../RunTally.js"
 import type * as Task from "../Task.js"
@@ -192,7 +193,7 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
 export const runList = <In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   tasks: ReadonlyArray<Task.Task<unknown>>
-): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, never, R> =>
+): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, RunJournal.RunJournalError, R> =>
   Effect.scoped(Effect.gen(function*() {
     const run = yield* setUp(plan, tasks.length)
     const hub = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.Hub))
@@ -229,7 +230,7 @@ export const runList = <In, Out, E, EL, R, A, S>(
 export const runSingle = <In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   task: Task.Task<unknown>
-): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, never, R> =>
+): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, RunJournal.RunJournalError, R> =>
   Effect.scoped(Effect.gen(function*() {
     const run = yield* setUp(plan, 1)
     yield* run.observe.queued(task, 0, run.startedAt)
@@ -248,7 +249,7 @@ export const runSingle = <In, Out, E, EL, R, A, S>(
 export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   tasks: Stream.Stream<Task.Task<unknown>, EIn, RIn>
-): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn, R | RIn> =>
+): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn | RunJournal.RunJournalError, R | RIn> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const run = yield* setUp(plan, undefined)
     let index = 0
@@ -276,7 +277,7 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     // tasks that end in the same turn reach the reader as one chunk, and each chunk costs the reader's whole stream
     // pipeline once (100,000 results in about 100 chunks rather than 100,000). A result waits at most one turn.
     const mailbox = yield* Effect.withScheduler(
-      Mailbox.make<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn>({
+      Mailbox.make<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn | RunJournal.RunJournalError>({
         // A stream run's concurrency is a number (the plan rejects "unbounded").
         capacity: plan.concurrency as number
       }),
