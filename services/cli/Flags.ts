@@ -30,6 +30,9 @@ export interface RunFlags {
   readonly report: Option.Option<string>
   readonly json: boolean
   readonly progressInterval: Duration.Duration
+  readonly journal: Option.Option<string>
+  readonly resume: Option.Option<string>
+  readonly retryFailed: boolean
 }
 
 /**
@@ -107,7 +110,10 @@ const names = {
   output: { name: "output", alias: "o", example: "results.jsonl" },
   report: { name: "report", example: "report.html" },
   json: { name: "json" },
-  progressInterval: { name: "progress-interval", example: "5s" }
+  progressInterval: { name: "progress-interval", example: "5s" },
+  journal: { name: "journal", example: ".parallel-agents/journal.db" },
+  resume: { name: "resume", example: "k3x9q1" },
+  retryFailed: { name: "retry-failed" }
 } as const satisfies { readonly [K in keyof RunFlags]: Name }
 
 const agentList = AgentRegistry.builtIn.map((entry) => `${entry.name} (${entry.description})`).join(", ")
@@ -206,6 +212,25 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
   progressInterval: duration(names.progressInterval.name).pipe(
     Options.withDescription("How often the progress line is printed when stderr is not a terminal (5s by default)."),
     Options.withDefault(Duration.seconds(5))
+  ),
+  journal: Options.text(names.journal.name).pipe(
+    Options.withPseudoName("file"),
+    Options.withDescription(
+      "Record each result in this SQLite file (created if missing) before it is written, so that the run can be " +
+        "resumed with --resume after a crash or Ctrl-C. With --resume alone, .parallel-agents/journal.db."
+    ),
+    Options.optional
+  ),
+  resume: Options.text(names.resume.name).pipe(
+    Options.withPseudoName("run-id"),
+    Options.withDescription(
+      "Resume the run with this id (printed when it started; `parallel-agents runs` lists them) over the same " +
+        "input: tasks it recorded are not run again, and the results file is written again whole, one line per task."
+    ),
+    Options.optional
+  ),
+  retryFailed: Options.boolean(names.retryFailed.name).pipe(
+    Options.withDescription("With --resume: run again the tasks recorded as failed or timed out.")
   )
 }
 
