@@ -34,8 +34,8 @@ const usage = (command: string, message: string) =>
     )
 
 /**
- * Opens the journal for the scope. `file` is `--journal`; without it, the default file, whose folder is created
- * when `create` is set. With `create` unset (resuming, listing), a journal that does not exist is a usage error
+ * Opens the journal for the scope. `file` is `--journal`; without it, the default file. A journal that does not
+ * exist is created, with its folder, when `create` is set. With `create` unset (resuming, listing), a journal that does not exist is a usage error
  * rather than a new empty file. Returns the journal and its path as given.
  *
  * @internal
@@ -56,7 +56,7 @@ export const open = Effect.fnUntraced(function*(options: {
       `no journal at ${shown}: there is nothing to resume or list there (a run records one with --journal ${shown})`
     )
   }
-  if (!exists && Option.isNone(options.file)) {
+  if (!exists) {
     yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(
       Effect.catchAll((error) =>
         usage(options.command, `cannot create the journal's folder ${path.dirname(shown)}: ${error.message}`)
