@@ -27,6 +27,7 @@ import * as RunJournal from "../src/RunJournal.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import * as Postgres from "./postgres.js"
+import { withWriteSpans } from "./services/store/journalSuite.js"
 
 /**
  * Durable runs (`durable: { runId }`) over the memory journal, SQLite files and a real PostgreSQL: a run interrupted
@@ -394,6 +395,34 @@ const suite = (backend: Backend) => {
 suite(memory)
 suite(sqlite)
 suite(postgres)
+
+describe("durable runs over SQLite: group commit", () => {
+  it.scopedLive("results of tasks that end in one turn of the event loop are recorded in one statement", () =>
+    withWriteSpans((batches) =>
+      Effect.gen(function*() {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "durable-test-"))),
+          (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+        )
+        const journal = yield* build(SqlRunJournal.layerSqlite({ filename: path.join(dir, "journal.db") }))
+        const agent = yield* TestAgent.make({
+          name: "quick",
+          run: (n: number) => Effect.as(Effect.sleep("1 millis"), n)
+        })
+        const count = yield* Stream.runCount(
+          Executor.stream(Task.fromIterable(Array.from({ length: 400 }, (_, i) => i)), agent.factory, {
+            concurrency: 100,
+            durable: { runId: "batched" }
+          })
+        ).pipe(Effect.provideService(RunJournal.RunJournal, journal), Effect.provide(executor))
+        assert.strictEqual(count, 400)
+        const rows = batches()
+        assert.strictEqual(rows.reduce((a, b) => a + b, 0), 400)
+        // Written one by one, as each task ends, they would take 400 statements.
+        assert.isAtMost(rows.length, 100, `${rows.length} batches: ${rows.slice(0, 20).join(", ")}...`)
+      })
+    ))
+})
 
 describe("durable options", () => {
   it.effect("a durable run without a journal in context, or with two run ids, is a RunOptionsError", () =>
