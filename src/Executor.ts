@@ -110,6 +110,8 @@ export interface RunOptions<A, E, S> {
  *   (`Encode`). Typed errors of failed tasks come back as plain objects (`name`, `message`, `_tag`); the engine's
  *   own errors (`AgentTimeout`, `AgentInputError`...) as their classes.
  * - Task ids are the journal's keys: in a durable run they must be stable across restarts and unique.
+ * - `runOne` reads the run's whole journal on each call, and leaves the run's start and finish markers to whatever
+ *   drives the run: it suits a task resumed on its own, not a worker that takes a run's tasks one by one.
  *
  * @category models
  * @since 0.1.0
@@ -503,7 +505,8 @@ const planOf = Effect.fnUntraced(function*(
   config: ExecutorConfig.Service,
   list: ReadonlyArray<Task.Task<unknown>> | undefined,
   agent: LooseFactory,
-  raw: LooseOptions | undefined
+  raw: LooseOptions | undefined,
+  markers = true
 ) {
   const options = yield* internalOptions.decodeOptions(raw)
   const concurrency = options.concurrency ?? config.concurrency
@@ -583,19 +586,21 @@ const planOf = Effect.fnUntraced(function*(
     decodeInput: raw?.input === undefined ? undefined : Schema.decodeUnknown(raw.input, allErrors),
     decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
     aggregate: raw?.aggregate as LoosePlan["aggregate"],
-    finish: journal?._tag === "Some" ? journal.value.finish(runId) : Effect.void
+    finish: journal?._tag === "Some" && markers ? journal.value.finish(runId) : Effect.void
   }
   if (durable === undefined || journal?._tag !== "Some") return plan
   // The start marker goes in first, then the run reads what its journal holds.
-  yield* journal.value.start({
-    runId,
-    agent: agent.name,
-    options: durable.metadata ?? {
-      concurrency,
-      ...(list === undefined ? {} : { tasks: list.length }),
-      ...(durable.retryFailed === true ? { retryFailed: true } : {})
-    }
-  })
+  if (markers) {
+    yield* journal.value.start({
+      runId,
+      agent: agent.name,
+      options: durable.metadata ?? {
+        concurrency,
+        ...(list === undefined ? {} : { tasks: list.length }),
+        ...(durable.retryFailed === true ? { retryFailed: true } : {})
+      }
+    })
+  }
   const ledger = yield* Ledger.make({
     runId,
     agent: agent.name,
@@ -628,9 +633,10 @@ const runWith = (config: ExecutorConfig.Service): Run<never> => {
 const runOneWith = (config: ExecutorConfig.Service): RunOne<never> => {
   const runOne: LooseRunOne = Effect.fn("Executor.runOne", { captureStackTrace: false })(
     function*(task, agent, options) {
-      const plan = yield* planOf(config, [task], agent, options)
+      // One task of a run driven elsewhere: the run's markers (start, finish) are its driver's to set.
+      const plan = yield* planOf(config, [task], agent, options, false)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id })
-      return yield* Effect.tap(fanOut.runSingle(plan, task), () => plan.finish)
+      return yield* fanOut.runSingle(plan, task)
     },
     Effect.scoped
   )

@@ -335,6 +335,30 @@ const suite = (backend: Backend) => {
         assert.strictEqual(calls.get("t1"), 1)
       }))
 
+    test("runOne records and replays one task, and leaves the run's markers alone", (open) =>
+      Effect.gen(function*() {
+        const calls = new Map<string, number>()
+        const agent = yield* makeAgent(calls)
+        const task = tasksOf(1)[0]!
+        const once = Effect.flatMap(open(), (journal) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(Executor.runOne(task, agent.factory, { durable: { runId: "single" } }))
+            return yield* drive(fiber)
+          }).pipe(Effect.provideService(RunJournal.RunJournal, journal), Effect.provide(executor)))
+        const first = yield* once
+        assert(TaskResult.isSucceeded(first))
+        assert.isFalse(first.replayed)
+        const second = yield* once
+        assert(TaskResult.isSucceeded(second))
+        assert.isTrue(second.replayed)
+        assert.deepStrictEqual(second.value, first.value)
+        assert.strictEqual(calls.get("t0"), 1)
+        const info = yield* Effect.flatMap(open(), (journal) => journal.run("single"))
+        assert(Option.isSome(info))
+        assert.strictEqual(info.value.starts, 0)
+        assert.strictEqual(info.value.recorded.succeeded, 1)
+      }))
+
     test("a journal that cannot record fails the run with RunJournalError; nothing unrecorded is emitted", (open) =>
       Effect.gen(function*() {
         const calls = new Map<string, number>()
