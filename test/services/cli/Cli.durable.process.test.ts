@@ -13,7 +13,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Random, Schedule } from "effect"
 import * as path from "node:path"
 import * as ModelServer from "../modelServer.js"
-import { readLines, start, tempDirectory, writeLines } from "./process.js"
+import { readLines, run, start, tempDirectory, untilLines, writeLines } from "./process.js"
 
 const documents = 2_000
 const concurrency = 16
@@ -37,6 +37,47 @@ const documentOf = (body: Record<string, unknown>): string | undefined => {
 }
 
 describe("parallel-agents (a process): durable runs", () => {
+  it.scopedLive(
+    "Ctrl-C on a journaled run: exit 130, the run is listed stopped; --resume ends it, listed finished",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        yield* writeLines(
+          path.join(directory, "tasks.jsonl"),
+          Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `Document number ${i}.` }))
+        )
+        const env = { AGENT_OFFLINE_LATENCY: "200 millis" }
+        const args = ["run", "-i", "tasks.jsonl", "-a", "classify", "-o", "results.jsonl", "-c", "4"]
+        const first = yield* start([...args, "--journal", "runs.db"], { directory, env })
+        const runId = yield* Effect.gen(function*() {
+          yield* untilLines(path.join(directory, "results.jsonl"), 8)
+          yield* first.process.kill("SIGINT")
+          const exit = yield* first.done
+          assert.strictEqual(exit.exitCode, 130, exit.stderr)
+          return exit.stderr.match(/^Run (\w+), journal runs\.db: /m)![1]!
+        }).pipe(Effect.timeout("60 seconds"), Effect.onError(() => Effect.ignore(first.process.kill("SIGKILL"))))
+        const stopped = yield* run(["runs", "--journal", "runs.db", "--json"], { directory })
+        const before = JSON.parse(stopped.stdout)
+        assert.strictEqual(before.runId, runId)
+        assert.isNull(before.finishedAt)
+        assert.isAbove(before.recorded.succeeded, 0)
+        assert.isBelow(before.recorded.succeeded, 200)
+        const resumed = yield* run([...args, "--resume", runId, "--journal", "runs.db"], {
+          directory,
+          env: { AGENT_OFFLINE_LATENCY: "5 millis" }
+        }).pipe(Effect.timeout("60 seconds"))
+        assert.strictEqual(resumed.exitCode, 0, resumed.stderr)
+        const lines = readLines(path.join(directory, "results.jsonl"))
+        assert.strictEqual(lines.length, 200)
+        assert.strictEqual(new Set(lines.map((line) => line.id)).size, 200)
+        const after = JSON.parse((yield* run(["runs", "--journal", "runs.db", "--json"], { directory })).stdout)
+        assert.isNumber(after.finishedAt)
+        assert.strictEqual(after.starts, 2)
+        assert.strictEqual(after.recorded.succeeded, 200)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: 120_000 }
+  )
+
   it.scopedLive(
     `${documents} documents, kill -9 at ${rounds} random points, resumed until done: one line per input line, ` +
       `no journaled task called again`,
