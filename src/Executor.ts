@@ -404,7 +404,8 @@ export interface Service {
   /**
    * Runs every task with a fresh agent instance, at most `concurrency` at once, and reports every task's result in
    * input order. A task's failure, defect or timeout never fails the run; the run fails only with
-   * `RunOptionsError`, before any task starts, when an option is out of range. Interrupting the run interrupts
+   * `RunOptionsError`, before any task starts, when an option is out of range, and, when it is durable
+   * (`durable`), with `RunJournalError` when its journal cannot read or record. Interrupting the run interrupts
    * every running agent and releases every instance.
    */
   readonly run: Run<never>
@@ -418,8 +419,8 @@ export interface Service {
   readonly stream: RunStream<never>
   /**
    * Runs one task, with the same options and guarantees as `run` (a fresh agent instance per attempt, its timeout,
-   * retries, budget, rate limit, input and output schemas, events), and returns its result. It fails only with
-   * `RunOptionsError`. What a worker that takes tasks one by one from elsewhere (a queue, a cluster) calls; the
+   * retries, budget, rate limit, input and output schemas, events, `durable`), and returns its result. It fails only
+   * with `RunOptionsError` (and `RunJournalError` when durable). What a worker that takes tasks one by one from elsewhere (a queue, a cluster) calls; the
    * result's `index` is 0.
    */
   readonly runOne: RunOne<never>
