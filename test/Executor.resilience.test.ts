@@ -1,5 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Duration, Effect, Exit, Fiber, Metric, Option, Ref, Schedule, Schema, TestClock } from "effect"
+import {
+  Cause,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Metric,
+  Option,
+  Ref,
+  Schedule,
+  Schema,
+  TestClock,
+  TestServices
+} from "effect"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import * as AgentError from "../src/AgentError.js"
 import * as Budget from "../src/Budget.js"
@@ -212,6 +227,40 @@ describe("Executor resilience", () => {
         const error = Cause.squash(exit.cause) as AgentError.RunOptionsError
         assert.strictEqual(error.option, "retry.times")
         assert.strictEqual((yield* agent.stats).builds, 0)
+      }).pipe(provide))
+  })
+
+  describe("timer", () => {
+    it.effect("a deadline a fraction of a nanosecond after another still times out: the timer never spins", () =>
+      Effect.gen(function*() {
+        // b's second attempt starts at a time that is no whole number of nanoseconds, so its deadline lands 2e-7 ms
+        // after a's. A sleep that short is zero in `Duration` (it counts whole nanoseconds): a timer that slept
+        // exactly until the next deadline would wake at once, find nothing due, and sleep zero again, forever.
+        const release = yield* Deferred.make<void>()
+        const agent = yield* scripted("fraction", (taskId, attempt) =>
+          taskId === "b" && attempt === 1
+            ? Effect.zipRight(Deferred.await(release), Effect.fail(status(503)))
+            : Effect.never)
+        const tasks = [
+          Task.make({ id: "a", input: "a", timeout: "1000 millis" }),
+          Task.make({ id: "b", input: "b", timeout: "668.962258 millis" })
+        ]
+        const fiber = yield* Effect.fork(
+          Executor.run(tasks, agent.factory, {
+            concurrency: 2,
+            retry: { schedule: Schedule.recurs(1), while: (error) => error instanceof ProviderError }
+          })
+        )
+        yield* TestClock.setTime(331.0377422000461)
+        yield* Deferred.succeed(release, void 0)
+        while ((yield* agent.stats).builds < 3) yield* Effect.yieldNow()
+        yield* TestClock.setTime(1000)
+        yield* TestClock.adjust("1 millis")
+        const report = yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds"), TestServices.provideLive)
+        assert.deepStrictEqual(report.results.map((result) => [result.taskId, result._tag, result.attempt]), [
+          ["a", "TimedOut", 1],
+          ["b", "TimedOut", 2]
+        ])
       }).pipe(provide))
   })
 
