@@ -1,17 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Cause,
+  Chunk,
   Data,
   Deferred,
   Duration,
   Effect,
   Exit,
   Fiber,
+  Logger,
   Metric,
   Option,
   Ref,
   Schedule,
   Schema,
+  Stream,
   TestClock,
   TestServices
 } from "effect"
@@ -261,6 +264,58 @@ describe("Executor resilience", () => {
           ["a", "TimedOut", 1],
           ["b", "TimedOut", 2]
         ])
+      }).pipe(provide))
+  })
+
+  describe("an agent that ignores interruption", () => {
+    it.effect("is reported TimedOut within the grace after its timeout; the run goes on and its release still runs", () =>
+      Effect.gen(function*() {
+        const logs: Array<string> = []
+        const logger = Logger.make(({ message }) => void logs.push(String(message)))
+        // An hour of work no interruption can stop, with a timeout of one second.
+        const agent = yield* TestAgent.make({
+          name: "stubborn",
+          run: (n: number) => n === 0 ? Effect.uninterruptible(Effect.as(Effect.sleep("1 hour"), n)) : Effect.succeed(n)
+        })
+        const fiber = yield* Effect.fork(
+          Executor.run(Task.fromIterable([0, 1]), agent.factory, { timeout: "1 second", retry: { times: 0 } }).pipe(
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+          )
+        )
+        yield* TestClock.adjust("1 second")
+        // Told to stop at its timeout, it goes on: the task waits for it, within the grace (5 seconds).
+        assert.isNull(yield* Fiber.poll(fiber).pipe(Effect.map(Option.getOrNull)))
+        yield* TestClock.adjust("5 seconds")
+        const report = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(report.results.map((result) => result._tag), ["TimedOut", "Succeeded"])
+        assert.isTrue(logs.some((line) => line.includes("did not stop within 5s of its timeout; it is left running")))
+        // Left running, it is not released yet; when it ends at last, it is released and that is logged too.
+        assert.deepStrictEqual((yield* agent.stats).releases, 1)
+        yield* TestClock.adjust("1 hour")
+        assert.deepStrictEqual((yield* agent.stats).releases, 2)
+        assert.isTrue(logs.some((line) => line.includes("The agent left running after its timeout has stopped")))
+      }).pipe(provide))
+  })
+
+  describe("concurrency", () => {
+    it.effect("a concurrency of 1,000,000 over three tasks costs nothing per unit that is not in use", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("few", (n: number) => n * 2)
+        const before = process.memoryUsage().heapUsed
+        const list = yield* Executor.run(Task.fromIterable([1, 2, 3]), agent.factory, { concurrency: 1_000_000 })
+        const streamed = yield* Stream.runCollect(
+          Executor.stream(
+            Stream.fromIterable([1, 2, 3]).pipe(Stream.map((n) => Task.make({ id: `${n}`, input: n }))),
+            agent.factory,
+            {
+              concurrency: 1_000_000
+            }
+          )
+        )
+        assert.deepStrictEqual(list.results.map((result) => TaskResult.isSucceeded(result) && result.value), [2, 4, 6])
+        assert.strictEqual(Chunk.size(streamed), 3)
+        // A slot, a fiber or a queue entry per unit would be tens of megabytes at least.
+        assert.isBelow(process.memoryUsage().heapUsed - before, 32 * 1024 * 1024)
       }).pipe(provide))
   })
 
