@@ -530,8 +530,8 @@ describe("Executor", () => {
         ])
         assert.strictEqual(
           errors[0]!.message,
-          `wait: task word was not started: invalid option "timeout": expected a duration such as "30 seconds" or ` +
-            `a number of milliseconds (0 or more), got "soon"`
+          `wait: task word was not started: invalid option "timeout": expected a duration longer than zero, such as ` +
+            `"30 seconds", "30s", "500ms", "2m", or a number of milliseconds, got "soon"`
         )
         assert.include(errors[1]!.message, "got NaN")
         assert.include(errors[3]!.message, `got "-2 seconds"`)

@@ -193,7 +193,7 @@ Cluster.withPostgres("AgentRunner", (it) => {
         .pipe(Effect.provide(Cluster.executor))
       assert.deepStrictEqual(result, {
         outcome: "Failed",
-        error: "Invalid run option \"retry\": expected retry.times to be a whole number, 0 or more, got 1.5",
+        error: "Invalid run option \"retry.times\": expected a whole number, 0 or more, got 1.5",
         attempt: 0,
         durationMillis: 0
       })
