@@ -109,7 +109,9 @@ export interface RunOptions<A, E, S> {
  *   writes them (a `Date` comes back as a string). A value JSON cannot hold fails the run with `RunJournalError`
  *   (`Encode`). Typed errors of failed tasks come back as plain objects (`name`, `message`, `_tag`); the engine's
  *   own errors (`AgentTimeout`, `AgentInputError`...) as their classes.
- * - Task ids are the journal's keys: in a durable run they must be stable across restarts and unique.
+ * - Task ids are the journal's keys: in a durable run they must be stable across restarts and unique. A stream
+ *   that repeats an id runs the first task with it; the others fail with `TaskOptionsError` (option `id`).
+ * - The run holds what its journal holds for it in memory (read once, at the start), and the ids of its tasks.
  * - `runOne` reads the run's whole journal on each call, and leaves the run's start and finish markers to whatever
  *   drives the run: it suits a task resumed on its own, not a worker that takes a run's tasks one by one.
  *

@@ -335,6 +335,28 @@ const suite = (backend: Backend) => {
         assert.strictEqual(calls.get("t1"), 1)
       }))
 
+    test("a stream that repeats a task id: the first runs, the others fail with TaskOptionsError (id)", (open) =>
+      Effect.gen(function*() {
+        const calls = new Map<string, number>()
+        const agent = yield* makeAgent(calls)
+        const tasks = [...tasksOf(3), Task.make({ id: "t1", input: { text: "another t1", ms: 100 } })]
+        const results = yield* Effect.flatMap(open(), (journal) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(
+              Stream.runCollect(Executor.stream(tasks, agent.factory, { durable: { runId: "repeated" } }))
+            )
+            return Chunk.toArray(yield* drive(fiber))
+          }).pipe(Effect.provideService(RunJournal.RunJournal, journal), Effect.provide(executor)))
+        assert.strictEqual(results.length, 4)
+        const repeated = results.find((r) => r.index === 3)!
+        assert(TaskResult.isFailed(repeated))
+        assert(repeated.error instanceof AgentError.TaskOptionsError)
+        assert.strictEqual(repeated.error.option, "id")
+        assert.match(repeated.error.message, /the run's task at position 1 \(from 0\) has this id/)
+        assert.strictEqual(calls.get("t1"), 1)
+        assert.strictEqual(results.filter(TaskResult.isSucceeded).length, 3)
+      }))
+
     test("runOne records and replays one task, and leaves the run's markers alone", (open) =>
       Effect.gen(function*() {
         const calls = new Map<string, number>()

@@ -91,12 +91,34 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }
 
+  // The ids of the tasks this run has seen, and where: the journal keeps one result per id.
+  const seen = new Map<string, number>()
+
   const replay = (
     task: Task.Task<unknown>,
     index: number,
     queuedAt: number
-  ): Effect.Effect<TaskResult.TaskResult<unknown, unknown> | undefined, RunJournal.RunJournalError> =>
-    RunJournal.hashInput(task.input).pipe(
+  ): Effect.Effect<TaskResult.TaskResult<unknown, unknown> | undefined, RunJournal.RunJournalError> => {
+    const first = seen.get(task.id)
+    if (first !== undefined) {
+      // A stream may repeat an id (a list may not): the task is not run, as its result could not be kept apart.
+      hashes.set(task, undefined)
+      return Effect.succeed(TaskResult.failed(
+        { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
+        Cause.fail(
+          new AgentError.TaskOptionsError({
+            agent: options.agent,
+            taskId: task.id,
+            option: "id",
+            description:
+              `a durable run keeps one result per task id, and the run's task at position ${first} (from 0) ` +
+              `has this id`
+          })
+        )
+      ))
+    }
+    seen.set(task.id, index)
+    return RunJournal.hashInput(task.input).pipe(
       Effect.matchEffect({
         // An input that is not JSON has no hash: the task runs, and its result is not recorded.
         onFailure: () => {
@@ -134,6 +156,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         }
       })
     )
+  }
 
   const record = (result: TaskResult.TaskResult<unknown, unknown>): Effect.Effect<void, RunJournal.RunJournalError> => {
     // Interrupted is never final; a task that never started (its budget, its options, a changed input) runs on
