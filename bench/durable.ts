@@ -32,6 +32,8 @@ const DONE_SHARE = 0.99
 
 const bin = fileURLToPath(new URL("../services/bin/parallel-agents.js", import.meta.url))
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "durable-bench-"))
+// The inputs, results and journals go when the bench ends, whether it ends well or not.
+process.on("exit", () => fs.rmSync(directory, { recursive: true, force: true }))
 
 const documentText = (i: number) =>
   `Document ${i}: the delivery was quick and the staff were friendly, but the soup was cold when it arrived.`
@@ -180,4 +182,3 @@ console.log(
   `\nread of the ${fmt(TASKS)}-entry run into a map (in process, median of 3): ${fmt(read)} ms ` +
     `(${reads.map((n) => fmt(n)).join(", ")}; target <= 1,000 ms: ${read <= 1000 ? "met" : "NOT met"})`
 )
-fs.rmSync(directory, { recursive: true, force: true })
