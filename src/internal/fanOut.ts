@@ -241,9 +241,9 @@ export const runSingle = <In, Out, E, EL, R, A, S>(
   }))
 
 /**
- * A run over a stream of tasks: a fiber per task, at most the run's concurrency at once, results in completion order. Tasks are
- * read as the run has room for them; once the run stops starting tasks (its deadline, its failure policy), it stops
- * reading. If the input fails, the tasks under way are reported and then the stream fails with the input's error.
+ * A run over a stream of tasks: a fiber per task, at most the run's concurrency at once, results in completion
+ * order. Tasks are read as the run has room for them; once the run stops starting tasks (its deadline, its failure
+ * policy), it stops reading. If the input fails, the tasks under way are reported and then the stream fails with the input's error.
  *
  * @internal
  */
