@@ -18,7 +18,7 @@ import { readLines, run, start, tempDirectory, untilLines, writeLines } from "./
 const documents = 2_000
 const concurrency = 16
 /** Kill rounds. Each costs a process start (about 2 to 4 s on this 2-core machine through tsx) and its run time. */
-const rounds = 6
+const rounds = 5
 
 /** The task ids the journal file holds for the run, read with a connection of this process (no process runs). */
 const journaled = (file: string, runId: string) =>
