@@ -469,18 +469,26 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     estimate: Usage.Usage
   ): Effect.Effect<Result<A, E>> => {
     const lane = run.lanes.take()
-    observe.admitted(now() - queuedAt)
+    const at = now()
+    observe.admitted(at - queuedAt)
+    // Its first attempt starts as it is sent (attempts after it, if any, are the remote's).
+    const instance = AgentInstance.make({ agent: factory.name, runId, taskId: task.id, attempt: 1 })
+    const started = observe.attemptStarted(task, index, instance, 1, at)
+    const execute = run.execute!(task, index, queuedAt)
     return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.exit(restore(run.execute!(task, index, queuedAt))), (exit) => {
-        run.lanes.release(lane)
-        const result = exit._tag === "Success" ? exit.value as Result<A, E> : TaskResult.interrupted(
-          { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
-          { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> }
-        ) as Result<A, E>
-        return run.budget === undefined
-          ? finish(result, true)
-          : Effect.zipRight(run.budget.settle(estimate, result.usage), finish(result, true))
-      })
+      Effect.flatMap(
+        Effect.exit(restore(started === undefined ? execute : Effect.zipRight(started, execute))),
+        (exit) => {
+          run.lanes.release(lane)
+          const result = exit._tag === "Success" ? exit.value as Result<A, E> : TaskResult.interrupted(
+            { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
+            { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> }
+          ) as Result<A, E>
+          return run.budget === undefined
+            ? finish(result, true)
+            : Effect.zipRight(run.budget.settle(estimate, result.usage), finish(result, true))
+        }
+      )
     )
   }
 

@@ -67,6 +67,7 @@ Cluster.withPostgres("ClusterExecutor", (it) => {
           report,
           events: {
             queued: count("TaskQueued"),
+            started: count("TaskStarted"),
             succeeded: count("TaskSucceeded"),
             failed: count("TaskFailed"),
             finished: count("RunFinished")
@@ -90,7 +91,7 @@ Cluster.withPostgres("ClusterExecutor", (it) => {
       assert.deepStrictEqual(remote.report.aggregate, local.report.aggregate)
       assert.deepStrictEqual(outcomes(remote.report), outcomes(local.report))
       assert.deepStrictEqual(remote.events, local.events)
-      assert.deepStrictEqual(remote.events, { queued: 30, succeeded: 23, failed: 7, finished: 1 })
+      assert.deepStrictEqual(remote.events, { queued: 30, started: 30, succeeded: 23, failed: 7, finished: 1 })
       assert.deepStrictEqual(remote.report.stats.usage, local.report.stats.usage)
       // Typed errors and defects come back as errors: the agent's own as its name and message, a defect as a defect.
       const failed = remote.report.results[5]!
