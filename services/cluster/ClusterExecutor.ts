@@ -162,7 +162,7 @@ export const remote = (options?: Options): Executor.Remote<Sharding.Sharding> =>
  * ```ts
  * import { Executor, Task } from "effect-parallel-agents"
  * import { AgentRunner, ClusterExecutor } from "effect-parallel-agents/cluster"
- * import { AgentRegistry } from "effect-parallel-agents/services"
+ * import { AgentRegistry } from "effect-parallel-agents/models"
  * import { Effect } from "effect"
  *
  * const program = Executor.run(
