@@ -23,7 +23,10 @@ export interface Service {
   readonly taskId: string
   /** The attempt number, starting at 1. */
   readonly attempt: number
-  /** `<agent>#<runId>/<taskId>/<attempt>`. */
+  /**
+   * `<agent>#<runId>/<taskId>/<attempt>`, unique in its run. In a stream, whose task ids need not be unique, the task's
+   * position follows its id (`<taskId>@<position>`) unless the id is that position (see `formatInStream`).
+   */
   readonly name: string
 }
 
@@ -59,10 +62,12 @@ class InstanceImpl implements Service {
     readonly taskId: string,
     readonly attempt: number,
     /** A name given at construction; otherwise it is formatted from the parts the first time it is read. */
-    private given?: string | undefined
+    private given?: string | undefined,
+    /** The task's position in a stream, which the name then carries (`formatInStream`). */
+    readonly position?: number | undefined
   ) {}
   get name(): string {
-    return this.given ??= format(this)
+    return this.given ??= this.position === undefined ? format(this) : formatInStream(this, this.position)
   }
   toJSON() {
     return { agent: this.agent, runId: this.runId, taskId: this.taskId, attempt: this.attempt, name: this.name }
@@ -88,11 +93,22 @@ export const make = (options: {
   readonly attempt: number
   /** A unique name of its own (a team member's, say); `<agent>#<runId>/<taskId>/<attempt>` by default. */
   readonly name?: string | undefined
-}): Service => new InstanceImpl(options.agent, options.runId, options.taskId, options.attempt, options.name)
+  /** The task's position in a stream (`Executor.stream`): the name then carries it, as `formatInStream` says. */
+  readonly position?: number | undefined
+}): Service =>
+  new InstanceImpl(options.agent, options.runId, options.taskId, options.attempt, options.name, options.position)
 
 /** @internal */
 export const unsafeMake = (agent: string, runId: string, taskId: string, attempt: number): Service =>
   new InstanceImpl(agent, runId, taskId, attempt)
+
+/**
+ * The stream position an instance was made with (see `make`), if any.
+ *
+ * @internal
+ */
+export const positionOf = (instance: Service): number | undefined =>
+  instance instanceof InstanceImpl ? instance.position : undefined
 
 /**
  * Formats the unique instance name, `<agent>#<runId>/<taskId>/<attempt>`.
@@ -102,3 +118,19 @@ export const unsafeMake = (agent: string, runId: string, taskId: string, attempt
  */
 export const format = (instance: Omit<Service, "name">): string =>
   `${instance.agent}#${instance.runId}/${instance.taskId}/${instance.attempt}`
+
+/**
+ * Formats the unique name of an instance in a stream (`Executor.stream`), whose task ids are not checked for
+ * repeats as a list's are (that would keep every id of an unbounded stream): the task's position in the stream,
+ * from 0, follows its id, `<agent>#<runId>/<taskId>@<position>/<attempt>`, unless the id is that position (the ids
+ * `Task.fromIterable` gives), `<agent>#<runId>/<position>/<attempt>`. Two tasks of one stream never share a name,
+ * whatever their ids.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const formatInStream = (instance: Omit<Service, "name">, position: number): string => {
+  const at = String(position)
+  const task = instance.taskId === at ? at : `${instance.taskId}@${at}`
+  return `${instance.agent}#${instance.runId}/${task}/${instance.attempt}`
+}

@@ -180,6 +180,8 @@ abstract class Base {
   declare readonly usage: Usage.Usage
   declare readonly failedAttempts: ReadonlyArray<FailedAttempt>
   declare readonly replayed: boolean
+  /** The task ran in a stream: its instance's name carries its position (`AgentInstance.formatInStream`). */
+  declare readonly inStream: boolean
   abstract readonly _tag: string
   readonly task: Task.Task<unknown>
   readonly index: number
@@ -208,19 +210,26 @@ abstract class Base {
       ;(this as { failedAttempts: ReadonlyArray<FailedAttempt> }).failedAttempts = meta.failedAttempts
     }
     if (meta.replayed === true) (this as { replayed: boolean }).replayed = true
+    if (started && AgentInstance.positionOf(meta.instance!) !== undefined) {
+      ;(this as { inStream: boolean }).inStream = true
+    }
   }
   get taskId(): string {
     return this.task.id
   }
   get instance(): AgentInstance.Service | undefined {
-    return this.agentName === undefined
-      ? undefined
-      : AgentInstance.make({ agent: this.agentName, runId: this.runId!, taskId: this.task.id, attempt: this.attempt })
+    return this.agentName === undefined ? undefined : AgentInstance.make({
+      agent: this.agentName,
+      runId: this.runId!,
+      taskId: this.task.id,
+      attempt: this.attempt,
+      position: this.inStream ? this.index : undefined
+    })
   }
   get agent(): string | undefined {
-    return this.agentName === undefined
-      ? undefined
-      : AgentInstance.format({ agent: this.agentName, runId: this.runId!, taskId: this.task.id, attempt: this.attempt })
+    if (this.agentName === undefined) return undefined
+    const parts = { agent: this.agentName, runId: this.runId!, taskId: this.task.id, attempt: this.attempt }
+    return this.inStream ? AgentInstance.formatInStream(parts, this.index) : AgentInstance.format(parts)
   }
   get started(): boolean {
     return this.agentName !== undefined
@@ -263,6 +272,7 @@ Object.defineProperty(Base.prototype, TypeId, { value: TypeId })
 Object.defineProperty(Base.prototype, "usage", { value: Usage.empty, writable: true })
 Object.defineProperty(Base.prototype, "failedAttempts", { value: Object.freeze([]), writable: true })
 Object.defineProperty(Base.prototype, "replayed", { value: false, writable: true })
+Object.defineProperty(Base.prototype, "inStream", { value: false, writable: true })
 
 class SucceededImpl<A> extends Base implements Succeeded<A> {
   declare readonly _tag: "Succeeded"

@@ -44,6 +44,15 @@ export * as Aggregate from "./Aggregate.js"
 export * as Budget from "./Budget.js"
 
 /**
+ * When a team agrees: the transcript of a team's discussion (`Message`, `Round`) and the rules that decide, at the
+ * end of each round, whether the team agrees and on what (`supervisor`, `majority`, `quorum`, `when`). `Team` runs
+ * the discussion; `decide` is the rule applied to one round.
+ *
+ * @since 0.1.0
+ */
+export * as Consensus from "./Consensus.js"
+
+/**
  * The fan-out engine. It runs one task per agent instance, many at once under a concurrency limit, keeps each
  * task's failure or timeout to itself, and returns a report with every task's result in input order.
  *
@@ -140,6 +149,15 @@ export * as RunReportHtml from "./RunReportHtml.js"
 export * as RunTally from "./RunTally.js"
 
 /**
+ * What a run of teams found, and a final agent that reads it: `findings` splits the results into the conclusions of
+ * the teams that agreed and the teams that are missing (with why), and `synthesize` hands them to a synthesizer
+ * agent, run as one task through the `Executor`.
+ *
+ * @since 0.1.0
+ */
+export * as Synthesis from "./Synthesis.js"
+
+/**
  * A unit of work: an id, an input, and optionally a timeout of its own and labels.
  *
  * @since 0.1.0
@@ -180,9 +198,9 @@ export * as TaskResult from "./TaskResult.js"
 /**
  * Teams of agents that discuss one task until they agree. A team's members are agents built fresh for every team
  * run; they take turns over a transcript local to that run, round after round, until the team's consensus rule
- * holds (a supervisor approves, a majority or a quorum agrees, a predicate) or the round limit ends the run with
- * `NoConsensus`. A team is an agent factory, so teams fan out through the `Executor` like any task, and
- * `synthesize` hands the conclusions of the teams that agreed, and the names of those that did not, to a final agent.
+ * holds (`Consensus`: a supervisor approves, a majority or a quorum agrees, a predicate) or the round limit ends the
+ * run with `NoConsensus`. A team is an agent factory, so teams fan out through the `Executor` like any task;
+ * `Synthesis` hands what the teams found to a final agent.
  *
  * @since 0.1.0
  */

@@ -1,5 +1,23 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Duration, Effect, Exit, Fiber, Metric, Option, Ref, Schedule, Schema, TestClock } from "effect"
+import {
+  Cause,
+  Chunk,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Logger,
+  Metric,
+  Option,
+  Ref,
+  Schedule,
+  Schema,
+  Stream,
+  TestClock,
+  TestServices
+} from "effect"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import * as AgentError from "../src/AgentError.js"
 import * as Budget from "../src/Budget.js"
@@ -212,6 +230,92 @@ describe("Executor resilience", () => {
         const error = Cause.squash(exit.cause) as AgentError.RunOptionsError
         assert.strictEqual(error.option, "retry.times")
         assert.strictEqual((yield* agent.stats).builds, 0)
+      }).pipe(provide))
+  })
+
+  describe("timer", () => {
+    it.effect("a deadline a fraction of a nanosecond after another still times out: the timer never spins", () =>
+      Effect.gen(function*() {
+        // b's second attempt starts at a time that is no whole number of nanoseconds, so its deadline lands 2e-7 ms
+        // after a's. A sleep that short is zero in `Duration` (it counts whole nanoseconds): a timer that slept
+        // exactly until the next deadline would wake at once, find nothing due, and sleep zero again, forever.
+        const release = yield* Deferred.make<void>()
+        const agent = yield* scripted("fraction", (taskId, attempt) =>
+          taskId === "b" && attempt === 1
+            ? Effect.zipRight(Deferred.await(release), Effect.fail(status(503)))
+            : Effect.never)
+        const tasks = [
+          Task.make({ id: "a", input: "a", timeout: "1000 millis" }),
+          Task.make({ id: "b", input: "b", timeout: "668.962258 millis" })
+        ]
+        const fiber = yield* Effect.fork(
+          Executor.run(tasks, agent.factory, {
+            concurrency: 2,
+            retry: { schedule: Schedule.recurs(1), while: (error) => error instanceof ProviderError }
+          })
+        )
+        yield* TestClock.setTime(331.0377422000461)
+        yield* Deferred.succeed(release, void 0)
+        while ((yield* agent.stats).builds < 3) yield* Effect.yieldNow()
+        yield* TestClock.setTime(1000)
+        yield* TestClock.adjust("1 millis")
+        const report = yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds"), TestServices.provideLive)
+        assert.deepStrictEqual(report.results.map((result) => [result.taskId, result._tag, result.attempt]), [
+          ["a", "TimedOut", 1],
+          ["b", "TimedOut", 2]
+        ])
+      }).pipe(provide))
+  })
+
+  describe("an agent that ignores interruption", () => {
+    it.effect("is reported TimedOut within the grace after its timeout; the run goes on and its release still runs", () =>
+      Effect.gen(function*() {
+        const logs: Array<string> = []
+        const logger = Logger.make(({ message }) => void logs.push(String(message)))
+        // An hour of work no interruption can stop, with a timeout of one second.
+        const agent = yield* TestAgent.make({
+          name: "stubborn",
+          run: (n: number) => n === 0 ? Effect.uninterruptible(Effect.as(Effect.sleep("1 hour"), n)) : Effect.succeed(n)
+        })
+        const fiber = yield* Effect.fork(
+          Executor.run(Task.fromIterable([0, 1]), agent.factory, { timeout: "1 second", retry: { times: 0 } }).pipe(
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+          )
+        )
+        yield* TestClock.adjust("1 second")
+        // Told to stop at its timeout, it goes on: the task waits for it, within the grace (5 seconds).
+        assert.isNull(yield* Fiber.poll(fiber).pipe(Effect.map(Option.getOrNull)))
+        yield* TestClock.adjust("5 seconds")
+        const report = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(report.results.map((result) => result._tag), ["TimedOut", "Succeeded"])
+        assert.isTrue(logs.some((line) => line.includes("did not stop within 5s of its timeout; it is left running")))
+        // Left running, it is not released yet; when it ends at last, it is released and that is logged too.
+        assert.deepStrictEqual((yield* agent.stats).releases, 1)
+        yield* TestClock.adjust("1 hour")
+        assert.deepStrictEqual((yield* agent.stats).releases, 2)
+        assert.isTrue(logs.some((line) => line.includes("The agent left running after its timeout has stopped")))
+      }).pipe(provide))
+  })
+
+  describe("concurrency", () => {
+    it.effect("a concurrency of 1,000,000 over three tasks costs nothing per unit that is not in use", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("few", (n: number) => n * 2)
+        const before = process.memoryUsage().heapUsed
+        const list = yield* Executor.run(Task.fromIterable([1, 2, 3]), agent.factory, { concurrency: 1_000_000 })
+        const streamed = yield* Stream.runCollect(
+          Executor.stream(
+            Stream.fromIterable([1, 2, 3]).pipe(Stream.map((n) => Task.make({ id: `${n}`, input: n }))),
+            agent.factory,
+            {
+              concurrency: 1_000_000
+            }
+          )
+        )
+        assert.deepStrictEqual(list.results.map((result) => TaskResult.isSucceeded(result) && result.value), [2, 4, 6])
+        assert.strictEqual(Chunk.size(streamed), 3)
+        // A slot, a fiber or a queue entry per unit would be tens of megabytes at least.
+        assert.isBelow(process.memoryUsage().heapUsed - before, 32 * 1024 * 1024)
       }).pipe(provide))
   })
 

@@ -28,9 +28,35 @@ describe("Executor.stream", () => {
         Chunk.toArray(results).map((r) => TaskResult.isSucceeded(r) && r.value),
         [40, 30, 20, 10, 0]
       )
-      assert.strictEqual(Chunk.toArray(results)[0]!.agent, "reverse#s/t4/1")
+      // In a stream, an instance's name carries the task's position after its id (ids may repeat in a stream).
+      assert.strictEqual(Chunk.toArray(results)[0]!.agent, "reverse#s/t4@4/1")
       const stats = yield* agent.stats
       assert.deepStrictEqual([stats.builds, stats.releases], [5, 5])
+    }).pipe(provide))
+
+  it.effect("instance names are unique in a stream whose task ids repeat; ids that are positions stay as they are", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.make({ name: "named", run: (n: number) => Effect.succeed(n) })
+      // Hostile ids: a repeated one, one that looks like a suffixed name, one that is another task's position.
+      const tasks = Stream.fromIterable(["dup", "dup", "dup@0", "3", "1"]).pipe(
+        Stream.zipWithIndex,
+        Stream.map(([id, n]) => Task.make({ id, input: n }))
+      )
+      const results = Chunk.toArray(
+        yield* Stream.runCollect(Executor.stream(tasks, agent.factory, { concurrency: 1, runId: "s" }))
+      )
+      const names = results.map((result) => result.agent)
+      assert.deepStrictEqual(names, [
+        "named#s/dup@0/1",
+        "named#s/dup@1/1",
+        "named#s/dup@0@2/1",
+        "named#s/3/1",
+        "named#s/1@4/1"
+      ])
+      assert.strictEqual(new Set((yield* agent.stats).instances).size, 5)
+      // Task.fromIterable's ids are positions: names as in a list run.
+      const plain = yield* Stream.runCollect(Executor.stream(Task.fromIterable([7, 8]), agent.factory, { runId: "p" }))
+      assert.deepStrictEqual(Chunk.toArray(plain).map((result) => result.agent).sort(), ["named#p/0/1", "named#p/1/1"])
     }).pipe(provide))
 
   it.effect("takes a list of tasks too, and keeps failures, timeouts and bad input to their task", () =>

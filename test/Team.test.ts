@@ -23,9 +23,11 @@ import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
 import type * as AgentInstance from "../src/AgentInstance.js"
+import * as Consensus from "../src/Consensus.js"
 import * as Executor from "../src/Executor.js"
 import * as Retry from "../src/Retry.js"
 import * as RunEvent from "../src/RunEvent.js"
+import * as Synthesis from "../src/Synthesis.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import * as Team from "../src/Team.js"
@@ -71,7 +73,7 @@ const clinicalTeam = (options: {
     const team = yield* Team.make({
       name: options.name,
       members: { specialist: specialist.factory, reviewer: reviewer.factory, supervisor: supervisor.factory },
-      consensus: Team.supervisor("supervisor"),
+      consensus: Consensus.supervisor("supervisor"),
       maxRounds: options.maxRounds ?? 3
     })
     return { team, members: [specialist, reviewer, supervisor] as const }
@@ -129,7 +131,7 @@ describe("Team", () => {
             two: (yield* voter("two")).factory,
             three: (yield* voter("three")).factory
           },
-          consensus: Team.majority(),
+          consensus: Consensus.majority(),
           maxRounds: 2
         })
         const result = successValue((yield* Executor.run(Task.fromIterable(["q"]), team)).results[0])
@@ -146,7 +148,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "keyed",
           members: { a: a.factory, b: b.factory, scribe: scribe.factory },
-          consensus: Team.majority({ key: (content: string) => content.trim().toLowerCase(), among: ["a", "b"] }),
+          consensus: Consensus.majority({ key: (content: string) => content.trim().toLowerCase(), among: ["a", "b"] }),
           maxRounds: 1
         })
         const result = successValue((yield* Executor.run(Task.fromIterable(["q"]), team)).results[0])
@@ -161,7 +163,7 @@ describe("Team", () => {
             // Round 1: two say "yes"; round 2: three do.
             say(name === "s" || (name === "r" && turn.round === 1) ? `no-${name}` : "yes")))
         const members = Object.fromEntries(voters.map((v, i) => [["p", "q", "r", "s"][i]!, v.factory]))
-        const team = yield* Team.make({ name: "quorum", members, consensus: Team.quorum(3), maxRounds: 3 })
+        const team = yield* Team.make({ name: "quorum", members, consensus: Consensus.quorum(3), maxRounds: 3 })
         const result = successValue((yield* Executor.run(Task.fromIterable(["q"]), team)).results[0])
         assert.strictEqual(result.conclusion, "yes")
         assert.strictEqual(result.rounds, 2)
@@ -175,7 +177,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "editorial",
           members: { drafter: drafter.factory, editor: editor.factory },
-          consensus: Team.when((round: Team.Round<string>) =>
+          consensus: Consensus.when((round: Consensus.Round<string>) =>
             round.messages.some((m) => m.content.startsWith("LGTM")) && round.transcript.length === 6
           ),
           maxRounds: 5
@@ -243,7 +245,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "split",
           members: { a: a.factory, b: b.factory },
-          consensus: Team.majority(),
+          consensus: Consensus.majority(),
           maxRounds: 1
         })
         const error = failure((yield* Executor.run(Task.fromIterable(["q"]), team)).results[0])
@@ -265,33 +267,36 @@ describe("Team", () => {
       Effect.gen(function*() {
         const m = yield* ok
         const members = { a: m, b: m, c: m }
-        const base = { name: "t", members, consensus: Team.majority(), maxRounds: 2 }
-        const k4 = invalid({ ...base, consensus: Team.quorum(4) })
+        const base = { name: "t", members, consensus: Consensus.majority(), maxRounds: 2 }
+        const k4 = invalid({ ...base, consensus: Consensus.quorum(4) })
         assert.strictEqual(k4.option, "consensus")
         assert.strictEqual(
           k4.message,
           `Invalid option "consensus" of team "t": a quorum must be an integer from 1 to the 3 voters, got 4`
         )
-        assert.include(invalid({ ...base, consensus: Team.quorum(0) }).description, "got 0")
-        assert.include(invalid({ ...base, consensus: Team.quorum(1.5) }).description, "got 1.5")
-        assert.include(invalid({ ...base, consensus: Team.quorum(3, { among: ["a", "b"] }) }).description, "2 voters")
+        assert.include(invalid({ ...base, consensus: Consensus.quorum(0) }).description, "got 0")
+        assert.include(invalid({ ...base, consensus: Consensus.quorum(1.5) }).description, "got 1.5")
+        assert.include(
+          invalid({ ...base, consensus: Consensus.quorum(3, { among: ["a", "b"] }) }).description,
+          "2 voters"
+        )
         assert.strictEqual(invalid({ ...base, maxRounds: 0 }).option, "maxRounds")
         assert.strictEqual(invalid({ ...base, maxRounds: 1.5 }).option, "maxRounds")
         assert.strictEqual(invalid({ ...base, maxRounds: NaN }).option, "maxRounds")
         assert.strictEqual(invalid({ ...base, members: {} }).option, "members")
         assert.strictEqual(invalid({ ...base, name: "" }).option, "name")
         assert.strictEqual(
-          invalid({ ...base, consensus: Team.supervisor("boss") }).description,
+          invalid({ ...base, consensus: Consensus.supervisor("boss") }).description,
           `"boss" is not a role of the team (its roles: "a", "b", "c")`
         )
-        assert.include(invalid({ ...base, consensus: Team.majority({ among: ["a", "z"] }) }).description, `"z"`)
-        assert.include(invalid({ ...base, consensus: Team.majority({ among: [] }) }).description, "no voters")
-        assert.include(invalid({ ...base, consensus: Team.majority({ among: ["a", "a"] }) }).description, "twice")
+        assert.include(invalid({ ...base, consensus: Consensus.majority({ among: ["a", "z"] }) }).description, `"z"`)
+        assert.include(invalid({ ...base, consensus: Consensus.majority({ among: [] }) }).description, "no voters")
+        assert.include(invalid({ ...base, consensus: Consensus.majority({ among: ["a", "a"] }) }).description, "twice")
         assert.strictEqual(invalid({ ...base, members: { a: "nope" as never } }).option, "members")
         // Valid edges: k = n and k = 1, one round, one member.
-        assert(Either.isRight(Team.make({ ...base, consensus: Team.quorum(3) })))
-        assert(Either.isRight(Team.make({ ...base, consensus: Team.quorum(1), maxRounds: 1 })))
-        assert(Either.isRight(Team.make({ ...base, members: { solo: m }, consensus: Team.majority() })))
+        assert(Either.isRight(Team.make({ ...base, consensus: Consensus.quorum(3) })))
+        assert(Either.isRight(Team.make({ ...base, consensus: Consensus.quorum(1), maxRounds: 1 })))
+        assert(Either.isRight(Team.make({ ...base, members: { solo: m }, consensus: Consensus.majority() })))
       }))
 
     it.effect("a TeamOptionsError fails the program when the definition is yielded", () =>
@@ -299,7 +304,7 @@ describe("Team", () => {
         const m = yield* ok
         const exit = yield* Effect.exit(
           Effect.gen(function*() {
-            return yield* Team.make({ name: "t", members: { a: m }, consensus: Team.majority(), maxRounds: 0 })
+            return yield* Team.make({ name: "t", members: { a: m }, consensus: Consensus.majority(), maxRounds: 0 })
           })
         )
         assert(exit._tag === "Failure")
@@ -312,7 +317,7 @@ describe("Team", () => {
       Effect.gen(function*() {
         const { team } = yield* clinicalTeam({ name: "clinic", approveIn: () => 1 })
         assert.deepStrictEqual(team.roles, ["specialist", "reviewer", "supervisor"])
-        assert.deepStrictEqual(team.consensus, Team.supervisor("supervisor"))
+        assert.deepStrictEqual(team.consensus, Consensus.supervisor("supervisor"))
         assert.strictEqual(team.maxRounds, 3)
         assert.strictEqual(team.name, "clinic")
         assert(Team.isTeam(team))
@@ -332,7 +337,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "solo",
           members: { speaker: speaker.factory },
-          consensus: Team.supervisor("speaker"),
+          consensus: Consensus.supervisor("speaker"),
           maxRounds: 1
         })
         const report = yield* Executor.run(Task.fromIterable(["a", "b", "c", "d"]), team, {
@@ -369,7 +374,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "pair",
           members: { left: left.factory, right: right.factory },
-          consensus: Team.supervisor("right"),
+          consensus: Consensus.supervisor("right"),
           maxRounds: 2
         })
         const inputs = ["a", "bb", "ccc", "dddd", "eeeee", "ffffff"]
@@ -406,7 +411,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "fragile",
           members: { first: first.factory, broken: broken.factory },
-          consensus: Team.supervisor("first"),
+          consensus: Consensus.supervisor("first"),
           maxRounds: 1
         })
         const report = yield* Executor.run(Task.fromIterable(["q"]), team, { runId: "r" })
@@ -424,7 +429,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "failing",
           members: { ok: ok.factory, failing: failing.factory },
-          consensus: Team.majority(),
+          consensus: Consensus.majority(),
           maxRounds: 2
         })
         const report = yield* Executor.run(Task.fromIterable(["q"]), team)
@@ -539,7 +544,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "metered",
           members: { a: a.factory, b: b.factory },
-          consensus: Team.supervisor("b"),
+          consensus: Consensus.supervisor("b"),
           maxRounds: 3
         })
         const report = yield* withClock(Executor.run(Task.fromIterable(["q"]), team, { runId: "r" }))
@@ -584,7 +589,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "retried",
           members: { specialist: specialist.factory, supervisor: supervisor.factory },
-          consensus: Team.supervisor("supervisor"),
+          consensus: Consensus.supervisor("supervisor"),
           maxRounds: 1
         })
         const tasks = Task.fromIterable(["fine", "stuck"], { id: (s) => s })
@@ -630,7 +635,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "plain",
           members: { a: a.factory },
-          consensus: Team.supervisor("a"),
+          consensus: Consensus.supervisor("a"),
           maxRounds: 1
         })
         const result = successValue((yield* Executor.run(Task.fromIterable(["q"]), team)).results[0])
@@ -714,7 +719,7 @@ describe("Team", () => {
         const team = yield* Team.make({
           name: "diag",
           members: { specialist: specialist.factory, supervisor: supervisor.factory },
-          consensus: Team.supervisor("supervisor"),
+          consensus: Consensus.supervisor("supervisor"),
           maxRounds: 2
         })
         const report = yield* withClock(
@@ -723,7 +728,7 @@ describe("Team", () => {
             runId: "r"
           })
         )
-        const findings = Team.findings(report)
+        const findings = Synthesis.findings(report)
         assert.deepStrictEqual(findings.conclusions, [
           { team: "ok-1", conclusion: "conclusion on ok-1", consensus: "approved by supervisor", rounds: 1 },
           { team: "ok-2", conclusion: "conclusion on ok-2", consensus: "approved by supervisor", rounds: 1 }
@@ -740,17 +745,17 @@ describe("Team", () => {
         assert.include(findings.missing[1]!.description, "stopped by its timeout (1m)")
         assert.strictEqual(findings.missing[2]!.description, "model unavailable")
         // The same from the results alone.
-        assert.deepStrictEqual(Team.findings(report.results), findings)
+        assert.deepStrictEqual(Synthesis.findings(report.results), findings)
 
         const synthesizer = yield* TestAgent.make({
           name: "synthesizer",
-          run: (input: Team.Findings<string>) =>
+          run: (input: Synthesis.Findings<string>) =>
             Effect.succeed(
               `${input.conclusions.map((c) => c.conclusion).join("; ")}` +
                 (input.missing.length === 0 ? "" : ` (missing: ${input.missing.map((m) => m.team).join(", ")})`)
             )
         })
-        const synthesis = yield* Team.synthesize(report, synthesizer.factory)
+        const synthesis = yield* Synthesis.synthesize(report, synthesizer.factory)
         assert.strictEqual(synthesis, "conclusion on ok-1; conclusion on ok-2 (missing: stuck, slow, broken)")
         const stats = yield* synthesizer.stats
         assert.deepStrictEqual([stats.builds, stats.releases], [1, 1])
@@ -759,11 +764,16 @@ describe("Team", () => {
 
     it.effect("a synthesizer's failure and timeout are the synthesis' failure", () =>
       Effect.gen(function*() {
-        const failing = yield* TestAgent.fail("synth-fail", (_: Team.Findings<string>) => "no answer")
-        const hanging = yield* TestAgent.make({ name: "synth-hang", run: (_: Team.Findings<string>) => Effect.never })
-        const failed = yield* Effect.flip(Team.synthesize([], failing.factory))
+        const failing = yield* TestAgent.fail("synth-fail", (_: Synthesis.Findings<string>) => "no answer")
+        const hanging = yield* TestAgent.make({
+          name: "synth-hang",
+          run: (_: Synthesis.Findings<string>) => Effect.never
+        })
+        const failed = yield* Effect.flip(Synthesis.synthesize([], failing.factory))
         assert.strictEqual(failed, "no answer")
-        const fiber = yield* Effect.fork(Effect.flip(Team.synthesize([], hanging.factory, { timeout: "5 seconds" })))
+        const fiber = yield* Effect.fork(
+          Effect.flip(Synthesis.synthesize([], hanging.factory, { timeout: "5 seconds" }))
+        )
         yield* TestClock.adjust("5 seconds")
         const timedOut = yield* Fiber.join(fiber)
         assert(timedOut instanceof AgentError.AgentTimeout)
@@ -791,7 +801,7 @@ describe("Team", () => {
           const team = yield* Team.make({
             name: "prop",
             members: Object.fromEntries(roles.map((role, i) => [role, voters[i]!.factory])),
-            consensus: rule === "majority" ? Team.majority() : Team.quorum(k),
+            consensus: rule === "majority" ? Consensus.majority() : Consensus.quorum(k),
             maxRounds: rounds.length
           })
           const needed = rule === "majority" ? 3 : k

@@ -11,7 +11,7 @@
  * findings and the supervisor decides when to approve.
  */
 import { Console, Duration, Effect, Schema } from "effect"
-import { Executor, Task, TaskResult, Team, Usage } from "effect-parallel-agents"
+import { Consensus, Executor, Synthesis, Task, TaskResult, Team, Usage } from "effect-parallel-agents"
 import type { OfflineLanguageModel } from "effect-parallel-agents/models"
 import { LanguageModelAgent } from "effect-parallel-agents/models"
 
@@ -106,7 +106,7 @@ const supervisor = LanguageModelAgent.factory({
 export const diagnosticTeam = Team.make({
   name: "diagnostic-team",
   members: { specialist, reviewer, supervisor },
-  consensus: Team.supervisor("supervisor"),
+  consensus: Consensus.supervisor("supervisor"),
   maxRounds: 3
 })
 
@@ -114,7 +114,7 @@ const synthesizer = LanguageModelAgent.factory({
   name: "synthesizer",
   system: "You write the final diagnostic assessment from the conclusions of specialist teams. Name every team " +
     "whose conclusion is missing: the assessment is incomplete without it.",
-  prompt: (findings: Team.Findings<string>) =>
+  prompt: (findings: Synthesis.Findings<string>) =>
     [
       "Conclusions:",
       ...findings.conclusions.map((finding) => `- ${finding.team}: ${finding.conclusion}`),
@@ -255,7 +255,7 @@ export const program = Effect.gen(function*() {
   yield* Console.log(`Reduction: ${(reduction * 100).toFixed(1)}%`)
   yield* Console.log(`Longest team: ${seconds(longestMillis)}`)
 
-  const synthesis = yield* Team.synthesize(report, synthesizer, { timeout: "5 minutes" })
+  const synthesis = yield* Synthesis.synthesize(report, synthesizer, { timeout: "5 minutes" })
   yield* Console.log(`Synthesis: ${synthesis}`)
   return { teams: finished, sequentialMillis, parallelMillis, reduction, longestMillis, synthesis } satisfies Summary
 })

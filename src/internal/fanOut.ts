@@ -131,6 +131,7 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     tally,
     lanes,
     models,
+    inStream: total === undefined,
     ledger: plan.ledger,
     execute: plan.execute
   })

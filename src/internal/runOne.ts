@@ -61,6 +61,8 @@ export interface Run<In, Out, E, EL, R, A> {
   readonly lanes: Lanes
   /** The models that answered the run's agents, in the order they first did. */
   readonly models: Array<string>
+  /** The run is a stream: its task ids may repeat, so instance names carry the task's position. */
+  readonly inStream: boolean
   /** Where final results are kept, when the run is durable (see `Ledger`). */
   readonly ledger: Ledger | undefined
   /**
@@ -264,7 +266,13 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
         )
       }
       const attemptNo = ++task.attempt
-      const instance = AgentInstance.make({ agent: factory.name, runId, taskId: task.task.id, attempt: attemptNo })
+      const instance = AgentInstance.make({
+        agent: factory.name,
+        runId,
+        taskId: task.task.id,
+        attempt: attemptNo,
+        position: run.inStream ? task.index : undefined
+      })
       task.instance = instance
       if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
       // The attempt's context: the run's, and this attempt's identity, meter, output and span.

@@ -124,9 +124,12 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         }
       }
       wakeAt = heap.peek()?.deadline ?? Infinity
+      // Whole milliseconds, at least one: `Duration` counts whole nanoseconds, so a deadline a fraction of one away
+      // (a clock at a fractional time) would be a sleep of zero, and the timer would wake, find nothing due and
+      // sleep zero again, forever. A timer late by under a millisecond is within what a clock can promise anyway.
       const wait = wakeAt === Infinity
         ? wake.await
-        : Effect.raceFirst(clock.sleep(Duration.millis(wakeAt - now)), wake.await)
+        : Effect.raceFirst(clock.sleep(Duration.millis(Math.max(1, Math.ceil(wakeAt - now)))), wake.await)
       return Effect.zipRight(Effect.zipRight(effects, wait), timer)
     })
     const fiber = yield* Effect.forkScoped(Effect.flatMap(Effect.fiberId, (id) => {

@@ -545,7 +545,8 @@ describe("RunsServer", () => {
       for (const taskId of ["1", "2"]) {
         const outputs = events.filter((event) => event.event === "TaskOutput" && event.data.taskId === taskId)
         const end = events.find((event) => event.event === "TaskSucceeded" && event.data.taskId === taskId)!
-        assert.isAtLeast(outputs.length, 5)
+        // The engine coalesces a task's text to one event per 100 ms: 400 ms of streaming is a few events.
+        assert.isAtLeast(outputs.length, 2)
         assert.isBelow(outputs.at(-1)!.id, end.id)
         assert.strictEqual(outputs.map((event) => event.data.delta).join(""), end.data.result.value)
         assert.strictEqual(outputs[0]!.data.attempt, 1)
