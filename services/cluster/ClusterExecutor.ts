@@ -157,6 +157,12 @@ export const remote = (options?: Options): Executor.Remote<Sharding.Sharding> =>
  * sent. A run's id is the key of its results: a run started again with the same `runId` gets the stored results
  * back without calling any agent again.
  *
+ * **Gotchas**
+ *
+ * A run's task ids must be unique, in a stream too (a repeated id ends `Failed`, `TaskOptionsError`: it would get
+ * the first one's result), so agent instance names are `<agent>#<runId>/<taskId>/<attempt>` without the position a
+ * local stream adds to them.
+ *
  * **Example** (The same program, on the cluster)
  *
  * ```ts
