@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { RunOptionsError } from "./AgentError.js"
+import * as internalDuration from "./internal/duration.js"
 
 /**
  * A concurrency limit: a positive integer, or `"unbounded"` for one agent per task at once.
@@ -142,57 +143,18 @@ export const ConcurrencySchema: Schema.Schema<Concurrency, string | number> = Sc
   }
 ).annotations({ identifier: "Concurrency", description: concurrencyMessage })
 
-const units: Record<string, number> = {
-  ms: 1,
-  milli: 1,
-  millis: 1,
-  millisecond: 1,
-  milliseconds: 1,
-  s: 1_000,
-  sec: 1_000,
-  secs: 1_000,
-  second: 1_000,
-  seconds: 1_000,
-  m: 60_000,
-  min: 60_000,
-  mins: 60_000,
-  minute: 60_000,
-  minutes: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-  hours: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-  days: 86_400_000
-}
-
-const timeoutMessage =
-  "a duration longer than zero, such as \"30 seconds\", \"30s\", \"500ms\", \"2m\", or a number of milliseconds"
+const timeoutMessage = internalDuration.expected
 
 /**
  * Reads a duration longer than zero from any input: a `Duration`, a number of milliseconds, a bigint of
  * nanoseconds, `[seconds, nanos]`, or text such as `"30 seconds"`, `"30s"`, `"500ms"`, `"1.5 min"`, `"2h"`.
- * Zero, negative, NaN and unreadable values are rejected with a description of what was expected.
+ * Zero, negative, NaN and unreadable values are rejected with a description of what was expected. The one reader
+ * of durations: run options, `layer`, `AGENT_TIMEOUT`, a task's own timeout, the command line, the HTTP API.
  *
  * @category config
  * @since 0.1.0
  */
-export const decodeTimeout = (input: unknown): Either.Either<Duration.Duration, string> => {
-  let duration: Duration.Duration | undefined
-  if (typeof input === "string") {
-    const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*$/i.exec(input)
-    const unit = match === null ? undefined : units[match[2]!.toLowerCase()]
-    if (match !== null && unit !== undefined) duration = Duration.millis(Number(match[1]) * unit)
-    else if (/^\s*(\d+(?:\.\d+)?)\s*$/.test(input)) duration = Duration.millis(Number(input))
-  } else if (typeof input === "number") {
-    duration = Number.isNaN(input) ? undefined : Duration.millis(input)
-  } else {
-    duration = Option.getOrUndefined(Duration.decodeUnknown(input))
-  }
-  return duration !== undefined && Duration.greaterThan(duration, Duration.zero) && Duration.toMillis(duration) > 0
-    ? Either.right(duration)
-    : Either.left(`expected ${timeoutMessage}, got ${input === undefined ? "nothing" : show(input)}`)
-}
+export const decodeTimeout: (input: unknown) => Either.Either<Duration.Duration, string> = internalDuration.decode
 
 /**
  * A timeout or a deadline: a duration longer than zero, from text (`"30 seconds"`, `"30s"`, `"500ms"`, `"2m"`) or

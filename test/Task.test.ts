@@ -26,12 +26,15 @@ describe("Task", () => {
 
     it("does not throw on a timeout that is not a duration: the task keeps none, and the run reports it", () => {
       // What the types allow, or what arrives from untyped data such as a JSON file.
-      for (const timeout of ["soon" as Duration.DurationInput, NaN, -1, "-2 seconds" as const]) {
+      // Zero too: as with the run's timeout, it would stop the task before it starts.
+      for (
+        const timeout of ["soon" as Duration.DurationInput, NaN, -1, "-2 seconds" as const, 0, "0 seconds" as const]
+      ) {
         const task = Task.make({ id: "a", input: 0, timeout })
         assert.isUndefined(task.timeout)
         assert.include(Task.timeoutError(task), "expected a duration")
       }
-      assert.isUndefined(Task.timeoutError(Task.make({ id: "b", input: 0, timeout: 0 })))
+      assert.isUndefined(Task.timeoutError(Task.make({ id: "b", input: 0, timeout: "1 millis" })))
       const tasks = Task.fromIterable([1, 2], { timeout: "whenever" as Duration.DurationInput })
       assert.isTrue(tasks.every((task) => task.timeout === undefined && Task.timeoutError(task) !== undefined))
     })

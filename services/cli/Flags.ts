@@ -9,8 +9,10 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as ExecutorConfig from "../../src/ExecutorConfig.js"
 import * as AgentRegistry from "../models/AgentRegistry.js"
 
 /**
@@ -43,38 +45,15 @@ export interface RunFlags {
  * @category config
  * @since 0.1.0
  */
-export const maxConcurrency = 1_000_000
+export const maxConcurrency: number = ExecutorConfig.maxConcurrency
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
 
 const count = (n: number) => n.toLocaleString("en-US")
 
 /**
- * Reads a duration: `500ms`, `30s`, `2m`, `1h`, or Effect's `30 seconds`.
- *
- * @category config
- * @since 0.1.0
- */
-export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
-  const short = text.trim().match(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/)
-  if (short !== null) {
-    const n = Number(short[1])
-    switch (short[2]) {
-      case "ms":
-        return Option.some(Duration.millis(n))
-      case "s":
-        return Option.some(Duration.seconds(n))
-      case "m":
-        return Option.some(Duration.minutes(n))
-      default:
-        return Option.some(Duration.hours(n))
-    }
-  }
-  return Duration.decodeUnknown(text.trim())
-}
-
-/**
- * A flag `--<name> <duration>` that takes a duration above 0 (see `parseDuration`).
+ * A flag `--<name> <duration>` that takes a duration above 0, read as every duration is
+ * (`ExecutorConfig.decodeTimeout`: `30s`, `500ms`, `2m`, `1.5 hours`, a number of milliseconds).
  *
  * @category constructors
  * @since 0.1.0
@@ -83,10 +62,9 @@ export const duration = (name: string): Options.Options<Duration.Duration> =>
   Options.text(name).pipe(
     Options.withPseudoName("duration"),
     Options.mapEffect((text) =>
-      Option.match(Option.filter(parseDuration(text), (d) => Duration.greaterThan(d, Duration.zero)), {
-        onNone: () =>
-          Effect.fail(invalid(`--${name}: expected a duration above 0 such as 30s, 500ms or 2m, got "${text}"`)),
-        onSome: Effect.succeed
+      Either.match(ExecutorConfig.decodeTimeout(text), {
+        onLeft: (description) => Effect.fail(invalid(`--${name}: ${description}`)),
+        onRight: Effect.succeed
       })
     )
   )

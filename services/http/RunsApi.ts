@@ -15,10 +15,11 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Duration from "effect/Duration"
-import * as Option from "effect/Option"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as AST from "effect/SchemaAST"
+import * as ExecutorConfig from "../../src/ExecutorConfig.js"
 import * as Runs from "./Runs.js"
 
 // =============================================================================
@@ -69,25 +70,10 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>(
   }
 }
 
-const parseDuration = (input: number | string): Option.Option<Duration.Duration> =>
-  Option.filter(
-    Duration.decodeUnknown(typeof input === "string" && /^\s*\d+(\.\d+)?\s*$/.test(input) ? Number(input) : input),
-    (duration) => Duration.greaterThan(duration, Duration.zero)
-  )
-
 const decodeDuration = (input: number | string, ast: AST.AST) =>
-  Option.match(parseDuration(input), {
-    onNone: () =>
-      ParseResult.fail(
-        new ParseResult.Type(
-          ast,
-          input,
-          `expected a duration above 0: a number of milliseconds or a string such as "30 seconds", got ${
-            JSON.stringify(input)
-          }`
-        )
-      ),
-    onSome: ParseResult.succeed
+  Either.match(ExecutorConfig.decodeTimeout(input), {
+    onLeft: (description) => ParseResult.fail(new ParseResult.Type(ast, input, description)),
+    onRight: ParseResult.succeed
   })
 
 /**

@@ -1,19 +1,20 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
 import * as Cli from "../../../services/cli/Cli.js"
 import * as Flags from "../../../services/cli/Flags.js"
+import * as ExecutorConfig from "../../../src/ExecutorConfig.js"
 import { runCli, withInput } from "./runCli.js"
 
 describe("Flags", () => {
-  it("reads durations as 30s, 500ms, 2m, 1h or Effect's own", () => {
-    const millis = (text: string) => Option.map(Flags.parseDuration(text), Duration.toMillis)
-    assert.deepStrictEqual(millis("30s"), Option.some(30_000))
-    assert.deepStrictEqual(millis("500ms"), Option.some(500))
-    assert.deepStrictEqual(millis("1.5m"), Option.some(90_000))
-    assert.deepStrictEqual(millis("1h"), Option.some(3_600_000))
-    assert.deepStrictEqual(millis("2 seconds"), Option.some(2_000))
-    assert.isTrue(Option.isNone(Flags.parseDuration("soon")))
+  it("reads durations as every duration is read: 30s, 500ms, 1.5m, 1h or Effect's own; never zero or less", () => {
+    const millis = (text: string) => Either.map(ExecutorConfig.decodeTimeout(text), Duration.toMillis)
+    assert.deepStrictEqual(millis("30s"), Either.right(30_000))
+    assert.deepStrictEqual(millis("500ms"), Either.right(500))
+    assert.deepStrictEqual(millis("1.5m"), Either.right(90_000))
+    assert.deepStrictEqual(millis("1h"), Either.right(3_600_000))
+    assert.deepStrictEqual(millis("2 seconds"), Either.right(2_000))
+    for (const bad of ["soon", "0s", "-5 seconds", ""]) assert.isTrue(Either.isLeft(millis(bad)), bad)
   })
 
   it.scopedLive("a bad flag exits with 2 and says what is wrong: an unknown agent lists the known ones", () =>
@@ -32,13 +33,16 @@ describe("Flags", () => {
       assert.include(retries.stderr, "--retries: expected 0 or more, got -1")
       const timeout = yield* runCli(["run", "--input", file, "--agent", "classify", "--timeout", "soon"])
       assert.strictEqual(timeout.code, Cli.ExitCode.Usage)
-      assert.include(timeout.stderr, `--timeout: expected a duration above 0 such as 30s, 500ms or 2m, got "soon"`)
+      assert.include(
+        timeout.stderr,
+        `--timeout: expected a duration longer than zero, such as "30 seconds", "30s", "500ms", "2m", or a number of milliseconds, got "soon"`
+      )
       const zero = yield* runCli(["run", "--input", file, "--agent", "classify", "--progress-interval", "0s"])
       assert.strictEqual(zero.code, Cli.ExitCode.Usage)
-      assert.include(zero.stderr, `--progress-interval: expected a duration above 0`)
+      assert.include(zero.stderr, `--progress-interval: expected a duration longer than zero`)
       const deadline = yield* runCli(["run", "--input", file, "--agent", "classify", "--deadline", "-5s"])
       assert.strictEqual(deadline.code, Cli.ExitCode.Usage)
-      assert.include(deadline.stderr, `--deadline: expected a duration above 0`)
+      assert.include(deadline.stderr, `--deadline: expected a duration longer than zero`)
       // The engine's limit: more is a usage error, not an attempt to allocate it.
       const huge = yield* runCli(["run", "--input", file, "--agent", "classify", "-c", "10000000"])
       assert.strictEqual(huge.code, Cli.ExitCode.Usage)
