@@ -173,22 +173,49 @@ const configuredConcurrency = (concurrency: number | "unbounded") =>
     )
     : Effect.succeed(concurrency)
 
+/** The optional peers the cluster's modules need, besides those of the command line. */
+const clusterPeers = "@effect/cluster @effect/sql @effect/sql-pg @effect/rpc @effect/workflow @effect/experimental"
+
+/**
+ * The executor of `--cluster`: the cluster's modules are loaded only then, since they need optional peers that a
+ * local run does not.
+ */
+const clusterExecutor = Effect.tryPromise({
+  try: () => Promise.all([import("../cluster/ClusterExecutor.js"), import("../cluster/AgentRunner.js")]),
+  catch: (error) => error
+}).pipe(
+  Effect.map(([ClusterExecutor, AgentRunner]) =>
+    ClusterExecutor.layerConfig({ agents: AgentRegistry.builtIn.map(AgentRunner.agent) }).pipe(
+      Layer.mapError((error) => error._tag === "ConfigError" ? `configuration: ${error}` : error.message)
+    )
+  ),
+  Effect.catchAll((error) =>
+    usage(
+      `--cluster needs the optional peers of effect-parallel-agents/cluster (npm install ${clusterPeers}): ` +
+        (error instanceof Error ? error.message : String(error))
+    )
+  )
+)
+
 const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const output = yield* Output.Output
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const entry = options.agent
   const settings = yield* Effect.catchAll(config, (error) => usage(`configuration: ${error}`))
+  const executorLayer = options.cluster
+    ? yield* clusterExecutor
+    : Layer.mapError(Executor.layerConfig(), (error) => `configuration: ${error}`)
   const context = yield* Layer.build(Layer.mergeAll(
-    Executor.layerConfig(),
+    executorLayer,
     RunEvent.layer(),
     AgentModel.layerConfig({
       offline: {
         answer: AgentRegistry.offlineAnswers,
         latency: Option.getOrUndefined(settings.offlineLatency)
       }
-    })
-  )).pipe(Effect.catchAll((error) => usage(`configuration: ${error}`)))
+    }).pipe(Layer.mapError((error) => `configuration: ${error}`))
+  )).pipe(Effect.catchAll(usage))
   const executor = Context.get(context, Executor.Executor)
   const model = Context.get(context, AgentModel.AgentModel)
   const concurrency = yield* Option.match(options.concurrency, {
@@ -221,7 +248,22 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   }).pipe(
     Effect.catchTag("FileError", (error) => usage(error.message))
   )
-  const runId = Option.isSome(options.resume) ? options.resume.value : yield* randomRunId
+  if (Option.isSome(options.resume) && Option.isSome(options.runId) && options.resume.value !== options.runId.value) {
+    return yield* usage(
+      `--resume ${options.resume.value} and --run-id ${options.runId.value} name two runs: give one of them`
+    )
+  }
+  if (journaling && options.cluster) {
+    return yield* usage(
+      "--journal and --resume record a run of this process; on the cluster, its runners keep each task's result: " +
+        "run it again with the same --run-id"
+    )
+  }
+  const runId = Option.isSome(options.resume)
+    ? options.resume.value
+    : Option.isSome(options.runId)
+    ? options.runId.value
+    : yield* randomRunId
   const opened = journaling
     ? Option.some(yield* Journal.open({ command: "run", file: options.journal, create: Option.isNone(options.resume) }))
     : Option.none()
@@ -323,7 +365,8 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     concurrency,
     timeout,
     deadline: Option.getOrUndefined(options.deadline),
-    retry: options.retries === 0 ? undefined : {
+    // On the cluster, the runners retry with their own rule (retryable errors only).
+    retry: options.retries === 0 ? undefined : options.cluster ? { times: options.retries } : {
       times: options.retries,
       while: (error: unknown) => !stopping && Retry.isRetryable(error)
     },
