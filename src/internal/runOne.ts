@@ -17,6 +17,7 @@ import * as AgentInstance from "../AgentInstance.js"
 import type * as Budget from "../Budget.js"
 import type * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
+import type * as RunJournal from "../RunJournal.js"
 import type * as RunTally from "../RunTally.js"
 import * as Task from "../Task.js"
 import * as TaskOutput from "../TaskOutput.js"
@@ -80,7 +81,8 @@ export interface Run<In, Out, E, EL, R, A> {
 
 /**
  * Where a durable run keeps its final results: a task that has one is not run again, and a result is kept before it
- * is published. A failure to keep one fails the run (`LedgerError`): the run never reports a result it did not keep.
+ * is published. A failure to keep one fails the run (`RunJournalError`): the run never reports a result it did not
+ * keep.
  *
  * @internal
  */
@@ -90,9 +92,9 @@ export interface Ledger {
     task: Task.Task<unknown>,
     index: number,
     queuedAt: number
-  ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown> | undefined, unknown>
+  ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown> | undefined, RunJournal.RunJournalError>
   /** Keeps a final result (the ledger decides which are final); it completes once the result is kept. */
-  readonly record: (result: TaskResult.TaskResult<unknown, unknown>) => Effect.Effect<void, unknown>
+  readonly record: (result: TaskResult.TaskResult<unknown, unknown>) => Effect.Effect<void, RunJournal.RunJournalError>
 }
 
 /**
@@ -171,12 +173,12 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     const ended = observe.ended(result, now(), started)
     return ended === undefined ? Effect.succeed(result) : Effect.as(ended, result)
   }
-  // A durable run keeps each result before it publishes it.
+  // A durable run keeps each result before it publishes it; a result it could not keep is not published.
   const ledger = run.ledger
-  const finish = ledger === undefined
-    ? publish
-    : (result: Result<A, E>, started: boolean) =>
-      Effect.zipRight(ledger.record(result), publish(result, started)) as Effect.Effect<Result<A, E>>
+  const finish: (result: Result<A, E>, started: boolean) => Effect.Effect<Result<A, E>, RunJournal.RunJournalError> =
+    ledger === undefined
+      ? publish
+      : (result, started) => Effect.zipRight(ledger.record(result), publish(result, started))
 
   const notStarted = (task: Task.Task<unknown>, index: number, queuedAt: number, error: AgentError.AgentError) =>
     finish(
@@ -369,7 +371,11 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     return Effect.retry(attempts, { schedule, while: retry.while })
   }
 
-  const complete = (task: Started, lane: number, exit: Exit.Exit<A, unknown>): Effect.Effect<Result<A, E>> => {
+  const complete = (
+    task: Started,
+    lane: number,
+    exit: Exit.Exit<A, unknown>
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
     const endedAt = now()
     run.lanes.release(lane)
     const usage = task.meter.current
@@ -420,7 +426,7 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     queuedAt: number,
     estimate: Usage.Usage,
     span: Tracer.Span | undefined
-  ): Effect.Effect<Result<A, E>> =>
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> =>
     Effect.uninterruptibleMask((restore) => {
       const startedAt = now()
       const lane = run.lanes.take()
@@ -475,7 +481,7 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     index: number,
     queuedAt: number,
     estimate: Usage.Usage
-  ): Effect.Effect<Result<A, E>> => {
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
     const lane = run.lanes.take()
     const at = now()
     observe.admitted(at - queuedAt)
@@ -500,7 +506,11 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     )
   }
 
-  const remote = (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
+  const remote = (
+    task: Task.Task<unknown>,
+    index: number,
+    queuedAt: number
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
     const estimate = run.estimate === undefined ? Usage.empty : run.estimate(task)
     const budget = run.budget
     // What a task that reserved its estimate and never went out gives back.
@@ -529,7 +539,11 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
       ))
   }
 
-  const admit = (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
+  const admit = (
+    task: Task.Task<unknown>,
+    index: number,
+    queuedAt: number
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
     if (!gate.open(now())) return neverStarted(task, index, queuedAt, gate.reason!)
     const timeoutError = Task.timeoutError(task)
     if (timeoutError !== undefined) {
@@ -568,10 +582,11 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     )
   }
 
-  // A durable run reports the result it kept for a task instead of running it again.
+  // A durable run reports the result it kept for a task instead of running it again; a result it cannot use (the
+  // task's input changed) is published as it is, without being kept.
   return ledger === undefined ? admit : (task: Task.Task<unknown>, index: number, queuedAt: number) =>
     Effect.flatMap(
       ledger.replay(task, index, queuedAt),
       (kept) => kept === undefined ? admit(task, index, queuedAt) : publish(kept as Result<A, E>, false)
-    ) as Effect.Effect<Result<A, E>>
+    )
 }
