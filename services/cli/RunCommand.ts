@@ -202,6 +202,12 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const entry = options.agent
+  if ((Option.isSome(options.journal) || Option.isSome(options.resume)) && options.cluster) {
+    return yield* usage(
+      "--journal and --resume record a run of this process; on the cluster, its runners keep each task's result: " +
+        "run it again with the same --run-id"
+    )
+  }
   const settings = yield* Effect.catchAll(config, (error) => usage(`configuration: ${error}`))
   const executorLayer = options.cluster
     ? yield* clusterExecutor
@@ -251,12 +257,6 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   if (Option.isSome(options.resume) && Option.isSome(options.runId) && options.resume.value !== options.runId.value) {
     return yield* usage(
       `--resume ${options.resume.value} and --run-id ${options.runId.value} name two runs: give one of them`
-    )
-  }
-  if (journaling && options.cluster) {
-    return yield* usage(
-      "--journal and --resume record a run of this process; on the cluster, its runners keep each task's result: " +
-        "run it again with the same --run-id"
     )
   }
   const runId = Option.isSome(options.resume)

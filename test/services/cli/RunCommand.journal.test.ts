@@ -21,7 +21,7 @@ const readLines = (file: string) =>
   fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
 
 const runIdOf = (stderr: string) => {
-  const match = stderr.match(/^(?:Resuming run|Run) (\w+), journal /m)
+  const match = stderr.match(/^(?:Resuming run|Run) ([\w.-]+), journal /m)
   assert.isNotNull(match, stderr)
   return match![1]!
 }
@@ -126,8 +126,20 @@ describe("RunCommand with a journal", () => {
         /--output and --journal name the same file/
       )
       yield* usage(["run", "-i", file, "-a", "classify", "--journal", file], /--input and --journal name the same file/)
-      const first = yield* runCli(["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal], env)
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--journal", journal, "--cluster"],
+        /--journal and --resume record a run of this process; on the cluster, its runners keep each task's result/
+      )
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--resume", "a", "--run-id", "b"],
+        /--resume a and --run-id b name two runs: give one of them/
+      )
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal, "--run-id", "named-run"],
+        env
+      )
       assert.strictEqual(first.code, 0, first.stderr)
+      assert.strictEqual(runIdOf(first.stderr), "named-run")
       yield* usage(
         ["run", "-i", file, "-a", "classify", "--resume", "nosuch", "--journal", journal],
         new RegExp(`holds no run "nosuch"; its latest runs: ${runIdOf(first.stderr)} \\(parallel-agents runs\\)`)
