@@ -18,10 +18,10 @@ import { readLines, run, start, tempDirectory, untilLines, writeLines } from "./
 const documents = 2_000
 const concurrency = 16
 /**
- * Kill rounds (the issue asks for 20): each costs a process start through tsx, 2 to 20 s on a loaded 2-core machine,
- * so that 5 rounds keep the file near a minute. Raise it to run more.
+ * Kill rounds: 20, as the issue asks. Each costs a process start through tsx (about 2 s on a quiet 2-core machine, up
+ * to 20 s on a loaded one), so the test's limit is generous.
  */
-const rounds = 5
+const rounds = 20
 
 /** The task ids the journal file holds for the run, read with a connection of this process (no process runs). */
 const journaled = (file: string, runId: string) =>
@@ -116,8 +116,10 @@ describe("parallel-agents (a process): durable runs", () => {
           )
           const exit = yield* Effect.gen(function*() {
             if (last) return yield* done
-            // Once the process has made a random number of calls (20 to 400), it is killed.
-            const target = seen + (yield* Random.nextIntBetween(20, 400))
+            // Once the process has made a random number of calls, it is killed: up to an even share of the work
+            // left among the rounds left, so that every round has work to be killed in.
+            const share = Math.floor((documents - before.size) / (rounds - round + 1))
+            const target = seen + (yield* Random.nextIntBetween(1, Math.max(2, share)))
             const calling = Effect.repeat(server.received, {
               schedule: Schedule.spaced("5 millis"),
               until: (all) => all.length >= target
@@ -177,6 +179,6 @@ describe("parallel-agents (a process): durable runs", () => {
             `${replayed} lines replayed in the last round`
         )
       }).pipe(Effect.provide(NodeContext.layer)),
-    { timeout: 240_000 }
+    { timeout: 900_000 }
   )
 })
