@@ -38,13 +38,13 @@ export interface RunTally {
   readonly add: (result: TaskResult.TaskResult<unknown, unknown>) => void
   /** Tasks by outcome so far. */
   readonly summary: RunReport.Summary
-  /** The sum of the durations of the tasks so far, in milliseconds. */
+  /** The sum of the durations of the tasks this run ran so far, in milliseconds (replayed results took none). */
   readonly busyMillis: number
-  /** Tasks that started (an agent instance ran for them). */
+  /** Tasks that started in this run (an agent instance ran for them; replayed results are not counted). */
   readonly started: number
-  /** Attempts that failed and were retried, over all tasks. */
+  /** Attempts that failed and were retried, over the tasks this run ran. */
   readonly retries: number
-  /** What the tasks' agents used, over every attempt. */
+  /** What the agents of the tasks this run ran used, over every attempt. */
   readonly usage: Usage.Usage
   /** Results that were read back from a run journal rather than run. */
   readonly replayed: number
@@ -52,7 +52,7 @@ export interface RunTally {
   readonly peakLanes: number
   /** How long the tasks that started waited to start, from when they entered the run, in milliseconds. */
   readonly queueWait: { readonly meanMillis: number; readonly maxMillis: number }
-  /** The durations of the tasks that started so far. */
+  /** The durations of the tasks that started in this run so far. */
   readonly durations: () => RunReport.Percentiles
   /** The counts of each agent, in order of first appearance (a run of one agent has one; teams may mix agents). */
   readonly byAgent: () => ReadonlyArray<Counts>
@@ -114,8 +114,11 @@ class AgentCounts {
   readonly durations = new Histogram()
   constructor(readonly agent: string) {}
   add(result: TaskResult.TaskResult<unknown, unknown>): void {
-    this.busyMillis += result.durationMillis
-    if (result.started) this.durations.add(result.durationMillis)
+    // A result replayed from a run journal counts, but took no time in this run.
+    if (!result.replayed) {
+      this.busyMillis += result.durationMillis
+      if (result.started) this.durations.add(result.durationMillis)
+    }
     switch (result._tag) {
       case "Succeeded":
         this.succeeded++
@@ -171,9 +174,13 @@ class TallyImpl implements RunTally {
       this.agents.set(name, counts)
     }
     counts.add(result)
+    if (result.replayed) {
+      // Its retries and its usage were this run's before it was resumed, not this run's.
+      this.replayed++
+      return
+    }
     this.retries += result.failedAttempts.length
     if (!Usage.isEmpty(result.usage)) this.usage = Usage.add(this.usage, result.usage)
-    if (result.replayed) this.replayed++
     if (result.slot + 1 > this.peakLanes) this.peakLanes = result.slot + 1
     if (result.startedAt !== undefined && !result.replayed) {
       const from = result.queuedAt ?? this.runStartedAt ?? result.startedAt
@@ -192,7 +199,7 @@ class TallyImpl implements RunTally {
     return this.all.durations.count
   }
   get queueWait() {
-    const started = this.all.durations.count - this.replayed
+    const started = this.all.durations.count
     return { meanMillis: started <= 0 ? 0 : this.waitSum / started, maxMillis: this.waitMax }
   }
   readonly durations = (): RunReport.Percentiles => this.all.durations.percentiles()

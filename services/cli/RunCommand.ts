@@ -317,8 +317,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       }\n`
     )
   }
-  let replayed = 0
-  const tally = new Progress.Tally()
+  const tally = new Progress.Tally(entry.agent.name)
   const collected: Array<TaskResult.TaskResult<unknown, unknown>> | undefined = Option.isSome(reportFile)
     ? []
     : undefined
@@ -387,7 +386,6 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       for (const result of chunk) {
         // A task read ahead and never run, because Ctrl-C came first: like the lines not read, it has no result.
         if (result._tag === "Interrupted" && skipped.take(result.taskId)) continue
-        if (result.replayed) replayed++
         const line = TaskFile.resultLine(result)
         kept.push([result, line])
         text += Text.jsonLine(line) + "\n"
@@ -515,7 +513,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         busyMillis: tally.busyMillis,
         retries: tally.retries,
         usage: tally.usage,
-        ...(Option.isSome(opened) ? { journal: opened.value.file, replayed } : {})
+        ...(Option.isSome(opened) ? { journal: opened.value.file, replayed: tally.results.replayed } : {})
       }
       if (failure !== "usage") {
         yield* options.json

@@ -9,8 +9,9 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as RunEvent from "../../../src/RunEvent.js"
 import { formatMillis } from "../../../src/RunReport.js"
+import * as RunTally from "../../../src/RunTally.js"
 import type * as TaskResult from "../../../src/TaskResult.js"
-import * as Usage from "../../../src/Usage.js"
+import type * as Usage from "../../../src/Usage.js"
 
 // =============================================================================
 // tally
@@ -18,55 +19,56 @@ import * as Usage from "../../../src/Usage.js"
 
 /** @internal */
 export class Tally {
+  /** The run's results, counted as the engine counts them (`RunTally`): what reached the output. */
+  readonly results: RunTally.RunTally
+  constructor(agent = "") {
+    this.results = RunTally.make({ agent })
+  }
   /** Non-blank lines read from the input so far. */
   read = 0
   /** Non-blank lines in the input, once counted. */
   total: number | undefined = undefined
   /** Whether the whole input was read. */
   inputDone = false
-  succeeded = 0
-  failed = 0
-  timedOut = 0
-  interrupted = 0
   /** Failed tasks whose line was not JSON or did not fit the agent's input schema. */
   badInput = 0
-  /** Attempts that failed and were retried. */
-  retries = 0
   /** Tasks started and not ended, from the run's events. */
   inFlight = 0
   peakInFlight = 0
-  busyMillis = 0
-  usage: Usage.Usage = Usage.empty
 
+  get succeeded(): number {
+    return this.results.summary.succeeded
+  }
+  get failed(): number {
+    return this.results.summary.failed
+  }
+  get timedOut(): number {
+    return this.results.summary.timedOut
+  }
+  get interrupted(): number {
+    return this.results.summary.interrupted
+  }
   get done(): number {
-    return this.succeeded + this.failed + this.timedOut + this.interrupted
+    return this.results.summary.total
+  }
+  /** Attempts that failed and were retried (a result replayed from the journal took none in this run). */
+  get retries(): number {
+    return this.results.retries
+  }
+  /** The sum of the durations of the tasks this run ran. */
+  get busyMillis(): number {
+    return this.results.busyMillis
+  }
+  get usage(): Usage.Usage {
+    return this.results.usage
   }
 
   /** Counts a result, as the run emits it. Returns whether it is bad input. */
   add(result: TaskResult.TaskResult<unknown, unknown>): boolean {
-    // A result replayed from the journal took no time and no tokens in this run.
-    if (!result.replayed) {
-      this.busyMillis += result.durationMillis
-      this.retries += result.failedAttempts.length
-      if (!Usage.isEmpty(result.usage)) this.usage = Usage.add(this.usage, result.usage)
-    }
-    switch (result._tag) {
-      case "Succeeded":
-        this.succeeded++
-        return false
-      case "TimedOut":
-        this.timedOut++
-        return false
-      case "Interrupted":
-        this.interrupted++
-        return false
-      case "Failed": {
-        this.failed++
-        const bad = isInputError(result.error)
-        if (bad) this.badInput++
-        return bad
-      }
-    }
+    this.results.add(result)
+    const bad = result._tag === "Failed" && isInputError(result.error)
+    if (bad) this.badInput++
+    return bad
   }
 
   /** Follows a run's events: how many tasks are in flight. */
