@@ -671,6 +671,12 @@ const floorsSection = !floors ? [] : (() => {
       [
         "W1 in plain `Effect.forEach` with `Effect.withSpan` per task: CPU µs/task",
         `${us(perTask("spans-on"))} (+${fixed(0)(spanCost * 100)} %)`
+      ],
+      [
+        "W1 in plain `Stream.mapEffect(..., { concurrency: 64, unordered: true })`: CPU µs/task",
+        `${us(perTask("stream-unordered"))} (${
+          fixed(1)(perTask("stream-unordered") / perTask("spans-off"))
+        } × \`Effect.forEach\`)`
       ]
     ])
   ]
