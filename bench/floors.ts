@@ -12,6 +12,10 @@
  * - `spans-off`, `spans-on`: W1 in plain Effect (`Effect.forEach`, concurrency 64, 300,000 tasks that return at once,
  *   each in `Effect.either`), without and with `Effect.withSpan` around each task, under Effect's built-in tracer.
  *   CPU µs per task of the run, after a warm-up of 20,000 tasks.
+ * - `attempt-fiber`: W1 in plain `Effect.forEach` as in `spans-off`, each task's work run the way the engine runs an
+ *   attempt and nothing else: on a fiber of its own started with `Runtime.runFork` from the run's runtime with the
+ *   task's own `Context` (one service added), awaited with `Effect.async` (no canceler) through the fiber's observer.
+ *   What a fiber per attempt costs before the engine's bookkeeping. CPU µs per task, after the same warm-up.
  * - `stream-unordered`: the same tasks through `Stream.mapEffect(task, { concurrency: 64, unordered: true })` over
  *   `Stream.fromIterable` (the shape of `Executor.stream`'s fan-out), 10,000 tasks after a warm-up of 1,000, since
  *   a task costs about a hundred times more there. CPU µs per task of the run.
@@ -28,6 +32,7 @@ export const probes = [
   "workers-effect",
   "spans-off",
   "spans-on",
+  "attempt-fiber",
   "stream-unordered"
 ] as const
 export type Probe = typeof probes[number]
@@ -106,6 +111,30 @@ const spans = async (on: boolean) => {
   return timed(SPAN_TASKS, () => run(SPAN_TASKS))
 }
 
+const attemptFiber = async () => {
+  const Context = await import("effect/Context")
+  const Effect = await import("effect/Effect")
+  const Runtime = await import("effect/Runtime")
+  class Instance extends Context.Tag("bench/floors/Instance")<Instance, number>() {}
+  const run = (tasks: number) =>
+    Effect.runPromise(Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+      Effect.forEach(
+        Array.from({ length: tasks }, (_, i) => i),
+        (n) =>
+          Effect.either(Effect.async<number>((resume) => {
+            const taskRuntime = Runtime.make({
+              context: Context.add(runtime.context, Instance, n),
+              fiberRefs: runtime.fiberRefs,
+              runtimeFlags: runtime.runtimeFlags
+            })
+            Runtime.runFork(taskRuntime)(Effect.map(Instance, (instance) => instance)).addObserver(resume)
+          })),
+        { concurrency: 64 }
+      )))
+  await run(SPAN_WARMUP)
+  return timed(SPAN_TASKS, () => run(SPAN_TASKS))
+}
+
 const streamUnordered = async () => {
   const Effect = await import("effect/Effect")
   const Stream = await import("effect/Stream")
@@ -139,6 +168,8 @@ const measure = async (probe: Probe) => {
       return spans(false)
     case "spans-on":
       return spans(true)
+    case "attempt-fiber":
+      return attemptFiber()
     case "stream-unordered":
       return streamUnordered()
   }

@@ -673,10 +673,14 @@ const floorsSection = !floors ? [] : (() => {
         `${us(perTask("spans-on"))} (+${fixed(0)(spanCost * 100)} %)`
       ],
       [
+        "W1 in plain `Effect.forEach`, each task on a fiber of its own (`Runtime.runFork` + `Effect.async`): CPU µs/task",
+        `${us(perTask("attempt-fiber"))} (${fixed(1)(perTask("attempt-fiber") / perTask("spans-off"))} × the row above)`
+      ],
+      [
         "W1 in plain `Stream.mapEffect(..., { concurrency: 64, unordered: true })`: CPU µs/task",
         `${us(perTask("stream-unordered"))} (${
           fixed(1)(perTask("stream-unordered") / perTask("spans-off"))
-        } × \`Effect.forEach\`)`
+        } × plain \`Effect.forEach\`)`
       ]
     ])
   ]
