@@ -1,6 +1,5 @@
 /**
- * The resilience property over 5,000 more random mixes, in a worker of its own (see
- * `Executor.resilience.prop.test.ts`): 10,000 per CI run.
+ * The resilience property over 5,000 more random mixes (see `Executor.resilience.prop.test.ts`): 10,000 per CI run.
  */
 import { describe } from "@effect/vitest"
 import { property } from "./resilienceProperty.js"

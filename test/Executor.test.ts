@@ -424,6 +424,32 @@ describe("Executor", () => {
   })
 
   describe("timeouts", () => {
+    it.live("a task that ends after its timeout is TimedOut, however late the timer ran (a blocked event loop)", () =>
+      Effect.gen(function*() {
+        // Each agent holds the event loop for 60 ms of wall time, which no timer can cut: the watchdog only runs
+        // once the agent has ended, by when its 20 ms timeout is long past. Such a task never counts as done in time.
+        const busyFor = (millis: number) => {
+          const until = Date.now() + millis
+          while (Date.now() < until) {
+            // spin
+          }
+        }
+        const agent = yield* TestAgent.make({
+          name: "blocking",
+          run: (n: number) => Effect.zipRight(Effect.yieldNow(), Effect.sync(() => (busyFor(n), n)))
+        })
+        const slow = yield* Executor.run(Task.fromIterable(Array.from({ length: 12 }, () => 60)), agent.factory, {
+          concurrency: 4,
+          timeout: "20 millis",
+          retry: { times: 0 }
+        })
+        assert.deepStrictEqual(slow.summary, { total: 12, succeeded: 0, failed: 0, timedOut: 12, interrupted: 0 })
+        assert.isTrue(slow.results.every((result) => result.durationMillis >= 20))
+        // The same agents within a generous timeout all succeed.
+        const quick = yield* Executor.run(Task.fromIterable([1, 1, 1, 1]), agent.factory, { timeout: "10 seconds" })
+        assert.strictEqual(quick.summary.succeeded, 4)
+      }).pipe(provide))
+
     it.effect("interrupts a hung agent at its timeout, releases it, and reports how long it ran", () =>
       Effect.gen(function*() {
         const agent = yield* TestAgent.make({

@@ -64,8 +64,9 @@ export interface Options<In, Out, E> {
 const emptyStats: Stats = { builds: 0, releases: 0, runs: 0, running: 0, peakRunning: 0, instances: [] }
 
 /**
- * Creates a test agent. Its factory layer is `Layer.scoped`: an instance is counted as built when acquired and as
- * released by its finalizer, whatever ends the task (success, failure, timeout, interruption).
+ * Creates a test agent. Its factory is `Agent.scoped` (and its `layer` the same as `Layer.scoped`): an instance is
+ * counted as built when acquired and as released by its finalizer, whatever ends the task (success, failure,
+ * timeout, interruption).
  *
  * **Example** (Counting builds and releases)
  *
@@ -87,34 +88,32 @@ const emptyStats: Stats = { builds: 0, releases: 0, runs: 0, running: 0, peakRun
 export const make = <In, Out, E = never>(options: Options<In, Out, E>): Effect.Effect<TestAgent<In, Out, E>> =>
   Effect.map(Ref.make(emptyStats), (ref) => {
     const tag = Context.GenericTag<Agent.Agent<In, Out, E>>(`effect-parallel-agents/TestAgent/${options.name}`)
-    const build = options.build
+    const prepare = options.build
     const update = (f: (stats: Stats) => Stats) => Ref.update(ref, f)
-    const layer = Layer.scoped(
-      tag,
-      Effect.gen(function*() {
-        const instance = yield* AgentInstance.AgentInstance
-        if (build !== undefined) yield* build(instance)
-        yield* Effect.acquireRelease(
-          update((s) => ({ ...s, builds: s.builds + 1, instances: [...s.instances, instance.name] })),
-          () => update((s) => ({ ...s, releases: s.releases + 1 }))
-        )
-        return Agent.make({
-          name: options.name,
-          run: (input: In) =>
-            Effect.acquireUseRelease(
-              update((s) => ({
-                ...s,
-                runs: s.runs + 1,
-                running: s.running + 1,
-                peakRunning: Math.max(s.peakRunning, s.running + 1)
-              })),
-              () => options.run(input, instance),
-              () => update((s) => ({ ...s, running: s.running - 1 }))
-            )
-        })
+    const build = Effect.gen(function*() {
+      const instance = yield* AgentInstance.AgentInstance
+      if (prepare !== undefined) yield* prepare(instance)
+      yield* Effect.acquireRelease(
+        update((s) => ({ ...s, builds: s.builds + 1, instances: [...s.instances, instance.name] })),
+        () => update((s) => ({ ...s, releases: s.releases + 1 }))
+      )
+      return Agent.make({
+        name: options.name,
+        run: (input: In) =>
+          Effect.acquireUseRelease(
+            update((s) => ({
+              ...s,
+              runs: s.runs + 1,
+              running: s.running + 1,
+              peakRunning: Math.max(s.peakRunning, s.running + 1)
+            })),
+            () => options.run(input, instance),
+            () => update((s) => ({ ...s, running: s.running - 1 }))
+          )
       })
-    )
-    return { factory: Agent.factory(tag, layer, { name: options.name }), tag, layer, stats: Ref.get(ref) }
+    })
+    const layer = Layer.scoped(tag, build)
+    return { factory: Agent.scoped(tag, build, { name: options.name }), tag, layer, stats: Ref.get(ref) }
   })
 
 /**
