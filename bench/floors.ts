@@ -17,8 +17,9 @@
  *   task's own `Context` (one service added), awaited with `Effect.async` (no canceler) through the fiber's observer.
  *   What a fiber per attempt costs before the engine's bookkeeping. CPU µs per task, after the same warm-up.
  * - `stream-unordered`: the same tasks through `Stream.mapEffect(task, { concurrency: 64, unordered: true })` over
- *   `Stream.fromIterable` (the shape of `Executor.stream`'s fan-out), 10,000 tasks after a warm-up of 1,000, since
- *   a task costs about a hundred times more there. CPU µs per task of the run.
+ *   `Stream.fromIterable` (the operator `Executor.stream` ran on before it moved to a `Semaphore` and a `FiberSet`),
+ *   10,000 tasks after a warm-up of 1,000, since a task costs about a hundred times more there. CPU µs per task of
+ *   the run.
  */
 import type * as EffectModule from "effect/Effect"
 import { pathToFileURL } from "node:url"
