@@ -291,6 +291,49 @@ export interface Service {
 }
 
 /**
+ * A run whose tasks run elsewhere, as the executor resolved it: what `Remote` prepares the run's `execute` from.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RemoteRun {
+  readonly runId: string
+  /** The agent's factory, as the program gave it. */
+  readonly agent: Agent.Factory<unknown, unknown, unknown, unknown, unknown>
+  /** The run's options, as the program gave them (`input`, `output`, `retry`, ...). */
+  readonly options: RunOptions<unknown, unknown, unknown> & {
+    readonly input?: Schema.Schema<unknown, unknown, unknown> | undefined
+    readonly output?: Schema.Schema<unknown, unknown, unknown> | undefined
+  }
+  /** The run's per-task timeout (its option or the executor's setting); `undefined` for none. */
+  readonly timeout: Duration.Duration | undefined
+  /** When the run's deadline falls, in the milliseconds of the run's `Clock`; `Infinity` for none. */
+  readonly deadlineAt: number
+}
+
+/**
+ * Runs one task of a remote run and gives its result (never failing): the task, its position in the run's input,
+ * and when it entered the run (the run's `Clock`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RemoteExecute = (
+  task: Task.Task<unknown>,
+  index: number,
+  queuedAt: number
+) => Effect.Effect<TaskResult.TaskResult<unknown, unknown>>
+
+/**
+ * How an executor runs tasks elsewhere: called once per run, before any task starts, it gives the run's `execute`
+ * or refuses the run's options with `RunOptionsError`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Remote<R> = (run: RemoteRun) => Effect.Effect<RemoteExecute, AgentError.RunOptionsError, R>
+
+/**
  * The engine.
  *
  * @category services
@@ -359,7 +402,8 @@ const planOf = Effect.fnUntraced(function*(
   config: ExecutorConfig.Service,
   list: ReadonlyArray<Task.Task<unknown>> | undefined,
   agent: LooseFactory,
-  raw: LooseOptions | undefined
+  raw: LooseOptions | undefined,
+  remote: Remote<never> | undefined
 ) {
   const options = yield* internalOptions.decodeOptions(raw)
   const concurrency = options.concurrency ?? config.concurrency
@@ -380,6 +424,12 @@ const planOf = Effect.fnUntraced(function*(
     if (repeated !== undefined) {
       return yield* internalOptions.fail("tasks", `task ids must be unique within a run: ${repeated}`)
     }
+  }
+  if (remote !== undefined && options.adaptive !== undefined) {
+    return yield* internalOptions.fail(
+      "adaptive",
+      "a run whose tasks run elsewhere has no adaptive concurrency: its concurrency is how many tasks are sent at once"
+    )
   }
   const clock = yield* Effect.clock
   const timeout = options.timeout ?? config.timeout
@@ -424,32 +474,42 @@ const planOf = Effect.fnUntraced(function*(
     decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
     aggregate: raw?.aggregate as LoosePlan["aggregate"]
   }
-  return plan
+  if (remote === undefined) return plan
+  const execute = yield* remote({
+    runId: plan.runId,
+    agent,
+    options: raw ?? {},
+    timeout,
+    deadlineAt: plan.deadlineMillis === Infinity ? Infinity : clock.unsafeCurrentTimeMillis() + plan.deadlineMillis
+  })
+  return { ...plan, execute } satisfies LoosePlan
 })
 
-const runWith = (config: ExecutorConfig.Service): Run<never> => {
+const runWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): Run<never> => {
   const run: LooseRun = Effect.fn("Executor.run", { captureStackTrace: false })(function*(tasks, agent, options) {
     const list = Array.isArray(tasks) ? tasks as ReadonlyArray<Task.Task<unknown>> : Array.from(tasks)
-    const report = yield* Effect.scoped(Effect.flatMap(planOf(config, list, agent, options), (plan) =>
-      Effect.zipRight(
-        Effect.annotateCurrentSpan({
-          agent: agent.name,
-          runId: plan.runId,
-          tasks: list.length,
-          concurrency: plan.concurrency
-        }),
-        fanOut.runList(plan, list)
-      )))
+    const report = yield* Effect.scoped(
+      Effect.flatMap(planOf(config, list, agent, options, remote), (plan) =>
+        Effect.zipRight(
+          Effect.annotateCurrentSpan({
+            agent: agent.name,
+            runId: plan.runId,
+            tasks: list.length,
+            concurrency: plan.concurrency
+          }),
+          fanOut.runList(plan, list)
+        ))
+    )
     yield* Effect.annotateCurrentSpan({ ...report.summary })
     return report
   })
   return run as unknown as Run<never>
 }
 
-const runOneWith = (config: ExecutorConfig.Service): RunOne<never> => {
+const runOneWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): RunOne<never> => {
   const runOne: LooseRunOne = Effect.fn("Executor.runOne", { captureStackTrace: false })(
     function*(task, agent, options) {
-      const plan = yield* planOf(config, [task], agent, options)
+      const plan = yield* planOf(config, [task], agent, options, remote)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id })
       return yield* fanOut.runSingle(plan, task)
     },
@@ -458,10 +518,10 @@ const runOneWith = (config: ExecutorConfig.Service): RunOne<never> => {
   return runOne as unknown as RunOne<never>
 }
 
-const streamWith = (config: ExecutorConfig.Service): RunStream<never> => {
+const streamWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): RunStream<never> => {
   const stream: LooseStream = (tasks, agent, options) =>
     Stream.unwrapScoped(Effect.gen(function*() {
-      const plan = yield* planOf(config, undefined, agent, options)
+      const plan = yield* planOf(config, undefined, agent, options, remote)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, concurrency: plan.concurrency })
       const source = Stream.StreamTypeId in tasks
         ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
@@ -479,8 +539,43 @@ const streamWith = (config: ExecutorConfig.Service): RunStream<never> => {
  */
 export const make: Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig> = Effect.map(
   ExecutorConfig.ExecutorConfig,
-  (config) => Executor.of({ config, run: runWith(config), stream: streamWith(config), runOne: runOneWith(config) })
+  (config) =>
+    Executor.of({
+      config,
+      run: runWith(config, undefined),
+      stream: streamWith(config, undefined),
+      runOne: runOneWith(config, undefined)
+    })
 )
+
+/**
+ * Creates an executor whose tasks run elsewhere (other processes, a cluster): `remote` is called once per run and
+ * gives how to run each of its tasks. The run keeps everything else of a local run: its admission (concurrency,
+ * deadline, failure policy, budget, rate limit), its tally, events, stream, aggregate and report; each task's
+ * result is what `execute` returns. The context of `remote` is the one the executor was made in.
+ *
+ * **Details**
+ *
+ * With a budget, a task reserves its `estimate` before it is sent and settles with the `usage` of the result that
+ * comes back. The `adaptive` option is refused (`RunOptionsError`): the tasks do not run here.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeRemote = <R>(
+  remote: Remote<R>
+): Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig | R> =>
+  Effect.gen(function*() {
+    const config = yield* ExecutorConfig.ExecutorConfig
+    const context = yield* Effect.context<R>()
+    const inContext: Remote<never> = (run) => Effect.provide(remote(run), context)
+    return Executor.of({
+      config,
+      run: runWith(config, inContext),
+      stream: streamWith(config, inContext),
+      runOne: runOneWith(config, inContext)
+    })
+  })
 
 /**
  * An executor with the given settings, merged over `ExecutorConfig.defaults`; a setting out of range (a
@@ -510,6 +605,19 @@ export const make: Effect.Effect<Service, never, ExecutorConfig.ExecutorConfig> 
  */
 export const layer = (options?: ExecutorConfig.Options): Layer.Layer<Executor, AgentError.RunOptionsError> =>
   Layer.effect(Executor, make).pipe(Layer.provide(ExecutorConfig.layer(options)))
+
+/**
+ * An executor whose tasks run elsewhere (see `makeRemote`), with the given settings merged over
+ * `ExecutorConfig.defaults`. A program written against `Executor` runs unchanged on it.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerRemote = <R>(
+  remote: Remote<R>,
+  options?: ExecutorConfig.Options
+): Layer.Layer<Executor, AgentError.RunOptionsError, R> =>
+  Layer.effect(Executor, makeRemote(remote)).pipe(Layer.provide(ExecutorConfig.layer(options)))
 
 /**
  * An executor whose settings come from configuration (`AGENT_CONCURRENCY`, `AGENT_TIMEOUT`; see

@@ -511,7 +511,7 @@ console.log(JSON.stringify({ exitCodes: Cli.ExitCode, command: typeof RunCommand
             `
 import { Context, Effect, Layer, Schema } from "effect"
 import { Agent, Executor } from "effect-parallel-agents"
-import { AgentRunner, AgentTask, ClusterConfig, Coordinator } from "effect-parallel-agents/cluster"
+import { AgentRunner, AgentTask, ClusterConfig, ClusterExecutor, Coordinator } from "effect-parallel-agents/cluster"
 
 const cli = ${importError("effect-parallel-agents/cli")}
 
@@ -531,17 +531,19 @@ console.log(JSON.stringify({
   key: AgentTask.primaryKey("r", "t"),
   shards: ClusterConfig.defaults.sharding.shardsPerGroup,
   coordinator: typeof Coordinator.run,
+  executor: typeof ClusterExecutor.layer,
   cli
 }))
 `
           )
         )
-        assert.deepStrictEqual({ ...result.result, durationMillis: 0 }, {
-          outcome: "Succeeded",
-          value: 42,
-          attempt: 1,
-          durationMillis: 0
-        })
+        // The result as the runner sends it back: TaskResult.schema's encoded form.
+        assert.deepStrictEqual(
+          { _tag: result.result._tag, value: result.result.value, attempt: result.result.attempt },
+          { _tag: "Succeeded", value: 42, attempt: 1 }
+        )
+        assert.strictEqual(result.result.agent, "Double")
+        assert.strictEqual(result.executor, "function")
         assert.strictEqual(result.key, "r/t")
         assert.strictEqual(result.shards, 300)
         assert.strictEqual(result.coordinator, "function")

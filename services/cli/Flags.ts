@@ -32,6 +32,10 @@ export interface RunFlags {
   readonly report: Option.Option<string>
   readonly json: boolean
   readonly progressInterval: Duration.Duration
+  /** Run the tasks on the cluster at `DATABASE_URL` instead of in this process. */
+  readonly cluster: boolean
+  /** The run's id (random by default); on the cluster, a run given the same id again gets its stored results. */
+  readonly runId: Option.Option<string>
 }
 
 /**
@@ -85,7 +89,9 @@ const names = {
   output: { name: "output", alias: "o", example: "results.jsonl" },
   report: { name: "report", example: "report.html" },
   json: { name: "json" },
-  progressInterval: { name: "progress-interval", example: "5s" }
+  progressInterval: { name: "progress-interval", example: "5s" },
+  cluster: { name: "cluster" },
+  runId: { name: "run-id", example: "docs-2024-06-01" }
 } as const satisfies { readonly [K in keyof RunFlags]: Name }
 
 const agentList = AgentRegistry.builtIn.map((entry) => `${entry.name} (${entry.description})`).join(", ")
@@ -184,6 +190,27 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
   progressInterval: duration(names.progressInterval.name).pipe(
     Options.withDescription("How often the progress line is printed when stderr is not a terminal (5s by default)."),
     Options.withDefault(Duration.seconds(5))
+  ),
+  cluster: Options.boolean(names.cluster.name).pipe(
+    Options.withDescription(
+      "Run the tasks on the cluster at DATABASE_URL (its runners: parallel-agents runner) instead of in this " +
+        "process; --concurrency is then how many tasks are under way at once across the cluster."
+    )
+  ),
+  runId: Options.text(names.runId.name).pipe(
+    Options.withPseudoName("id"),
+    Options.withDescription(
+      "The run's id (random by default). With --cluster, a run started again with the same id gets the results " +
+        "its runners stored instead of running those tasks again."
+    ),
+    Options.mapEffect((id) =>
+      /^[A-Za-z0-9._-]{1,100}$/.test(id)
+        ? Effect.succeed(id)
+        : Effect.fail(
+          invalid(`--run-id: expected 1 to 100 letters, digits, '.', '_' or '-', got ${JSON.stringify(id)}`)
+        )
+    ),
+    Options.optional
   )
 }
 

@@ -167,22 +167,49 @@ const configuredConcurrency = (concurrency: number | "unbounded") =>
     )
     : Effect.succeed(concurrency)
 
+/** The optional peers the cluster's modules need, besides those of the command line. */
+const clusterPeers = "@effect/cluster @effect/sql @effect/sql-pg @effect/rpc @effect/workflow @effect/experimental"
+
+/**
+ * The executor of `--cluster`: the cluster's modules are loaded only then, since they need optional peers that a
+ * local run does not.
+ */
+const clusterExecutor = Effect.tryPromise({
+  try: () => Promise.all([import("../cluster/ClusterExecutor.js"), import("../cluster/AgentRunner.js")]),
+  catch: (error) => error
+}).pipe(
+  Effect.map(([ClusterExecutor, AgentRunner]) =>
+    ClusterExecutor.layerConfig({ agents: AgentRegistry.builtIn.map(AgentRunner.agent) }).pipe(
+      Layer.mapError((error) => error._tag === "ConfigError" ? `configuration: ${error}` : error.message)
+    )
+  ),
+  Effect.catchAll((error) =>
+    usage(
+      `--cluster needs the optional peers of effect-parallel-agents/cluster (npm install ${clusterPeers}): ` +
+        (error instanceof Error ? error.message : String(error))
+    )
+  )
+)
+
 const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const output = yield* Output.Output
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const entry = options.agent
   const settings = yield* Effect.catchAll(config, (error) => usage(`configuration: ${error}`))
+  const executorLayer = options.cluster
+    ? yield* clusterExecutor
+    : Layer.mapError(Executor.layerConfig(), (error) => `configuration: ${error}`)
   const context = yield* Layer.build(Layer.mergeAll(
-    Executor.layerConfig(),
+    executorLayer,
     RunEvent.layer(),
     AgentModel.layerConfig({
       offline: {
         answer: AgentRegistry.offlineAnswers,
         latency: Option.getOrUndefined(settings.offlineLatency)
       }
-    })
-  )).pipe(Effect.catchAll((error) => usage(`configuration: ${error}`)))
+    }).pipe(Layer.mapError((error) => `configuration: ${error}`))
+  )).pipe(Effect.catchAll(usage))
   const executor = Context.get(context, Executor.Executor)
   const model = Context.get(context, AgentModel.AgentModel)
   const concurrency = yield* Option.match(options.concurrency, {
@@ -216,7 +243,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
 
   const clock = yield* Effect.clock
   const startedAt = clock.unsafeCurrentTimeMillis()
-  const runId = yield* randomRunId
+  const runId = Option.isSome(options.runId) ? options.runId.value : yield* randomRunId
   const tally = new Progress.Tally()
   const collected: Array<TaskResult.TaskResult<unknown, unknown>> | undefined = Option.isSome(reportFile)
     ? []
@@ -263,7 +290,8 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     concurrency,
     timeout,
     deadline: Option.getOrUndefined(options.deadline),
-    retry: options.retries === 0 ? undefined : {
+    // On the cluster, the runners retry with their own rule (retryable errors only).
+    retry: options.retries === 0 ? undefined : options.cluster ? { times: options.retries } : {
       times: options.retries,
       while: (error: unknown) => !stopping && Retry.isRetryable(error)
     }

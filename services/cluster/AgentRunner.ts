@@ -18,14 +18,17 @@ import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import type * as PgClient from "@effect/sql-pg/PgClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
+import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Agent from "../../src/Agent.js"
+import * as AgentError from "../../src/AgentError.js"
 import * as Executor from "../../src/Executor.js"
 import * as Task from "../../src/Task.js"
+import * as TaskResult from "../../src/TaskResult.js"
 import * as AgentTask from "./AgentTask.js"
 import * as ClusterConfig from "./ClusterConfig.js"
 import * as storage from "./internal/storage.js"
@@ -41,9 +44,18 @@ import * as storage from "./internal/storage.js"
  * @since 0.1.0
  */
 export interface Registration<out R> {
+  /** The registered name, which coordinators send tasks to. */
   readonly name: string
-  /** Runs one task with the local engine and encodes its result. */
-  readonly run: (payload: Payload) => Effect.Effect<AgentTask.Result, never, R | Executor.Executor>
+  /** The name of the agent's factory (`Agent.Factory.name`): a cluster executor finds the registration by it. */
+  readonly agent: string
+  /** Runs one task with the local engine (`Executor.runOne`) and encodes its result (`AgentTask.encode`). */
+  readonly run: (payload: Payload) => Effect.Effect<TaskResult.Encoded, never, R | Executor.Executor>
+  /** Decodes a result this agent's runner sent back (`AgentTask.decode`, with its output schema). */
+  readonly decode: (
+    encoded: TaskResult.Encoded,
+    index: number,
+    queuedAt: number
+  ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown>>
 }
 
 /**
@@ -58,13 +70,41 @@ export interface Payload {
   readonly task: AgentTask.Task
   readonly timeout?: Duration.Duration | undefined
   readonly retries?: number | undefined
+  readonly deadline?: Duration.Duration | undefined
 }
 
 /**
+ * A task that ends before it reaches its agent (an option out of range, an agent the runner does not have).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const notStarted = (
+  payload: Payload,
+  error: AgentError.TaskOptionsError | AgentError.RunOptionsError
+): TaskResult.TaskResult<unknown, unknown> =>
+  TaskResult.failed({
+    task: toTask(payload),
+    index: 0,
+    instance: undefined,
+    startedAt: undefined,
+    durationMillis: 0
+  }, Cause.fail(error))
+
+const toTask = (payload: Payload) =>
+  Task.make({
+    id: payload.task.id,
+    input: payload.task.input,
+    labels: payload.task.labels,
+    timeout: payload.task.timeout
+  })
+
+/**
  * Registers an agent under a name: its factory, the schema its inputs (JSON) decode with, and optionally the
- * schema its answers encode with before they are sent back (they must then be JSON). A task whose input does not
- * decode ends `Failed` with an `AgentInputError` naming the path, without building the agent. The entries of
- * `AgentRegistry` (the command line's agents) have this shape.
+ * schema its answers encode with before they are sent back (they must then be JSON). The runner runs each task
+ * with `Executor.runOne` (a fresh instance per attempt, the run's timeout, retries and deadline); a task whose
+ * input does not decode ends `Failed` with an `AgentInputError` naming the path, without building the agent. The
+ * entries of `AgentRegistry` (the command line's agents) have this shape.
  *
  * **Example** (A runner's own agent)
  *
@@ -94,27 +134,20 @@ export const agent = <In, IE, Out, E, EL, R, OE = Out>(options: {
   const { factory, input, name, output } = options
   return {
     name,
+    agent: factory.name,
     run: (payload) =>
-      Effect.gen(function*() {
-        const task = Task.make({
-          id: payload.task.id,
-          input: payload.task.input,
-          labels: payload.task.labels,
-          timeout: payload.task.timeout
-        })
-        const report = yield* Executor.run([task], factory, {
-          input,
-          runId: payload.runId,
-          concurrency: 1,
-          timeout: payload.timeout,
-          retry: payload.retries === undefined ? undefined : { times: payload.retries }
-        })
-        const result = report.results[0]
-        if (result === undefined) return yield* Effect.dieMessage(`the engine reported no result for ${task.id}`)
-        return AgentTask.encode(result, output)
+      Executor.runOne(toTask(payload), factory, {
+        input,
+        runId: payload.runId,
+        timeout: payload.timeout,
+        deadline: payload.deadline,
+        retry: payload.retries === undefined ? undefined : { times: payload.retries }
       }).pipe(
-        Effect.catchTag("RunOptionsError", (error) => Effect.succeed(AgentTask.failed(error.message)))
-      )
+        Effect.map((result): TaskResult.TaskResult<unknown, unknown> => result),
+        Effect.catchTag("RunOptionsError", (error) => Effect.succeed(notStarted(payload, error))),
+        Effect.flatMap((result) => AgentTask.encode(result, { agent: factory.name, output }))
+      ),
+    decode: (encoded, index, queuedAt) => AgentTask.decode(encoded, { agent: factory.name, index, queuedAt, output })
   }
 }
 
@@ -169,12 +202,23 @@ export const layer = <R>(
       yield* Effect.annotateCurrentSpan({ agent: payload.agent, runId: payload.runId, taskId: payload.task.id })
       const registration = registry.get(payload.agent)
       if (registration === undefined) {
-        return AgentTask.failed(
-          `no agent named "${payload.agent}" on runner ${runner}; it runs ${names.map((n) => `"${n}"`).join(", ")}`
+        return yield* AgentTask.encode(
+          notStarted(
+            payload,
+            new AgentError.TaskOptionsError({
+              agent: payload.agent,
+              taskId: payload.task.id,
+              option: "agent",
+              description: `no agent named "${payload.agent}" on runner ${runner}; it runs ${
+                names.map((n) => `"${n}"`).join(", ")
+              }`
+            })
+          ),
+          { agent: payload.agent }
         )
       }
       const result = yield* semaphore.withPermits(1)(registration.run(payload))
-      yield* Effect.logDebug(`task ${payload.task.id}: ${result.outcome}`).pipe(
+      yield* Effect.logDebug(`task ${payload.task.id}: ${result._tag}`).pipe(
         Effect.annotateLogs({
           package: "effect-parallel-agents",
           module: "AgentRunner",

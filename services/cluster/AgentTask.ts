@@ -9,10 +9,13 @@
 import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
-import * as Duration from "effect/Duration"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Hash from "effect/Hash"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as AgentError from "../../src/AgentError.js"
 import * as TaskResult from "../../src/TaskResult.js"
 
 // =============================================================================
@@ -40,7 +43,8 @@ export interface Task extends Schema.Schema.Type<typeof Task> {}
 
 /**
  * What a `Run` message carries: the run's id, the registered name of the agent, the task, and the run options the
- * runner needs (the per-task timeout, and how many times a failed attempt is retried).
+ * runner needs (the per-task timeout, how many times a failed attempt is retried, and how much of the run's
+ * deadline was left when the task was sent).
  *
  * @category models
  * @since 0.1.0
@@ -50,7 +54,8 @@ export const Payload = {
   agent: Schema.String,
   task: Task,
   timeout: Schema.optional(Schema.DurationFromMillis),
-  retries: Schema.optional(Schema.Int.pipe(Schema.nonNegative()))
+  retries: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  deadline: Schema.optional(Schema.DurationFromMillis)
 }
 
 // =============================================================================
@@ -58,44 +63,16 @@ export const Payload = {
 // =============================================================================
 
 /**
- * How a task ended.
+ * A task's result as it is stored and sent back: `TaskResult.schema`'s encoded form (plain JSON, every field kept:
+ * the attempt, timing, usage, earlier attempts, the whole cause), its value encoded with the agent's output schema
+ * when the runner registered one.
  *
  * @category models
  * @since 0.1.0
  */
-export const Outcome = Schema.Literal("Succeeded", "Failed", "TimedOut", "Interrupted")
-
-/**
- * @category models
- * @since 0.1.0
- */
-export type Outcome = Schema.Schema.Type<typeof Outcome>
-
-/**
- * A task's result as it is stored and sent back: how it ended, the agent's answer (JSON, encoded with the agent's
- * output schema when it has one) or the error's message, the attempt that ended it and how long it took.
- *
- * **Gotchas**
- *
- * A stand-in for the engine's own encoding of a `TaskResult`, which keeps every field; `encode` and `Result` are
- * the only places that know this shape.
- *
- * @category models
- * @since 0.1.0
- */
-export const Result = Schema.Struct({
-  outcome: Outcome,
-  value: Schema.optional(Schema.Unknown),
-  error: Schema.optional(Schema.String),
-  attempt: Schema.Int,
-  durationMillis: Schema.Number
-}).annotations({ identifier: "AgentTask.Result" })
-
-/**
- * @category models
- * @since 0.1.0
- */
-export interface Result extends Schema.Schema.Type<typeof Result> {}
+export const Result: Schema.Schema<TaskResult.Encoded> = Schema.encodedSchema(TaskResult.schema()).annotations({
+  identifier: "AgentTask.Result"
+})
 
 /**
  * The reply to `Run`: the result, the address of the runner that produced it (`host:port`), and what it was
@@ -181,42 +158,105 @@ export const toJson = (value: unknown): Either.Either<unknown, string> => {
 }
 
 /**
- * Encodes a task's result for the reply: the value of a success goes through the agent's output schema, when it
- * has one, then must be JSON; a value that is not ends the task `Failed` with the reason.
+ * What a result keeps whatever its outcome, to build another outcome of the same task from it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const metaOf = (result: TaskResult.TaskResult<unknown, unknown>): TaskResult.Meta => ({
+  task: result.task,
+  index: result.index,
+  instance: result.instance,
+  startedAt: result.startedAt,
+  queuedAt: result.queuedAt,
+  durationMillis: result.durationMillis,
+  slot: result.slot,
+  usage: result.usage,
+  failedAttempts: result.failedAttempts,
+  replayed: result.replayed
+})
+
+/**
+ * The same task ended `Failed` because its answer could not be used: `AgentOutputError` with the problems found.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const outputFailed = (
+  result: TaskResult.TaskResult<unknown, unknown>,
+  agent: string,
+  problem: ParseResult.ParseError | string
+): TaskResult.TaskResult<unknown, unknown> =>
+  TaskResult.failed(
+    metaOf(result),
+    Cause.fail(
+      typeof problem === "string"
+        ? new AgentError.AgentOutputError({
+          agent: result.agent ?? agent,
+          taskId: result.taskId,
+          path: [],
+          issues: [{ path: [], message: problem }]
+        })
+        : AgentError.AgentOutputError.fromParseError({
+          agent: result.agent ?? agent,
+          taskId: result.taskId,
+          error: problem
+        })
+    )
+  )
+
+const unknownResult = TaskResult.schema()
+
+/**
+ * Encodes a task's result for the reply (`TaskResult.schema`): the value of a success goes through the agent's
+ * output schema, when it has one, and the whole must be JSON. A value that does not encode, or is not JSON, ends the
+ * task `Failed` with an `AgentOutputError` saying why.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const encode = <A, I>(
-  result: TaskResult.TaskResult<A, unknown>,
-  output?: Schema.Schema<A, I, never> | undefined
-): Result => {
-  const common = { attempt: result.attempt, durationMillis: result.durationMillis }
-  if (result._tag !== "Succeeded") {
-    return { outcome: result._tag, error: TaskResult.message(result), ...common }
-  }
-  const encoded: Either.Either<unknown, string> = output === undefined
-    ? Either.right(result.value)
-    : Either.mapLeft(Schema.encodeEither(output)(result.value), (error) => error.message)
-  return Either.match(Either.flatMap(encoded, toJson), {
-    onLeft: (reason): Result => ({
-      outcome: "Failed",
-      error: `the answer of task ${result.taskId} could not be sent back as JSON: ${reason}`,
-      ...common
-    }),
-    onRight: (value): Result => ({ outcome: "Succeeded", value, ...common })
-  })
+  result: TaskResult.TaskResult<unknown, unknown>,
+  options: { readonly agent: string; readonly output?: Schema.Schema<A, I, never> | undefined }
+): Effect.Effect<TaskResult.Encoded> => {
+  const schema = options.output === undefined
+    ? unknownResult
+    : TaskResult.schema({ value: options.output as unknown as Schema.Schema<unknown, unknown, never> })
+  const failedWith = (problem: ParseResult.ParseError | string) =>
+    Effect.orDie(Schema.encode(unknownResult)(outputFailed(result, options.agent, problem)))
+  return Schema.encode(schema)(result).pipe(
+    Effect.flatMap((encoded) =>
+      Either.match(toJson(encoded), {
+        onLeft: (reason) => failedWith(`the answer of task ${result.taskId} is not JSON: ${reason}`),
+        onRight: (json) => Effect.succeed(json as TaskResult.Encoded)
+      })
+    ),
+    Effect.catchTag("ParseError", failedWith)
+  )
 }
 
 /**
- * A result for a task that never ran: `Failed` with this message, at attempt 0.
+ * Decodes a result from a reply, as the task's result in this run: at `index`, queued at `queuedAt` (the
+ * coordinator's), its value decoded with the agent's output schema when one is given. A value that does not decode
+ * ends the task `Failed` with an `AgentOutputError`.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const failed = (error: string, duration: Duration.Duration = Duration.zero): Result => ({
-  outcome: "Failed",
-  error,
-  attempt: 0,
-  durationMillis: Duration.toMillis(duration)
-})
+export const decode = <A, I>(
+  encoded: TaskResult.Encoded,
+  options: {
+    readonly agent: string
+    readonly index: number
+    readonly queuedAt: number
+    readonly output?: Schema.Schema<A, I, never> | undefined
+  }
+): Effect.Effect<TaskResult.TaskResult<unknown, unknown>> => {
+  const here: TaskResult.Encoded = { ...encoded, index: options.index, queuedAt: options.queuedAt }
+  const plain = Effect.orDie(Schema.decode(unknownResult)(here))
+  if (options.output === undefined || here._tag !== "Succeeded") return plain
+  const schema = TaskResult.schema({ value: options.output as unknown as Schema.Schema<unknown, unknown, never> })
+  return Schema.decode(schema)(here).pipe(
+    Effect.catchTag("ParseError", (error) => Effect.map(plain, (result) => outputFailed(result, options.agent, error)))
+  )
+}

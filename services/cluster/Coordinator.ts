@@ -24,9 +24,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AgentError from "../../src/AgentError.js"
 import type * as Task from "../../src/Task.js"
+import * as TaskResult from "../../src/TaskResult.js"
 import * as AgentTask from "./AgentTask.js"
 import * as ClusterConfig from "./ClusterConfig.js"
 import * as storage from "./internal/storage.js"
@@ -41,7 +43,7 @@ import * as storage from "./internal/storage.js"
  * @category models
  * @since 0.1.0
  */
-export interface Options {
+export interface Options<A = unknown, I = unknown> {
   /** The registered name of the agent every task runs with (see `AgentRunner.agent`). */
   readonly agent: string
   /**
@@ -72,6 +74,11 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** How many times a failed attempt is retried (retryable errors only); no retries by default. */
   readonly retries?: number | undefined
+  /**
+   * The agent's output schema, as its runners registered it: results' values are decoded with it. Plain JSON by
+   * default.
+   */
+  readonly output?: Schema.Schema<A, I, never> | undefined
 }
 
 /**
@@ -86,7 +93,8 @@ export interface Completed {
   readonly index: number
   /** The runner that ran it (`host:port`); `undefined` if it never reached one. */
   readonly runner: string | undefined
-  readonly result: AgentTask.Result
+  /** The task's result, as a local run would report it (its `index` is the task's position in this run). */
+  readonly result: TaskResult.TaskResult<unknown, unknown>
 }
 
 // =============================================================================
@@ -105,9 +113,21 @@ const retrySend = Schedule.exponential(Duration.millis(100)).pipe(
 const finiteMillis = (duration: Duration.Duration | undefined) =>
   duration !== undefined && Duration.isFinite(duration) ? duration : undefined
 
-const validate = (options: Options): AgentError.RunOptionsError | undefined => {
+/**
+ * Checks a run's options, returning the first problem.
+ *
+ * @internal
+ */
+export const validate = (options: {
+  readonly runId: string
+  readonly concurrency?: number | undefined
+  readonly retries?: number | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+}): AgentError.RunOptionsError | undefined => {
   const error = (option: string, description: string) => new AgentError.RunOptionsError({ option, description })
-  if (!(Number.isSafeInteger(options.concurrency) && options.concurrency >= 1)) {
+  if (
+    options.concurrency !== undefined && !(Number.isSafeInteger(options.concurrency) && options.concurrency >= 1)
+  ) {
     return error("concurrency", `expected a whole number from 1, got ${options.concurrency}`)
   }
   if (options.retries !== undefined && !(Number.isSafeInteger(options.retries) && options.retries >= 0)) {
@@ -122,87 +142,123 @@ const validate = (options: Options): AgentError.RunOptionsError | undefined => {
 }
 
 /**
- * Sends one task and waits for its result; never fails. A task whose input is not JSON, whose id was already sent
- * in this run, or whose id is too long, ends `Failed` without being sent; an error of the cluster itself ends it `Failed` with that
- * error's message.
+ * What `sender` sends each task with.
+ *
+ * @internal
  */
-const sendWith = (
-  client: Effect.Effect.Success<typeof AgentTask.AgentTask.client>,
-  options: Options,
-  seen: Set<string>
-) => {
-  const timeout = finiteMillis(options.timeout === undefined ? undefined : Duration.decode(options.timeout))
-  return (task: Task.Task<unknown>, index: number): Effect.Effect<Completed> => {
-    const done = (runner: string | undefined, result: AgentTask.Result): Completed => ({ task, index, runner, result })
-    if (seen.has(task.id)) {
-      return Effect.succeed(
-        done(undefined, AgentTask.failed(`task id ${task.id} appears twice in run ${options.runId}`))
-      )
+export interface Sending {
+  readonly agent: string
+  readonly runId: string
+  readonly timeout: Duration.Duration | undefined
+  readonly retries: number | undefined
+  /** When the run's deadline falls (the clock's milliseconds); `Infinity` for none. */
+  readonly deadlineAt: number
+  /** Decodes a reply's result as the task's result in this run. */
+  readonly decode: (
+    encoded: TaskResult.Encoded,
+    index: number,
+    queuedAt: number
+  ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown>>
+}
+
+/**
+ * Sends one task and waits for its result; never fails. A task whose input is not JSON, whose id was already sent
+ * in this run, or whose id is too long, ends `Failed` (`TaskOptionsError`) without being sent; an error of the
+ * cluster itself ends it `Failed` with that error's cause.
+ *
+ * @internal
+ */
+export const sender = Effect.fnUntraced(function*(sending: Sending) {
+  const client = yield* AgentTask.AgentTask.client
+  const clock = yield* Effect.clock
+  const seen = new Set<string>()
+  const timeout = finiteMillis(sending.timeout)
+  const { agent, runId } = sending
+  return (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Completed> => {
+    const meta: TaskResult.Meta = {
+      task,
+      index,
+      instance: undefined,
+      startedAt: undefined,
+      queuedAt,
+      durationMillis: 0
     }
+    const refused = (option: string, description: string): Effect.Effect<Completed> =>
+      Effect.succeed({
+        task,
+        index,
+        runner: undefined,
+        result: TaskResult.failed(
+          meta,
+          Cause.fail(new AgentError.TaskOptionsError({ agent, taskId: task.id, option, description }))
+        )
+      })
+    if (seen.has(task.id)) return refused("id", `task id ${task.id} appears twice in run ${runId}`)
     seen.add(task.id)
     const input = AgentTask.toJson(task.input)
-    if (Either.isLeft(input)) {
-      return Effect.succeed(
-        done(undefined, AgentTask.failed(`the input of task ${task.id} is not JSON: ${input.left}`))
-      )
-    }
-    const key = AgentTask.primaryKey(options.runId, task.id)
+    if (Either.isLeft(input)) return refused("input", `the input is not JSON: ${input.left}`)
+    const key = AgentTask.primaryKey(runId, task.id)
     // The cluster's tables hold entity ids of up to 255 characters.
     if (key.length > 255) {
-      return Effect.succeed(
-        done(
-          undefined,
-          AgentTask.failed(
-            `the id of task ${task.id.slice(0, 40)}... is too long: run id and task id ` +
-              `together must fit in 255 characters, not ${key.length}`
-          )
-        )
-      )
+      return refused("id", `run id and task id together must fit in 255 characters, not ${key.length}`)
     }
     // A stored reply comes back for the same run id and task id whatever the rest: it must be from this agent and
     // this input.
-    const checked = (reply: AgentTask.Reply): Completed =>
-      reply.agent !== options.agent
-        ? done(
-          reply.runner,
-          AgentTask.failed(
-            `task ${task.id} of run ${options.runId} already has a result from agent "${reply.agent}", not ` +
-              `"${options.agent}": use another run id`
-          )
+    const checked = (reply: AgentTask.Reply): Effect.Effect<Completed> =>
+      reply.agent !== agent
+        ? refused(
+          "runId",
+          `run ${runId} already has a result for task ${task.id} from agent "${reply.agent}", not "${agent}": ` +
+            `use another run id`
         )
         : reply.input !== AgentTask.fingerprint(input.right)
-        ? done(
-          reply.runner,
-          AgentTask.failed(
-            `task ${task.id} of run ${options.runId} already has a result for another input: use another run id`
-          )
+        ? refused(
+          "runId",
+          `run ${runId} already has a result for task ${task.id} with another input: use another run id`
         )
-        : done(reply.runner, reply.result)
-    return client(key).Run({
-      runId: options.runId,
-      agent: options.agent,
-      task: { id: task.id, input: input.right, labels: task.labels, timeout: finiteMillis(task.timeout) },
-      timeout,
-      retries: options.retries
+        : Effect.map(sending.decode(reply.result, index, queuedAt), (result) => ({
+          task,
+          index,
+          runner: reply.runner,
+          result
+        }))
+    return Effect.suspend(() => {
+      const left = sending.deadlineAt - clock.unsafeCurrentTimeMillis()
+      return client(key).Run({
+        runId,
+        agent,
+        task: { id: task.id, input: input.right, labels: task.labels, timeout: finiteMillis(task.timeout) },
+        timeout,
+        retries: sending.retries,
+        deadline: sending.deadlineAt === Infinity ? undefined : Duration.millis(Math.max(1, left))
+      })
     }).pipe(
       Effect.retry({ while: transient, schedule: retrySend }),
       Effect.exit,
-      Effect.flatMap((exit) =>
+      Effect.flatMap((exit): Effect.Effect<Completed> =>
         Exit.isSuccess(exit)
-          ? Effect.succeed(checked(exit.value))
+          ? checked(exit.value)
           : Cause.isInterruptedOnly(exit.cause)
           ? Effect.interrupt
-          : Effect.succeed(
-            done(undefined, AgentTask.failed(`the cluster failed task ${task.id}: ${Cause.pretty(exit.cause)}`))
-          )
+          : Effect.succeed({ task, index, runner: undefined, result: TaskResult.failed(meta, exit.cause) })
       ),
       Effect.withSpan("Coordinator.task", {
         captureStackTrace: false,
-        attributes: { agent: options.agent, runId: options.runId, taskId: task.id }
+        attributes: { agent, runId, taskId: task.id }
       })
     )
   }
-}
+})
+
+const sendingOf = <A, I>(options: Options<A, I>): Sending => ({
+  agent: options.agent,
+  runId: options.runId,
+  timeout: options.timeout === undefined ? undefined : Duration.decode(options.timeout),
+  retries: options.retries,
+  deadlineAt: Infinity,
+  decode: (encoded, index, queuedAt) =>
+    AgentTask.decode(encoded, { agent: options.agent, index, queuedAt, output: options.output })
+})
 
 /**
  * Sends tasks to the cluster and emits each task's result as it ends (completion order), with at most
@@ -218,20 +274,21 @@ const sendWith = (
  * @category constructors
  * @since 0.1.0
  */
-export const stream = <E = never, R = never>(
+export const stream = <E = never, R = never, A = unknown, I = unknown>(
   tasks: Iterable<Task.Task<unknown>> | Stream.Stream<Task.Task<unknown>, E, R>,
-  options: Options
+  options: Options<A, I>
 ): Stream.Stream<Completed, E | AgentError.RunOptionsError, R | Sharding.Sharding> =>
   Stream.unwrap(Effect.gen(function*() {
     const invalid = validate(options)
     if (invalid !== undefined) return yield* invalid
-    const send = sendWith(yield* AgentTask.AgentTask.client, options, new Set())
+    const send = yield* sender(sendingOf(options))
+    const clock = yield* Effect.clock
     const input = Stream.zipWithIndex(
       hasProperty(tasks, Stream.StreamTypeId)
         ? tasks as Stream.Stream<Task.Task<unknown>, E, R>
         : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
     )
-    return Stream.mapEffect(input, ([task, index]) => send(task, index), {
+    return Stream.mapEffect(input, ([task, index]) => send(task, index, clock.unsafeCurrentTimeMillis()), {
       concurrency: options.concurrency,
       unordered: true
     })
@@ -257,12 +314,18 @@ export const stream = <E = never, R = never>(
  * @category constructors
  * @since 0.1.0
  */
-export const run = Effect.fn("Coordinator.run")(function*(tasks: Iterable<Task.Task<unknown>>, options: Options) {
+export const run = Effect.fn("Coordinator.run")(function*<A = unknown, I = unknown>(
+  tasks: Iterable<Task.Task<unknown>>,
+  options: Options<A, I>
+) {
   const invalid = validate(options)
   if (invalid !== undefined) return yield* invalid
   yield* Effect.annotateCurrentSpan({ agent: options.agent, runId: options.runId, concurrency: options.concurrency })
-  const send = sendWith(yield* AgentTask.AgentTask.client, options, new Set())
-  return yield* Effect.forEach(tasks, send, { concurrency: options.concurrency })
+  const send = yield* sender(sendingOf(options))
+  const queuedAt = (yield* Effect.clock).unsafeCurrentTimeMillis()
+  return yield* Effect.forEach(tasks, (task, index) => send(task, index, queuedAt), {
+    concurrency: options.concurrency
+  })
 })
 
 // =============================================================================

@@ -29,6 +29,17 @@ export * as AgentTask from "./AgentTask.js"
 export * as ClusterConfig from "./ClusterConfig.js"
 
 /**
+ * An `Executor` whose tasks run on the cluster: a program written against `Executor.run` / `Executor.stream`
+ * changes only in the layer it provides. Each task goes to the `AgentTask` entity under the registered name of the
+ * run's agent and comes back as the `TaskResult` its runner's engine produced; the run itself (its concurrency,
+ * now the cluster-wide limit, deadline, failure policy, budget, rate limit, events, stream, aggregate and report)
+ * is kept here, exactly as in a local run.
+ *
+ * @since 0.1.0
+ */
+export * as ClusterExecutor from "./ClusterExecutor.js"
+
+/**
  * The coordinator side of a cluster: sends a run's tasks to the `AgentTask` entity, at most `concurrency` at once
  * across the whole cluster, and collects every task's result, in input order (`run`) or as they end (`stream`).
  * Tasks go to the runner that holds their shard; a runner that dies has its tasks taken over by the others, and a

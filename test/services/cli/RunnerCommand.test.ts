@@ -47,11 +47,11 @@ Cluster.withPostgres("parallel-agents runner", (it) => {
       const results = yield* Coordinator.run(documents(12), { agent: "classify", runId: "cli", concurrency: 12 }).pipe(
         Effect.provide(coordinator(url))
       )
-      assert.deepStrictEqual(results.map((r) => r.result.value), classified(12))
+      assert.deepStrictEqual(results.map((r) => Cluster.value(r.result)), classified(12))
       assert.isTrue(results.every((r) => r.runner === `127.0.0.1:${port}`))
       const [summary] = yield* Coordinator.run(documents(1), { agent: "summarize", runId: "cli-2", concurrency: 1 })
         .pipe(Effect.provide(coordinator(url)))
-      assert.deepStrictEqual(summary!.result.value, { summary: "Sample document number 0" })
+      assert.deepStrictEqual(Cluster.value(summary!.result), { summary: "Sample document number 0" })
       yield* Fiber.interrupt(runner)
     }).pipe(Effect.provide(NodeContext.layer)))
 
@@ -101,7 +101,7 @@ Cluster.withPostgres("parallel-agents runner", (it) => {
           .pipe(
             Effect.provide(coordinator(url))
           )
-        assert.deepStrictEqual(results.map((r) => r.result.value), classified(20))
+        assert.deepStrictEqual(results.map((r) => Cluster.value(r.result)), classified(20))
         yield* process.kill("SIGTERM")
         const code = yield* process.exitCode
         assert.strictEqual(code, 130, yield* Fiber.join(stderr))

@@ -1,11 +1,14 @@
 import { assert } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Schema } from "effect"
 import * as AgentRunner from "../../../services/cluster/AgentRunner.js"
+import * as AgentTask from "../../../services/cluster/AgentTask.js"
 import * as Coordinator from "../../../services/cluster/Coordinator.js"
 import * as TestAgent from "../../../services/testing/TestAgent.js"
 import * as Agent from "../../../src/Agent.js"
+import * as AgentError from "../../../src/AgentError.js"
 import * as AgentInstance from "../../../src/AgentInstance.js"
 import * as Task from "../../../src/Task.js"
+import * as TaskResult from "../../../src/TaskResult.js"
 import * as Cluster from "./cluster.js"
 
 const Document = Schema.Struct({ text: Schema.String })
@@ -31,17 +34,17 @@ Cluster.withPostgres("AgentRunner", (it) => {
         runId: "missing",
         concurrency: 1
       }).pipe(Effect.provide(context))
-      assert.strictEqual(missing!.result.outcome, "Failed")
+      assert.strictEqual(missing!.result._tag, "Failed")
       assert.match(
-        missing!.result.error ?? "",
-        /^no agent named "summarize" on runner 127\.0\.0\.1:\d+; it runs "upper", "lower"$/
+        TaskResult.message(missing!.result),
+        /invalid option "agent": no agent named "summarize" on runner 127\.0\.0\.1:\d+; it runs "upper", "lower"$/
       )
       const [found] = yield* Coordinator.run([Task.make({ id: "x", input: { text: "a" } })], {
         agent: "lower",
         runId: "found",
         concurrency: 1
       }).pipe(Effect.provide(context))
-      assert.deepStrictEqual(found!.result.value, "a")
+      assert.deepStrictEqual(TaskResult.isSucceeded(found!.result) && found!.result.value, "a")
     }))
 
   it.scoped("an input that does not fit the agent's schema ends Failed with the path; the agent is not built", () =>
@@ -59,10 +62,12 @@ Cluster.withPostgres("AgentRunner", (it) => {
         [Task.make({ id: "good", input: { text: "hi" } }), Task.make({ id: "bad", input: { text: 3 } })],
         { agent: "upper", runId: "inputs", concurrency: 2 }
       ).pipe(Effect.provide(context))
-      assert.deepStrictEqual(results.map((r) => r.result.outcome), ["Succeeded", "Failed"])
-      assert.strictEqual(results[0]!.result.value, "HI")
-      assert.include(results[1]!.result.error, "[\"text\"]")
-      assert.include(results[1]!.result.error, "Expected string, actual 3")
+      assert.deepStrictEqual(results.map((r) => r.result._tag), ["Succeeded", "Failed"])
+      assert.strictEqual(TaskResult.isSucceeded(results[0]!.result) && results[0]!.result.value, "HI")
+      const bad = results[1]!.result
+      assert.isTrue(TaskResult.isFailed(bad) && bad.error instanceof AgentError.AgentInputError, String(bad))
+      assert.include(TaskResult.message(bad), "[\"text\"]")
+      assert.include(TaskResult.message(bad), "Expected string, actual 3")
       assert.strictEqual((yield* upper.stats).builds, 1)
     }))
 
@@ -82,7 +87,7 @@ Cluster.withPostgres("AgentRunner", (it) => {
         runId: "capped",
         concurrency: 30
       }).pipe(Effect.provide(context))
-      assert.isTrue(results.every((r) => r.result.outcome === "Succeeded"))
+      assert.isTrue(results.every((r) => r.result._tag === "Succeeded"))
       const stats = yield* slow.stats
       assert.strictEqual(stats.runs, 30)
       assert.strictEqual(stats.peakRunning, 3)
@@ -126,17 +131,18 @@ Cluster.withPostgres("AgentRunner", (it) => {
         timeout: "300 millis",
         retries: 1
       }).pipe(Effect.provide(context))
-      assert.strictEqual(hang!.result.outcome, "TimedOut")
+      assert.strictEqual(hang!.result._tag, "TimedOut")
       assert.strictEqual(hang!.result.attempt, 2)
-      assert.include(hang!.result.error, "stopped by its timeout (300ms)")
-      assert.strictEqual(own!.result.outcome, "TimedOut")
-      assert.include(own!.result.error, "stopped by its timeout (100ms)")
-      assert.deepStrictEqual(retried!.result, {
-        ...retried!.result,
-        outcome: "Succeeded",
-        value: "flaky at attempt 2",
-        attempt: 2
-      })
+      assert.strictEqual(hang!.result.failedAttempts.length, 1)
+      assert.include(TaskResult.message(hang!.result), "stopped by its timeout (300ms)")
+      assert.strictEqual(own!.result._tag, "TimedOut")
+      assert.include(TaskResult.message(own!.result), "stopped by its timeout (100ms)")
+      const again = retried!.result
+      assert.strictEqual(again._tag, "Succeeded")
+      assert.strictEqual(TaskResult.isSucceeded(again) && again.value, "flaky at attempt 2")
+      assert.strictEqual(again.attempt, 2)
+      assert.strictEqual(again.agent, "test/Flaky#timeouts/flaky/2")
+      assert.strictEqual(again.failedAttempts[0]?.outcome, "TimedOut")
     }))
 
   it.scoped("answers go back encoded with the agent's output schema; one that is not JSON ends Failed", () =>
@@ -158,13 +164,22 @@ Cluster.withPostgres("AgentRunner", (it) => {
         runId: "encoded",
         concurrency: 1
       }).pipe(Effect.provide(context))
-      assert.strictEqual(encoded!.result.outcome, "Succeeded")
-      assert.strictEqual(encoded!.result.value, "300000000000000000000")
+      assert.strictEqual(encoded!.result._tag, "Succeeded")
+      assert.strictEqual(TaskResult.isSucceeded(encoded!.result) && encoded!.result.value, "300000000000000000000")
+      // With the agent's output schema, the coordinator gets its value back as the agent returned it.
+      const [decoded] = yield* Coordinator.run(Task.fromIterable([3]), {
+        agent: "encoded",
+        runId: "encoded",
+        concurrency: 1,
+        output: Schema.BigInt
+      }).pipe(Effect.provide(context))
+      assert.strictEqual(TaskResult.isSucceeded(decoded!.result) && decoded!.result.value, 300000000000000000000n)
       const [raw] = yield* Coordinator.run(Task.fromIterable([3]), { agent: "raw", runId: "raw", concurrency: 1 }).pipe(
         Effect.provide(context)
       )
-      assert.strictEqual(raw!.result.outcome, "Failed")
-      assert.match(raw!.result.error ?? "", /^the answer of task 0 could not be sent back as JSON: /)
+      assert.strictEqual(raw!.result._tag, "Failed")
+      assert.isTrue(TaskResult.isFailed(raw!.result) && raw!.result.error instanceof AgentError.AgentOutputError)
+      assert.include(TaskResult.message(raw!.result), "the answer of task 0 is not JSON: ")
       assert.strictEqual(raw!.result.attempt, 1)
     }))
 
@@ -191,12 +206,14 @@ Cluster.withPostgres("AgentRunner", (it) => {
       const one = yield* TestAgent.succeed("one", (n: number) => n)
       const result = yield* AgentRunner.agent({ name: "one", input: Schema.Number, factory: one.factory }).run(payload)
         .pipe(Effect.provide(Cluster.executor))
-      assert.deepStrictEqual(result, {
-        outcome: "Failed",
-        error: "Invalid run option \"retry.times\": expected a whole number, 0 or more, got 1.5",
-        attempt: 0,
-        durationMillis: 0
-      })
+      assert.strictEqual(result._tag, "Failed")
+      assert.strictEqual(result.attempt, 0)
+      assert.strictEqual(result.durationMillis, 0)
+      const decoded = yield* AgentTask.decode(result, { agent: "one", index: 0, queuedAt: 0 })
+      assert.strictEqual(
+        TaskResult.message(decoded),
+        "Invalid run option \"retry.times\": expected a whole number, 0 or more, got 1.5"
+      )
       assert.strictEqual((yield* one.stats).builds, 0)
     }))
 })

@@ -4,65 +4,22 @@
  * killed with SIGKILL in the middle of a run of 2,000 tasks and started again; a coordinator is killed and started
  * again with the same run id; a runner with other sharding settings is refused.
  */
-import type { CommandExecutor } from "@effect/platform"
-import { Command, FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert } from "@effect/vitest"
-import type { Scope } from "effect"
-import { Effect, Layer, Ref, Schedule, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Cluster from "./cluster.js"
-
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-const script = (name: string) => path.join(root, "test", "services", "cluster", `${name}.ts`)
+import * as Processes from "./processes.js"
 
 /** The cluster's tables' default prefix and shard count (ClusterConfig.defaults). */
 const shards = 300
 
-interface Proc {
-  readonly pid: number
-  readonly kill: (signal: "SIGKILL" | "SIGTERM") => Effect.Effect<void>
-  /** Its exit code; -1 when a signal ended it. */
-  readonly exitCode: Effect.Effect<number>
-  /** What it wrote on stdout and stderr so far. */
-  readonly output: Effect.Effect<string>
-}
-
-/** Starts `node --import tsx <script>` with these variables; its output is read as it comes (so it never blocks). */
-const start = (name: string, env: Record<string, string>): Effect.Effect<
-  Proc,
-  never,
-  CommandExecutor.CommandExecutor | Scope.Scope
-> =>
-  Effect.gen(function*() {
-    const process = yield* Command.make("node", "--import", tsx, script(name)).pipe(
-      Command.env({ TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"), ...env }),
-      Command.start,
-      Effect.orDie
-    )
-    const output = yield* Ref.make("")
-    const drain = (stream: typeof process.stdout) =>
-      stream.pipe(
-        Stream.decodeText(),
-        Stream.runForEach((text) => Ref.update(output, (all) => all + text)),
-        Effect.ignore,
-        Effect.forkScoped
-      )
-    yield* drain(process.stdout)
-    yield* drain(process.stderr)
-    return {
-      pid: process.pid,
-      kill: (signal) => Effect.ignore(process.kill(signal)),
-      // A process ended by a signal has no exit code: -1.
-      exitCode: Effect.orElseSucceed(process.exitCode, () => -1),
-      output: Ref.get(output)
-    }
-  })
+type Proc = Processes.Proc
+const start = (name: string, env: Record<string, string>) => Processes.start(Processes.script(name), env)
+const until = Processes.until
 
 interface Call {
   readonly event: "start" | "end"
@@ -99,20 +56,6 @@ const readResults = (file: string): Array<ResultLine> =>
   fs.existsSync(file)
     ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
     : []
-
-/** Polls until `f` is true, at most `seconds`; on timeout, dies with `explain`'s account of the state. */
-const until = (what: string, seconds: number, f: Effect.Effect<boolean, unknown>, explain?: Effect.Effect<string>) =>
-  f.pipe(
-    Effect.orDie,
-    Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (done) => done }),
-    Effect.timeout(`${seconds} seconds`),
-    Effect.catchTag("TimeoutException", () =>
-      Effect.flatMap(
-        explain ?? Effect.succeed(""),
-        (state) =>
-          Effect.dieMessage(`timed out after ${seconds} s waiting for ${what}${state === "" ? "" : `\n${state}`}`)
-      ))
-  )
 
 /** The most calls under way at once, over `calls`; a call with no end ends at `endOf` (its runner was killed). */
 const peakOverlap = (calls: ReadonlyArray<Call>, endOf: (call: Call) => number): number => {
@@ -204,7 +147,7 @@ Cluster.withPostgres("Cluster processes", (it) => {
         yield* until("400 results", 120, Effect.sync(() => readResults(results1).length >= 400), explain)
         yield* a!.kill("SIGKILL")
         const killedAt = Date.now()
-        yield* a!.exitCode
+        yield* a!.exited(30)
         // Results stored when A died (a COMMIT under way when it died is done or undone by now).
         yield* Effect.sleep("500 millis")
         const stored = new Set(
@@ -235,7 +178,7 @@ Cluster.withPostgres("Cluster processes", (it) => {
         assert.isBelow(doneAtRejoin, total - 200, "the run ended before the runner came back: make it longer")
 
         yield* phase("runner back")
-        const exit1 = yield* first.exitCode
+        const exit1 = yield* first.exited(180)
         assert.strictEqual(exit1, 0, yield* first.output)
 
         yield* phase("run done")
@@ -307,7 +250,7 @@ Cluster.withPostgres("Cluster processes", (it) => {
         const callsBefore = readCalls(directory).length
         // (Nothing runs, so the limit can be higher: the replies come from the database.)
         const replay = yield* coordinator("run1", total, 100, "run1-again.jsonl")
-        assert.strictEqual(yield* replay.exitCode, 0, yield* replay.output)
+        assert.strictEqual(yield* replay.exited(120), 0, yield* replay.output)
         const replayed = readResults(path.join(directory, "run1-again.jsonl"))
         assert.strictEqual(replayed.length, total)
         const byId = new Map(lines.map((l) => [l.id, l]))
@@ -330,9 +273,9 @@ Cluster.withPostgres("Cluster processes", (it) => {
           Effect.sync(() => readResults(path.join(directory, "run2-killed.jsonl")).length >= 60)
         )
         yield* killed.kill("SIGKILL")
-        yield* killed.exitCode
+        yield* killed.exited(30)
         const resumed = yield* coordinator("run2", 300, globalConcurrency, "run2-resumed.jsonl")
-        assert.strictEqual(yield* resumed.exitCode, 0, yield* resumed.output)
+        assert.strictEqual(yield* resumed.exited(120), 0, yield* resumed.output)
         const run2 = readResults(path.join(directory, "run2-resumed.jsonl"))
         assert.strictEqual(run2.length, 300)
         assert.isTrue(run2.every((l) => l.outcome === "Succeeded"))
@@ -348,10 +291,7 @@ Cluster.withPostgres("Cluster processes", (it) => {
           CLUSTER_SHARDS_PER_GROUP: "100",
           CALLS_DIR: directory
         })
-        const oddExit = yield* odd.exitCode.pipe(
-          Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("the mismatched runner ran on") }),
-          Effect.orDie
-        )
+        const oddExit = yield* odd.exited(60)
         const oddOutput = yield* odd.output
         assert.notStrictEqual(oddExit, 0, oddOutput)
         assert.include(oddOutput, "SettingsMismatch")
@@ -360,7 +300,7 @@ Cluster.withPostgres("Cluster processes", (it) => {
 
         yield* phase("mismatch refused")
         yield* Effect.forEach([b!, c!, a2], (p) => p.kill("SIGTERM"), { discard: true })
-        const codes = yield* Effect.forEach([b!, c!, a2], (p) => p.exitCode, { concurrency: "unbounded" })
+        const codes = yield* Effect.forEach([b!, c!, a2], (p) => p.exited(60), { concurrency: "unbounded" })
         assert.deepStrictEqual(codes, [0, 0, 0], "a runner stopped with SIGTERM did not exit cleanly")
         yield* phase("runners stopped")
         yield* Effect.logInfo(phases.join(", "))

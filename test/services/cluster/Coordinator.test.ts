@@ -7,6 +7,7 @@ import * as Coordinator from "../../../services/cluster/Coordinator.js"
 import * as TestAgent from "../../../services/testing/TestAgent.js"
 import * as AgentError from "../../../src/AgentError.js"
 import * as Task from "../../../src/Task.js"
+import * as TaskResult from "../../../src/TaskResult.js"
 import * as Cluster from "./cluster.js"
 
 /** An agent that doubles a number after `millis(n)` milliseconds. */
@@ -29,9 +30,9 @@ Cluster.withPostgres("Coordinator", (it) => {
       }).pipe(Effect.provide(context))
       assert.deepStrictEqual(results.map((r) => r.index), Array.from({ length: 40 }, (_, i) => i))
       assert.deepStrictEqual(results.map((r) => r.task.id), Array.from({ length: 40 }, (_, i) => String(i)))
-      assert.deepStrictEqual(results.map((r) => r.result.value), Array.from({ length: 40 }, (_, i) => i * 2))
+      assert.deepStrictEqual(results.map((r) => Cluster.value(r.result)), Array.from({ length: 40 }, (_, i) => i * 2))
       for (const { result, runner } of results) {
-        assert.strictEqual(result.outcome, "Succeeded")
+        assert.strictEqual(result._tag, "Succeeded")
         assert.strictEqual(result.attempt, 1)
         assert.match(runner ?? "", /^127\.0\.0\.1:\d+$/)
       }
@@ -69,16 +70,19 @@ Cluster.withPostgres("Coordinator", (it) => {
       assert.strictEqual((yield* agent.stats).runs, 30)
       const second = yield* Coordinator.run(tasks, options).pipe(Effect.provide(context))
       assert.strictEqual((yield* agent.stats).runs, 30)
-      assert.deepStrictEqual(second.map((r) => r.result), first.map((r) => r.result))
+      // The same results, but for when they were queued (now).
+      const stored = (results: typeof first) => results.map((r) => ({ ...r.result.toJSON() as object, queuedAt: 0 }))
+      assert.deepStrictEqual(stored(second), stored(first))
       // Another run id is another run.
       yield* Coordinator.run(tasks.slice(0, 5), { ...options, runId: "other" }).pipe(Effect.provide(context))
       assert.strictEqual((yield* agent.stats).runs, 35)
       // The same run id with other inputs, or another agent, does not pass the stored results off as its own.
       const changed = yield* Coordinator.run(Task.fromIterable([100, 1]), options).pipe(Effect.provide(context))
-      assert.deepStrictEqual(changed.map((r) => r.result.outcome), ["Failed", "Succeeded"])
+      assert.deepStrictEqual(changed.map((r) => r.result._tag), ["Failed", "Succeeded"])
       assert.strictEqual(
-        changed[0]!.result.error,
-        "task 0 of run again already has a result for another input: use another run id"
+        TaskResult.message(changed[0]!.result),
+        "once: task 0 was not started: invalid option \"runId\": run again already has a result for task 0 with " +
+          "another input: use another run id"
       )
       const triple = yield* doubler("triple", () => 1)
       const elsewhere = yield* Cluster.build(
@@ -88,8 +92,9 @@ Cluster.withPostgres("Coordinator", (it) => {
         Effect.provide(elsewhere)
       )
       assert.strictEqual(
-        other!.result.error,
-        "task 0 of run again already has a result from agent \"once\", not \"triple\": use another run id"
+        TaskResult.message(other!.result),
+        "triple: task 0 was not started: invalid option \"runId\": run again already has a result for task 0 " +
+          "from agent \"once\", not \"triple\": use another run id"
       )
       assert.strictEqual((yield* agent.stats).runs, 35)
       assert.strictEqual((yield* triple.agent.stats).runs, 0)
@@ -105,7 +110,7 @@ Cluster.withPostgres("Coordinator", (it) => {
         runId: "global",
         concurrency: 3
       }).pipe(Effect.provide(context))
-      assert.isTrue(results.every((r) => r.result.outcome === "Succeeded"))
+      assert.isTrue(results.every((r) => r.result._tag === "Succeeded"))
       const stats = yield* agent.stats
       assert.isAtMost(stats.peakRunning, 3)
       assert.isAtLeast(stats.peakRunning, 2)
@@ -126,7 +131,7 @@ Cluster.withPostgres("Coordinator", (it) => {
       const results = yield* Coordinator.run(tasks, { agent: "checked", runId: "checked", concurrency: 1 }).pipe(
         Effect.provide(context)
       )
-      assert.deepStrictEqual(results.map((r) => r.result.outcome), [
+      assert.deepStrictEqual(results.map((r) => r.result._tag), [
         "Succeeded",
         "Failed",
         "Failed",
@@ -134,14 +139,17 @@ Cluster.withPostgres("Coordinator", (it) => {
         "Failed"
       ])
       assert.strictEqual(
-        results[4]!.result.error,
-        `the id of task ${"x".repeat(40)}... is too long: run id and task id together must fit in 255 characters, ` +
-          "not 258"
+        TaskResult.message(results[4]!.result),
+        `checked: task ${"x".repeat(250)} was not started: invalid option "id": run id and task id together must ` +
+          "fit in 255 characters, not 258"
       )
-      assert.strictEqual(results[1]!.result.error, "task id a appears twice in run checked")
-      assert.match(results[2]!.result.error ?? "", /^the input of task big is not JSON: /)
+      assert.strictEqual(
+        TaskResult.message(results[1]!.result),
+        "checked: task a was not started: invalid option \"id\": task id a appears twice in run checked"
+      )
+      assert.match(TaskResult.message(results[2]!.result), /invalid option "input": the input is not JSON: /)
       assert.strictEqual(results[1]!.runner, undefined)
-      assert.deepStrictEqual(results.map((r) => r.result.value), [2, undefined, undefined, 8, undefined])
+      assert.deepStrictEqual(results.map((r) => Cluster.value(r.result)), [2, undefined, undefined, 8, undefined])
       assert.strictEqual((yield* agent.stats).runs, 2)
     }))
 
@@ -165,7 +173,7 @@ Cluster.withPostgres("Coordinator", (it) => {
         runId: "together",
         concurrency: 3
       }).pipe(Effect.provide(context!))
-      assert.deepStrictEqual(results.map((r) => r.result.value), [2, 4, 6])
+      assert.deepStrictEqual(results.map((r) => Cluster.value(r.result)), [2, 4, 6])
       assert.strictEqual((yield* agent.stats).runs, 3)
     }))
 

@@ -13,6 +13,7 @@ import { vi } from "vitest"
 import * as AgentRunner from "../../../services/cluster/AgentRunner.js"
 import * as ClusterConfig from "../../../services/cluster/ClusterConfig.js"
 import * as Executor from "../../../src/Executor.js"
+import * as TaskResult from "../../../src/TaskResult.js"
 import * as Postgres from "../../postgres.js"
 
 const installHint = "install it with `apt-get install -y postgresql` (Debian), or run `bash .ci/run`, which does"
@@ -86,3 +87,7 @@ export const runner = <R>(options: {
 /** Builds a layer into the current scope and returns its context. */
 export const build = <A, E, R>(layer: Layer.Layer<A, E, R>): Effect.Effect<Context.Context<A>, E, R | Scope.Scope> =>
   Layer.build(layer)
+
+/** A result's value, `undefined` unless it succeeded. */
+export const value = (result: TaskResult.TaskResult<unknown, unknown>): unknown =>
+  TaskResult.isSucceeded(result) ? result.value : undefined

@@ -9,6 +9,7 @@ import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
 import * as Coordinator from "../../../services/cluster/Coordinator.js"
 import * as Task from "../../../src/Task.js"
+import * as TaskResult from "../../../src/TaskResult.js"
 
 const count = Number(process.env["TASKS"] ?? "10")
 const results = process.env["RESULTS_FILE"] ?? "results.jsonl"
@@ -22,7 +23,20 @@ Coordinator.stream(
   }
 ).pipe(
   Stream.runForEach(({ index, result, runner, task }) =>
-    Effect.sync(() => fs.appendFileSync(results, JSON.stringify({ id: task.id, index, runner, ...result }) + "\n"))
+    Effect.sync(() =>
+      fs.appendFileSync(
+        results,
+        JSON.stringify({
+          id: task.id,
+          index,
+          runner,
+          outcome: result._tag,
+          value: TaskResult.isSucceeded(result) ? result.value : undefined,
+          error: TaskResult.isSucceeded(result) ? undefined : TaskResult.message(result),
+          attempt: result.attempt
+        }) + "\n"
+      )
+    )
   ),
   Effect.provide(Coordinator.layer),
   NodeRuntime.runMain

@@ -1,0 +1,90 @@
+/**
+ * Processes of the cluster tests: runners, coordinators and the executable, each `node --import tsx` on the sources,
+ * their output read as it comes (so they never block on a full pipe), killed with SIGKILL when the test's scope
+ * closes (whatever ended the test: a timeout included), and waited for only up to a deadline.
+ */
+import type { CommandExecutor } from "@effect/platform"
+import { Command } from "@effect/platform"
+import type { Scope } from "effect"
+import { Effect, Ref, Schedule, Stream } from "effect"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+export const root = fileURLToPath(new URL("../../..", import.meta.url))
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+
+/** A test script of this folder (`runner`, `coordinator`), or the executable. */
+export const script = (name: string) => path.join(root, "test", "services", "cluster", `${name}.ts`)
+export const bin = path.join(root, "services", "bin", "parallel-agents.ts")
+
+export interface Proc {
+  readonly pid: number
+  readonly kill: (signal: "SIGKILL" | "SIGTERM") => Effect.Effect<void>
+  /** Its exit code (-1 when a signal ended it), waited for at most `seconds`; a process still running dies the test. */
+  readonly exited: (seconds: number) => Effect.Effect<number>
+  /** What it wrote on stdout and stderr so far. */
+  readonly output: Effect.Effect<string>
+}
+
+/** Starts `node --import tsx <file> ...args` with these variables. */
+export const start = (file: string, env: Record<string, string>, args: ReadonlyArray<string> = []): Effect.Effect<
+  Proc,
+  never,
+  CommandExecutor.CommandExecutor | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const process = yield* Command.make("node", "--import", tsx, file, ...args).pipe(
+      Command.env({ TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"), ...env }),
+      Command.start,
+      Effect.orDie
+    )
+    // Runs before the release of `Command.start` (which sends SIGTERM and waits for the exit without a deadline):
+    // a process still running when the test ends is killed outright.
+    yield* Effect.addFinalizer(() => Effect.ignore(process.kill("SIGKILL")))
+    const output = yield* Ref.make("")
+    const drain = (stream: typeof process.stdout) =>
+      stream.pipe(
+        Stream.decodeText(),
+        Stream.runForEach((text) => Ref.update(output, (all) => all + text)),
+        Effect.ignore,
+        Effect.forkScoped
+      )
+    yield* drain(process.stdout)
+    yield* drain(process.stderr)
+    const name = `${path.basename(file)} ${args.join(" ")}`.trim()
+    return {
+      pid: process.pid,
+      kill: (signal) => Effect.ignore(process.kill(signal)),
+      exited: (seconds) =>
+        // A process ended by a signal has no exit code: -1.
+        Effect.orElseSucceed(process.exitCode, () => -1).pipe(
+          Effect.timeout(`${seconds} seconds`),
+          Effect.catchTag("TimeoutException", () =>
+            Effect.flatMap(Ref.get(output), (text) =>
+              Effect.dieMessage(
+                `${name} (pid ${process.pid}) did not exit within ${seconds} s; its output:\n${text.slice(-4000)}`
+              )))
+        ),
+      output: Ref.get(output)
+    }
+  })
+
+/** Polls until `f` is true, at most `seconds`; on timeout, dies with `explain`'s account of the state. */
+export const until = (
+  what: string,
+  seconds: number,
+  f: Effect.Effect<boolean, unknown>,
+  explain?: Effect.Effect<string>
+) =>
+  f.pipe(
+    Effect.orDie,
+    Effect.repeat({ schedule: Schedule.spaced("100 millis"), until: (done) => done }),
+    Effect.timeout(`${seconds} seconds`),
+    Effect.catchTag("TimeoutException", () =>
+      Effect.flatMap(
+        explain ?? Effect.succeed(""),
+        (state) =>
+          Effect.dieMessage(`timed out after ${seconds} s waiting for ${what}${state === "" ? "" : `\n${state}`}`)
+      ))
+  )
