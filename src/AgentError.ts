@@ -42,6 +42,7 @@ export type AgentError =
   | AgentOutputError
   | TaskOptionsError
   | BudgetExceeded
+  | JournalInputChanged
 
 /**
  * The task ran out of time: its own timeout (`TaskTimeout`) or the run's deadline (`RunDeadline`). The agent was
@@ -247,6 +248,44 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>("effect-p
   override get message(): string {
     return `${this.agent}: task ${this.taskId} was not started: the ${this.resource} budget (${this.limit}) is spent ` +
       `(${this.used} used, ${this.reserved} reserved by running tasks)`
+  }
+}
+
+/**
+ * A durable run (`Executor.run`'s `durable` option) resumed, and the journal holds a result for this task id that
+ * was recorded for another input (its hash differs): the task is not run and the recorded result is not reused.
+ * Give the changed task a new id, or the run a new id. The other tasks of the run are not affected.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class JournalInputChanged
+  extends Schema.TaggedError<JournalInputChanged>("effect-parallel-agents/JournalInputChanged")(
+    "JournalInputChanged",
+    {
+      agent: Schema.String,
+      taskId: Schema.String,
+      runId: Schema.String,
+      /** The hash of the input the journal's result was recorded for (see `RunJournal.hashInput`). */
+      recordedHash: Schema.String,
+      /** The hash of the task's input now. */
+      inputHash: Schema.String
+    }
+  )
+{
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.agent}: task ${this.taskId} was not started: run ${this.runId}'s journal holds a result for ` +
+      `another input under this id (input hash ${this.recordedHash.slice(0, 12)}, now ${
+        this.inputHash.slice(0, 12)
+      }); give the task a new id or the run a new id`
   }
 }
 

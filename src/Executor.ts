@@ -20,9 +20,11 @@ import type * as Aggregate from "./Aggregate.js"
 import * as Budget from "./Budget.js"
 import * as ExecutorConfig from "./ExecutorConfig.js"
 import * as fanOut from "./internal/fanOut.js"
+import * as Ledger from "./internal/ledger.js"
 import * as internalOptions from "./internal/options.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Retry from "./Retry.js"
+import * as RunJournal from "./RunJournal.js"
 import type * as RunReport from "./RunReport.js"
 import type * as Task from "./Task.js"
 import type * as TaskResult from "./TaskResult.js"
@@ -92,6 +94,73 @@ export interface RunOptions<A, E, S> {
 }
 
 /**
+ * A durable run (the `durable` option of `run`, `stream` and `runOne`). When it starts, the run reads what the journal holds for `runId`: a task
+ * with a final result there is not run again, and its recorded result is reported instead, marked `replayed` (in
+ * the result, its event and the report's `stats.replayed`). Final are `Succeeded` results, and `Failed` and
+ * `TimedOut` after their retries unless `retryFailed` is set; `Interrupted` never is, nor a task that never started
+ * (the budget had no room, an invalid option). A task whose input changed under the same id (its hash differs) is
+ * not run: it fails with `JournalInputChanged`, and its recorded result stays. Every other final result is recorded,
+ * with a hash of its input, before the run emits it (to the report, the stream, the events); when the journal
+ * cannot record, the run fails with `RunJournalError` and emits nothing it did not record.
+ *
+ * **Gotchas**
+ *
+ * - Values are stored as JSON: with an `output` schema, as it encodes them; without one, as `JSON.stringify`
+ *   writes them (a `Date` comes back as a string). A value JSON cannot hold fails the run with `RunJournalError`
+ *   (`Encode`). Typed errors of failed tasks come back as plain objects (`name`, `message`, `_tag`); the engine's
+ *   own errors (`AgentTimeout`, `AgentInputError`...) as their classes.
+ * - Task ids are the journal's keys: in a durable run they must be stable across restarts and unique. A stream
+ *   that repeats an id runs the first task with it; the others fail with `TaskOptionsError` (option `id`).
+ * - The run holds what its journal holds for it in memory (read once, at the start), and the ids of its tasks.
+ * - `runOne` reads the run's whole journal on each call, and leaves the run's start and finish markers to whatever
+ *   drives the run: it suits a task resumed on its own, not a worker that takes a run's tasks one by one.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Durable {
+  /** The run's id in the journal (and the run's `runId`): start the run again with it to resume. */
+  readonly runId: string
+  /** Runs again the tasks whose recorded result is `Failed` or `TimedOut` (their new results replace them). */
+  readonly retryFailed?: boolean | undefined
+  /** A JSON summary of the run kept with its start marker, for listings (`RunJournal.RunInfo.options`). */
+  readonly metadata?: unknown
+}
+
+/**
+ * The error a run adds when it is durable (`D` is the type of its `durable` option).
+ *
+ * @category utility types
+ * @since 0.1.0
+ */
+export type DurableError<D> = [D] extends [undefined] ? never : RunJournal.RunJournalError
+
+/**
+ * The requirement a run adds when it is durable (`D` is the type of its `durable` option).
+ *
+ * @category utility types
+ * @since 0.1.0
+ */
+export type DurableContext<D> = [D] extends [undefined] ? never : RunJournal.RunJournal
+
+/**
+ * The `durable` option of `run`, `stream` and `runOne`, typed so that only a durable run requires `RunJournal` and
+ * may fail with `RunJournalError`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DurableOption<D extends Durable | undefined> {
+  /**
+   * Makes the run durable: its final results are recorded in the `RunJournal` in context (which the app provides:
+   * `RunJournal.layerMemory`, or `effect-parallel-agents/store`'s SQLite or PostgreSQL journal) under `runId`, each
+   * before it is emitted, and a run started again with the same id replays them instead of calling their agents.
+   * See `Durable`.
+   */
+  readonly durable?: D
+}
+
+/**
  * Settings of adaptive concurrency (additive increase, multiplicative decrease). The defaults start low and move
  * gently, because providers hide their limits behind a burst allowance: a limit that grew fast would overshoot by
  * the time the burst is spent (see the 429 storm in bench/README.md). To start at full speed, set `initial`.
@@ -142,27 +211,53 @@ export type InputOption<In, TaskIn, InputEncoded, RS> = [TaskIn] extends [In] ?
  * @since 0.1.0
  */
 export interface Run<Extra> {
-  <In, Out, E, EL, R, S = undefined, TaskIn = In, InputEncoded = never, RS = never>(
+  <
+    In,
+    Out,
+    E,
+    EL,
+    R,
+    S = undefined,
+    TaskIn = In,
+    InputEncoded = never,
+    RS = never,
+    D extends Durable | undefined = undefined
+  >(
     tasks: Iterable<Task.Task<TaskIn>>,
     agent: Agent.Factory<In, Out, E, EL, R>,
-    ...options: [TaskIn] extends [In] ? [options?: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
-      : [options: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS>]
+    ...options: [TaskIn] extends [In] ?
+      [options?: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS> & DurableOption<D>]
+      : [options: RunOptionsWithoutOutput<In, Out, E, S, TaskIn, InputEncoded, RS> & DurableOption<D>]
   ): Effect.Effect<
     RunReport.RunReport<Out, E | AgentError.AgentError, NoInfer<S>>,
-    AgentError.RunOptionsError,
-    R | NoInfer<RS> | Extra
+    AgentError.RunOptionsError | DurableError<D>,
+    R | NoInfer<RS> | Extra | DurableContext<D>
   >
-  <In, Out, E, EL, R, A, OutputEncoded, S = undefined, TaskIn = In, InputEncoded = never, RS = never>(
+  <
+    In,
+    Out,
+    E,
+    EL,
+    R,
+    A,
+    OutputEncoded,
+    S = undefined,
+    TaskIn = In,
+    InputEncoded = never,
+    RS = never,
+    D extends Durable | undefined = undefined
+  >(
     tasks: Iterable<Task.Task<TaskIn>>,
     agent: Agent.Factory<In, Out, E, EL, R>,
     options:
       & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
       & RunOptions<NoInfer<A>, NoInfer<E | AgentError.AgentError>, S>
       & InputOption<In, TaskIn, InputEncoded, RS>
+      & DurableOption<D>
   ): Effect.Effect<
     RunReport.RunReport<A, E | AgentError.AgentError, NoInfer<S>>,
-    AgentError.RunOptionsError,
-    R | NoInfer<RS> | Extra
+    AgentError.RunOptionsError | DurableError<D>,
+    R | NoInfer<RS> | Extra | DurableContext<D>
   >
 }
 
@@ -174,27 +269,55 @@ export interface Run<Extra> {
  * @since 0.1.0
  */
 export interface RunStream<Extra> {
-  <In, Out, E, EL, R, TaskIn = In, InputEncoded = never, RS = never, EIn = never, RIn = never>(
+  <
+    In,
+    Out,
+    E,
+    EL,
+    R,
+    TaskIn = In,
+    InputEncoded = never,
+    RS = never,
+    EIn = never,
+    RIn = never,
+    D extends Durable | undefined = undefined
+  >(
     tasks: Iterable<Task.Task<TaskIn>> | Stream.Stream<Task.Task<TaskIn>, EIn, RIn>,
     agent: Agent.Factory<In, Out, E, EL, R>,
-    ...options: [TaskIn] extends [In] ? [options?: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
-      : [options: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
+    ...options: [TaskIn] extends [In] ?
+      [options?: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS> & DurableOption<D>]
+      : [options: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS> & DurableOption<D>]
   ): Stream.Stream<
     TaskResult.TaskResult<Out, E | AgentError.AgentError>,
-    AgentError.RunOptionsError | EIn,
-    R | NoInfer<RS> | RIn | Extra
+    AgentError.RunOptionsError | EIn | DurableError<D>,
+    R | NoInfer<RS> | RIn | Extra | DurableContext<D>
   >
-  <In, Out, E, EL, R, A, OutputEncoded, TaskIn = In, InputEncoded = never, RS = never, EIn = never, RIn = never>(
+  <
+    In,
+    Out,
+    E,
+    EL,
+    R,
+    A,
+    OutputEncoded,
+    TaskIn = In,
+    InputEncoded = never,
+    RS = never,
+    EIn = never,
+    RIn = never,
+    D extends Durable | undefined = undefined
+  >(
     tasks: Iterable<Task.Task<TaskIn>> | Stream.Stream<Task.Task<TaskIn>, EIn, RIn>,
     agent: Agent.Factory<In, Out, E, EL, R>,
     options:
       & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
       & StreamOptions<NoInfer<E | AgentError.AgentError>>
       & InputOption<In, TaskIn, InputEncoded, RS>
+      & DurableOption<D>
   ): Stream.Stream<
     TaskResult.TaskResult<A, E | AgentError.AgentError>,
-    AgentError.RunOptionsError | EIn,
-    R | NoInfer<RS> | RIn | Extra
+    AgentError.RunOptionsError | EIn | DurableError<D>,
+    R | NoInfer<RS> | RIn | Extra | DurableContext<D>
   >
 }
 
@@ -205,27 +328,41 @@ export interface RunStream<Extra> {
  * @since 0.1.0
  */
 export interface RunOne<Extra> {
-  <In, Out, E, EL, R, TaskIn = In, InputEncoded = never, RS = never>(
+  <In, Out, E, EL, R, TaskIn = In, InputEncoded = never, RS = never, D extends Durable | undefined = undefined>(
     task: Task.Task<TaskIn>,
     agent: Agent.Factory<In, Out, E, EL, R>,
-    ...options: [TaskIn] extends [In] ? [options?: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
-      : [options: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS>]
+    ...options: [TaskIn] extends [In] ?
+      [options?: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS> & DurableOption<D>]
+      : [options: StreamOptionsWithoutOutput<In, E, TaskIn, InputEncoded, RS> & DurableOption<D>]
   ): Effect.Effect<
     TaskResult.TaskResult<Out, E | AgentError.AgentError>,
-    AgentError.RunOptionsError,
-    R | NoInfer<RS> | Extra
+    AgentError.RunOptionsError | DurableError<D>,
+    R | NoInfer<RS> | Extra | DurableContext<D>
   >
-  <In, Out, E, EL, R, A, OutputEncoded, TaskIn = In, InputEncoded = never, RS = never>(
+  <
+    In,
+    Out,
+    E,
+    EL,
+    R,
+    A,
+    OutputEncoded,
+    TaskIn = In,
+    InputEncoded = never,
+    RS = never,
+    D extends Durable | undefined = undefined
+  >(
     task: Task.Task<TaskIn>,
     agent: Agent.Factory<In, Out, E, EL, R>,
     options:
       & { readonly output: Schema.Schema<A, OutputEncoded, RS> }
       & StreamOptions<NoInfer<E | AgentError.AgentError>>
       & InputOption<In, TaskIn, InputEncoded, RS>
+      & DurableOption<D>
   ): Effect.Effect<
     TaskResult.TaskResult<A, E | AgentError.AgentError>,
-    AgentError.RunOptionsError,
-    R | NoInfer<RS> | Extra
+    AgentError.RunOptionsError | DurableError<D>,
+    R | NoInfer<RS> | Extra | DurableContext<D>
   >
 }
 
@@ -269,7 +406,8 @@ export interface Service {
   /**
    * Runs every task with a fresh agent instance, at most `concurrency` at once, and reports every task's result in
    * input order. A task's failure, defect or timeout never fails the run; the run fails only with
-   * `RunOptionsError`, before any task starts, when an option is out of range. Interrupting the run interrupts
+   * `RunOptionsError`, before any task starts, when an option is out of range, and, when it is durable
+   * (`durable`), with `RunJournalError` when its journal cannot read or record. Interrupting the run interrupts
    * every running agent and releases every instance.
    */
   readonly run: Run<never>
@@ -283,8 +421,8 @@ export interface Service {
   readonly stream: RunStream<never>
   /**
    * Runs one task, with the same options and guarantees as `run` (a fresh agent instance per attempt, its timeout,
-   * retries, budget, rate limit, input and output schemas, events), and returns its result. It fails only with
-   * `RunOptionsError`. What a worker that takes tasks one by one from elsewhere (a queue, a cluster) calls; the
+   * retries, budget, rate limit, input and output schemas, events, `durable`), and returns its result. It fails only
+   * with `RunOptionsError` (and `RunJournalError` when durable). What a worker that takes tasks one by one from elsewhere (a queue, a cluster) calls; the
    * result's `index` is 0.
    */
   readonly runOne: RunOne<never>
@@ -353,14 +491,17 @@ const randomRunId = Effect.map(
 // Report every problem in a task's input or output, not only the first.
 const allErrors = { errors: "all" } as const
 
-type LooseOptions = RunOptions<unknown, unknown, unknown> & {
+type LooseOptions = RunOptions<unknown, unknown, unknown> & DurableOption<Durable | undefined> & {
   readonly input?: Schema.Schema<unknown, unknown, unknown> | undefined
   readonly output?: Schema.Schema<unknown, unknown, unknown> | undefined
 }
 
 type LooseFactory = Agent.Factory<unknown, unknown, unknown, unknown, unknown>
 
-type LoosePlan = fanOut.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown>
+type LoosePlan = fanOut.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown> & {
+  /** Marks a durable run finished in its journal. */
+  readonly finish: Effect.Effect<void, RunJournal.RunJournalError>
+}
 
 type LooseStream = (
   tasks: Iterable<Task.Task<unknown>> | Stream.Stream<Task.Task<unknown>, unknown, unknown>,
@@ -372,13 +513,21 @@ type LooseRunOne = (
   task: Task.Task<unknown>,
   agent: LooseFactory,
   options?: LooseOptions
-) => Effect.Effect<TaskResult.TaskResult<unknown, unknown>, AgentError.RunOptionsError, unknown>
+) => Effect.Effect<
+  TaskResult.TaskResult<unknown, unknown>,
+  AgentError.RunOptionsError | RunJournal.RunJournalError,
+  unknown
+>
 
 type LooseRun = (
   tasks: Iterable<Task.Task<unknown>>,
   agent: LooseFactory,
   options?: LooseOptions
-) => Effect.Effect<RunReport.RunReport<unknown, unknown, unknown>, AgentError.RunOptionsError, unknown>
+) => Effect.Effect<
+  RunReport.RunReport<unknown, unknown, unknown>,
+  AgentError.RunOptionsError | RunJournal.RunJournalError,
+  unknown
+>
 
 /** Task ids that appear more than once in a list of tasks, with their positions. */
 const duplicates = (tasks: ReadonlyArray<Task.Task<unknown>>): string | undefined => {
@@ -403,7 +552,8 @@ const planOf = Effect.fnUntraced(function*(
   list: ReadonlyArray<Task.Task<unknown>> | undefined,
   agent: LooseFactory,
   raw: LooseOptions | undefined,
-  remote: Remote<never> | undefined
+  remote: Remote<never> | undefined,
+  markers = true
 ) {
   const options = yield* internalOptions.decodeOptions(raw)
   const concurrency = options.concurrency ?? config.concurrency
@@ -448,8 +598,24 @@ const planOf = Effect.fnUntraced(function*(
     : RateLimit.isRateLimit(options.rateLimit)
     ? options.rateLimit
     : yield* RateLimit.make(options.rateLimit)
+  const durable = options.durable
+  if (durable !== undefined && options.runId !== undefined && options.runId !== durable.runId) {
+    return yield* internalOptions.fail(
+      "runId",
+      `a durable run's id is durable.runId ("${durable.runId}"); runId ("${options.runId}") differs from it`
+    )
+  }
+  const journal = durable === undefined ? undefined : yield* Effect.serviceOption(RunJournal.RunJournal)
+  if (journal !== undefined && journal._tag === "None") {
+    return yield* internalOptions.fail(
+      "durable",
+      "a durable run records its results in the RunJournal in context, and there is none: provide one " +
+        "(RunJournal.layerMemory, or effect-parallel-agents/store's SqlRunJournal)"
+    )
+  }
+  const runId = durable?.runId ?? options.runId ?? (yield* randomRunId)
   const plan: LoosePlan = {
-    runId: options.runId ?? (yield* randomRunId),
+    runId,
     factory: agent,
     concurrency,
     timeoutMillis: timeout === undefined ? Infinity : Duration.toMillis(timeout),
@@ -472,9 +638,33 @@ const planOf = Effect.fnUntraced(function*(
     minSuccessRate: options.failurePolicy?.minSuccessRate ?? 0,
     decodeInput: raw?.input === undefined ? undefined : Schema.decodeUnknown(raw.input, allErrors),
     decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
-    aggregate: raw?.aggregate as LoosePlan["aggregate"]
+    aggregate: raw?.aggregate as LoosePlan["aggregate"],
+    finish: journal?._tag === "Some" && markers ? journal.value.finish(runId) : Effect.void
   }
-  if (remote === undefined) return plan
+  let durablePlan: LoosePlan = plan
+  if (durable !== undefined && journal?._tag === "Some") {
+    // The start marker goes in first, then the run reads what its journal holds.
+    if (markers) {
+      yield* journal.value.start({
+        runId,
+        agent: agent.name,
+        options: durable.metadata ?? {
+          concurrency,
+          ...(list === undefined ? {} : { tasks: list.length }),
+          ...(durable.retryFailed === true ? { retryFailed: true } : {})
+        }
+      })
+    }
+    const ledger = yield* Ledger.make({
+      runId,
+      agent: agent.name,
+      journal: journal.value,
+      retryFailed: durable.retryFailed === true,
+      output: raw?.output as Schema.Schema<unknown, unknown, never> | undefined
+    })
+    durablePlan = { ...plan, ledger }
+  }
+  if (remote === undefined) return durablePlan
   const execute = yield* remote({
     runId: plan.runId,
     agent,
@@ -482,7 +672,7 @@ const planOf = Effect.fnUntraced(function*(
     timeout,
     deadlineAt: plan.deadlineMillis === Infinity ? Infinity : clock.unsafeCurrentTimeMillis() + plan.deadlineMillis
   })
-  return { ...plan, execute } satisfies LoosePlan
+  return { ...durablePlan, execute } satisfies LoosePlan
 })
 
 const runWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): Run<never> => {
@@ -497,7 +687,7 @@ const runWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefin
             tasks: list.length,
             concurrency: plan.concurrency
           }),
-          fanOut.runList(plan, list)
+          Effect.tap(fanOut.runList(plan, list), () => plan.finish)
         ))
     )
     yield* Effect.annotateCurrentSpan({ ...report.summary })
@@ -509,7 +699,8 @@ const runWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefin
 const runOneWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): RunOne<never> => {
   const runOne: LooseRunOne = Effect.fn("Executor.runOne", { captureStackTrace: false })(
     function*(task, agent, options) {
-      const plan = yield* planOf(config, [task], agent, options, remote)
+      // One task of a run driven elsewhere: the run's markers (start, finish) are its driver's to set.
+      const plan = yield* planOf(config, [task], agent, options, remote, false)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id })
       return yield* fanOut.runSingle(plan, task)
     },
@@ -526,7 +717,8 @@ const streamWith = (config: ExecutorConfig.Service, remote: Remote<never> | unde
       const source = Stream.StreamTypeId in tasks
         ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
         : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
-      return fanOut.runStream(plan, source)
+      // A durable run is marked finished once its last result is out.
+      return Stream.concat(fanOut.runStream(plan, source), Stream.execute(plan.finish))
     })).pipe(Stream.withSpan("Executor.stream", { captureStackTrace: false }))
   return stream as unknown as RunStream<never>
 }

@@ -141,6 +141,7 @@ export const classify = (error: unknown, now: number = Date.now()): Classificati
     case "AgentOutputError":
     case "TaskOptionsError":
     case "BudgetExceeded":
+    case "JournalInputChanged":
       return notRetryable
   }
   const status = statusOf(error)

@@ -358,7 +358,8 @@ const Issue = Schema.Struct({
 /**
  * The JSON line of one result: `line` (its line in the task file), `id`, `status`, then `value` or `error` (with
  * `errorTag`, and `issues` when the line was bad input, or `reason`), `attempts`, `durationMillis`, `agent` (the
- * agent instance) and, when there was any, `usage` and `retries`.
+ * agent instance) and, when there was any, `usage` and `retries`; `replayed` when the result was read back from a
+ * run journal (a resumed run) rather than run again.
  *
  * @category models
  * @since 0.1.0
@@ -381,7 +382,8 @@ export const ResultLine = Schema.Struct({
     outputTokens: Schema.Number,
     cost: Schema.optional(Schema.Number)
   })),
-  retries: Schema.optional(Schema.Number)
+  retries: Schema.optional(Schema.Number),
+  replayed: Schema.optional(Schema.Boolean)
 })
 
 /**
@@ -436,6 +438,7 @@ export const resultLine = (result: TaskResult.TaskResult<unknown, unknown>): Res
     durationMillis: result.durationMillis,
     ...(result.agent === undefined ? {} : { agent: result.agent }),
     ...usageOf(result.usage),
-    ...(result.failedAttempts.length > 0 ? { retries: result.failedAttempts.length } : {})
+    ...(result.failedAttempts.length > 0 ? { retries: result.failedAttempts.length } : {}),
+    ...(result.replayed ? { replayed: true } : {})
   }
 }

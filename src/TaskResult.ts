@@ -614,6 +614,7 @@ const agentErrors = Schema.Union(
   AgentError.AgentOutputError,
   AgentError.TaskOptionsError,
   AgentError.BudgetExceeded,
+  AgentError.JournalInputChanged,
   AgentError.NoConsensus
 )
 

@@ -32,6 +32,7 @@ import * as Text from "./internal/text.js"
 import * as Output from "./Output.js"
 import * as RunCommand from "./RunCommand.js"
 import * as RunnerCommand from "./RunnerCommand.js"
+import * as RunsCommand from "./RunsCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
 
 /**
@@ -58,7 +59,7 @@ export const ExitCode: {
  */
 export const command = CliCommand.make("parallel-agents").pipe(
   CliCommand.withDescription("Run many LLM agents in parallel."),
-  CliCommand.withSubcommands([RunCommand.command, ServeCommand.command, RunnerCommand.command])
+  CliCommand.withSubcommands([RunCommand.command, RunsCommand.command, ServeCommand.command, RunnerCommand.command])
 )
 
 const name = "parallel-agents"

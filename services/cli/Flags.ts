@@ -32,6 +32,9 @@ export interface RunFlags {
   readonly report: Option.Option<string>
   readonly json: boolean
   readonly progressInterval: Duration.Duration
+  readonly journal: Option.Option<string>
+  readonly resume: Option.Option<string>
+  readonly retryFailed: boolean
   /** Run the tasks on the cluster at `DATABASE_URL` instead of in this process. */
   readonly cluster: boolean
   /** The run's id (random by default); on the cluster, a run given the same id again gets its stored results. */
@@ -90,6 +93,9 @@ const names = {
   report: { name: "report", example: "report.html" },
   json: { name: "json" },
   progressInterval: { name: "progress-interval", example: "5s" },
+  journal: { name: "journal", example: ".parallel-agents/journal.db" },
+  resume: { name: "resume", example: "k3x9q1" },
+  retryFailed: { name: "retry-failed" },
   cluster: { name: "cluster" },
   runId: { name: "run-id", example: "docs-2024-06-01" }
 } as const satisfies { readonly [K in keyof RunFlags]: Name }
@@ -190,6 +196,25 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
   progressInterval: duration(names.progressInterval.name).pipe(
     Options.withDescription("How often the progress line is printed when stderr is not a terminal (5s by default)."),
     Options.withDefault(Duration.seconds(5))
+  ),
+  journal: Options.text(names.journal.name).pipe(
+    Options.withPseudoName("file"),
+    Options.withDescription(
+      "Record each result in this SQLite file (created if missing) before it is written, so that the run can be " +
+        "resumed with --resume after a crash or Ctrl-C. With --resume alone, .parallel-agents/journal.db."
+    ),
+    Options.optional
+  ),
+  resume: Options.text(names.resume.name).pipe(
+    Options.withPseudoName("run-id"),
+    Options.withDescription(
+      "Resume the run with this id (printed when it started; `parallel-agents runs` lists them) over the same " +
+        "input: tasks it recorded are not run again, and the results file is written again whole, one line per task."
+    ),
+    Options.optional
+  ),
+  retryFailed: Options.boolean(names.retryFailed.name).pipe(
+    Options.withDescription("With --resume: run again the tasks recorded as failed or timed out.")
   ),
   cluster: Options.boolean(names.cluster.name).pipe(
     Options.withDescription(

@@ -14,6 +14,7 @@ import * as Cause from "effect/Cause"
 import type * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,6 +30,7 @@ import * as AgentInstance from "../../src/AgentInstance.js"
 import * as Executor from "../../src/Executor.js"
 import * as Retry from "../../src/Retry.js"
 import * as RunEvent from "../../src/RunEvent.js"
+import * as RunJournal from "../../src/RunJournal.js"
 import * as RunReport from "../../src/RunReport.js"
 import * as RunReportHtml from "../../src/RunReportHtml.js"
 import * as TaskFile from "../../src/TaskFile.js"
@@ -39,6 +41,7 @@ import * as LanguageModelAgent from "../models/LanguageModelAgent.js"
 import * as Flags from "./Flags.js"
 import * as internal from "./internal/exit.js"
 import * as Files from "./internal/files.js"
+import * as Journal from "./internal/journal.js"
 import * as Progress from "./internal/progress.js"
 import * as Text from "./internal/text.js"
 import * as Output from "./Output.js"
@@ -142,6 +145,9 @@ class Skipped {
   }
 }
 
+/** The input's end after Ctrl-C: the run reports the tasks under way, then ends. */
+class Stopped extends Data.TaggedError("Stopped") {}
+
 /** A usage or setup error: its message on stderr (escaped), and exit code 2. */
 const usage = (message: string) =>
   Effect.flatMap(Output.Output, (output) => output.stderr(`parallel-agents: ${Text.escape(message)}\n`)).pipe(
@@ -226,10 +232,69 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   }
   const outputFile = Option.map(options.output, (file) => path.resolve(file))
   const reportFile = Option.map(options.report, (file) => path.resolve(file))
+  const journaling = Option.isSome(options.journal) || Option.isSome(options.resume)
+  if (options.retryFailed && Option.isNone(options.resume)) {
+    return yield* usage("--retry-failed runs again the failures of a run that is resumed: give --resume <run-id>")
+  }
   // Nothing is written before the input is known to be readable and no two files are one.
-  const reportTarget = yield* Files.check({ input, output: outputFile, report: reportFile, show: relative }).pipe(
+  const reportTarget = yield* Files.check({
+    input,
+    output: outputFile,
+    report: reportFile,
+    journal: journaling
+      ? Option.some(path.resolve(Option.getOrElse(options.journal, () => Journal.defaultFile)))
+      : Option.none(),
+    show: relative
+  }).pipe(
     Effect.catchTag("FileError", (error) => usage(error.message))
   )
+  if (Option.isSome(options.resume) && Option.isSome(options.runId) && options.resume.value !== options.runId.value) {
+    return yield* usage(
+      `--resume ${options.resume.value} and --run-id ${options.runId.value} name two runs: give one of them`
+    )
+  }
+  if (journaling && options.cluster) {
+    return yield* usage(
+      "--journal and --resume record a run of this process; on the cluster, its runners keep each task's result: " +
+        "run it again with the same --run-id"
+    )
+  }
+  const runId = Option.isSome(options.resume)
+    ? options.resume.value
+    : Option.isSome(options.runId)
+    ? options.runId.value
+    : yield* randomRunId
+  const opened = journaling
+    ? Option.some(yield* Journal.open({ command: "run", file: options.journal, create: Option.isNone(options.resume) }))
+    : Option.none()
+  if (Option.isSome(opened) && Option.isSome(options.resume)) {
+    const journal = opened.value.journal
+    const info = yield* journal.run(runId).pipe(
+      Effect.catchAll((error) => usage(`cannot read the journal ${opened.value.shown}: ${error.message}`))
+    )
+    if (Option.isNone(info)) {
+      const runs = yield* Effect.orElseSucceed(journal.runs, () => [])
+      return yield* usage(
+        `the journal ${opened.value.shown} holds no run ${JSON.stringify(runId)}` + (runs.length === 0
+          ? " (it holds no runs)"
+          : `; its latest runs: ${runs.slice(0, 5).map((run) => run.runId).join(", ")} (parallel-agents runs)`)
+      )
+    }
+    const recorded = info.value.options
+    const ranAgent = Predicate.hasProperty(recorded, "agent") && typeof recorded.agent === "string"
+      ? recorded.agent
+      : undefined
+    if (
+      (ranAgent !== undefined && ranAgent !== entry.name) ||
+      (info.value.agent !== undefined && info.value.agent !== entry.agent.name)
+    ) {
+      return yield* usage(
+        `run ${runId} ran the agent ${JSON.stringify(ranAgent ?? info.value.agent)}, not ${
+          JSON.stringify(entry.name)
+        }: resume it with the same --agent`
+      )
+    }
+  }
   const writeResults: (text: string) => Effect.Effect<void, Files.FileError> = yield* Option.match(outputFile, {
     onNone: () => Effect.succeed(output.stdout),
     onSome: (file) =>
@@ -243,7 +308,16 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
 
   const clock = yield* Effect.clock
   const startedAt = clock.unsafeCurrentTimeMillis()
-  const runId = Option.isSome(options.runId) ? options.runId.value : yield* randomRunId
+  if (Option.isSome(opened)) {
+    yield* output.stderr(
+      `${Option.isSome(options.resume) ? "Resuming run" : "Run"} ${runId}, journal ${
+        Text.escape(relative(opened.value.file))
+      }: after a crash or Ctrl-C, resume it with --resume ${runId}${
+        Option.isSome(options.journal) ? ` --journal ${Text.escape(options.journal.value)}` : ""
+      }\n`
+    )
+  }
+  let replayed = 0
   const tally = new Progress.Tally()
   const collected: Array<TaskResult.TaskResult<unknown, unknown>> | undefined = Option.isSome(reportFile)
     ? []
@@ -279,10 +353,11 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       tally.inputDone = true
     })),
     // One task at a time, so that the run reads only as far ahead as its concurrency, and Ctrl-C stops the reading
-    // (at the next task, or while it waits for the file).
+    // (at the next task, or while it waits for the file). The input then fails with `Stopped`, so that the run
+    // reports the tasks under way and ends without being marked finished in its journal.
     Stream.rechunk(1),
-    Stream.takeWhile(() => !stopping),
-    Stream.interruptWhenDeferred(stop)
+    Stream.mapEffect((task) => stopping ? Effect.fail(new Stopped()) : Effect.succeed(task)),
+    Stream.interruptWhen(Effect.zipRight(Deferred.await(stop), Effect.fail(new Stopped())))
   )
   const results = executor.stream(tasks, stoppableFactory(entry, stop, skipped), {
     input: TaskFile.input(entry.input),
@@ -294,8 +369,13 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     retry: options.retries === 0 ? undefined : options.cluster ? { times: options.retries } : {
       times: options.retries,
       while: (error: unknown) => !stopping && Retry.isRetryable(error)
+    },
+    durable: Option.isNone(opened) ? undefined : {
+      runId,
+      retryFailed: options.retryFailed,
+      metadata: { input, agent: entry.name, concurrency }
     }
-  })
+  }).pipe(Stream.catchTag("Stopped", () => Stream.empty))
 
   // Each chunk of results is written before the next is taken, whole lines at a time; a result counts (in the
   // progress, the summary and the report) once its line is written.
@@ -307,6 +387,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       for (const result of chunk) {
         // A task read ahead and never run, because Ctrl-C came first: like the lines not read, it has no result.
         if (result._tag === "Interrupted" && skipped.take(result.taskId)) continue
+        if (result.replayed) replayed++
         const line = TaskFile.resultLine(result)
         kept.push([result, line])
         text += Text.jsonLine(line) + "\n"
@@ -339,8 +420,13 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         })
       )
     }).pipe(Effect.uninterruptible)
+  const journalContext = Context.add(
+    context,
+    RunJournal.RunJournal,
+    Option.isSome(opened) ? opened.value.journal : yield* RunJournal.makeMemory
+  )
   const consumer = yield* Effect.forkScoped(
-    Stream.runForEachChunk(results.pipe(Stream.provideContext(context)), write)
+    Stream.runForEachChunk(results.pipe(Stream.provideContext(journalContext)), write)
   )
 
   const finish = (exit: Exit.Exit<void, unknown>, interrupted: boolean) =>
@@ -428,7 +514,8 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         wallMillis: endedAt - startedAt,
         busyMillis: tally.busyMillis,
         retries: tally.retries,
-        usage: tally.usage
+        usage: tally.usage,
+        ...(Option.isSome(opened) ? { journal: opened.value.file, replayed } : {})
       }
       if (failure !== "usage") {
         yield* options.json

@@ -45,6 +45,10 @@ export interface Summary {
   /** Attempts that failed and were retried. */
   readonly retries: number
   readonly usage: Usage.Usage
+  /** With `--journal` or `--resume`: the journal file, as an absolute path. */
+  readonly journal?: string | undefined
+  /** With `--journal` or `--resume`: the results read back from the journal rather than run again. */
+  readonly replayed?: number | undefined
 }
 
 /**
@@ -90,6 +94,15 @@ export const format = (
       : `Wall time: ${wall}`
   )
   if (summary.retries > 0) lines.push(`Retried attempts: ${Progress.count(summary.retries)}`)
+  if (summary.journal !== undefined) {
+    lines.push(
+      `Journal: ${show(summary.journal)}, run ${Text.escape(summary.runId)}${
+        summary.replayed === undefined || summary.replayed === 0
+          ? ""
+          : ` (${Progress.count(summary.replayed)} results replayed, not run again)`
+      }`
+    )
+  }
   lines.push(
     `Model: ${Text.escape(summary.model)}${
       summary.model === "offline" ? " (generated answers: no key, no network; set AGENT_MODEL for a real one)" : ""

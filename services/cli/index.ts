@@ -50,6 +50,15 @@ export * as RunCommand from "./RunCommand.js"
 export * as RunnerCommand from "./RunnerCommand.js"
 
 /**
+ * `parallel-agents runs`: lists the runs a journal holds (`run --journal`), the most recently started first, with
+ * their agent, when they started, how many times, whether they finished, and their recorded results by outcome.
+ * `--json` prints one JSON object per run instead.
+ *
+ * @since 0.1.0
+ */
+export * as RunsCommand from "./RunsCommand.js"
+
+/**
  * `parallel-agents serve`: the HTTP API and the dashboard (`effect-parallel-agents/http`) on Node.js, on 127.0.0.1
  * by default, running the built-in agents (`classify`, `summarize`, and `explain`, which streams its answer) on the
  * model configuration chooses. It prints where it listens and, when no token is configured (`AGENT_HTTP_TOKEN`),

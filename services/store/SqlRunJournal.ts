@@ -24,10 +24,19 @@ import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
+import * as Scheduler from "effect/Scheduler"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as RunJournal from "../../src/RunJournal.js"
+
+const timers = globalThis as unknown as {
+  readonly setImmediate?: (task: () => void) => unknown
+  readonly setTimeout: (task: () => void, millis: number) => unknown
+}
+const nextTurn: Scheduler.Scheduler = Scheduler.make(
+  timers.setImmediate !== undefined ? (task) => timers.setImmediate!(task) : (task) => timers.setTimeout(task, 0)
+)
 
 // =============================================================================
 // options
@@ -300,7 +309,9 @@ export const make = (
         })
       )
 
-    const mailbox = yield* Mailbox.make<Pending>()
+    // The writer wakes on the next turn of the event loop, so that the records made in one turn (the tasks that
+    // ended in it) go in one statement: woken at once, it would write them one by one, as each arrives.
+    const mailbox = yield* Effect.withScheduler(Mailbox.make<Pending>(), nextTurn)
     const writer = yield* Mailbox.toStream(mailbox).pipe(
       Stream.runForEachChunk((chunk) =>
         Effect.forEach(Chunk.chunksOf(chunk, batchSize), (batch) => write(Chunk.toReadonlyArray(batch)), {

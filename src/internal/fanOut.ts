@@ -19,6 +19,7 @@ import type * as Aggregate from "../Aggregate.js"
 import type * as Budget from "../Budget.js"
 import type * as RateLimit from "../RateLimit.js"
 import * as RunEvent from "../RunEvent.js"
+import type * as RunJournal from "../RunJournal.js"
 import * as RunReport from "../RunReport.js"
 import * as RunTally from "../RunTally.js"
 import type * as Task from "../Task.js"
@@ -194,7 +195,7 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
 export const runList = <In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   tasks: ReadonlyArray<Task.Task<unknown>>
-): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, never, R> =>
+): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, RunJournal.RunJournalError, R> =>
   Effect.scoped(Effect.gen(function*() {
     const run = yield* setUp(plan, tasks.length)
     const hub = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.Hub))
@@ -231,7 +232,7 @@ export const runList = <In, Out, E, EL, R, A, S>(
 export const runSingle = <In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   task: Task.Task<unknown>
-): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, never, R> =>
+): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, RunJournal.RunJournalError, R> =>
   Effect.scoped(Effect.gen(function*() {
     const run = yield* setUp(plan, 1)
     yield* run.observe.queued(task, 0, run.startedAt)
@@ -250,7 +251,7 @@ export const runSingle = <In, Out, E, EL, R, A, S>(
 export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   tasks: Stream.Stream<Task.Task<unknown>, EIn, RIn>
-): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn, R | RIn> =>
+): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn | RunJournal.RunJournalError, R | RIn> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const run = yield* setUp(plan, undefined)
     let index = 0
@@ -273,7 +274,9 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     // capacity is the concurrency: a reader that does not read holds the tasks' permits, and so the input.
     const concurrency = plan.concurrency as number // A stream run's is a number (the plan rejects "unbounded").
     const mailbox = yield* Effect.withScheduler(
-      Mailbox.make<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn>({ capacity: concurrency }),
+      Mailbox.make<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn | RunJournal.RunJournalError>({
+        capacity: concurrency
+      }),
       nextTurn
     )
     // A task per fiber, at most `concurrency` at once, each result offered as it ends: what
@@ -288,7 +291,10 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
         FiberSet.run(
           running,
           Effect.ensuring(
-            Effect.flatMap(run.runOne(task, position, at), (result) => mailbox.offer(result)),
+            Effect.flatMap(run.runOne(task, position, at), (result) => mailbox.offer(result)).pipe(
+              // A durable run's journal that could not record a result fails the run: nothing is emitted after it.
+              Effect.catchAllCause((cause) => mailbox.failCause(cause))
+            ),
             permits.release(1)
           )
         )

@@ -67,15 +67,20 @@ const Limit = Schema.Struct({
   algorithm: Schema.optional(Schema.Literal("token-bucket", "fixed-window"))
 })
 
+const RunId = Schema.String.pipe(
+  Schema.filter((id) => /^[^\s/#]+$/.test(id) || `expected an id without spaces, "/" or "#", got "${id}"`)
+)
+
 const Options = Schema.Struct({
   concurrency: Schema.optional(ExecutorConfig.ConcurrencySchema),
   timeout: Schema.optional(DurationInput),
   deadline: Schema.optional(DurationInput),
-  runId: Schema.optional(
-    Schema.String.pipe(
-      Schema.filter((id) => /^[^\s/#]+$/.test(id) || `expected an id without spaces, "/" or "#", got "${id}"`)
-    )
-  ),
+  runId: Schema.optional(RunId),
+  durable: Schema.optional(Schema.Struct({
+    runId: RunId,
+    retryFailed: Schema.optional(Schema.Boolean),
+    metadata: Schema.optional(Schema.Unknown)
+  })),
   retry: Schema.optional(Schema.Union(instanceOf(Schedule.isSchedule, "a Schedule"), RetryOptions)),
   budget: Schema.optional(Schema.Union(
     instanceOf(Budget.isBudget, "a Budget"),

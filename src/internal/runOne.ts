@@ -1,122 +1,25 @@
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import type * as FiberRefs from "effect/FiberRefs"
-import type * as ParseResult from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
-import type * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Tracer from "effect/Tracer"
 import * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
 import * as AgentInstance from "../AgentInstance.js"
-import type * as Budget from "../Budget.js"
-import type * as RateLimit from "../RateLimit.js"
 import * as Retry from "../Retry.js"
-import type * as RunTally from "../RunTally.js"
+import type * as RunJournal from "../RunJournal.js"
 import * as Task from "../Task.js"
 import * as TaskOutput from "../TaskOutput.js"
 import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
-import type { Adaptive } from "./adaptive.js"
-import type * as Gate from "./gate.js"
 import type * as Observe from "./observe.js"
-import type * as Watchdog from "./watchdog.js"
-
-/**
- * Everything the tasks of one run share, resolved from its options before any task starts.
- *
- * @internal
- */
-export interface Run<In, Out, E, EL, R, A> {
-  readonly runId: string
-  readonly factory: Agent.Factory<In, Out, E, EL, R>
-  readonly clock: Clock.Clock
-  /** The run's own services (what the factory needs from the app), and the fiber state attempts start from. */
-  readonly context: Context.Context<R>
-  readonly fiberRefs: FiberRefs.FiberRefs
-  readonly runtimeFlags: RuntimeFlags.RuntimeFlags
-  /** The default per-task timeout, in milliseconds (`Infinity` for none). */
-  readonly timeoutMillis: number
-  /** The run's deadline: when (in the clock's milliseconds) and how long after the start (`Infinity` for none). */
-  readonly deadlineAt: number
-  readonly deadlineMillis: number
-  readonly retry:
-    | { readonly schedule: Schedule.Schedule<unknown, unknown>; readonly while: (error: unknown) => boolean }
-    | undefined
-  readonly budget: Budget.Service | undefined
-  readonly estimate: ((task: Task.Task<unknown>) => Usage.Usage) | undefined
-  readonly rateLimit: RateLimit.Service | undefined
-  readonly adaptive: Adaptive | undefined
-  readonly decodeInput: ((input: unknown) => Effect.Effect<In, ParseResult.ParseError, R>) | undefined
-  readonly decodeOutput: ((output: Out) => Effect.Effect<A, ParseResult.ParseError, R>) | undefined
-  readonly gate: Gate.Gate
-  readonly watchdog: Watchdog.Watchdog
-  readonly observe: Observe.Observer
-  readonly tally: RunTally.RunTally
-  readonly lanes: Lanes
-  /** The models that answered the run's agents, in the order they first did. */
-  readonly models: Array<string>
-  /** The run is a stream: its task ids may repeat, so instance names carry the task's position. */
-  readonly inStream: boolean
-  /** Where final results are kept, when the run is durable (see `Ledger`). */
-  readonly ledger: Ledger | undefined
-  /**
-   * Runs a task somewhere else (another process, a cluster) instead of building its agent here: the run keeps its
-   * admission, its tally, its events and its report, and the task's result comes from `execute`.
-   */
-  readonly execute:
-    | ((
-      task: Task.Task<unknown>,
-      index: number,
-      queuedAt: number
-    ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown>>)
-    | undefined
-}
-
-/**
- * Where a durable run keeps its final results: a task that has one is not run again, and a result is kept before it
- * is published. A failure to keep one fails the run (`LedgerError`): the run never reports a result it did not keep.
- *
- * @internal
- */
-export interface Ledger {
-  /** The result kept for a task, to report instead of running it (`replayed`), if there is one. */
-  readonly replay: (
-    task: Task.Task<unknown>,
-    index: number,
-    queuedAt: number
-  ) => Effect.Effect<TaskResult.TaskResult<unknown, unknown> | undefined, unknown>
-  /** Keeps a final result (the ledger decides which are final); it completes once the result is kept. */
-  readonly record: (result: TaskResult.TaskResult<unknown, unknown>) => Effect.Effect<void, unknown>
-}
-
-/**
- * The timeline lanes of a run: a task takes a free lane when it starts and gives it back when it ends, so the lanes
- * in use are the tasks running, and the most lanes ever in use is the peak.
- *
- * @internal
- */
-export class Lanes {
-  private readonly free: Array<number> = []
-  private next = 0
-  inUse = 0
-  peak = 0
-  take(): number {
-    if (++this.inUse > this.peak) this.peak = this.inUse
-    return this.free.pop() ?? this.next++
-  }
-  release(lane: number): void {
-    this.inUse--
-    this.free.push(lane)
-  }
-}
-
-type Result<A, E> = TaskResult.TaskResult<A, E | AgentError.AgentError>
+import * as Remote from "./remote.js"
+import * as RunState from "./runState.js"
+import type { Result } from "./runState.js"
 
 /** One started task: what its attempts share, and what they leave behind. */
 interface Started {
@@ -150,6 +53,13 @@ const rateLimited = (cause: Cause.Cause<unknown>): boolean => {
   return error._tag === "Some" && Retry.isRateLimited(error.value)
 }
 
+/** @internal */
+export type Run<In, Out, E, EL, R, A> = RunState.Run<In, Out, E, EL, R, A>
+/** @internal */
+export type Ledger = RunState.Ledger
+/** @internal */
+export const Lanes = RunState.Lanes
+
 /**
  * One task, from its admission to its result, never failing: admission (the run still starts tasks, the task's own
  * options are valid, the adaptive limit and the budget have room) ▸ a fresh agent built for each attempt on a fiber
@@ -159,47 +69,13 @@ const rateLimited = (cause: Cause.Cause<unknown>): boolean => {
  *
  * @internal
  */
-export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
-  const { clock, factory, gate, observe, runId, tally } = run
+export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, A>) => {
+  const { clock, factory, gate, observe, runId } = run
   const now = () => clock.unsafeCurrentTimeMillis()
   const contextMap = run.context.unsafeMap
 
-  // A result is final here: counted, checked against the failure policy, published.
-  const publish = (result: Result<A, E>, started: boolean): Effect.Effect<Result<A, E>> => {
-    tally.add(result)
-    if (result._tag === "Failed" || result._tag === "TimedOut") gate.failurePolicy.failed(tally.summary)
-    const ended = observe.ended(result, now(), started)
-    return ended === undefined ? Effect.succeed(result) : Effect.as(ended, result)
-  }
-  // A durable run keeps each result before it publishes it.
+  const { finish, neverStarted, notStarted, publish } = RunState.outcomes(run)
   const ledger = run.ledger
-  const finish = ledger === undefined
-    ? publish
-    : (result: Result<A, E>, started: boolean) =>
-      Effect.zipRight(ledger.record(result), publish(result, started)) as Effect.Effect<Result<A, E>>
-
-  const notStarted = (task: Task.Task<unknown>, index: number, queuedAt: number, error: AgentError.AgentError) =>
-    finish(
-      TaskResult.failed(
-        { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
-        Cause.fail(error)
-      ),
-      false
-    )
-
-  const neverStarted = (
-    task: Task.Task<unknown>,
-    index: number,
-    queuedAt: number,
-    reason: TaskResult.InterruptionReason
-  ) =>
-    finish(
-      TaskResult.interrupted(
-        { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
-        { reason }
-      ),
-      false
-    )
 
   // ===========================================================================
   // one attempt, on a fiber of its own
@@ -369,7 +245,11 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     return Effect.retry(attempts, { schedule, while: retry.while })
   }
 
-  const complete = (task: Started, lane: number, exit: Exit.Exit<A, unknown>): Effect.Effect<Result<A, E>> => {
+  const complete = (
+    task: Started,
+    lane: number,
+    exit: Exit.Exit<A, unknown>
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
     const endedAt = now()
     run.lanes.release(lane)
     const usage = task.meter.current
@@ -420,7 +300,7 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     queuedAt: number,
     estimate: Usage.Usage,
     span: Tracer.Span | undefined
-  ): Effect.Effect<Result<A, E>> =>
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> =>
     Effect.uninterruptibleMask((restore) => {
       const startedAt = now()
       const lane = run.lanes.take()
@@ -468,68 +348,13 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
           )
     )
 
-  // A task run elsewhere: admitted here (its turn under the rate limit, its share of the budget, counted as started
-  // and in flight), its result from `execute`; what it used settles the budget.
-  const sent = (
+  const remote = run.execute === undefined ? undefined : Remote.make(run, { finish, notStarted, neverStarted })
+
+  const admit = (
     task: Task.Task<unknown>,
     index: number,
-    queuedAt: number,
-    estimate: Usage.Usage
-  ): Effect.Effect<Result<A, E>> => {
-    const lane = run.lanes.take()
-    const at = now()
-    observe.admitted(at - queuedAt)
-    // Its first attempt starts as it is sent (attempts after it, if any, are the remote's).
-    const instance = AgentInstance.make({ agent: factory.name, runId, taskId: task.id, attempt: 1 })
-    const started = observe.attemptStarted(task, index, instance, 1, at)
-    const execute = run.execute!(task, index, queuedAt)
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(
-        Effect.exit(restore(started === undefined ? execute : Effect.zipRight(started, execute))),
-        (exit) => {
-          run.lanes.release(lane)
-          const result = exit._tag === "Success" ? exit.value as Result<A, E> : TaskResult.interrupted(
-            { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
-            { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> }
-          ) as Result<A, E>
-          return run.budget === undefined
-            ? finish(result, true)
-            : Effect.zipRight(run.budget.settle(estimate, result.usage), finish(result, true))
-        }
-      )
-    )
-  }
-
-  const remote = (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
-    const estimate = run.estimate === undefined ? Usage.empty : run.estimate(task)
-    const budget = run.budget
-    // What a task that reserved its estimate and never went out gives back.
-    const unreserve = budget === undefined ? Effect.void : budget.settle(estimate, Usage.empty)
-    const rateLimit = run.rateLimit
-    const turn = rateLimit === undefined ? sent(task, index, queuedAt, estimate) : Effect.flatMap(
-      Effect.onInterrupt(
-        Effect.raceFirst(
-          Effect.as(rateLimit.take(estimate.inputTokens + estimate.outputTokens), true),
-          Effect.as(gate.deadline.await, false)
-        ),
-        () => unreserve
-      ),
-      (allowed) =>
-        allowed && now() < run.deadlineAt
-          ? sent(task, index, queuedAt, estimate)
-          : Effect.zipRight(unreserve, neverStarted(task, index, queuedAt, "RunDeadline"))
-    )
-    if (budget === undefined) return turn
-    return Effect.flatMap(budget.reserve(estimate), (exhausted) =>
-      exhausted === undefined ? turn : notStarted(
-        task,
-        index,
-        queuedAt,
-        new AgentError.BudgetExceeded({ agent: factory.name, taskId: task.id, ...exhausted })
-      ))
-  }
-
-  const admit = (task: Task.Task<unknown>, index: number, queuedAt: number): Effect.Effect<Result<A, E>> => {
+    queuedAt: number
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
     if (!gate.open(now())) return neverStarted(task, index, queuedAt, gate.reason!)
     const timeoutError = Task.timeoutError(task)
     if (timeoutError !== undefined) {
@@ -545,7 +370,7 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
         })
       )
     }
-    if (run.execute !== undefined) return remote(task, index, queuedAt)
+    if (remote !== undefined) return remote(task, index, queuedAt)
     const estimate = run.estimate === undefined ? Usage.empty : run.estimate(task)
     const adaptive = run.adaptive
     if (adaptive === undefined) return budgeted(task, index, queuedAt, estimate)
@@ -568,10 +393,11 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     )
   }
 
-  // A durable run reports the result it kept for a task instead of running it again.
+  // A durable run reports the result it kept for a task instead of running it again; a result it cannot use (the
+  // task's input changed) is published as it is, without being kept.
   return ledger === undefined ? admit : (task: Task.Task<unknown>, index: number, queuedAt: number) =>
     Effect.flatMap(
       ledger.replay(task, index, queuedAt),
       (kept) => kept === undefined ? admit(task, index, queuedAt) : publish(kept as Result<A, E>, false)
-    ) as Effect.Effect<Result<A, E>>
+    )
 }

@@ -80,6 +80,8 @@ export const check = Effect.fnUntraced(function*(options: {
   readonly input: string
   readonly output: Option.Option<string>
   readonly report: Option.Option<string>
+  /** The run journal (`--journal`), when there is one. */
+  readonly journal?: Option.Option<string> | undefined
   readonly show: (file: string) => string
 }) {
   const fs = yield* FileSystem.FileSystem
@@ -87,6 +89,9 @@ export const check = Effect.fnUntraced(function*(options: {
   const files: Array<Named> = [yield* named(fs, path, "--input", options.input)]
   if (Option.isSome(options.output)) files.push(yield* named(fs, path, "--output", options.output.value))
   if (Option.isSome(options.report)) files.push(yield* named(fs, path, "--report", options.report.value))
+  if (options.journal !== undefined && Option.isSome(options.journal)) {
+    files.push(yield* named(fs, path, "--journal", options.journal.value))
+  }
   for (const [i, a] of files.entries()) {
     for (const b of files.slice(i + 1)) {
       if (same(a, b)) {

@@ -44,9 +44,12 @@ export class Tally {
 
   /** Counts a result, as the run emits it. Returns whether it is bad input. */
   add(result: TaskResult.TaskResult<unknown, unknown>): boolean {
-    this.busyMillis += result.durationMillis
-    this.retries += result.failedAttempts.length
-    if (!Usage.isEmpty(result.usage)) this.usage = Usage.add(this.usage, result.usage)
+    // A result replayed from the journal took no time and no tokens in this run.
+    if (!result.replayed) {
+      this.busyMillis += result.durationMillis
+      this.retries += result.failedAttempts.length
+      if (!Usage.isEmpty(result.usage)) this.usage = Usage.add(this.usage, result.usage)
+    }
     switch (result._tag) {
       case "Succeeded":
         this.succeeded++

@@ -54,7 +54,9 @@ export const start = (args: ReadonlyArray<string>, options: {
       stderr: Fiber.join(stderr),
       exitedAt: Effect.sync(() => Date.now())
     })
-    return { process, done }
+    // What it wrote, once its output ends (for a process killed by a signal, whose exit code is an error).
+    const output = Effect.all({ stdout: Fiber.join(stdout), stderr: Fiber.join(stderr) })
+    return { process, done, output }
   })
 
 export const run = (args: ReadonlyArray<string>, options: Parameters<typeof start>[1]) =>

@@ -1,0 +1,82 @@
+/**
+ * The run journal of the command line: a SQLite file (`SqlRunJournal.layerSqlite`), `--journal <file>` or
+ * `.parallel-agents/journal.db` in the working directory by default. The store's module is loaded when a journal is
+ * opened, so that a command line without its optional peers (`@effect/sql`, `@effect/sql-libsql`) still runs
+ * without one.
+ *
+ * @internal
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as RunJournal from "../../../src/RunJournal.js"
+import * as Output from "../Output.js"
+import * as internal from "./exit.js"
+import * as Text from "./text.js"
+
+/**
+ * Where the journal is when `--journal` is not given, relative to the working directory.
+ *
+ * @internal
+ */
+export const defaultFile = ".parallel-agents/journal.db"
+
+const storePeers = "@effect/sql @effect/sql-libsql @effect/experimental"
+
+/** A usage or setup error of `command`: its message on stderr (escaped), and exit code 2. */
+const usage = (command: string, message: string) =>
+  Effect.flatMap(Output.Output, (output) => output.stderr(`parallel-agents ${command}: ${Text.escape(message)}\n`))
+    .pipe(
+      Effect.zipRight(Effect.fail(new internal.CliExit({ code: internal.ExitCode.Usage })))
+    )
+
+/**
+ * Opens the journal for the scope. `file` is `--journal`; without it, the default file. A journal that does not
+ * exist is created, with its folder, when `create` is set. With `create` unset (resuming, listing), a journal that does not exist is a usage error
+ * rather than a new empty file. Returns the journal and its path as given.
+ *
+ * @internal
+ */
+export const open = Effect.fnUntraced(function*(options: {
+  readonly command: string
+  readonly file: Option.Option<string>
+  readonly create: boolean
+}) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const shown = Option.getOrElse(options.file, () => defaultFile)
+  const file = path.resolve(shown)
+  const exists = yield* Effect.orElseSucceed(fs.exists(file), () => false)
+  if (!exists && !options.create) {
+    return yield* usage(
+      options.command,
+      `no journal at ${shown}: there is nothing to resume or list there (a run records one with --journal ${shown})`
+    )
+  }
+  if (!exists) {
+    yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(
+      Effect.catchAll((error) =>
+        usage(options.command, `cannot create the journal's folder ${path.dirname(shown)}: ${error.message}`)
+      )
+    )
+  }
+  const SqlRunJournal = yield* Effect.tryPromise({
+    try: () => import("../../store/SqlRunJournal.js"),
+    catch: (error) => error
+  }).pipe(
+    Effect.catchAll((error) =>
+      usage(
+        options.command,
+        `a journal needs the optional peers of effect-parallel-agents/store (npm install ${storePeers}): ` +
+          (error instanceof Error ? error.message : String(error))
+      )
+    )
+  )
+  const context = yield* Layer.build(SqlRunJournal.layerSqlite({ filename: file })).pipe(
+    Effect.catchAll((error) => usage(options.command, `cannot open the journal ${shown}: ${error.message}`))
+  )
+  return { journal: Context.get(context, RunJournal.RunJournal), file, shown }
+})

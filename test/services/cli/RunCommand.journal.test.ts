@@ -1,0 +1,145 @@
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Cli from "../../../services/cli/Cli.js"
+import { runCli, withInput } from "./runCli.js"
+
+/**
+ * `parallel-agents run --journal / --resume / --retry-failed` and `parallel-agents runs`, in this process, over a
+ * real SQLite journal file: a resumed run writes its results file again whole, replaying what the journal holds;
+ * every misuse is a usage error (exit 2) that says what was wrong, before anything is written.
+ */
+
+const env = { AGENT_OFFLINE_LATENCY: "2 millis" }
+
+const docs = (n: number, text: (i: number) => string = (i) => `Sample document number ${i}`) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: text(i) }))
+
+const readLines = (file: string) =>
+  fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
+
+const runIdOf = (stderr: string) => {
+  const match = stderr.match(/^(?:Resuming run|Run) (\w+), journal /m)
+  assert.isNotNull(match, stderr)
+  return match![1]!
+}
+
+describe("RunCommand with a journal", () => {
+  it.scopedLive("records a run, resumes it (every line replayed, the results file written again), lists it", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(30))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal, "-c", "4"],
+        env
+      )
+      assert.strictEqual(first.code, 0, first.stderr)
+      const runId = runIdOf(first.stderr)
+      assert.match(first.stderr, new RegExp(`resume it with --resume ${runId} --journal ${journal}`))
+      assert.strictEqual(readLines(output).length, 30)
+
+      const second = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--resume", runId, "--journal", journal, "--json"],
+        env
+      )
+      assert.strictEqual(second.code, 0, second.stderr)
+      assert.match(second.stderr, new RegExp(`^Resuming run ${runId}, journal `))
+      const lines = readLines(output)
+      assert.strictEqual(lines.length, 30)
+      assert.deepStrictEqual(lines.map((line) => line.id).sort(), docs(30).map((d) => JSON.parse(d).id).sort())
+      assert.isTrue(lines.every((line) => line.replayed === true && line.status === "Succeeded"))
+      const summary = JSON.parse(second.stdout.trimEnd().split("\n").at(-1)!)
+      assert.strictEqual(summary.replayed, 30)
+      assert.strictEqual(summary.journal, journal)
+      // Nothing ran: no tokens, no busy time.
+      assert.strictEqual(summary.usage.requests, 0)
+
+      const listed = yield* runCli(["runs", "--journal", journal])
+      assert.strictEqual(listed.code, 0, listed.stderr)
+      const [header, row] = listed.stdout.trimEnd().split("\n")
+      assert.match(
+        header!,
+        /^RUN\s+AGENT\s+STARTED \(UTC\)\s+STARTS\s+STATE\s+RECORDED\s+SUCCEEDED\s+FAILED\s+TIMED OUT$/
+      )
+      assert.match(
+        row!,
+        new RegExp(
+          `^${runId}\\s+classify\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+2\\s+finished\\s+30\\s+30\\s+0\\s+0$`
+        )
+      )
+      const json = yield* runCli(["runs", "--journal", journal, "--json"])
+      const run = JSON.parse(json.stdout)
+      assert.strictEqual(run.runId, runId)
+      assert.deepStrictEqual(run.recorded, { total: 30, succeeded: 30, failed: 0, timedOut: 0, interrupted: 0 })
+      assert.strictEqual(run.options.input, file)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a line whose input changed since it was recorded fails with JournalInputChanged; the rest replay", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(5))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal], env)
+      assert.strictEqual(first.code, 0, first.stderr)
+      fs.writeFileSync(file, docs(5, (i) => i === 3 ? "Edited document" : `Sample document number ${i}`).join("\n"))
+      const second = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--resume", runIdOf(first.stderr), "--journal", journal],
+        env
+      )
+      assert.strictEqual(second.code, Cli.ExitCode.TasksFailed, second.stderr)
+      const lines = readLines(output)
+      assert.strictEqual(lines.length, 5)
+      const changed = lines.find((line) => line.id === "doc-3")
+      assert.strictEqual(changed.status, "Failed")
+      assert.strictEqual(changed.errorTag, "JournalInputChanged")
+      assert.match(changed.error, /journal holds a result for another input under this id/)
+      assert.strictEqual(lines.filter((line) => line.replayed === true).length, 4)
+      assert.match(second.stderr, /line 4: failed: .*journal holds a result for another input/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("misuse is a usage error that says what was wrong, before anything is written", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(3))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const usage = (args: ReadonlyArray<string>, message: RegExp) =>
+        Effect.gen(function*() {
+          const { code, stderr } = yield* runCli(args, env)
+          assert.strictEqual(code, Cli.ExitCode.Usage, `${args.join(" ")}: ${stderr}`)
+          assert.match(stderr, message)
+        })
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--resume", "abc", "--journal", journal],
+        /^parallel-agents run: no journal at .*journal\.db: there is nothing to resume or list there/
+      )
+      assert.isFalse(fs.existsSync(journal))
+      yield* usage(["runs", "--journal", journal], /^parallel-agents runs: no journal at /)
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--retry-failed", "--journal", journal],
+        /--retry-failed runs again the failures of a run that is resumed: give --resume <run-id>/
+      )
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--journal", output],
+        /--output and --journal name the same file/
+      )
+      yield* usage(["run", "-i", file, "-a", "classify", "--journal", file], /--input and --journal name the same file/)
+      const first = yield* runCli(["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal], env)
+      assert.strictEqual(first.code, 0, first.stderr)
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--resume", "nosuch", "--journal", journal],
+        new RegExp(`holds no run "nosuch"; its latest runs: ${runIdOf(first.stderr)} \\(parallel-agents runs\\)`)
+      )
+      yield* usage(
+        ["run", "-i", file, "-a", "summarize", "--resume", runIdOf(first.stderr), "--journal", journal],
+        /ran the agent "classify", not "summarize": resume it with the same --agent/
+      )
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--resume", runIdOf(first.stderr), "--resume", "x", "--journal", journal],
+        /--resume is given twice/
+      )
+      assert.strictEqual(readLines(output).length, 3)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
