@@ -12,6 +12,14 @@
  * - `spans-off`, `spans-on`: W1 in plain Effect (`Effect.forEach`, concurrency 64, 300,000 tasks that return at once,
  *   each in `Effect.either`), without and with `Effect.withSpan` around each task, under Effect's built-in tracer.
  *   CPU µs per task of the run, after a warm-up of 20,000 tasks.
+ * - `attempt-fiber`: W1 in plain `Effect.forEach` as in `spans-off`, each task's work run the way the engine runs an
+ *   attempt and nothing else: on a fiber of its own started with `Runtime.runFork` from the run's runtime with the
+ *   task's own `Context` (one service added), awaited with `Effect.async` (no canceler) through the fiber's observer.
+ *   What a fiber per attempt costs before the engine's bookkeeping. CPU µs per task, after the same warm-up.
+ * - `stream-unordered`: the same tasks through `Stream.mapEffect(task, { concurrency: 64, unordered: true })` over
+ *   `Stream.fromIterable` (the operator `Executor.stream` ran on before it moved to a `Semaphore` and a `FiberSet`),
+ *   10,000 tasks after a warm-up of 1,000, since a task costs about a hundred times more there. CPU µs per task of
+ *   the run.
  */
 import type * as EffectModule from "effect/Effect"
 import { pathToFileURL } from "node:url"
@@ -24,7 +32,9 @@ export const probes = [
   "workers-promise",
   "workers-effect",
   "spans-off",
-  "spans-on"
+  "spans-on",
+  "attempt-fiber",
+  "stream-unordered"
 ] as const
 export type Probe = typeof probes[number]
 
@@ -44,6 +54,8 @@ const w2 = workloads.find((workload) => workload.name === "W2")!
 const W2_TASKS = w2.sizes[0]!
 const SPAN_TASKS = 300_000
 const SPAN_WARMUP = 20_000
+const STREAM_TASKS = 10_000
+const STREAM_WARMUP = 1_000
 
 const timed = async (tasks: number, work: () => Promise<unknown>) => {
   const cpu = process.cpuUsage()
@@ -100,6 +112,45 @@ const spans = async (on: boolean) => {
   return timed(SPAN_TASKS, () => run(SPAN_TASKS))
 }
 
+const attemptFiber = async () => {
+  const Context = await import("effect/Context")
+  const Effect = await import("effect/Effect")
+  const Runtime = await import("effect/Runtime")
+  class Instance extends Context.Tag("bench/floors/Instance")<Instance, number>() {}
+  const run = (tasks: number) =>
+    Effect.runPromise(Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+      Effect.forEach(
+        Array.from({ length: tasks }, (_, i) => i),
+        (n) =>
+          Effect.either(Effect.async<number>((resume) => {
+            const taskRuntime = Runtime.make({
+              context: Context.add(runtime.context, Instance, n),
+              fiberRefs: runtime.fiberRefs,
+              runtimeFlags: runtime.runtimeFlags
+            })
+            Runtime.runFork(taskRuntime)(Effect.map(Instance, (instance) => instance)).addObserver(resume)
+          })),
+        { concurrency: 64 }
+      )))
+  await run(SPAN_WARMUP)
+  return timed(SPAN_TASKS, () => run(SPAN_TASKS))
+}
+
+const streamUnordered = async () => {
+  const Effect = await import("effect/Effect")
+  const Stream = await import("effect/Stream")
+  const run = (tasks: number) =>
+    Effect.runPromise(Stream.runCount(
+      Stream.fromIterable(Array.from({ length: tasks }, (_, i) => i)).pipe(
+        Stream.mapEffect((n) => Effect.either(Effect.succeed(n)), { concurrency: 64, unordered: true })
+      )
+    )).then((count) => {
+      if (count !== tasks) throw new Error(`stream-unordered: expected ${tasks} results, got ${count}`)
+    })
+  await run(STREAM_WARMUP)
+  return timed(STREAM_TASKS, () => run(STREAM_TASKS))
+}
+
 const measure = async (probe: Probe) => {
   switch (probe) {
     case "idle-node":
@@ -118,6 +169,10 @@ const measure = async (probe: Probe) => {
       return spans(false)
     case "spans-on":
       return spans(true)
+    case "attempt-fiber":
+      return attemptFiber()
+    case "stream-unordered":
+      return streamUnordered()
   }
 }
 

@@ -2,8 +2,14 @@
  * The streaming form at scale: `SIZE` tasks read from a JSONL file (one `{"n": i}` per line) through
  * `Executor.stream`, agents of 1 ms, every result counted as it comes out and none kept.
  * `node build/bench/jsonl.js <size> <concurrency>` writes the file if it is missing (in the OS temp folder), runs
- * once and prints one JSON line: the work time, the process's CPU and peak RSS, and the counts. It exits non-zero
- * if a task is missing or did not succeed. `configs` are the rows `npm run bench` runs, each with its Node flags.
+ * once and prints one JSON line: the work time, the process's CPU and peak RSS, the live heap, and the counts. It
+ * exits non-zero if a task is missing or did not succeed. `configs` are the rows `npm run bench` runs, each with its
+ * Node flags.
+ *
+ * The live heap is `process.memoryUsage().heapUsed` right after a full, synchronous GC (`global.gc()`, so the child
+ * runs with `--expose-gc`), read three times: before the run (modules loaded, input file written), when the last
+ * result is counted (inside the stream's consumer, the run still open: whatever the run holds per task is still
+ * held), and after the run has ended.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -17,7 +23,8 @@ import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
 import { Agent, Executor, Task } from "../src/index.js"
 
-export const sizes = [100_000, 1_000_000] as const
+export const sizes: ReadonlyArray<number> = [10_000, 100_000, 1_000_000]
+export const quickSizes: ReadonlyArray<number> = [10_000, 100_000]
 
 export interface Config {
   readonly name: string
@@ -32,12 +39,12 @@ export interface Config {
  * shows what the run itself needs when V8 is not sizing its heap for throughput.
  */
 export const configs: ReadonlyArray<Config> = [
-  { name: "concurrency 1,000", concurrency: 1_000, flags: ["--max-old-space-size=4096"] },
-  { name: "concurrency 100", concurrency: 100, flags: ["--max-old-space-size=4096"] },
+  { name: "concurrency 1,000", concurrency: 1_000, flags: ["--expose-gc", "--max-old-space-size=4096"] },
+  { name: "concurrency 100", concurrency: 100, flags: ["--expose-gc", "--max-old-space-size=4096"] },
   {
     name: "concurrency 100, heap capped",
     concurrency: 100,
-    flags: ["--max-old-space-size=48", "--max-semi-space-size=1"]
+    flags: ["--expose-gc", "--max-old-space-size=48", "--max-semi-space-size=1"]
   }
 ]
 
@@ -49,6 +56,19 @@ export interface JsonlSample {
   readonly maxRssKiB: number
   readonly results: number
   readonly succeeded: number
+  /** Live heap (heapUsed after a full GC) before the run, in bytes. */
+  readonly heapBefore: number
+  /** Live heap when the last result is counted, the run still open, in bytes. */
+  readonly heapAtLastResult: number
+  /** Live heap after the run has ended, in bytes. */
+  readonly heapAfter: number
+}
+
+/** `heapUsed` right after a full GC; the child runs with `--expose-gc`. */
+const liveHeap = (): number => {
+  if (globalThis.gc === undefined) throw new Error("jsonl.js needs node --expose-gc")
+  globalThis.gc()
+  return process.memoryUsage().heapUsed
 }
 
 /** The input file for `size` tasks, written once. */
@@ -76,6 +96,8 @@ const main = async (size: number, concurrency: number) => {
   )
   let results = 0
   let succeeded = 0
+  let heapAtLastResult = 0
+  const heapBefore = liveHeap()
   const start = performance.now()
   await Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -91,11 +113,13 @@ const main = async (size: number, concurrency: number) => {
         Effect.sync(() => {
           results++
           if (result._tag === "Succeeded") succeeded++
+          if (results === size) heapAtLastResult = liveHeap()
         })
       )
     )
   }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), NodeFileSystem.layer)), Effect.runPromise)
   const workMillis = performance.now() - start
+  const heapAfter = liveHeap()
   if (results !== size || succeeded !== size) {
     throw new Error(`expected ${size} successes, got ${succeeded} of ${results}`)
   }
@@ -108,7 +132,10 @@ const main = async (size: number, concurrency: number) => {
       cpuMicros: usage.userCPUTime + usage.systemCPUTime,
       maxRssKiB: usage.maxRSS,
       results,
-      succeeded
+      succeeded,
+      heapBefore,
+      heapAtLastResult,
+      heapAfter
     }
     process.stdout.write(JSON.stringify(sample) + "\n")
   })

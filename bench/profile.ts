@@ -1,8 +1,9 @@
 /**
  * Reads a `.cpuprofile` written by `node --cpu-prof` and prints its top frames: by self time (where the CPU was),
  * and by total time (the frame and everything it called, each frame counted once per sample however deep it
- * recurses). `node build/bench/profile.js <file.cpuprofile> [rows]` (20 rows by default). Paths are shortened to
- * the package or the repository folder.
+ * recurses), and self time by module (the file a frame is in: `effect/internal/fiberRuntime.js`, `src/internal/...`,
+ * or V8's own entries such as `(garbage collector)`). `node build/bench/profile.js <file.cpuprofile> [rows]` (20 rows
+ * by default). Paths are shortened to the package or the repository folder.
  */
 import * as Fs from "node:fs"
 
@@ -30,10 +31,17 @@ const shorten = (url: string) => {
   return url.replace(/^file:\/\//, "")
 }
 
+/** V8's own entries (`(garbage collector)`, `(program)`) keep their name; other frames without a script get one. */
+const builtIn = (functionName: string) =>
+  functionName.startsWith("(") ? functionName : `(${functionName || "anonymous"})`
+
+const moduleOf = (node: Node) =>
+  node.callFrame.url === "" ? builtIn(node.callFrame.functionName) : shorten(node.callFrame.url)
+
 const frameOf = (node: Node) => {
   const { functionName, lineNumber, url } = node.callFrame
   return url === ""
-    ? `(${functionName || "anonymous"})`
+    ? builtIn(functionName)
     : `${functionName || "(anonymous)"} ${shorten(url)}:${lineNumber + 1}`
 }
 
@@ -43,6 +51,7 @@ export const summarize = (profile: Profile, rows: number): string => {
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
   const self = new Map<string, number>()
   const total = new Map<string, number>()
+  const modules = new Map<string, number>()
   let all = 0
   profile.samples.forEach((id, i) => {
     const micros = profile.timeDeltas[i] ?? 0
@@ -50,6 +59,7 @@ export const summarize = (profile: Profile, rows: number): string => {
     const node = byId.get(id)!
     const name = frameOf(node)
     self.set(name, (self.get(name) ?? 0) + micros)
+    modules.set(moduleOf(node), (modules.get(moduleOf(node)) ?? 0) + micros)
     const seen = new Set<string>()
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = frameOf(byId.get(at)!)
@@ -75,6 +85,7 @@ export const summarize = (profile: Profile, rows: number): string => {
       ((self.get("(garbage collector)") ?? 0) / 1000).toFixed(0)
     } ms`,
     table("Self time", self, (name) => name === "(idle)"),
+    table("Self time by module", modules, (name) => name === "(idle)"),
     table("Total time (inclusive)", total, (name) => idle.has(name) || name.startsWith("(anonymous) "))
   ].join("\n\n")
 }

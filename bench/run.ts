@@ -12,7 +12,12 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import type { Sample } from "./child.js"
 import { type FloorSample, type Probe, probes } from "./floors.js"
-import { configs as jsonlConfigs, type JsonlSample, sizes as jsonlSizes } from "./jsonl.js"
+import {
+  configs as jsonlConfigs,
+  type JsonlSample,
+  quickSizes as jsonlQuickSizes,
+  sizes as jsonlSizes
+} from "./jsonl.js"
 import { configs as stormConfigs, LATENCY_MILLIS, RATE, type StormSample, TASKS as STORM_TASKS } from "./storm.js"
 import {
   idealMillis as w6Ideal,
@@ -73,6 +78,9 @@ interface Measurement extends Sample {
   readonly wallMillis: number
 }
 
+/** Mastra's usage telemetry (which only its `Mastra` server object sends) stays off in every child. */
+const childEnv = { ...process.env, MASTRA_TELEMETRY_DISABLED: "1" }
+
 const keyOf = (job: Job) => `${job.workload.name} ${job.implementation} ${job.size}`
 
 const measure = (job: Job): Promise<Measurement> =>
@@ -81,7 +89,7 @@ const measure = (job: Job): Promise<Measurement> =>
     const child = spawn(
       process.execPath,
       ["--max-old-space-size=4096", childScript, job.workload.name, job.implementation, String(job.size)],
-      { stdio: ["ignore", "pipe", "inherit"] }
+      { stdio: ["ignore", "pipe", "inherit"], env: childEnv }
     )
     let wallMillis = 0
     let stdout = ""
@@ -158,12 +166,13 @@ if (storm) {
 
 // The streaming form over a JSONL file: each (configuration, size) in its own child, `runs` times (`--large-runs`
 // for 1M).
+const jsonlSizesOf = flags.quick ? jsonlQuickSizes : jsonlSizes
 const jsonlKey = (config: string, size: number) => `${config} ${size}`
 const jsonlSamples = new Map<string, Array<JsonlSample>>()
 if (jsonl) {
   for (let run = 1; run <= Math.max(runs, largeRuns); run++) {
     for (const config of jsonlConfigs) {
-      for (const size of jsonlSizes) {
+      for (const size of jsonlSizesOf) {
         if (run > (size >= LARGE ? largeRuns : runs)) continue
         const sample = await spawnJson<JsonlSample>([
           ...config.flags,
@@ -278,70 +287,59 @@ const find = (name: string, implementation: Implementation, size?: number) =>
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) =>
   [header, header.map(() => "---"), ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n")
 
-const columns: Record<Workload["name"], [ReadonlyArray<string>, (job: Job) => ReadonlyArray<string>]> = {
-  W1: [["tasks/s (work)", "CPU µs/task"], (job) => [
-    fixed(0)(job.size / (result(job).workMillis / 1000)),
-    us(cpuPerTask(job))
-  ]],
-  W2: [["makespan / ideal", "CPU µs/task"], (job) => [
-    `${fixed(3)(result(job).workMillis / idealMillis(job))} (ideal ${ms(idealMillis(job))} ms)`,
-    us(cpuPerTask(job))
-  ]],
-  W3: [["wall µs/task", "net wall µs/task", "CPU µs/task"], (job) => [
-    us(wallPerTask(job)),
-    us(netWallPerTask(job)),
-    us(cpuPerTask(job))
-  ]]
-}
-
-const sections = selected.map((workload) => {
-  const [extraHeader, extra] = columns[workload.name]
-  const rows = jobs.filter((job) => job.workload === workload).map((job) => {
-    const r = result(job)
-    return [
-      job.implementation,
-      fixed(0)(job.size),
-      ms(r.wallMillis),
-      ms(r.workMillis),
-      ms(r.cpuMicros / 1000),
-      mb(r.maxRssKiB),
-      ...extra(job)
-    ]
-  })
-  return `### ${workload.name} ${workload.title}, concurrency ${fixed(0)(workload.concurrency)}\n\n` +
-    table(["implementation", "tasks", "wall ms", "work ms", "CPU ms", "peak RSS MB", ...extraHeader], rows)
-})
-
-const calibrationSection = "### 0-task calibration\n\n" + table(
-  ["implementation", "wall ms", "CPU ms", "peak RSS MB"],
-  calibrations.map((job) => {
-    const r = result(job)
-    return [job.implementation, ms(r.wallMillis), ms(r.cpuMicros / 1000), mb(r.maxRssKiB)]
-  })
-)
-
 // =============================================================================
-// targets
+// targets: the engine against the floor measured in the same run
 // =============================================================================
 
 const targets: Array<ReadonlyArray<string>> = []
 const info: Array<ReadonlyArray<string>> = []
-const target = (name: string, figure: string, pass: boolean) => targets.push([name, figure, pass ? "pass" : "FAIL"])
+const target = (name: string, figure: string, pass: boolean) => {
+  targets.push([name, figure, pass ? "pass" : "FAIL"])
+  return pass ? "pass" : "FAIL"
+}
+/** The verdicts of the targets a row is measured by, printed beside it in its workload's table. */
+const rowTargets = new Map<string, Array<string>>()
+/** A target that `job`'s row is measured by: in the targets table as `name`, beside the row as `short`. */
+const targetOf = (job: Job, short: string, name: string, figure: string, pass: boolean) =>
+  rowTargets.set(keyOf(job), [...(rowTargets.get(keyOf(job)) ?? []), `${short}: ${target(name, figure, pass)}`])
+
+/** The `effect-floor` row of the same workload and size: bare `Effect.forEach` + `Effect.either`, no timeout. */
+const floorOf = (job: Job) => find(job.workload.name, "effect-floor", job.size)
+const times = (value: number) => `${fixed(2)(value)} ×`
+const cpuRatio = (job: Job, floor: Job) => cpuPerTask(job) / cpuPerTask(floor)
+const makespanRatio = (job: Job, floor: Job) => result(job).workMillis / result(floor).workMillis
+const wallRatio = (job: Job, floor: Job) => result(job).wallMillis / result(floor).wallMillis
+const rssRatio = (job: Job, floor: Job) => result(job).maxRssKiB / result(floor).maxRssKiB
 
 const w1Engine = find("W1", "engine")
-const w1Limit = find("W1", "p-limit")
-if (w1Engine && w1Limit) {
-  target(
-    "W1 engine CPU/task ≤ p-limit's",
-    `${us(cpuPerTask(w1Engine))} vs ${us(cpuPerTask(w1Limit))} µs`,
-    cpuPerTask(w1Engine) <= cpuPerTask(w1Limit)
+const w1Floor = w1Engine && floorOf(w1Engine)
+if (w1Engine && w1Floor) {
+  const ratio = cpuRatio(w1Engine, w1Floor)
+  targetOf(
+    w1Engine,
+    "CPU ≤ 2 × floor",
+    "W1 engine CPU/task ≤ 2 × effect-floor's (Agent.effect, a timeout, metrics)",
+    `${times(ratio)} (${us(cpuPerTask(w1Engine))} vs ${us(cpuPerTask(w1Floor))} µs)`,
+    ratio <= 2
   )
+  // Reported, not targets: what the other factory kinds and the promise limiter cost against the same floor.
+  for (const name of ["engine-layer", "engine-scoped", "effect-raw", "p-limit"] as const) {
+    const row = find("W1", name)
+    if (row) {
+      info.push([
+        `W1 ${name} CPU/task vs effect-floor's`,
+        `${times(cpuRatio(row, w1Floor))} (${us(cpuPerTask(row))} vs ${us(cpuPerTask(w1Floor))} µs)`
+      ])
+    }
+  }
 }
 const w1Untraced = find("W1", "engine-untraced")
 if (w1Engine && w1Untraced) {
   const overhead = (row: Job) => cpuPerTask(row) / cpuPerTask(w1Untraced) - 1
   const percent = (row: Job) => `${fixed(1)(overhead(row) * 100)}%`
-  target(
+  targetOf(
+    w1Engine,
+    "observability ≤ 10 %",
     "W1 observability overhead ≤ 10% (engine defaults vs engine-untraced CPU/task)",
     `${us(cpuPerTask(w1Engine))} vs ${us(cpuPerTask(w1Untraced))} µs (${percent(w1Engine)})`,
     overhead(w1Engine) <= 0.1
@@ -358,25 +356,79 @@ if (w1Engine && w1Untraced) {
   }
 }
 const w2Engine = find("W2", "engine")
+const w2Floor = w2Engine && floorOf(w2Engine)
+if (w2Engine && w2Floor) {
+  const ratio = makespanRatio(w2Engine, w2Floor)
+  targetOf(
+    w2Engine,
+    "makespan ≤ 1.25 × floor",
+    "W2 engine makespan ≤ 1.25 × effect-floor's",
+    `${times(ratio)} (${ms(result(w2Engine).workMillis)} vs ${ms(result(w2Floor).workMillis)} ms)`,
+    ratio <= 1.25
+  )
+}
 if (w2Engine) {
-  const ratio = result(w2Engine).workMillis / idealMillis(w2Engine)
-  target("W2 engine makespan ≤ 1.15 × ideal", `${fixed(3)(ratio)} × ideal`, ratio <= 1.15)
+  // Reported, not targets: against the ideal and against p-limit.
+  info.push([
+    "W2 engine makespan / ideal",
+    `${fixed(3)(result(w2Engine).workMillis / idealMillis(w2Engine))} (ideal ${ms(idealMillis(w2Engine))} ms)`
+  ])
+  const limit = find("W2", "p-limit")
+  if (limit) {
+    info.push([
+      "W2 engine makespan vs p-limit's",
+      `${times(makespanRatio(w2Engine, limit))} (${ms(result(w2Engine).workMillis)} vs ${
+        ms(result(limit).workMillis)
+      } ms)`
+    ])
+  }
+  // The agent frameworks: the engine at least 2 × ahead on makespan.
+  for (const name of ["langgraph", "mastra"] as const) {
+    const row = find("W2", name)
+    if (row) {
+      const ahead = result(row).workMillis / result(w2Engine).workMillis
+      targetOf(
+        row,
+        "engine ≥ 2 × ahead",
+        `W2 engine makespan at least 2 × ahead of ${name}'s`,
+        `${times(ahead)} ahead (${ms(result(w2Engine).workMillis)} vs ${ms(result(row).workMillis)} ms)`,
+        ahead >= 2
+      )
+    }
+  }
 }
 const w3 = selected.find((w) => w.name === "W3")
 if (w3) {
   const sizes = sizesOf(w3)
   const [smallest, largest] = [sizes[0]!, sizes.at(-1)!]
   const engine = find("W3", "engine", largest)!
-  const pMap = find("W3", "p-map", largest)!
+  const floor = floorOf(engine)!
   const label = fixed(0)(largest)
-  const wallRatio = result(engine).wallMillis / result(pMap).wallMillis
-  target(
-    `W3 ${label} engine wall ≤ 2 × p-map's`,
-    `${fixed(2)(wallRatio)} × (${ms(result(engine).wallMillis)} vs ${ms(result(pMap).wallMillis)} ms)`,
-    wallRatio <= 2
+  const wall = wallRatio(engine, floor)
+  targetOf(
+    engine,
+    "wall ≤ 1.3 × floor",
+    `W3 ${label} engine wall ≤ 1.3 × effect-floor's`,
+    `${times(wall)} (${ms(result(engine).wallMillis)} vs ${ms(result(floor).wallMillis)} ms)`,
+    wall <= 1.3
   )
-  const rss = result(engine).maxRssKiB * 1024 / 1e6
-  target(`W3 ${label} engine peak RSS ≤ 200 MB`, `${mb(result(engine).maxRssKiB)} MB`, rss <= 200)
+  const rss = rssRatio(engine, floor)
+  targetOf(
+    engine,
+    "peak RSS ≤ floor",
+    `W3 ${label} engine peak RSS ≤ effect-floor's`,
+    `${times(rss)} (${mb(result(engine).maxRssKiB)} vs ${mb(result(floor).maxRssKiB)} MB)`,
+    rss <= 1
+  )
+  // Reported, not targets: the earlier targets against p-map and an absolute RSS.
+  const pMap = find("W3", "p-map", largest)
+  if (pMap) {
+    info.push([
+      `W3 ${label} engine wall vs p-map's`,
+      `${times(wallRatio(engine, pMap))} (${ms(result(engine).wallMillis)} vs ${ms(result(pMap).wallMillis)} ms)`
+    ])
+  }
+  info.push([`W3 ${label} engine peak RSS`, `${mb(result(engine).maxRssKiB)} MB`])
   // Flat: no size costs more than 1.5 × the size below it per task (the smallest sizes also pay for JIT warm-up).
   const perTask = sizes.map((size) => netWallPerTask(find("W3", "engine", size)!))
   const growth = Math.max(...perTask.slice(1).map((value, i) => value / perTask[i]!))
@@ -386,6 +438,61 @@ if (w3) {
     growth <= 1.5
   )
 }
+
+// =============================================================================
+// the workload tables, each row with its floor beside it
+// =============================================================================
+
+const againstFloor = (ratio: (job: Job, floor: Job) => number) => (job: Job) => {
+  const floor = floorOf(job)
+  return floor === undefined || floor === job ? "-" : times(ratio(job, floor))
+}
+const columns: Record<Workload["name"], [ReadonlyArray<string>, (job: Job) => ReadonlyArray<string>]> = {
+  W1: [["tasks/s (work)", "CPU µs/task", "CPU/task × floor"], (job) => [
+    fixed(0)(job.size / (result(job).workMillis / 1000)),
+    us(cpuPerTask(job)),
+    againstFloor(cpuRatio)(job)
+  ]],
+  W2: [["makespan / ideal", "makespan × floor", "CPU µs/task"], (job) => [
+    `${fixed(3)(result(job).workMillis / idealMillis(job))} (ideal ${ms(idealMillis(job))} ms)`,
+    againstFloor(makespanRatio)(job),
+    us(cpuPerTask(job))
+  ]],
+  W3: [["wall µs/task", "net wall µs/task", "CPU µs/task", "wall × floor", "peak RSS × floor"], (job) => [
+    us(wallPerTask(job)),
+    us(netWallPerTask(job)),
+    us(cpuPerTask(job)),
+    againstFloor(wallRatio)(job),
+    againstFloor(rssRatio)(job)
+  ]]
+}
+
+const sections = selected.map((workload) => {
+  const [extraHeader, extra] = columns[workload.name]
+  const rows = jobs.filter((job) => job.workload === workload).map((job) => {
+    const r = result(job)
+    return [
+      job.implementation,
+      fixed(0)(job.size),
+      ms(r.wallMillis),
+      ms(r.workMillis),
+      ms(r.cpuMicros / 1000),
+      mb(r.maxRssKiB),
+      ...extra(job),
+      rowTargets.get(keyOf(job))?.join("; ") ?? ""
+    ]
+  })
+  return `### ${workload.name} ${workload.title}, concurrency ${fixed(0)(workload.concurrency)}\n\n` +
+    table(["implementation", "tasks", "wall ms", "work ms", "CPU ms", "peak RSS MB", ...extraHeader, "targets"], rows)
+})
+
+const calibrationSection = "### 0-task calibration\n\n" + table(
+  ["implementation", "wall ms", "CPU ms", "peak RSS MB"],
+  calibrations.map((job) => {
+    const r = result(job)
+    return [job.implementation, ms(r.wallMillis), ms(r.cpuMicros / 1000), mb(r.maxRssKiB)]
+  })
+)
 
 const stormIdealMillis = STORM_TASKS / RATE * 1000
 const stormMedian = (config: string) => {
@@ -453,15 +560,30 @@ const jsonlMedian = (config: string, size: number) => {
   return {
     workMillis: median(list.map((s) => s.workMillis)),
     cpuMicros: median(list.map((s) => s.cpuMicros)),
-    maxRssKiB: median(list.map((s) => s.maxRssKiB))
+    maxRssKiB: median(list.map((s) => s.maxRssKiB)),
+    heapBefore: median(list.map((s) => s.heapBefore)),
+    heapAtLastResult: median(list.map((s) => s.heapAtLastResult)),
+    heapAfter: median(list.map((s) => s.heapAfter))
   }
 }
+const heapMb = (bytes: number) => fixed(1)(bytes / 1e6)
 const jsonlSection = !jsonl ? [] : [
   `### JSONL through Executor.stream: one \`{"n": i}\` per line, agents of 1 ms, results counted, none kept\n\n` +
+  "Live heap: `heapUsed` right after `global.gc()` (a full GC), before the run, when the last result is counted " +
+  "(the run still open) and after the run.\n\n" +
   table(
-    ["configuration", "Node flags", "tasks", "work ms", "wall µs/task", "CPU µs/task", "peak RSS MB"],
+    [
+      "configuration",
+      "Node flags",
+      "tasks",
+      "work ms",
+      "wall µs/task",
+      "CPU µs/task",
+      "peak RSS MB",
+      "live heap MB: before / at last result / after"
+    ],
     jsonlConfigs.flatMap((config) =>
-      jsonlSizes.map((size) => {
+      jsonlSizesOf.map((size) => {
         const r = jsonlMedian(config.name, size)
         return [
           config.name,
@@ -470,28 +592,35 @@ const jsonlSection = !jsonl ? [] : [
           ms(r.workMillis),
           us(r.workMillis * 1000 / size),
           us(r.cpuMicros / size),
-          mb(r.maxRssKiB)
+          mb(r.maxRssKiB),
+          `${heapMb(r.heapBefore)} / ${heapMb(r.heapAtLastResult)} / ${heapMb(r.heapAfter)}`
         ]
       })
     )
   )
 ]
 if (jsonl) {
+  const [smallest, largest] = [jsonlSizesOf[0]!, jsonlSizesOf.at(-1)!]
   for (const config of jsonlConfigs) {
-    const [small, large] = [jsonlMedian(config.name, jsonlSizes[0]), jsonlMedian(config.name, jsonlSizes[1])]
+    const [small, large] = [jsonlMedian(config.name, smallest), jsonlMedian(config.name, largest)]
+    const heapGrowth = large.heapAtLastResult / small.heapAtLastResult
     target(
-      `JSONL stream ${fixed(0)(jsonlSizes[1])} peak RSS < 100 MB (${config.name})`,
+      `JSONL stream live heap (after a full GC, at the last result) flat from ${fixed(0)(smallest)} to ${
+        fixed(0)(largest)
+      } (≤ 1.1 ×; ${config.name})`,
+      `${heapMb(small.heapAtLastResult)} → ${heapMb(large.heapAtLastResult)} MB (× ${fixed(2)(heapGrowth)})`,
+      heapGrowth <= 1.1
+    )
+    target(
+      `JSONL stream ${fixed(0)(largest)} peak RSS < 100 MB (${config.name})`,
       `${mb(large.maxRssKiB)} MB`,
       large.maxRssKiB * 1024 / 1e6 < 100
     )
-    const growth = large.maxRssKiB / small.maxRssKiB
-    target(
-      `JSONL stream peak RSS flat from ${fixed(0)(jsonlSizes[0])} to ${
-        fixed(0)(jsonlSizes[1])
-      } (≤ 1.25 ×; ${config.name})`,
-      `${mb(small.maxRssKiB)} → ${mb(large.maxRssKiB)} MB (× ${fixed(2)(growth)})`,
-      growth <= 1.25
-    )
+    // Reported, not a target any more: peak RSS is V8's heap sizing as much as the run's needs.
+    info.push([
+      `JSONL stream peak RSS from ${fixed(0)(smallest)} to ${fixed(0)(largest)} (${config.name})`,
+      `${mb(small.maxRssKiB)} → ${mb(large.maxRssKiB)} MB (× ${fixed(2)(large.maxRssKiB / small.maxRssKiB)})`
+    ])
   }
 }
 
@@ -525,6 +654,18 @@ const floorsSection = !floors ? [] : (() => {
       [
         "W1 in plain `Effect.forEach` with `Effect.withSpan` per task: CPU µs/task",
         `${us(perTask("spans-on"))} (+${fixed(0)(spanCost * 100)} %)`
+      ],
+      [
+        "W1 in plain `Effect.forEach`, each task on a fiber of its own (`Runtime.runFork` + `Effect.async`): CPU µs/task",
+        `${us(perTask("attempt-fiber"))} (${
+          fixed(1)(perTask("attempt-fiber") / perTask("spans-off"))
+        } × plain \`Effect.forEach\`)`
+      ],
+      [
+        "W1 in plain `Stream.mapEffect(..., { concurrency: 64, unordered: true })`: CPU µs/task",
+        `${us(perTask("stream-unordered"))} (${
+          fixed(1)(perTask("stream-unordered") / perTask("spans-off"))
+        } × plain \`Effect.forEach\`)`
       ]
     ])
   ]

@@ -5,6 +5,8 @@
 
 export type Implementation =
   | "engine"
+  | "engine-layer"
+  | "engine-scoped"
   | "engine-untraced"
   | "engine-traced"
   | "engine-logged"
@@ -12,6 +14,8 @@ export type Implementation =
   | "effect-floor"
   | "p-limit"
   | "p-map"
+  | "langgraph"
+  | "mastra"
 
 export interface Workload {
   readonly name: "W1" | "W2" | "W3"
@@ -34,6 +38,8 @@ export const workloads: ReadonlyArray<Workload> = [
     quickSizes: [10_000],
     implementations: [
       "engine",
+      "engine-layer",
+      "engine-scoped",
       "engine-untraced",
       "engine-traced",
       "engine-logged",
@@ -49,7 +55,7 @@ export const workloads: ReadonlyArray<Workload> = [
     taskMillis: 10,
     sizes: [10_000],
     quickSizes: [2_000],
-    implementations: ["engine", "effect-raw", "effect-floor", "p-limit"]
+    implementations: ["engine", "effect-raw", "effect-floor", "p-limit", "langgraph", "mastra"]
   },
   {
     name: "W3",
