@@ -87,10 +87,10 @@ class Worker extends Context.Tag("bench/jsonl/Worker")<Worker, Agent.Agent<{ rea
 
 const main = async (size: number, concurrency: number) => {
   const file = inputFile(size)
-  const factory = Agent.factory(
+  // A fresh agent per task, made by an Effect (`Agent.effect`, the factory an app with many small tasks uses).
+  const factory = Agent.effect(
     Worker,
-    Layer.succeed(
-      Worker,
+    Effect.sync(() =>
       Agent.make({ name: "worker", run: (input: { readonly n: number }) => Effect.as(Effect.sleep(1), input.n) })
     )
   )
