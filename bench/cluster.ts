@@ -4,7 +4,8 @@
  * For each runner count: tasks per second, and the CPU time per task of the coordinator, of the runners and of
  * PostgreSQL (its server processes), next to the local run's.
  *
- * `npm run bench:cluster -- [--tasks 20000] [--latency 100] [--runners 1,2,3] [--per-runner 200]` prints one table.
+ * `npm run bench:cluster -- [--tasks 20000] [--latency 100] [--runners 1,2,3] [--per-runner 200] [--profile DIR]`
+ * prints one table; with `--profile`, the runners and the coordinator write V8 CPU profiles to DIR.
  * It starts its own PostgreSQL (test/postgres.ts: the server binaries on this machine, fsync off) and every process
  * on the sources through tsx, as the process tests do; each runner count gets a database of its own.
  */
@@ -24,6 +25,8 @@ const TASKS = Number(argument("tasks") ?? 20_000)
 const LATENCY = Number(argument("latency") ?? 100)
 const RUNNERS = (argument("runners") ?? "1,2,3").split(",").map(Number)
 const PER_RUNNER = Number(argument("per-runner") ?? 200)
+/** A directory for V8 CPU profiles of the runners and the coordinator (`node --cpu-prof`), if given. */
+const PROFILE = argument("profile")
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
@@ -77,7 +80,10 @@ interface Child {
 
 const children = new Set<ChildProcess>()
 const start = (mode: string, env: Record<string, string>): Child => {
-  const child = spawn("node", ["--import", tsx, worker, mode], {
+  const profile = PROFILE !== undefined && mode !== "local"
+    ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE, mode)]
+    : []
+  const child = spawn("node", [...profile, "--import", tsx, worker, mode], {
     cwd: root,
     env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"), LATENCY_MS: String(LATENCY), ...env },
     stdio: ["ignore", "pipe", "pipe"]
