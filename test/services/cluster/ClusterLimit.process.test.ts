@@ -14,49 +14,19 @@ import * as path from "node:path"
 import * as Cluster from "./cluster.js"
 import * as Processes from "./processes.js"
 
-interface Call {
-  readonly event: "start" | "end"
-  readonly runId: string
-  readonly taskId: string
-  readonly at: number
-  readonly pid: number
-}
-
-const readCalls = (directory: string): Array<Call> =>
-  fs.readdirSync(directory).filter((file) => file.startsWith("calls-")).flatMap((file) => {
-    const pid = Number(file.slice("calls-".length, -".log".length))
-    return fs.readFileSync(path.join(directory, file), "utf8").split("\n").filter((line) => line !== "").map(
-      (line): Call => {
-        const [event, runId, taskId, , at] = line.split("\t")
-        return { event: event as Call["event"], runId: runId!, taskId: taskId!, at: Number(at), pid }
-      }
-    )
-  })
-
 const readResults = (file: string): Array<{ readonly id: string; readonly outcome: string }> =>
   fs.existsSync(file)
     ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
     : []
 
 /**
- * The most calls under way at once among those that start at or after `from`, or among all of them; a call with
- * no end (its runner was killed) ends at `killedAt`. The kill comes before the process's death, and its leases are
- * free only once PostgreSQL sees its session end, after that: ending its calls at the kill hides no overlap.
+ * The most calls under way at once (among those that start at or after `from`); a call with no end (its runner was
+ * killed) ends at `killedAt`. The kill comes before the process's death, and its leases are free only once
+ * PostgreSQL sees its session end, after that: ending its calls at the kill hides no overlap.
  */
-const peakOverlap = (calls: ReadonlyArray<Call>, killedAt: number, from = -Infinity): number => {
-  const key = (call: Call) => `${call.pid}/${call.runId}/${call.taskId}`
-  const ends = new Map(calls.filter((c) => c.event === "end").map((c) => [key(c), c.at]))
-  const events = calls.filter((c) => c.event === "start").flatMap((c) => [
-    { at: c.at, delta: 1, counted: c.at >= from },
-    { at: ends.get(key(c)) ?? killedAt, delta: -1, counted: c.at >= from }
-  ]).filter((e) => e.counted)
-  // At the same millisecond, an end comes before a start: a lease given back and taken again.
-  events.sort((a, b) => a.at - b.at || a.delta - b.delta)
-  let running = 0
-  let peak = 0
-  for (const { delta } of events) peak = Math.max(peak, running += delta)
-  return peak
-}
+const peakOverlap = (calls: ReadonlyArray<Processes.Call>, killedAt: number, from?: number) =>
+  Processes.peakOverlap(calls, () => killedAt, from)
+const readCalls = Processes.readCalls
 
 const shards = 300
 const limit = 12
