@@ -137,6 +137,10 @@ const query = (url: string, text: string): Array<Array<string>> =>
   execFileSync(psql, ["-At", "-d", url, "-c", text], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
     .split("\n").filter((line) => line !== "").map((line) => line.split("|"))
 
+/** Transactions committed in the database so far (each statement outside a transaction is one). */
+const pgTransactions = (url: string): number =>
+  Number(query(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")[0]?.[0] ?? 0)
+
 const pgCpu = (url: string): number =>
   query(url, "SELECT pid FROM pg_stat_activity").reduce((sum, [pid]) => sum + cpuOf(Number(pid)), 0)
 
@@ -148,6 +152,7 @@ interface Row {
   readonly coordinatorCpu: number
   readonly runnersCpu: number
   readonly postgresCpu: number
+  readonly transactions: number
   readonly localWallSeconds: number
   readonly localCpu: number
 }
@@ -190,6 +195,7 @@ const main = async () => {
       })
       const runnersBefore = runners.reduce((sum, r) => sum + cpuOf(r.process.pid!), 0)
       const pgBefore = pgCpu(url)
+      const transactionsBefore = pgTransactions(url)
       const coordinator = await runOf(
         start("coordinator", {
           DATABASE_URL: url,
@@ -201,6 +207,9 @@ const main = async () => {
       )
       const runnersCpu = runners.reduce((sum, r) => sum + cpuOf(r.process.pid!), 0) - runnersBefore
       const postgresCpu = pgCpu(url) - pgBefore
+      // The statistics collector reports with a delay of up to half a second.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      const transactions = pgTransactions(url) - transactionsBefore
       for (const runner of runners) runner.process.kill("SIGTERM")
       await within(Promise.all(runners.map((r) => r.exited)), 60, "runners stopping").catch(killAll)
       rows.push({
@@ -211,6 +220,7 @@ const main = async () => {
         coordinatorCpu: coordinator.cpuMillis / TASKS,
         runnersCpu: runnersCpu / TASKS,
         postgresCpu: postgresCpu / TASKS,
+        transactions: transactions / TASKS,
         localWallSeconds: local.wallMillis / 1000,
         localCpu: local.cpuMillis / TASKS
       })
@@ -226,14 +236,15 @@ const main = async () => {
       `${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; CPU in ms per task`
   )
   console.log(
-    "| runners | concurrency | wall (s) | tasks/s | coordinator CPU | runners CPU | PostgreSQL CPU | cluster CPU, total | local wall (s) | local CPU | CPU cost |"
+    "| runners | concurrency | wall (s) | tasks/s | coordinator CPU | runners CPU | PostgreSQL CPU | cluster CPU, total | PostgreSQL transactions per task | local wall (s) | local CPU | CPU cost |"
   )
-  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
   for (const row of rows) {
     const total = row.coordinatorCpu + row.runnersCpu + row.postgresCpu
     console.log(
       `| ${row.runners} | ${row.concurrency} | ${f(row.wallSeconds, 1)} | ${f(row.tasksPerSecond, 0)} | ` +
         `${f(row.coordinatorCpu)} | ${f(row.runnersCpu)} | ${f(row.postgresCpu)} | ${f(total)} | ` +
+        `${f(row.transactions, 1)} | ` +
         `${f(row.localWallSeconds, 1)} | ${f(row.localCpu, 3)} | ${f(total / row.localCpu, 0)} x |`
     )
   }
