@@ -166,7 +166,7 @@ export const agent = <In, IE, Out, E, EL, R, OE = Out>(options: {
 export interface Options {
   /** The most tasks this runner runs at once; `ClusterConfig.defaults.runner.concurrency` (100) by default. */
   readonly concurrency?: number | undefined
-  /** How long an `AgentTask` entity stays in memory after its last task ended; 10 seconds by default. */
+  /** How long an `AgentTask` entity (one per task) stays in memory after its task ended; 10 seconds by default. */
   readonly maxIdleTime?: Duration.DurationInput | undefined
 }
 
@@ -250,8 +250,7 @@ export const layer = <R>(
             }))
         })
       }),
-      // An entity holds many tasks of a run (`AgentTask.buckets`): they run at once, under the runner's semaphore.
-      { concurrency: "unbounded", maxIdleTime: options?.maxIdleTime ?? Duration.seconds(10) }
+      { maxIdleTime: options?.maxIdleTime ?? Duration.seconds(10) }
     )
   }))
 

@@ -1,7 +1,7 @@
 /**
  * The cluster entity that runs agent tasks: `AgentTask`, whose one message, `Run`, carries a task, the name of the
- * agent to run it with and the run's options, and whose reply is the task's result. A run's tasks are spread over
- * 1,024 entities. `Run` is persisted with the primary key `runId/taskId`: a runner that dies loses nothing (its unanswered tasks move to another runner), and a
+ * agent to run it with and the run's options, and whose reply is the task's result. `Run` is persisted with the
+ * primary key `runId/taskId`: a runner that dies loses nothing (its unanswered tasks move to another runner), and a
  * task sent again for the same run gets the stored result back instead of a second call of its agent.
  *
  * @since 0.1.0
@@ -114,8 +114,7 @@ export const Run = Rpc.make("Run", {
 }).annotate(ClusterSchema.Persisted, true).annotate(ClusterSchema.Uninterruptible, "client")
 
 /**
- * The entity. A run's tasks are spread over `buckets` entities, `runId/<bucket>` (see `entityId`), each running its
- * tasks concurrently; a task's message is keyed by its own primary key, `runId/taskId`.
+ * The entity: one per task, with the id `runId/taskId`.
  *
  * @category models
  * @since 0.1.0
@@ -123,43 +122,12 @@ export const Run = Rpc.make("Run", {
 export const AgentTask = Entity.make("AgentTask", [Run])
 
 /**
- * A task's key within the cluster, `runId/taskId`: the message's primary key, which a task sent again for the same
- * run is recognized by.
+ * A task's key within the cluster: `runId/taskId`, the entity id and the message's primary key.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const primaryKey = (runId: string, taskId: string): string => `${runId}/${taskId}`
-
-/**
- * How many `AgentTask` entities a run's tasks are spread over.
- *
- * **Details**
- *
- * An entity costs a runner far more than a message (its handler, its RPC server, its mailbox, its scope, and later
- * its removal), so tasks share entities rather than getting one each: measured with `bench:cluster` (3,000 tasks of
- * 100 ms, one runner), an entity per task cost the runner 3.4 to 3.7 ms of CPU a task, 1,024 entities per run 2.7.
- * An entity's id picks its shard, so 1,024 of them still spread a run over every runner.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const buckets = 1024
-
-const bucketBits = 10 // 2 ** 10 = buckets
-
-/**
- * The entity a task runs on: `runId/<bucket>`, the bucket (from 0 to `buckets` - 1) a hash of the task id.
- * Every coordinator computes the same one, so a task sent again, by a coordinator started again, reaches the message
- * stored for it.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const entityId = (runId: string, taskId: string): string =>
-  // The hash's top bits after a multiplication by 2^32 / phi (Fibonacci hashing): `Hash.string`'s low bits alone
-  // leave many buckets empty for ids that differ in a few characters (doc-1, doc-2, ...).
-  `${runId}/${Math.imul(Hash.string(taskId), 0x9e3779b1) >>> (32 - bucketBits)}`
 
 // =============================================================================
 // encoding

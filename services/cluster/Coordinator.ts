@@ -200,7 +200,7 @@ export const sender = Effect.fnUntraced(function*(sending: Sending) {
     const input = AgentTask.toJson(task.input)
     if (Either.isLeft(input)) return refused("input", `the input is not JSON: ${input.left}`)
     const key = AgentTask.primaryKey(runId, task.id)
-    // Entity ids of up to 255 characters (runId/<bucket>); the primary key of up to 255 too, to be readable.
+    // The cluster's tables hold entity ids of up to 255 characters.
     if (key.length > 255) {
       return refused("id", `run id and task id together must fit in 255 characters, not ${key.length}`)
     }
@@ -226,7 +226,7 @@ export const sender = Effect.fnUntraced(function*(sending: Sending) {
         }))
     return Effect.suspend(() => {
       const left = sending.deadlineAt - clock.unsafeCurrentTimeMillis()
-      return client(AgentTask.entityId(runId, task.id)).Run({
+      return client(key).Run({
         runId,
         agent,
         task: { id: task.id, input: input.right, labels: task.labels, timeout: finiteMillis(task.timeout) },

@@ -10,8 +10,8 @@ export * as AgentRunner from "./AgentRunner.js"
 
 /**
  * The cluster entity that runs agent tasks: `AgentTask`, whose one message, `Run`, carries a task, the name of the
- * agent to run it with and the run's options, and whose reply is the task's result. A run's tasks are spread over
- * 1,024 entities. `Run` is persisted with the primary key `runId/taskId`: a runner that dies loses nothing (its unanswered tasks move to another runner), and a
+ * agent to run it with and the run's options, and whose reply is the task's result. `Run` is persisted with the
+ * primary key `runId/taskId`: a runner that dies loses nothing (its unanswered tasks move to another runner), and a
  * task sent again for the same run gets the stored result back instead of a second call of its agent.
  *
  * @since 0.1.0

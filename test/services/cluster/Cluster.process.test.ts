@@ -119,10 +119,9 @@ Cluster.withPostgres("Cluster processes", (it) => {
         // Results stored when A died (a COMMIT under way when it died is done or undone by now).
         yield* Effect.sleep("500 millis")
         const stored = new Set(
-          // A message's id is AgentTask/<entity id>/Run/<primary key>, the primary key runId/taskId.
-          (yield* query<{ readonly message_id: string }>(
-            `SELECT m.message_id FROM cluster_messages m JOIN cluster_replies r ON r.request_id = m.id WHERE r.kind = 0`
-          )).map((row) => row.message_id.slice(row.message_id.indexOf("/Run/") + "/Run/".length))
+          (yield* query<{ readonly entity_id: string }>(
+            `SELECT m.entity_id FROM cluster_messages m JOIN cluster_replies r ON r.request_id = m.id WHERE r.kind = 0`
+          )).map((row) => row.entity_id)
         )
         yield* until(
           "the two other runners holding every shard",
