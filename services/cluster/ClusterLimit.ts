@@ -197,6 +197,10 @@ export const make = Effect.fn("ClusterLimit.make")(function*(options: Options) {
         )
       )
     )
+  const warn = (error: SqlError.SqlError) =>
+    Effect.logWarning("ClusterLimit: could not look for a free slot; trying again in 500 ms", error).pipe(
+      Effect.annotateLogs({ package: "effect-parallel-agents", module: "ClusterLimit" })
+    )
   // One task of this process at a time looks for a slot; the others wait their turn here.
   const turn = yield* Effect.makeSemaphore(1)
   const sqlRetry = Schedule.spaced(Duration.millis(500))
@@ -207,7 +211,7 @@ export const make = Effect.fn("ClusterLimit.make")(function*(options: Options) {
       // A slot taken is recorded before anything can interrupt: it is given back whatever happens next.
       const take = Effect.uninterruptible(
         // The database unreachable: the task waits until it is back (the schedule never ends).
-        Effect.map(Effect.orDie(Effect.retry(tryTake, sqlRetry)), (taken) => {
+        Effect.map(Effect.orDie(Effect.retry(Effect.tapError(tryTake, warn), sqlRetry)), (taken) => {
           lease = taken
           return taken !== undefined
         })
