@@ -1,8 +1,9 @@
 /**
  * A limit on how many tasks run at once across a whole cluster (a provider's quota), whatever the runs and
  * coordinators that send them: a runner takes a lease from a table of `limit` slots in the cluster's PostgreSQL
- * before it calls an agent, and gives it back when the task ends. A lease names the database session of the runner
- * that holds it, so the leases of a runner that dies come back as soon as PostgreSQL sees its session end.
+ * before it calls an agent, and gives it back when the task ends. A lease names the runner that holds it, whose
+ * database session holds an advisory lock for as long as it runs, so the leases of a runner that dies come back as
+ * soon as PostgreSQL sees its session end.
  *
  * @since 0.1.0
  */
@@ -16,6 +17,7 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as ClusterConfig from "./ClusterConfig.js"
@@ -75,11 +77,11 @@ export interface Options {
  */
 export const unlimited: Service = { limit: undefined, withLease: (effect) => effect }
 
-/** The database session a runner's leases name: its server process id and when it started (microseconds). */
-interface Holder {
-  readonly pid: number
-  readonly started: string
-}
+/** What a runner's leases name: a random number, the second key of the advisory lock its session holds. */
+type Holder = number
+
+/** The first key of the runners' advisory locks (the second is each runner's `Holder`). */
+const holderSpace = ClusterConfig.lockSpace + 1
 
 /**
  * A cluster-wide limit kept in PostgreSQL (the SQL client in context).
@@ -87,12 +89,13 @@ interface Holder {
  * **Details**
  *
  * The table `<tablePrefix>_limit` has one row per slot, `limit` rows. A task takes a free slot with one `UPDATE`
- * (`FOR UPDATE SKIP LOCKED`: two runners never take the same one) and frees it with another when it ends. A slot is
- * free when no session holds it, or when the session that held it is gone from `pg_stat_activity`: each runner keeps
- * one database session open for as long as it runs and its leases name that session, so the leases of a runner killed
- * with `kill -9` come back the moment PostgreSQL sees its connection close, and those of a runner on a machine that
- * lost power within about 11 seconds (the session sets `tcp_keepalives_idle` 5 s, `_interval` 2 s, `_count` 3). A
- * runner that only pauses (a long garbage collection) keeps its session and its leases. In a process, one task at a
+ * (`FOR UPDATE SKIP LOCKED`: two runners never take the same one) and frees it with another when it ends. Each runner
+ * keeps one database session open for as long as it runs, holding a session-level advisory lock whose second key is a
+ * random number, and its leases name that number; a slot is free when nobody holds it, or when nobody holds that
+ * advisory lock any more (`pg_locks`, which every role can read). So the leases of a runner killed with `kill -9`
+ * come back the moment PostgreSQL sees its connection close, and those of a runner on a machine that lost power
+ * within about 11 seconds (the session sets `tcp_keepalives_idle` 5 s, `_interval` 2 s, `_count` 3). A runner that
+ * only pauses (a long garbage collection) keeps its session and its leases. In a process, one task at a
  * time looks for a free slot (every `pollInterval` while there is none), so a full limit costs each runner one query
  * per `pollInterval`, not one per waiting task.
  *
@@ -124,8 +127,7 @@ export const make = Effect.fn("ClusterLimit.make")(function*(options: Options) {
     yield* sql`SELECT pg_advisory_xact_lock(${sql.literal(String(ClusterConfig.lockSpace))}, hashtext(${table}))`
     yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
       slot INTEGER PRIMARY KEY,
-      holder_pid INTEGER,
-      holder_started BIGINT,
+      holder INTEGER,
       taken_at TIMESTAMPTZ
     )`
     yield* sql`INSERT INTO ${sql(table)} (slot) SELECT generate_series(0, ${limit - 1}) ON CONFLICT DO NOTHING`
@@ -137,15 +139,18 @@ export const make = Effect.fn("ClusterLimit.make")(function*(options: Options) {
     for (const [name, value] of [["idle", 5], ["interval", 2], ["count", 3]] as const) {
       yield* connection.executeRaw(`SET tcp_keepalives_${name} = ${value}`, [])
     }
-    const rows: ReadonlyArray<{ readonly pid: unknown; readonly started: unknown }> = yield* connection.execute(
-      `SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint::text AS started
-       FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
-      [],
-      undefined
+    // A number no other live runner holds: its advisory lock, taken by this session for as long as it lasts.
+    const holder = yield* Random.nextIntBetween(1, 2 ** 31 - 1).pipe(
+      Effect.flatMap((candidate) =>
+        Effect.map(
+          connection.execute(`SELECT pg_try_advisory_lock(${holderSpace}, $1) AS locked`, [candidate], undefined),
+          (rows: ReadonlyArray<{ readonly locked: unknown }>) => rows[0]?.locked === true ? candidate : undefined
+        )
+      ),
+      Effect.repeat({ until: (taken) => taken !== undefined }),
+      Effect.map((taken) => taken!)
     )
-    const row = rows[0]
-    if (row === undefined) return yield* Effect.dieMessage("ClusterLimit: no pg_stat_activity row for this session")
-    return { connection, holder: { pid: Number(row.pid), started: String(row.started) } }
+    return { connection, holder }
   })
   const scope = yield* Effect.scope
   let sessionScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
@@ -170,14 +175,15 @@ export const make = Effect.fn("ClusterLimit.make")(function*(options: Options) {
 
   /** Takes a free slot for this session, if there is one. */
   const tryTake = Effect.suspend(() => {
-    const { pid, started } = session.holder
+    const holder = session.holder
     return sql<{ readonly slot: number }>`
-      UPDATE ${sql(table)} SET holder_pid = ${pid}, holder_started = ${started}::bigint, taken_at = now()
+      UPDATE ${sql(table)} SET holder = ${holder}, taken_at = now()
       WHERE slot = (
         SELECT l.slot FROM ${sql(table)} l
-        WHERE l.slot < ${limit} AND (l.holder_pid IS NULL OR NOT EXISTS (
-          SELECT 1 FROM pg_stat_activity a
-          WHERE a.pid = l.holder_pid AND (extract(epoch FROM a.backend_start) * 1000000)::bigint = l.holder_started
+        WHERE l.slot < ${limit} AND (l.holder IS NULL OR l.holder NOT IN (
+          SELECT k.objid::bigint FROM pg_locks k
+          WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 2 AND k.classid::bigint = ${holderSpace}
+          AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         ))
         LIMIT 1 FOR UPDATE SKIP LOCKED
       )
@@ -186,9 +192,8 @@ export const make = Effect.fn("ClusterLimit.make")(function*(options: Options) {
     )
   })
   const release = (lease: { readonly slot: number; readonly holder: Holder }) =>
-    sql`UPDATE ${sql(table)} SET holder_pid = NULL, holder_started = NULL, taken_at = NULL
-        WHERE slot = ${lease.slot} AND holder_pid = ${lease.holder.pid}
-        AND holder_started = ${lease.holder.started}::bigint`.pipe(
+    sql`UPDATE ${sql(table)} SET holder = NULL, taken_at = NULL
+        WHERE slot = ${lease.slot} AND holder = ${lease.holder}`.pipe(
       Effect.retry(Schedule.spaced(Duration.millis(500)).pipe(Schedule.upTo(Duration.minutes(1)))),
       Effect.catchAll((error) =>
         Effect.logError(

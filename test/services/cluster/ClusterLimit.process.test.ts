@@ -11,6 +11,7 @@ import { assert } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as ClusterConfig from "../../../services/cluster/ClusterConfig.js"
 import * as Cluster from "./cluster.js"
 import * as Processes from "./processes.js"
 
@@ -129,8 +130,8 @@ Cluster.withPostgres("ClusterLimit processes", (it) => {
         }
         // Nothing is left held by a live session.
         const held = yield* query<{ readonly n: number }>(
-          `SELECT count(*)::int AS n FROM cluster_limit l JOIN pg_stat_activity s ON s.pid = l.holder_pid
-           AND (extract(epoch FROM s.backend_start) * 1000000)::bigint = l.holder_started`
+          `SELECT count(*)::int AS n FROM cluster_limit l JOIN pg_locks k ON k.locktype = 'advisory' AND k.granted
+           AND k.objsubid = 2 AND k.classid::bigint = ${ClusterConfig.lockSpace + 1} AND k.objid::bigint = l.holder`
         )
         assert.deepStrictEqual(held, [{ n: 0 }])
 

@@ -45,7 +45,7 @@ Cluster.withPostgres("ClusterLimit", (it) => {
       // Every slot given back.
       const held = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
         sql.unsafe<{ readonly n: number }>(
-          "SELECT count(*)::int AS n FROM cluster_limit WHERE holder_pid IS NOT NULL"
+          "SELECT count(*)::int AS n FROM cluster_limit WHERE holder IS NOT NULL"
         )).pipe(Effect.provide(a.sql))
       assert.deepStrictEqual(held, [{ n: 0 }])
     }))
@@ -78,7 +78,8 @@ Cluster.withPostgres("ClusterLimit", (it) => {
       // A's session ends (as when its process dies): B gets both leases at once, while A's tasks still "run".
       const sessions = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
         sql.unsafe<{ readonly pid: number }>(
-          "SELECT DISTINCT holder_pid AS pid FROM cluster_limit WHERE holder_pid IS NOT NULL"
+          `SELECT DISTINCT k.pid FROM cluster_limit l JOIN pg_locks k ON k.locktype = 'advisory' AND k.granted
+           AND k.objsubid = 2 AND k.classid::bigint = ${ClusterConfig.lockSpace + 1} AND k.objid::bigint = l.holder`
         )).pipe(Effect.provide(a.sql))
       assert.strictEqual(sessions.length, 1)
       yield* Effect.flatMap(
