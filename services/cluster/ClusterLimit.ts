@@ -150,6 +150,10 @@ export const make = Effect.fn("ClusterLimit.make")(function*(options: Options) {
       Effect.repeat({ until: (taken) => taken !== undefined }),
       Effect.map((taken) => taken!)
     )
+    // The connection goes back to the pool when the session's scope closes: without the lock.
+    yield* Effect.addFinalizer(() =>
+      Effect.ignore(connection.executeRaw(`SELECT pg_advisory_unlock(${holderSpace}, $1)`, [holder]))
+    )
     return { connection, holder }
   })
   const scope = yield* Effect.scope
