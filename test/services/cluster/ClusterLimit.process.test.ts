@@ -2,7 +2,8 @@
  * The cluster-wide limit with real processes: three runner processes started with CLUSTER_GLOBAL_CONCURRENCY=12 (10
  * tasks at once each), two coordinators sending two runs at once (30 tasks at once each), and one runner killed with
  * SIGKILL mid-run. The tasks under way across the cluster, counted at the agent (the runners' call logs), never
- * exceed 12; the dead runner's leases come back (the survivors run 12 at once after it); every task is reported.
+ * exceed 12; the dead runner's leases come back (after it, the survivors run more tasks at once than they could
+ * without them); every task is reported.
  */
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
@@ -97,15 +98,12 @@ Cluster.withPostgres("ClusterLimit processes", (it) => {
           explain
         )
         const onA = () => readCalls(directory).filter((call) => call.pid === a!.pid)
-        yield* Processes.until(
-          "a task under way on runner A",
-          30,
-          Effect.sync(() => {
-            const calls = onA()
-            return calls.filter((call) => call.event === "start").length >
-              calls.filter((call) => call.event === "end").length
-          })
-        )
+        const underWayOnA = () => {
+          const calls = onA()
+          return calls.filter((call) => call.event === "start").length -
+            calls.filter((call) => call.event === "end").length
+        }
+        yield* Processes.until("two tasks under way on runner A", 30, Effect.sync(() => underWayOnA() >= 2))
         yield* a!.kill("SIGKILL")
         const killedAt = Date.now()
         yield* a!.exited(30)
@@ -120,10 +118,21 @@ Cluster.withPostgres("ClusterLimit processes", (it) => {
           assert.isTrue(lines.every((line) => line.outcome === "Succeeded"), runId)
         }
         const calls = readCalls(directory)
-        // The limit held across both runs and every runner, the killed one included.
-        assert.strictEqual(peakOverlap(calls, killedAt), limit)
-        // The dead runner's leases came back: the two survivors ran `limit` tasks at once after the kill.
-        assert.strictEqual(peakOverlap(calls.filter((call) => call.pid !== a!.pid), killedAt, killedAt), limit)
+        // The limit held across both runs and every runner, the killed one included; and it was reached, or nearly
+        // (on a loaded machine a freed slot may stay free for a poll or two before it is taken again).
+        const peak = peakOverlap(calls, killedAt)
+        assert.isAtMost(peak, limit)
+        assert.isAtLeast(peak, limit - 2)
+        // The dead runner's leases came back. It held one per call it had under way when it died (all in one
+        // session's name: they come back together or not at all); had they not, the two survivors could never run
+        // more than `limit - lost` tasks at once after the kill.
+        const lost = underWayOnA()
+        assert.isAtLeast(lost, 1)
+        assert.isAbove(
+          peakOverlap(calls.filter((call) => call.pid !== a!.pid), killedAt, killedAt),
+          limit - lost,
+          `runner A held ${lost} leases when it was killed`
+        )
         // The runner's own limit held too.
         for (const pid of new Set(calls.map((call) => call.pid))) {
           assert.isAtMost(peakOverlap(calls.filter((call) => call.pid === pid), killedAt), 10)
