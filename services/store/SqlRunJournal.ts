@@ -406,15 +406,14 @@ export const make = (
         return Effect.succeed(decoded)
       })
 
-    // Keyset pages in the order entries were recorded: each page starts after the last one's `(seq, task_id)`.
+    // Keyset pages in the order entries were recorded: each page starts after the last one's `(seq, task_id)`, a row
+    // value both databases seek to in the `(run_id, seq, task_id)` index (an `OR` of the two columns reads slower).
     const page = (runId: string, after: Option.Option<readonly [Integer, string]>) =>
       (Option.isNone(after)
         ? sql<EntryRow>`SELECT seq, task_id, input_hash, outcome, result FROM ${entries}
             WHERE run_id = ${runId} ORDER BY seq, task_id LIMIT ${pageSize}`
         : sql<EntryRow>`SELECT seq, task_id, input_hash, outcome, result FROM ${entries}
-            WHERE run_id = ${runId} AND (seq > ${after.value[0]} OR (seq = ${after.value[0]} AND task_id > ${
-          after.value[1]
-        }))
+            WHERE run_id = ${runId} AND (seq, task_id) > (${after.value[0]}, ${after.value[1]})
             ORDER BY seq, task_id LIMIT ${pageSize}`).pipe(
           Effect.mapError((error) => journalError("Read", error, { runId })),
           Effect.flatMap((rows) =>
