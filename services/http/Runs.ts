@@ -224,7 +224,8 @@ export interface StartOptions {
 
 /**
  * One event of a run as readers get it: its number in the run (from 1), its kind (the `RunEvent`'s `_tag`) and its
- * JSON (the event's fields; a task's result as its `TaskFile.resultLine` with `started`, `startedAt` and `slot`).
+ * JSON (the event's fields; a task's result as its `TaskFile.resultLine` with `started`, `startedAt` and `slot`). A
+ * task's events leave out `_tag` and `runId`, which the kind and the run's stream say.
  *
  * @category models
  * @since 0.1.0

@@ -313,6 +313,16 @@ describe("RunsServer", () => {
       })
       const count = (type: string) => events.filter((event) => event.event === type).length
       assert.deepStrictEqual([count("TaskQueued"), count("TaskStarted"), count("TaskSucceeded")], [10, 10, 10])
+      // A task's events leave out what the stream says already: their kind and their run.
+      const queued = events.find((event) => event.event === "TaskQueued")!
+      assert.deepStrictEqual(Object.keys(queued.data), ["at", "taskId", "index"])
+      const started = events.find((event) => event.event === "TaskStarted")!
+      assert.deepStrictEqual(Object.keys(started.data), ["at", "taskId", "index", "agent", "attempt"])
+      assert.match(started.data.agent, new RegExp(`^classifier#${info.id}/`))
+      for (const event of events.slice(1, -1)) {
+        assert.notProperty(event.data, "_tag")
+        assert.notProperty(event.data, "runId")
+      }
       for (const event of events.filter((event) => event.event === "TaskSucceeded")) {
         const result = event.data.result
         assert.strictEqual(result.status, "Succeeded")
