@@ -10,7 +10,9 @@ import { Effect, Exit, Layer, Schema } from "effect"
 import * as JournalRunStore from "../../../services/http/JournalRunStore.js"
 import * as Runs from "../../../services/http/Runs.js"
 import * as TestAgent from "../../../services/testing/TestAgent.js"
+import * as Executor from "../../../src/Executor.js"
 import type * as RunJournal from "../../../src/RunJournal.js"
+import * as Task from "../../../src/Task.js"
 import * as TaskFile from "../../../src/TaskFile.js"
 import * as Server from "./server.js"
 
@@ -178,6 +180,46 @@ export const restartSuite = (backend: Backend) =>
           before.finished.id
         ])
         assert.strictEqual((yield* text(server, "/runs/no-such-run/results")).status, 404)
+      }))
+
+    it.scopedLive("a run the engine recorded (`parallel-agents run --journal`) is listed, its results read", (ctx) =>
+      Effect.gen(function*() {
+        const reason = backend.skip?.()
+        if (reason !== undefined) return ctx.skip(reason)
+        const store = yield* backend.store
+        const agent = yield* TestAgent.make({
+          name: "doubler",
+          run: (input: { readonly n: number }) => Effect.succeed({ doubled: input.n * 2 })
+        })
+        yield* Executor.run(
+          [3, 1, 2].map((n) => Task.make({ id: `doc-${n}`, input: { n }, labels: { line: String(n) } })),
+          agent.factory,
+          { durable: { runId: "engine-run" }, concurrency: 1 }
+        ).pipe(
+          Effect.provide(Layer.mergeAll(Executor.layer(), store.open())),
+          Effect.orDie
+        )
+        const server = yield* startServer(store)
+        const [info] = yield* server.client.runs.list()
+        assert.strictEqual(info!.id, "engine-run")
+        assert.strictEqual(info!.agent, "doubler")
+        assert.strictEqual(info!.state, "finished")
+        assert.strictEqual(info!.tasks, 3)
+        assert.strictEqual(info!.options.concurrency, 1)
+        assert.deepStrictEqual(info!.summary, { total: 3, succeeded: 3, failed: 0, timedOut: 0, interrupted: 0 })
+        // In the order they were recorded (concurrency 1: the order of the tasks).
+        assert.deepStrictEqual(
+          lines((yield* text(server, "/runs/engine-run/results")).body).map((line) => [line.id, line.value]),
+          [["doc-3", { doubled: 6 }], ["doc-1", { doubled: 2 }], ["doc-2", { doubled: 4 }]]
+        )
+        const events = yield* Server.allEvents(server, "engine-run")
+        assert.deepStrictEqual(events.map((event) => event.event), [
+          "RunStarted",
+          "TaskSucceeded",
+          "TaskSucceeded",
+          "TaskSucceeded",
+          "RunFinished"
+        ])
       }))
 
     it.scopedLive("a run that was going when its process died is interrupted, with the results it had recorded", (ctx) =>
