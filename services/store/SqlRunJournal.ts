@@ -9,6 +9,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -247,7 +248,10 @@ const migrations = (prefix: string) =>
  * Results and options are stored as JSON text. Each batch is one `INSERT ... ON CONFLICT DO UPDATE` statement of at
  * most `batchSize` rows, so it commits or fails as a whole; when it fails, every record of the batch fails with
  * `Write` and the writer goes on with the next batch. Each batch is traced as a `RunJournal.write` span with its
- * `rows`.
+ * `rows`. Each entry gets the next number of its run (`seq`, from 1; the journal reads a run's last number once,
+ * the first time it writes the run), and a run's entries are read back in that order, a page per query seeking in
+ * the `(run_id, seq, task_id)` index. Migration `0002_entry_order` adds the numbers to a journal made before them,
+ * in the order of the times its entries were recorded.
  *
  * @category constructors
  * @since 0.1.0
@@ -479,6 +483,21 @@ export const make = (
         ) as ReadonlyArray<RunJournal.RunInfo>
       })
 
+    // A run's marker, created as started now, or its agent and options replaced, and `more` set.
+    const upsertRun = (run: RunJournal.RunStart, more: Statement.Fragment) =>
+      Effect.gen(function*() {
+        const encoded = run.options === undefined ? null : yield* encodeJson(run.options, run.runId)
+        const now = yield* Clock.currentTimeMillis
+        yield* sql`INSERT INTO ${runs} ${
+          sql.insert({ run_id: run.runId, agent: run.agent, options: encoded, started_at: now, starts: 1 })
+        }
+          ON CONFLICT (run_id) DO UPDATE SET
+            agent = excluded.agent,
+            options = excluded.options${more}`.pipe(
+          Effect.mapError((error) => journalError("Write", error, { runId: run.runId }))
+        )
+      })
+
     return RunJournal.RunJournal.of({
       record,
       entries: (runId) =>
@@ -486,31 +505,16 @@ export const make = (
           Stream.withSpan("RunJournal.entries", { attributes: { runId }, captureStackTrace: false })
         ),
       start: Effect.fn("RunJournal.start", { captureStackTrace: false })(function*(run: RunJournal.RunStart) {
-        const encoded = run.options === undefined ? null : yield* encodeJson(run.options, run.runId)
-        const now = yield* Clock.currentTimeMillis
-        yield* sql`INSERT INTO ${runs} ${
-          sql.insert({ run_id: run.runId, agent: run.agent, options: encoded, started_at: now, starts: 1 })
-        }
-          ON CONFLICT (run_id) DO UPDATE SET
-            agent = excluded.agent,
-            options = excluded.options,
+        yield* upsertRun(
+          run,
+          sql`,
             starts = ${runs}.starts + 1,
             resumed_at = excluded.started_at,
-            finished_at = NULL`.pipe(
-          Effect.mapError((error) => journalError("Write", error, { runId: run.runId }))
+            finished_at = NULL`
         )
       }),
       update: Effect.fn("RunJournal.update", { captureStackTrace: false })(function*(run: RunJournal.RunStart) {
-        const encoded = run.options === undefined ? null : yield* encodeJson(run.options, run.runId)
-        const now = yield* Clock.currentTimeMillis
-        yield* sql`INSERT INTO ${runs} ${
-          sql.insert({ run_id: run.runId, agent: run.agent, options: encoded, started_at: now, starts: 1 })
-        }
-          ON CONFLICT (run_id) DO UPDATE SET
-            agent = excluded.agent,
-            options = excluded.options`.pipe(
-          Effect.mapError((error) => journalError("Write", error, { runId: run.runId }))
-        )
+        yield* upsertRun(run, sql``)
       }),
       finish: Effect.fn("RunJournal.finish", { captureStackTrace: false })(function*(runId: string) {
         const now = yield* Clock.currentTimeMillis
