@@ -50,6 +50,10 @@ const byTaskId = (a: RunJournal.Entry, b: RunJournal.Entry) => a.taskId < b.task
 export const readAll = (journal: RunJournal.Service, runId: string) =>
   Effect.map(Stream.runCollect(journal.entries(runId)), (chunk) => Chunk.toArray(chunk).sort(byTaskId))
 
+/** A run's entries as the journal gives them, in the order they were recorded. */
+export const readInOrder = (journal: RunJournal.Service, runId: string) =>
+  Effect.map(Stream.runCollect(journal.entries(runId)), Chunk.toArray)
+
 /** Runs `effect` with a tracer that keeps the `RunJournal.write` spans: one per batch, with its `rows`. */
 export const withWriteSpans = <A, E, R>(
   f: (batches: () => ReadonlyArray<number>) => Effect.Effect<A, E, R>
