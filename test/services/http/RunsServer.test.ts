@@ -362,7 +362,9 @@ describe("RunsServer", () => {
       const { registered } = yield* sleepy()
       const server = yield* Server.start({ agents: [registered], server: { keepAlive: "100 millis" } })
       const info = yield* server.client.runs.start({
-        payload: { agent: "sleepy", tasks: [{ ms: 1500 }] },
+        // Long enough that the run is still going when a loaded machine gets to the request (it is cancelled when
+        // the server closes).
+        payload: { agent: "sleepy", tasks: [{ ms: 20_000 }] },
         urlParams: {}
       })
       const response = yield* server.http.execute(HttpClientRequest.get(`/runs/${info.id}/events`))
@@ -373,7 +375,7 @@ describe("RunsServer", () => {
         Stream.scan("", (all, piece) => all + piece),
         Stream.takeUntil((all) => all.includes(": keep-alive\n\n")),
         Stream.runLast,
-        Effect.timeout("5 seconds")
+        Effect.timeout("15 seconds")
       )
       assert.include(Option.getOrThrow(text), ": keep-alive\n\n")
     }))
