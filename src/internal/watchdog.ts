@@ -14,7 +14,8 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
  *
  * An attempt is a fresh fiber started from the run's runtime and the attempt's context (`Runtime.runFork`), so
  * nothing the agent does to its fiber (FiberRefs, loggers, forks) reaches the task's fiber, another attempt or
- * another task. The task's fiber waits for the attempt's exit (`Effect.async`). One timer fiber per run sleeps on
+ * another task. An attempt that ends as it starts (an agent that never waits) gives its outcome at once; the task's
+ * fiber waits for any other attempt's exit (`Effect.async`). One timer fiber per run sleeps on
  * the `Clock` until the earliest deadline and interrupts the attempts that are due: `Effect.timeout` would race two
  * more fibers per attempt, which costs several times the rest of the engine for a short task. The attempts under
  * way are kept in a set, so that an interrupted run interrupts them all and waits for them (within the grace); a
@@ -64,15 +65,22 @@ class Running<A, E, T> implements Entry {
   fired = false
   /** The task has its outcome: the attempt ended, or it was left running. */
   settled = false
+  /** The task waiting for the outcome, once it waits; the outcome, if it came first. */
+  private resume: ((effect: Effect.Effect<A, E | T>) => void) | undefined = undefined
+  private exit: Exit.Exit<A, E | T> | undefined = undefined
   constructor(
     readonly attempt: Attempt<A, E, T>,
-    readonly fiber: Fiber.RuntimeFiber<A, E>,
-    readonly resume: (effect: Effect.Effect<A, E | T>) => void
+    readonly fiber: Fiber.RuntimeFiber<A, E>
   ) {}
   end(exit: Exit.Exit<A, E | T>): void {
     this.settled = true
     this.attempt.onEnd?.(exit)
-    this.resume(exit)
+    if (this.resume === undefined) this.exit = exit
+    else this.resume(exit)
+  }
+  wait(resume: (effect: Effect.Effect<A, E | T>) => void): void {
+    if (this.exit === undefined) this.resume = resume
+    else resume(this.exit)
   }
 }
 
@@ -137,10 +145,25 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
       return timer
     }))
 
+    // An attempt that ended at or after its deadline (the event loop was busy, the timer late) timed out.
+    const outcome = <A, E, T>(attempt: Attempt<A, E, T>, exit: Exit.Exit<A, E>, fired: boolean): Exit.Exit<A, E | T> =>
+      (fired || clock.unsafeCurrentTimeMillis() >= attempt.deadline) &&
+        (exit._tag === "Success" || Cause.isInterrupted(exit.cause))
+        ? Exit.fail(attempt.onTimeout())
+        : exit
+
     const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> =>
-      Effect.async<A, E | T>((resume) => {
+      Effect.suspend(() => {
         const fiber = Runtime.runFork(attempt.runtime)(attempt.effect)
-        const entry = new Running(attempt, fiber, resume) as unknown as AnyRunning
+        // An attempt that ended as it started (it never waited) is not watched: its outcome is the task's at once.
+        const ended = fiber.unsafePoll()
+        if (ended !== null) {
+          const exit = outcome(attempt, ended, false)
+          attempt.onEnd?.(exit)
+          return exit
+        }
+        // Watched from now on, so that an interrupted run stops it even if its task is interrupted before it waits.
+        const entry = new Running(attempt, fiber) as unknown as AnyRunning
         fiber.addObserver((exit) => {
           if (entry.settled) {
             // The task went on without it: it was left running, and has now stopped.
@@ -153,14 +176,8 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
           }
           running.delete(entry)
           heap.remove(entry)
-          const late = entry.fired || clock.unsafeCurrentTimeMillis() >= attempt.deadline
-          entry.end(
-            late && (exit._tag === "Success" || Cause.isInterrupted(exit.cause))
-              ? Exit.failCause(timedOut(entry))
-              : exit
-          )
+          entry.end(outcome(entry.attempt, exit, entry.fired))
         })
-        if (entry.settled) return
         running.add(entry)
         if (attempt.deadline !== Infinity) {
           heap.insert(entry, attempt.deadline)
@@ -169,6 +186,9 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
             wake.unsafeOpen()
           }
         }
+        return Effect.async<A, E | T>((resume) =>
+          entry.wait(resume as (effect: Effect.Effect<unknown, unknown>) => void)
+        )
       })
 
     const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
