@@ -24,6 +24,7 @@ import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
 import type * as Observe from "./observe.js"
 import type { Run } from "./runState.js"
+import type * as Watchdog from "./watchdog.js"
 
 /**
  * One started task: what its attempts share, and what they leave behind.
@@ -64,14 +65,16 @@ export const rateLimited = (cause: Cause.Cause<unknown>): boolean => {
 }
 
 /**
- * The attempts of a started task, as one effect: its value, or the error of its last attempt.
+ * The attempts of a started task, as one effect: its value, or the error of its last attempt. Called as the task
+ * starts, it may start the first attempt at once, and return its outcome as an `Exit` when it ended as it started.
  *
  * @internal
  */
 export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
   const { clock, factory, gate, observe, runId } = run
   const now = () => clock.unsafeCurrentTimeMillis()
-  const contextMap = run.context.unsafeMap
+  // The run's services, as entries: a `Map` is built from an array faster than from another `Map`.
+  const runServices = Array.from(run.context.unsafeMap)
 
   // ===========================================================================
   // one attempt, on a fiber of its own
@@ -118,78 +121,83 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     return work as Effect.Effect<A, unknown, never>
   }
 
-  const attempt = (task: Started): Effect.Effect<A, unknown> =>
-    Effect.suspend(() => {
-      const startedAt = now()
-      const last = task.last
-      if (last !== undefined) {
-        ;(task.failed ??= []).push({ ...last, delayMillis: startedAt - last.endedAt })
-        task.last = undefined
-      }
-      if (startedAt >= run.deadlineAt) {
-        // The run's deadline passed while the task waited for its next attempt (or for the rate limit).
-        return Effect.fail(
-          new AgentError.AgentTimeout({
-            agent: task.instance?.name ?? factory.name,
-            taskId: task.task.id,
-            reason: "RunDeadline",
-            timeout: Duration.millis(run.deadlineMillis)
-          })
-        )
-      }
-      const attemptNo = ++task.attempt
-      const instance = AgentInstance.make({
-        agent: factory.name,
-        runId,
-        taskId: task.task.id,
-        attempt: attemptNo,
-        position: run.inStream ? task.index : undefined
-      })
-      task.instance = instance
-      if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
-      // The attempt's context: the run's, and this attempt's identity, meter, output and span.
-      const services = new Map(contextMap)
-      services.set(AgentInstance.AgentInstance.key, instance)
-      services.set(Usage.UsageMeter.key, task.meter)
-      const output = observe.events ? observe.output(task.task, task.index, attemptNo, now) : undefined
-      if (output !== undefined) services.set(TaskOutput.TaskOutput.key, output)
-      if (task.span !== undefined) services.set(Tracer.ParentSpan.key, task.span)
-      const byTask = startedAt + task.timeoutMillis <= run.deadlineAt
-      const ran = run.watchdog.run({
-        effect: body(task.task.input, instance),
-        runtime: Runtime.make({
-          context: Context.unsafeMake(services),
-          fiberRefs: run.fiberRefs,
-          runtimeFlags: run.runtimeFlags
-        }),
-        deadline: byTask ? startedAt + task.timeoutMillis : run.deadlineAt,
-        onTimeout: () =>
-          new AgentError.AgentTimeout({
-            agent: instance.name,
-            taskId: task.task.id,
-            reason: byTask ? "TaskTimeout" : "RunDeadline",
-            timeout: Duration.millis(byTask ? task.timeoutMillis : run.deadlineMillis)
-          }),
-        onEnd: run.retry === undefined ? undefined : (exit) => {
-          if (exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
-          const endedAt = now()
-          const error = Cause.failureOption(exit.cause)
-          task.last = {
-            attempt: attemptNo,
-            agent: instance.name,
-            startedAt,
-            durationMillis: endedAt - startedAt,
-            outcome: error._tag === "Some" && error.value instanceof AgentError.AgentTimeout ? "TimedOut" : "Failed",
-            cause: exit.cause,
-            endedAt
-          }
-        },
-        annotations: () => ({ runId, taskId: task.task.id, agentInstance: instance.name })
-      })
-      const started = observe.attemptStarted(task.task, task.index, instance, attemptNo, startedAt)
-      const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
-      return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
+  // Starts an attempt when called (its fiber starts now, unless an event or a log line must come first): its
+  // outcome as an `Exit` if it ended as it started, or else the effect that waits for it.
+  const attemptNow = (task: Started): Effect.Effect<A, unknown> => {
+    // The first attempt starts with its task, unless it waited for the rate limit.
+    const startedAt = task.attempt === 0 && run.rateLimit === undefined ? task.startedAt : now()
+    const last = task.last
+    if (last !== undefined) {
+      ;(task.failed ??= []).push({ ...last, delayMillis: startedAt - last.endedAt })
+      task.last = undefined
+    }
+    if (startedAt >= run.deadlineAt) {
+      // The run's deadline passed while the task waited for its next attempt (or for the rate limit).
+      return Effect.fail(
+        new AgentError.AgentTimeout({
+          agent: task.instance?.name ?? factory.name,
+          taskId: task.task.id,
+          reason: "RunDeadline",
+          timeout: Duration.millis(run.deadlineMillis)
+        })
+      )
+    }
+    const attemptNo = ++task.attempt
+    const instance = AgentInstance.make({
+      agent: factory.name,
+      runId,
+      taskId: task.task.id,
+      attempt: attemptNo,
+      position: run.inStream ? task.index : undefined
     })
+    task.instance = instance
+    if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
+    // The attempt's context: the run's, and this attempt's identity, meter, output and span.
+    const services = new Map(runServices)
+    services.set(AgentInstance.AgentInstance.key, instance)
+    services.set(Usage.UsageMeter.key, task.meter)
+    const output = observe.events ? observe.output(task.task, task.index, attemptNo, now) : undefined
+    if (output !== undefined) services.set(TaskOutput.TaskOutput.key, output)
+    if (task.span !== undefined) services.set(Tracer.ParentSpan.key, task.span)
+    const byTask = startedAt + task.timeoutMillis <= run.deadlineAt
+    const started = observe.attemptStarted(task.task, task.index, instance, attemptNo, startedAt)
+    const spec: Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> = {
+      effect: body(task.task.input, instance),
+      runtime: Runtime.make({
+        context: Context.unsafeMake(services),
+        fiberRefs: run.fiberRefs,
+        runtimeFlags: run.runtimeFlags
+      }),
+      deadline: byTask ? startedAt + task.timeoutMillis : run.deadlineAt,
+      onTimeout: () =>
+        new AgentError.AgentTimeout({
+          agent: instance.name,
+          taskId: task.task.id,
+          reason: byTask ? "TaskTimeout" : "RunDeadline",
+          timeout: Duration.millis(byTask ? task.timeoutMillis : run.deadlineMillis)
+        }),
+      onEnd: run.retry === undefined ? undefined : (exit) => {
+        if (exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
+        const endedAt = now()
+        const error = Cause.failureOption(exit.cause)
+        task.last = {
+          attempt: attemptNo,
+          agent: instance.name,
+          startedAt,
+          durationMillis: endedAt - startedAt,
+          outcome: error._tag === "Some" && error.value instanceof AgentError.AgentTimeout ? "TimedOut" : "Failed",
+          cause: exit.cause,
+          endedAt
+        }
+      },
+      annotations: () => ({ runId, taskId: task.task.id, agentInstance: instance.name })
+    }
+    if (started === undefined && output === undefined) return run.watchdog.start(spec)
+    const ran = run.watchdog.run(spec)
+    const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
+    return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
+  }
+  const attempt = (task: Started): Effect.Effect<A, unknown> => Effect.suspend(() => attemptNow(task))
 
   // ===========================================================================
   // the attempts of one task
@@ -241,8 +249,9 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     return Effect.retry(attempts, { schedule, while: retry.while })
   }
 
-  return (task: Started): Effect.Effect<A, unknown> => {
-    const attempts = run.rateLimit === undefined ? attempt(task) : turn(task)
-    return run.retry === undefined ? attempts : retried(task, attempts)
-  }
+  // Called as the task starts: a task with one attempt and no turn to wait for starts it now (see `attemptNow`).
+  return (task: Started): Effect.Effect<A, unknown> =>
+    run.retry === undefined
+      ? run.rateLimit === undefined ? attemptNow(task) : turn(task)
+      : retried(task, run.rateLimit === undefined ? attempt(task) : turn(task))
 }

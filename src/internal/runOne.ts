@@ -8,7 +8,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type * as Tracer from "effect/Tracer"
 import * as AgentError from "../AgentError.js"
 import type * as RunJournal from "../RunJournal.js"
@@ -78,8 +78,9 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
         failedAttempts: task.failed
       }, exit)) as Result<A, E>
     if (task.span !== undefined) observe.endSpan(task.span, result, clock.unsafeCurrentTimeNanos())
-    let settle = finish(result, true)
     const adaptive = run.adaptive
+    // Its end is published at `endedAt` unless the permit or the budget it gives back first lets another task start.
+    let settle = finish(result, true, adaptive === undefined && run.budget === undefined ? endedAt : undefined)
     if (adaptive !== undefined) {
       const after = result._tag === "Succeeded"
         ? adaptive.onSuccess()
@@ -117,7 +118,11 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
         last: undefined,
         epoch: 0
       }
-      return Effect.flatMap(Effect.exit(restore(attempts(started))), (exit) => complete(started, lane, exit))
+      const outcome = attempts(started)
+      // An attempt that ended as it started (an agent that never waited) needs no waiting, nor unmasking.
+      return Exit.isExit(outcome)
+        ? complete(started, lane, outcome as Exit.Exit<A, unknown>)
+        : Effect.flatMap(Effect.exit(restore(outcome)), (exit) => complete(started, lane, exit))
     })
 
   // ===========================================================================

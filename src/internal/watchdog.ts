@@ -32,7 +32,13 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
 export interface Watchdog {
   /** The timer fiber: it never ends but by interruption, or by a defect (a bug), which fails its runs. */
   readonly fiber: Fiber.RuntimeFiber<never>
+  /** Runs an attempt: its fiber starts when the effect runs. */
   readonly run: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
+  /**
+   * Starts an attempt now (a call with an effect, for a caller already running): its outcome as an `Exit` if it
+   * ended as it started, or else the effect that waits for it.
+   */
+  readonly start: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
   /**
    * Interrupts the attempts still running and waits for them to stop, each within the grace: what the run does
    * when it is interrupted, or when a stream of results is closed early. The task that waited for an attempt has
@@ -152,44 +158,43 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         ? Exit.fail(attempt.onTimeout())
         : exit
 
-    const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> =>
-      Effect.suspend(() => {
-        const fiber = Runtime.runFork(attempt.runtime)(attempt.effect)
-        // An attempt that ended as it started (it never waited) is not watched: its outcome is the task's at once.
-        const ended = fiber.unsafePoll()
-        if (ended !== null) {
-          const exit = outcome(attempt, ended, false)
-          attempt.onEnd?.(exit)
-          return exit
-        }
-        // Watched from now on, so that an interrupted run stops it even if its task is interrupted before it waits.
-        const entry = new Running(attempt, fiber) as unknown as AnyRunning
-        fiber.addObserver((exit) => {
-          if (entry.settled) {
-            // The task went on without it: it was left running, and has now stopped.
-            if (entry.fired) {
-              Runtime.runFork(attempt.runtime)(
-                warn(entry, "The agent left running after its timeout has stopped", { exit: exit._tag })
-              )
-            }
-            return
+    const start = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => {
+      const fiber = Runtime.runFork(attempt.runtime)(attempt.effect)
+      // An attempt that ended as it started (it never waited) is not watched: its outcome is the task's at once.
+      const ended = fiber.unsafePoll()
+      if (ended !== null) {
+        const exit = outcome(attempt, ended, false)
+        attempt.onEnd?.(exit)
+        return exit
+      }
+      // Watched from now on, so that an interrupted run stops it even if its task is interrupted before it waits.
+      const entry = new Running(attempt, fiber) as unknown as AnyRunning
+      fiber.addObserver((exit) => {
+        if (entry.settled) {
+          // The task went on without it: it was left running, and has now stopped.
+          if (entry.fired) {
+            Runtime.runFork(attempt.runtime)(
+              warn(entry, "The agent left running after its timeout has stopped", { exit: exit._tag })
+            )
           }
-          running.delete(entry)
-          heap.remove(entry)
-          entry.end(outcome(entry.attempt, exit, entry.fired))
-        })
-        running.add(entry)
-        if (attempt.deadline !== Infinity) {
-          heap.insert(entry, attempt.deadline)
-          if (attempt.deadline < wakeAt) {
-            wakeAt = attempt.deadline
-            wake.unsafeOpen()
-          }
+          return
         }
-        return Effect.async<A, E | T>((resume) =>
-          entry.wait(resume as (effect: Effect.Effect<unknown, unknown>) => void)
-        )
+        running.delete(entry)
+        heap.remove(entry)
+        entry.end(outcome(entry.attempt, exit, entry.fired))
       })
+      running.add(entry)
+      if (attempt.deadline !== Infinity) {
+        heap.insert(entry, attempt.deadline)
+        if (attempt.deadline < wakeAt) {
+          wakeAt = attempt.deadline
+          wake.unsafeOpen()
+        }
+      }
+      return Effect.async<A, E | T>((resume) => entry.wait(resume as (effect: Effect.Effect<unknown, unknown>) => void))
+    }
+
+    const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => Effect.suspend(() => start(attempt))
 
     const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
       if (running.size === 0) return Effect.void
@@ -213,5 +218,5 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
       )
     })
 
-    return { fiber, run, interruptAll }
+    return { fiber, run, start, interruptAll }
   })
