@@ -155,7 +155,7 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
     index: number,
     queuedAt: number
   ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
-    if (!gate.open(now())) return neverStarted(task, index, queuedAt, gate.reason!)
+    if (!gate.open(now)) return neverStarted(task, index, queuedAt, gate.reason!)
     const timeoutError = Task.timeoutError(task)
     if (timeoutError !== undefined) {
       return notStarted(
@@ -179,7 +179,7 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
     return Effect.flatMap(
       Effect.raceFirst(Effect.as(adaptive.semaphore.take(1), true), Effect.as(gate.closed.await, false)),
       (permitted) => {
-        if (permitted && gate.open(now())) {
+        if (permitted && gate.open(now)) {
           return Effect.onExit(
             budgeted(task, index, queuedAt, estimate),
             (exit) => exit._tag === "Success" && exit.value.started ? Effect.void : adaptive.semaphore.release(1)
