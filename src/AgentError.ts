@@ -121,6 +121,24 @@ const schemaErrorFields = {
   cause: Schema.optional(Schema.Defect)
 }
 
+// The one implementation behind `AgentInputError` and `AgentOutputError`, which differ only in their tag and in
+// which value (the input or the output) did not match its schema.
+
+type SchemaMismatchFields = Schema.Struct.Constructor<typeof schemaErrorFields>
+
+function fromParseError<A>(
+  this: new(fields: SchemaMismatchFields) => A,
+  options: { readonly agent: string; readonly taskId: string; readonly error: ParseResult.ParseError }
+): A {
+  return new this({ agent: options.agent, taskId: options.taskId, ...issuesOf(options.error) })
+}
+
+const mismatchMessage = (
+  error: Schema.Struct.Type<typeof schemaErrorFields>,
+  value: "input" | "output"
+): string =>
+  `${error.agent}: the ${value} of task ${error.taskId} does not match the schema: ${formatIssues(error.issues)}`
+
 /**
  * The task's input did not decode with the run's input schema. The agent was not built.
  *
@@ -137,21 +155,17 @@ export class AgentInputError extends Schema.TaggedError<AgentInputError>("effect
   readonly [TypeId]: TypeId = TypeId
 
   /**
+   * Builds the error from a `ParseError`, keeping every issue with its path.
+   *
    * @since 0.1.0
    */
-  static fromParseError(options: {
-    readonly agent: string
-    readonly taskId: string
-    readonly error: ParseResult.ParseError
-  }): AgentInputError {
-    return new AgentInputError({ agent: options.agent, taskId: options.taskId, ...issuesOf(options.error) })
-  }
+  static fromParseError = fromParseError
 
   /**
    * @since 0.1.0
    */
   override get message(): string {
-    return `${this.agent}: the input of task ${this.taskId} does not match the schema: ${formatIssues(this.issues)}`
+    return mismatchMessage(this, "input")
   }
 }
 
@@ -171,21 +185,17 @@ export class AgentOutputError extends Schema.TaggedError<AgentOutputError>("effe
   readonly [TypeId]: TypeId = TypeId
 
   /**
+   * Builds the error from a `ParseError`, keeping every issue with its path.
+   *
    * @since 0.1.0
    */
-  static fromParseError(options: {
-    readonly agent: string
-    readonly taskId: string
-    readonly error: ParseResult.ParseError
-  }): AgentOutputError {
-    return new AgentOutputError({ agent: options.agent, taskId: options.taskId, ...issuesOf(options.error) })
-  }
+  static fromParseError = fromParseError
 
   /**
    * @since 0.1.0
    */
   override get message(): string {
-    return `${this.agent}: the output of task ${this.taskId} does not match the schema: ${formatIssues(this.issues)}`
+    return mismatchMessage(this, "output")
   }
 }
 

@@ -208,6 +208,17 @@ describe("AgentError", () => {
       assert.include(error.message, "at [\"label\"]: is missing")
     })
 
+    it("each builds its own class from the same parse error, differing only in tag and wording", () => {
+      const options = { agent: "a", taskId: "t", error: parseError(Order, invalid) }
+      const input = AgentError.AgentInputError.fromParseError(options)
+      const output = AgentError.AgentOutputError.fromParseError(options)
+      assert(input instanceof AgentError.AgentInputError && !(input instanceof AgentError.AgentOutputError))
+      assert(output instanceof AgentError.AgentOutputError && !(output instanceof AgentError.AgentInputError))
+      assert(AgentError.isAgentError(input) && AgentError.isAgentError(output))
+      assert.deepStrictEqual(input.issues, output.issues)
+      assert.strictEqual(input.message.replace("input", "output"), output.message)
+    })
+
     it("round-trips through its schema, keeping path, issues and message", () => {
       const error = AgentError.AgentOutputError.fromParseError({
         agent: "a",

@@ -93,37 +93,59 @@ const describe = (line: TaskFile.ResultLine): string => {
 const randomRunId = Effect.map(Random.nextIntBetween(0, 36 ** 6), (n) => n.toString(36).padStart(6, "0"))
 
 /**
- * The agent of an entry, stoppable: once `stopped` is done, a running agent is interrupted, so the engine reports
- * its task `Interrupted` and releases it; an agent built after that does not call its model, and its task id goes
- * to `skipped` (a task the run had read ahead, which never ran).
+ * The agent of an entry, stoppable: once the run is stopped (`Running.stop`), a running agent is interrupted, so the
+ * engine reports its task `Interrupted` and releases it; an agent built after that does not call its model, and its
+ * task id goes to `skipped` (a task the run had read ahead, which never ran). A task's first attempt counts as in
+ * flight (`Progress.Tally.started`) when its agent starts.
+ *
+ * The fiber an agent runs on (the engine's attempt fiber) is kept while the agent runs, and the stop interrupts those
+ * fibers: no race per call (`Effect.raceFirst` forked two fibers for each), so a call costs what the agent costs.
  */
 const stoppableFactory = (
   entry: AgentRegistry.AnyEntry,
-  stopped: Deferred.Deferred<void>,
-  skipped: Skipped
+  running: Running,
+  skipped: Skipped,
+  tally: Progress.Tally
 ) => {
   const tag = Context.GenericTag<Agent.Agent<unknown, unknown, AiError.AiError>>(
     `effect-parallel-agents/Cli/${entry.agent.name}`
   )
-  const layer = Layer.effect(
-    tag,
-    Effect.gen(function*() {
-      const agent = yield* LanguageModelAgent.make(entry.agent)
-      const instance = yield* AgentInstance.AgentInstance
-      return Agent.make({
-        name: agent.name,
-        run: (input: unknown) =>
-          Effect.flatMap(Deferred.isDone(stopped), (done) => {
-            if (!done) {
-              return Effect.raceFirst(agent.run(input), Effect.zipRight(Deferred.await(stopped), Effect.interrupt))
-            }
+  // Built by an `Effect`, not a `Layer`: the engine builds an `Agent.effect` without a layer's scope and memo map.
+  const make = Effect.gen(function*() {
+    const agent = yield* LanguageModelAgent.make(entry.agent)
+    const instance = yield* AgentInstance.AgentInstance
+    return Agent.make({
+      name: agent.name,
+      run: (input: unknown) =>
+        Effect.withFiberRuntime<unknown, AiError.AiError>((fiber) => {
+          if (running.stopped) {
             skipped.add(instance.taskId)
             return Effect.interrupt
-          })
-      })
+          }
+          if (instance.attempt === 1) tally.started()
+          running.fibers.add(fiber)
+          return Effect.onExit(agent.run(input), () =>
+            Effect.sync(() => {
+              running.fibers.delete(fiber)
+            }))
+        })
     })
-  )
-  return Agent.factory(tag, layer, { name: entry.agent.name })
+  })
+  return Agent.effect(tag, make, { name: entry.agent.name })
+}
+
+/** The fibers of the agents running now, and whether the run was stopped. */
+class Running {
+  readonly fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+  stopped = false
+  /** Stops the run: no agent starts from now on, and the running ones are interrupted (not awaited). */
+  readonly stop = Effect.flatMap(Effect.fiberId, (id) =>
+    Effect.suspend(() => {
+      this.stopped = true
+      const fibers = Array.from(this.fibers)
+      this.fibers.clear()
+      return Effect.forEach(fibers, (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
+    }))
 }
 
 /**
@@ -214,7 +236,6 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     : Layer.mapError(Executor.layerConfig(), (error) => `configuration: ${error}`)
   const context = yield* Layer.build(Layer.mergeAll(
     executorLayer,
-    RunEvent.layer(),
     AgentModel.layerConfig({
       offline: {
         answer: AgentRegistry.offlineAnswers,
@@ -322,7 +343,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     ? []
     : undefined
   const stop = yield* Deferred.make<void>()
-  let stopping = false
+  const running = new Running()
   const skipped = new Skipped()
 
   // The total, counted while the run goes; the run's events, for what is in flight; the progress line.
@@ -336,8 +357,18 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       Effect.ignore
     )
   )
-  const events = yield* RunEvent.subscribe.pipe(Effect.provide(context))
-  yield* Effect.forkScoped(Stream.runForEach(events, (event) => Effect.sync(() => tally.event(event))))
+  let events = Option.none<RunEvent.Service>()
+  if (options.cluster) {
+    // On the cluster the agents run on the runners: what is in flight comes from the run's events. A local run
+    // counts its agents as they start (`stoppableFactory`) and its results as they are written, and publishes no
+    // events (nothing else listens to them).
+    const hub = yield* RunEvent.make()
+    events = Option.some(hub)
+    const queue = yield* hub.subscribe
+    yield* Effect.forkScoped(
+      Stream.runForEach(Stream.fromQueue(queue), (event) => Effect.sync(() => tally.event(event)))
+    )
+  }
   const sink: Progress.Sink = { write: output.stderr, interactive: output.interactive, columns: output.columns }
   const progress = Progress.ticker({ tally, sink, startedAt, interval: options.progressInterval })
   const ticker = yield* Effect.forkScoped(progress.run)
@@ -351,14 +382,16 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     Stream.onEnd(Effect.sync(() => {
       tally.inputDone = true
     })),
-    // One task at a time, so that the run reads only as far ahead as its concurrency, and Ctrl-C stops the reading
-    // (at the next task, or while it waits for the file). The input then fails with `Stopped`, so that the run
-    // reports the tasks under way and ends without being marked finished in its journal.
-    Stream.rechunk(1),
-    Stream.mapEffect((task) => stopping ? Effect.fail(new Stopped()) : Effect.succeed(task)),
+    // Ctrl-C stops the reading (at the next chunk of lines, or while it waits for the file). The input then fails
+    // with `Stopped`, so that the run reports the tasks under way and ends without being marked finished in its
+    // journal. The tasks of a chunk already read go to the engine in chunks, as they were read (the engine takes
+    // one at a time, as its concurrency allows): those it starts after Ctrl-C call no model and leave no result
+    // (`stoppableFactory`). Cutting the input into chunks of one task (`Stream.rechunk(1)`, or a `Stream.mapEffect`
+    // that checks each task) made every later stage, the engine's own included, pay its cost per task: about a
+    // third of the command's CPU.
     Stream.interruptWhen(Effect.zipRight(Deferred.await(stop), Effect.fail(new Stopped())))
   )
-  const results = executor.stream(tasks, stoppableFactory(entry, stop, skipped), {
+  const results = executor.stream(tasks, stoppableFactory(entry, running, skipped, tally), {
     input: TaskFile.input(entry.input),
     runId,
     concurrency,
@@ -367,7 +400,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     // On the cluster, the runners retry with their own rule (retryable errors only).
     retry: options.retries === 0 ? undefined : options.cluster ? { times: options.retries } : {
       times: options.retries,
-      while: (error: unknown) => !stopping && Retry.isRetryable(error)
+      while: (error: unknown) => !running.stopped && Retry.isRetryable(error)
     },
     durable: Option.isNone(opened) ? undefined : {
       runId,
@@ -401,8 +434,9 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           let live = ""
           for (const [result, line] of kept) {
             tally.add(result)
+            if (!options.cluster) tally.ended(result)
             collected?.push(result)
-            if (result._tag !== "Succeeded" && !(stopping && result._tag === "Interrupted")) {
+            if (result._tag !== "Succeeded" && !(running.stopped && result._tag === "Interrupted")) {
               reported++
               if (reported <= liveReports) {
                 live += `line ${line.line}: ${describe(line)}\n`
@@ -418,11 +452,12 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         })
       )
     }).pipe(Effect.uninterruptible)
-  const journalContext = Context.add(
+  const withJournal = Context.add(
     context,
     RunJournal.RunJournal,
     Option.isSome(opened) ? opened.value.journal : yield* RunJournal.makeMemory
   )
+  const journalContext = Option.isSome(events) ? Context.add(withJournal, RunEvent.Hub, events.value) : withJournal
   const consumer = yield* Effect.forkScoped(
     Stream.runForEachChunk(results.pipe(Stream.provideContext(journalContext)), write)
   )
@@ -550,8 +585,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const code = yield* Fiber.join(owner).pipe(
     Effect.onInterrupt(() =>
       Effect.suspend(() => {
-        stopping = true
-        return Deferred.succeed(stop, undefined)
+        return Effect.zipRight(running.stop, Deferred.succeed(stop, undefined))
       }).pipe(Effect.zipRight(Fiber.await(owner)))
     )
   )

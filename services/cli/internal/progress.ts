@@ -71,14 +71,27 @@ export class Tally {
     return bad
   }
 
-  /** Follows a run's events: how many tasks are in flight. */
+  /** A task's first attempt started: it is in flight until its result. */
+  started(): void {
+    this.inFlight++
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight
+  }
+
+  /**
+   * A task ended, counted in flight by `started` when its agent ran: it is no longer in flight. A task whose input
+   * did not decode never ran its agent, so it was not counted.
+   */
+  ended(result: TaskResult.TaskResult<unknown, unknown>): void {
+    if (result.started && !(result._tag === "Failed" && isInputError(result.error)) && this.inFlight > 0) {
+      this.inFlight--
+    }
+  }
+
+  /** Follows a run's events (a run on the cluster, whose agents run elsewhere): how many tasks are in flight. */
   event(event: RunEvent.RunEvent): void {
     switch (event._tag) {
       case "TaskStarted":
-        if (event.attempt === 1) {
-          this.inFlight++
-          if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight
-        }
+        if (event.attempt === 1) this.started()
         break
       case "TaskSucceeded":
       case "TaskFailed":

@@ -132,6 +132,43 @@ describe("parallel-agents (a process)", () => {
       assert.include(report, `${40 - lines.length} input lines were never read`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("Ctrl-C in a file of many chunks: the chunk already read leaves no lines, the rest is not read", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const input = path.join(directory, "tasks.jsonl")
+      const output = path.join(directory, "results.jsonl")
+      // About 1.3 MB: the file is read in chunks of 64 KiB, each of about a thousand lines.
+      const total = 20_000
+      yield* writeLines(
+        input,
+        Array.from({ length: total }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `Document number ${i}.` }))
+      )
+      const { done, process } = yield* start(
+        ["run", "-i", input, "-a", "classify", "-c", "10", "-o", output, "--json"],
+        { directory, env: { AGENT_OFFLINE_LATENCY: "50 millis" } }
+      )
+      yield* untilLines(output, 30)
+      const interrupted = yield* Effect.fork(process.kill("SIGINT"))
+      const { exitCode, stderr, stdout } = yield* done
+      yield* Fiber.join(interrupted)
+      assert.strictEqual(exitCode, 130, stderr)
+      const summary = JSON.parse(stdout) as Summary.Summary
+      assert.isTrue(summary.interrupted)
+      const lines = readLines(output)
+      const count = (status: string) => lines.filter((line) => line.status === status).length
+      // One line per task that ended, none for the tasks read ahead that Ctrl-C kept from running.
+      assert.strictEqual(summary.summary.total, lines.length)
+      assert.strictEqual(summary.summary.succeeded, count("Succeeded"))
+      assert.strictEqual(summary.summary.interrupted, count("Interrupted"))
+      assert.strictEqual(count("Succeeded") + count("Interrupted"), lines.length)
+      assert.isAtMost(count("Interrupted"), 10)
+      assert.strictEqual(new Set(lines.map((line) => line.line)).size, lines.length)
+      assert.isAtLeast(count("Succeeded"), 30)
+      // Ctrl-C came well before the end: most of the file was never read, let alone run.
+      assert.isBelow(lines.length, 2_000)
+      assert.deepStrictEqual([summary.linesDone, summary.linesTotal], [lines.length, total])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("Ctrl-C on a real endpoint aborts the requests under way; a second Ctrl-C exits at once", () =>
     Effect.gen(function*() {
       // A server that speaks OpenAI's Responses API: `ok` answers, `hang` never does, `rate-limited` says 429 with

@@ -99,6 +99,22 @@ describe("progress", () => {
     assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [1, 2])
   })
 
+  it("the tally counts what is in flight without events: agents as they start, results as they are written", () => {
+    const tally = new Progress.Tally()
+    tally.started()
+    tally.started()
+    tally.started()
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [3, 3])
+    tally.ended(succeeded(1))
+    tally.ended(timedOut(2))
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [1, 3])
+    // A task that never started (bad input, say) was never in flight.
+    tally.ended(badInput(3))
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [1, 3])
+    tally.started()
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [2, 3])
+  })
+
   it.effect("not on a terminal: a plain line every interval, the first after one interval", () =>
     Effect.gen(function*() {
       const tally = new Progress.Tally()
