@@ -4,7 +4,8 @@
  * For each runner count: tasks per second, and the CPU time per task of the coordinator, of the runners and of
  * PostgreSQL (its server processes), next to the local run's.
  *
- * `npm run bench:cluster -- [--tasks 20000] [--latency 100] [--runners 1,2,3] [--per-runner 200]` prints one table.
+ * `npm run bench:cluster -- [--tasks 20000] [--latency 100] [--runners 1,2,3] [--per-runner 200] [--profile DIR]`
+ * prints one table; with `--profile`, the runners and the coordinator write V8 CPU profiles to DIR.
  * It starts its own PostgreSQL (test/postgres.ts: the server binaries on this machine, fsync off) and every process
  * on the sources through tsx, as the process tests do; each runner count gets a database of its own.
  */
@@ -24,6 +25,8 @@ const TASKS = Number(argument("tasks") ?? 20_000)
 const LATENCY = Number(argument("latency") ?? 100)
 const RUNNERS = (argument("runners") ?? "1,2,3").split(",").map(Number)
 const PER_RUNNER = Number(argument("per-runner") ?? 200)
+/** A directory for V8 CPU profiles of the runners and the coordinator (`node --cpu-prof`), if given. */
+const PROFILE = argument("profile")
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
@@ -77,7 +80,10 @@ interface Child {
 
 const children = new Set<ChildProcess>()
 const start = (mode: string, env: Record<string, string>): Child => {
-  const child = spawn("node", ["--import", tsx, worker, mode], {
+  const profile = PROFILE !== undefined && mode !== "local"
+    ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE, mode)]
+    : []
+  const child = spawn("node", [...profile, "--import", tsx, worker, mode], {
     cwd: root,
     env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"), LATENCY_MS: String(LATENCY), ...env },
     stdio: ["ignore", "pipe", "pipe"]
@@ -131,6 +137,10 @@ const query = (url: string, text: string): Array<Array<string>> =>
   execFileSync(psql, ["-At", "-d", url, "-c", text], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
     .split("\n").filter((line) => line !== "").map((line) => line.split("|"))
 
+/** Transactions committed in the database so far (each statement outside a transaction is one). */
+const pgTransactions = (url: string): number =>
+  Number(query(url, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")[0]?.[0] ?? 0)
+
 const pgCpu = (url: string): number =>
   query(url, "SELECT pid FROM pg_stat_activity").reduce((sum, [pid]) => sum + cpuOf(Number(pid)), 0)
 
@@ -142,6 +152,7 @@ interface Row {
   readonly coordinatorCpu: number
   readonly runnersCpu: number
   readonly postgresCpu: number
+  readonly transactions: number
   readonly localWallSeconds: number
   readonly localCpu: number
 }
@@ -184,6 +195,7 @@ const main = async () => {
       })
       const runnersBefore = runners.reduce((sum, r) => sum + cpuOf(r.process.pid!), 0)
       const pgBefore = pgCpu(url)
+      const transactionsBefore = pgTransactions(url)
       const coordinator = await runOf(
         start("coordinator", {
           DATABASE_URL: url,
@@ -195,6 +207,9 @@ const main = async () => {
       )
       const runnersCpu = runners.reduce((sum, r) => sum + cpuOf(r.process.pid!), 0) - runnersBefore
       const postgresCpu = pgCpu(url) - pgBefore
+      // The statistics collector reports with a delay of up to half a second.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      const transactions = pgTransactions(url) - transactionsBefore
       for (const runner of runners) runner.process.kill("SIGTERM")
       await within(Promise.all(runners.map((r) => r.exited)), 60, "runners stopping").catch(killAll)
       rows.push({
@@ -205,6 +220,7 @@ const main = async () => {
         coordinatorCpu: coordinator.cpuMillis / TASKS,
         runnersCpu: runnersCpu / TASKS,
         postgresCpu: postgresCpu / TASKS,
+        transactions: transactions / TASKS,
         localWallSeconds: local.wallMillis / 1000,
         localCpu: local.cpuMillis / TASKS
       })
@@ -220,14 +236,15 @@ const main = async () => {
       `${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; CPU in ms per task`
   )
   console.log(
-    "| runners | concurrency | wall (s) | tasks/s | coordinator CPU | runners CPU | PostgreSQL CPU | cluster CPU, total | local wall (s) | local CPU | CPU cost |"
+    "| runners | concurrency | wall (s) | tasks/s | coordinator CPU | runners CPU | PostgreSQL CPU | cluster CPU, total | PostgreSQL transactions per task | local wall (s) | local CPU | CPU cost |"
   )
-  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
   for (const row of rows) {
     const total = row.coordinatorCpu + row.runnersCpu + row.postgresCpu
     console.log(
       `| ${row.runners} | ${row.concurrency} | ${f(row.wallSeconds, 1)} | ${f(row.tasksPerSecond, 0)} | ` +
         `${f(row.coordinatorCpu)} | ${f(row.runnersCpu)} | ${f(row.postgresCpu)} | ${f(total)} | ` +
+        `${f(row.transactions, 1)} | ` +
         `${f(row.localWallSeconds, 1)} | ${f(row.localCpu, 3)} | ${f(total / row.localCpu, 0)} x |`
     )
   }

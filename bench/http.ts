@@ -136,29 +136,36 @@ const finished = async (port: number, id: string) => {
   }
 }
 
-/** A reader: connects, counts the events it gets, until the stream ends or `enough` events (then it leaves). */
+/**
+ * A reader: connects, counts the events it gets and their bytes, until the stream ends or `enough` events (then it
+ * leaves). It counts on the bytes as they come, the lines that start with `id: ` (data is one line of JSON, which
+ * holds no raw newline), without decoding them: the readers run on the same 2 cores as the server, and a reader that
+ * decodes and splits 5 MB of text takes CPU the server would use.
+ */
+const idLine = Buffer.from("\nid: ")
 const read = (port: number, id: string, options?: { readonly after?: number; readonly enough?: number }) =>
-  new Promise<number>((resolve, reject) => {
+  new Promise<{ readonly events: number; readonly bytes: number }>((resolve, reject) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` }
     if (options?.after !== undefined) headers["last-event-id"] = String(options.after)
     const req = Http.get({ host: "127.0.0.1", port, path: `/runs/${id}/events`, headers }, (response) => {
       let events = 0
-      let tail = ""
-      response.setEncoding("utf8")
-      response.on("data", (text: string) => {
-        const all = tail + text
-        const blocks = all.split("\n\n")
-        tail = blocks.pop()!
-        for (const block of blocks) if (block.startsWith("id: ") || block.includes("\nid: ")) events++
+      let bytes = 0
+      // The stream's last bytes before this chunk, so that an `id: ` line split across two chunks is counted once.
+      let tail = Buffer.from("\n")
+      response.on("data", (chunk: Buffer) => {
+        bytes += chunk.length
+        const all = Buffer.concat([tail, chunk])
+        for (let at = all.indexOf(idLine); at !== -1; at = all.indexOf(idLine, at + 1)) events++
+        tail = all.subarray(Math.max(0, all.length - idLine.length + 1))
         if (options?.enough !== undefined && events >= options.enough) {
           req.destroy()
-          resolve(events)
+          resolve({ events, bytes })
         }
       })
-      response.on("end", () => resolve(events))
+      response.on("end", () => resolve({ events, bytes }))
       response.on("error", reject)
     })
-    req.on("error", (error) => options?.enough !== undefined ? resolve(-1) : reject(error))
+    req.on("error", (error) => options?.enough !== undefined ? resolve({ events: -1, bytes: 0 }) : reject(error))
   })
 
 /** The process's CPU time so far (user and system), in milliseconds. */
@@ -189,6 +196,7 @@ const driver = async () => {
     const withReaders: Array<number> = []
     const cpuWithout: Array<number> = []
     const cpuWith: Array<number> = []
+    let bytesPerReader = 0
     for (let i = 0; i < runs; i++) {
       for (const readers of [0, READERS]) {
         const cpuBefore = cpuMillis(child.pid)
@@ -197,15 +205,17 @@ const driver = async () => {
         const info = await finished(child.port, id)
         const counts = await Promise.all(reading)
         const serverCpuMillis = cpuMillis(child.pid) - cpuBefore
-        for (const count of counts) {
-          if (count !== info.lastEventId) throw new Error(`a reader got ${count} of ${info.lastEventId} events`)
+        for (const { events } of counts) {
+          if (events !== info.lastEventId) throw new Error(`a reader got ${events} of ${info.lastEventId} events`)
         }
+        if (counts.length > 0) bytesPerReader = counts[0]!.bytes
         const sample = {
           kind: "run",
           readers,
           wallMillis: info.stats.wallMillis,
           serverCpuMillis,
-          events: info.lastEventId
+          events: info.lastEventId,
+          ...(counts.length > 0 ? { bytesPerReader: counts[0]!.bytes } : {})
         }
         process.stdout.write(`${JSON.stringify(sample)}\n`)
         ;(readers === 0 ? without : withReaders).push(info.stats.wallMillis)
@@ -244,7 +254,9 @@ const driver = async () => {
         `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms`,
         `  ${READERS} SSE readers:  wall ${median(withReaders)} ms (${
           (median(withReaders) / median(without)).toFixed(2)
-        }x), server CPU ${median(cpuWith)} ms`,
+        }x), server CPU ${median(cpuWith)} ms (+${
+          Math.round((median(cpuWith) - median(cpuWithout)) / Math.max(1, READERS))
+        } ms a reader); ${(bytesPerReader / 1e6).toFixed(2)} MB to each reader`,
         `Readers coming and going (${CYCLES.toLocaleString("en-US")} cycles): server RSS ` +
         `${Math.round(rss[0]!.rssKiB / 1024)} MB before, ${Math.round(after100 / 1024)} MB after 100, ` +
         `${Math.round(end / 1024)} MB after ${CYCLES} (peak ${

@@ -531,16 +531,23 @@ type LooseRun = (
 
 /** Task ids that appear more than once in a list of tasks, with their positions. */
 const duplicates = (tasks: ReadonlyArray<Task.Task<unknown>>): string | undefined => {
+  // Ids that are the tasks' positions (`Task.fromIterable`'s default) are unique: no need to index them.
+  let index = 0
+  while (index < tasks.length && tasks[index]!.id === String(index)) index++
+  if (index === tasks.length) return undefined
+  const ids = new Set<string>()
+  for (const task of tasks) ids.add(task.id)
+  if (ids.size === tasks.length) return undefined
   const seen = new Map<string, number>()
   const repeated: Array<string> = []
-  for (let index = 0; index < tasks.length; index++) {
+  for (index = 0; index < tasks.length; index++) {
     const id = tasks[index]!.id
     const first = seen.get(id)
     if (first === undefined) seen.set(id, index)
     else if (repeated.length < 5) repeated.push(`${JSON.stringify(id)} (tasks ${first} and ${index})`)
     else break
   }
-  return repeated.length === 0 ? undefined : repeated.join(", ")
+  return repeated.join(", ")
 }
 
 /**

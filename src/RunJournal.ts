@@ -152,13 +152,23 @@ export interface Service {
    * does not withdraw its entry: it may still be written.
    */
   readonly record: (runId: string, entry: Entry) => Effect.Effect<void, RunJournalError>
-  /** Every entry of a run, in no particular order, read in pages. */
+  /**
+   * Every entry of a run, in the order they were recorded (an entry recorded again moves to its new place), read
+   * in pages. Entries recorded by one process come back in the order of its `record` calls; entries of a run that
+   * several processes recorded at the same time are in an order close to it, not exact.
+   */
   readonly entries: (runId: string) => Stream.Stream<Entry, RunJournalError>
   /**
    * Marks a run as started, or as started again when the journal knows it: `starts` goes up, `resumedAt` is now,
    * `finishedAt` is cleared, agent and options are replaced.
    */
   readonly start: (run: RunStart) => Effect.Effect<void, RunJournalError>
+  /**
+   * Replaces a run's agent and options, creating its marker (started now, `starts` 1) when the journal has none.
+   * Unlike `start`, it counts no start and leaves `resumedAt` and `finishedAt` as they are: an app keeps its own
+   * record of a run in the options (the HTTP API keeps a run's state and stats there).
+   */
+  readonly update: (run: RunStart) => Effect.Effect<void, RunJournalError>
   /** Marks a run as finished. */
   readonly finish: (runId: string) => Effect.Effect<void, RunJournalError>
   /** A run, if the journal holds a marker or a result of it. */
@@ -348,7 +358,10 @@ export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
         const result = yield* copyJson(entry.result, runId, entry.taskId)
         const recordedAt = yield* Clock.currentTimeMillis
         const { inputHash, outcome, taskId } = entry
-        runOf(runId).entries.set(taskId, { entry: { taskId, inputHash, outcome, result }, recordedAt })
+        const entries = runOf(runId).entries
+        // Deleted first, so that an entry recorded again moves to the end, as it does in a store.
+        entries.delete(taskId)
+        entries.set(taskId, { entry: { taskId, inputHash, outcome, result }, recordedAt })
       }),
     entries: (runId) =>
       Stream.suspend(() => Stream.fromIterable(Array.from(runs.get(runId)?.entries.values() ?? [], (e) => e.entry))),
@@ -361,6 +374,18 @@ export const makeMemory: Effect.Effect<Service> = Effect.sync(() => {
         memory.marker = marker === undefined
           ? { agent: run.agent, options, startedAt: now, starts: 1 }
           : { agent: run.agent, options, startedAt: marker.startedAt, starts: marker.starts + 1, resumedAt: now }
+      }),
+    update: (run) =>
+      Effect.gen(function*() {
+        const options = run.options === undefined ? undefined : yield* copyJson(run.options, run.runId)
+        const now = yield* Clock.currentTimeMillis
+        const memory = runOf(run.runId)
+        const marker = memory.marker
+        if (marker === undefined) memory.marker = { agent: run.agent, options, startedAt: now, starts: 1 }
+        else {
+          marker.agent = run.agent
+          marker.options = options
+        }
       }),
     finish: (runId) =>
       Effect.map(Clock.currentTimeMillis, (now) => {

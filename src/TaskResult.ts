@@ -636,6 +636,8 @@ export interface Encoded {
   /** The agent (its factory's name) and the run; absent when the task never started. */
   readonly agent?: string | undefined
   readonly runId?: string | undefined
+  /** The task's position in a stream, which the agent instance's name carries (`AgentInstance.formatInStream`). */
+  readonly position?: number | undefined
   readonly attempt: number
   readonly startedAt?: number | undefined
   readonly queuedAt?: number | undefined
@@ -711,6 +713,7 @@ export const schema = <
     index: Schema.Number,
     agent: Schema.optional(Schema.String),
     runId: Schema.optional(Schema.String),
+    position: Schema.optional(Schema.Number),
     attempt: Schema.Number,
     startedAt: Schema.optional(Schema.Number),
     queuedAt: Schema.optional(Schema.Number),
@@ -752,7 +755,8 @@ export const schema = <
           agent: fields.agent,
           runId: fields.runId,
           taskId: fields.task.id,
-          attempt: fields.attempt
+          attempt: fields.attempt,
+          position: fields.position
         }),
       startedAt: fields.startedAt,
       queuedAt: fields.queuedAt,
@@ -785,6 +789,9 @@ export const schema = <
       },
       index: result.index,
       ...(instance === undefined ? {} : { agent: instance.agent, runId: instance.runId }),
+      ...(instance === undefined || AgentInstance.positionOf(instance) === undefined
+        ? {}
+        : { position: AgentInstance.positionOf(instance) }),
       attempt: result.attempt,
       ...(result.startedAt === undefined ? {} : { startedAt: result.startedAt }),
       ...(result.queuedAt === undefined ? {} : { queuedAt: result.queuedAt }),

@@ -391,6 +391,34 @@ describe("Executor", () => {
         assert.strictEqual((yield* agent.stats).builds, 0)
       }).pipe(provide))
 
+    it.effect("rejects task ids that repeat in a list, naming them and their positions, before any task starts", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("never-dup", (n: number) => n)
+        const positions = Task.fromIterable([1, 2, 3, 4])
+        const cases: ReadonlyArray<readonly [ReadonlyArray<Task.Task<number>>, string]> = [
+          // Ids that are positions up to the last task, which repeats one of them.
+          [[...positions, Task.make({ id: "1", input: 5 })], "\"1\" (tasks 1 and 4)"],
+          // Two lists of positions put together.
+          [[...positions, ...Task.fromIterable([5, 6])], "\"0\" (tasks 0 and 4), \"1\" (tasks 1 and 5)"],
+          [
+            [Task.make({ id: "a", input: 1 }), Task.make({ id: "b", input: 2 }), Task.make({ id: "a", input: 3 })],
+            "\"a\" (tasks 0 and 2)"
+          ]
+        ]
+        for (const [tasks, named] of cases) {
+          const exit = yield* Effect.exit(Executor.run(tasks, agent.factory))
+          assert(Exit.isFailure(exit))
+          const error = Cause.squash(exit.cause)
+          assert(error instanceof AgentError.RunOptionsError)
+          assert.strictEqual(error.option, "tasks")
+          assert.include(error.message, `task ids must be unique within a run: ${named}`)
+        }
+        assert.strictEqual((yield* agent.stats).builds, 0)
+        // Ids that are positions, and ids of any other kind, run when each is used once.
+        const unique = [...positions, Task.make({ id: "x", input: 5 }), Task.make({ id: "4", input: 6 })]
+        assert.strictEqual((yield* withClock(Executor.run(unique, agent.factory))).summary.succeeded, 6)
+      }).pipe(provide))
+
     it.effect("rejects a timeout or deadline that is not a duration, before any task starts", () =>
       Effect.gen(function*() {
         const agent = yield* TestAgent.succeed("never-either", (n: number) => n)

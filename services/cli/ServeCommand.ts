@@ -23,6 +23,8 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Executor from "../../src/Executor.js"
+import * as RunJournal from "../../src/RunJournal.js"
+import * as JournalRunStore from "../http/JournalRunStore.js"
 import * as Runs from "../http/Runs.js"
 import * as RunsServer from "../http/RunsServer.js"
 import * as RunStore from "../http/RunStore.js"
@@ -30,6 +32,7 @@ import * as AgentModel from "../models/AgentModel.js"
 import * as AgentRegistry from "../models/AgentRegistry.js"
 import * as LanguageModelAgent from "../models/LanguageModelAgent.js"
 import * as internal from "./internal/exit.js"
+import * as Journal from "./internal/journal.js"
 import * as Output from "./Output.js"
 import * as RunCommand from "./RunCommand.js"
 
@@ -119,10 +122,21 @@ const options = {
       host.trim() === "" ? Effect.fail(invalid("--host: expected an address")) : Effect.succeed(host)
     ),
     Options.withDefault("127.0.0.1")
+  ),
+  journal: Options.text("journal").pipe(
+    Options.withPseudoName("file"),
+    Options.withDescription(
+      "Keep the runs, their records and their results in this SQLite file (created if missing), so that they " +
+        "survive a restart: a server started again on the file lists them and serves their results, reports and " +
+        "events; a run that was going when the server stopped shows as interrupted. In memory without it."
+    ),
+    Options.optional
   )
 }
 
-const serve = Effect.fnUntraced(function*(flags: { readonly port: number; readonly host: string }) {
+const serve = Effect.fnUntraced(function*(
+  flags: { readonly port: number; readonly host: string; readonly journal: Option.Option<string> }
+) {
   const output = yield* Output.Output
   const listen = yield* ServerFactory
   const usage = (message: string) =>
@@ -135,9 +149,17 @@ const serve = Effect.fnUntraced(function*(flags: { readonly port: number; readon
     (error) => usage(`configuration: ${error}`)
   )
   const [{ cors, maxBodySize }, { offlineLatency }] = settings
+  const store = Option.isSome(flags.journal)
+    ? JournalRunStore.layer().pipe(
+      Layer.provide(Layer.succeed(
+        RunJournal.RunJournal,
+        (yield* Journal.open({ command: "serve", file: flags.journal, create: true })).journal
+      ))
+    )
+    : RunStore.layerMemory()
   const services = yield* Layer.build(Layer.mergeAll(
     Executor.layerConfig(),
-    RunStore.layerMemory(),
+    store,
     RunsServer.layerAccessTokenConfig(),
     AgentModel.layerConfig({
       offline: { answer: AgentRegistry.offlineAnswers, latency: Option.getOrUndefined(offlineLatency) }
@@ -160,6 +182,7 @@ const serve = Effect.fnUntraced(function*(flags: { readonly port: number; readon
   yield* output.stderr(
     [
       `parallel-agents: serving the API and the dashboard on ${url} (model: ${model.spec})`,
+      ...(Option.isSome(flags.journal) ? [`Runs are kept in ${flags.journal.value}.`] : []),
       generated
         ? `Dashboard: ${url}/#token=${Redacted.value(token)}\n` +
           "The token above was made up for this server and is shown only now: set AGENT_HTTP_TOKEN to choose one."
@@ -173,7 +196,7 @@ const serve = Effect.fnUntraced(function*(flags: { readonly port: number; readon
 }, Effect.scoped)
 
 /**
- * `parallel-agents serve [--port 8787] [--host 127.0.0.1]`.
+ * `parallel-agents serve [--port 8787] [--host 127.0.0.1] [--journal <file>]`.
  *
  * @category constructors
  * @since 0.1.0

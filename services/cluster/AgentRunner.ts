@@ -23,6 +23,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Agent from "../../src/Agent.js"
 import * as AgentError from "../../src/AgentError.js"
@@ -31,6 +32,7 @@ import * as Task from "../../src/Task.js"
 import * as TaskResult from "../../src/TaskResult.js"
 import * as AgentTask from "./AgentTask.js"
 import * as ClusterConfig from "./ClusterConfig.js"
+import * as ClusterLimit from "./ClusterLimit.js"
 import * as storage from "./internal/storage.js"
 
 // =============================================================================
@@ -172,7 +174,8 @@ export interface Options {
  * Hosts the `AgentTask` entity for these agents on the `Sharding` in context. A task for an agent this runner does
  * not have ends `Failed`, with a message naming the agent and the agents it has. At most `concurrency` tasks run at
  * once: a runner-wide semaphore, since each task is its own entity; tasks beyond it wait on the runner that holds
- * their shard.
+ * their shard. With a `ClusterLimit` in context, a task also holds one of its leases while it runs (the cluster-wide
+ * limit); `launch` provides the one the settings give.
  *
  * @category layers
  * @since 0.1.0
@@ -197,6 +200,7 @@ export const layer = <R>(
       )
     }
     const semaphore = yield* Effect.makeSemaphore(concurrency)
+    const limit = Option.getOrElse(yield* Effect.serviceOption(ClusterLimit.ClusterLimit), () => ClusterLimit.unlimited)
 
     const run = Effect.fn("AgentRunner.run")(function*(runner: string, payload: Payload) {
       yield* Effect.annotateCurrentSpan({ agent: payload.agent, runId: payload.runId, taskId: payload.task.id })
@@ -217,7 +221,9 @@ export const layer = <R>(
           { agent: payload.agent }
         )
       }
-      const result = yield* semaphore.withPermits(1)(registration.run(payload))
+      // The runner's own permit first, then a lease of the cluster's limit: a runner never holds more leases than
+      // it runs tasks.
+      const result = yield* semaphore.withPermits(1)(limit.withLease(registration.run(payload)))
       yield* Effect.logDebug(`task ${payload.task.id}: ${result._tag}`).pipe(
         Effect.annotateLogs({
           package: "effect-parallel-agents",
@@ -275,7 +281,8 @@ export const layerSharding: Layer.Layer<
 
 /**
  * A whole runner process: hosts these agents (`layer`) on a Node.js runner (`layerSharding`) with settings from
- * configuration (`ClusterConfig.layerConfig`, `DATABASE_URL`; `options` take precedence), until it is interrupted;
+ * configuration (`ClusterConfig.layerConfig`, `DATABASE_URL`; `options` take precedence), under the cluster-wide
+ * limit they give (`CLUSTER_GLOBAL_CONCURRENCY`, `ClusterLimit.layerFromConfig`), until it is interrupted;
  * then it lets its running tasks finish (up to `CLUSTER_TERMINATION_TIMEOUT`) and hands its shards over. The app
  * provides the `Executor` and what the agents need (a language model).
  *
@@ -297,7 +304,10 @@ export const launch = <R>(
   Effect.gen(function*() {
     const config = yield* ClusterConfig.ClusterConfig
     return yield* Layer.launch(
-      layer(agents, { concurrency: config.runner.concurrency }).pipe(Layer.provide(layerSharding))
+      layer(agents, { concurrency: config.runner.concurrency }).pipe(
+        Layer.provide(layerSharding),
+        Layer.provide(ClusterLimit.layerFromConfig)
+      )
     )
   }).pipe(
     Effect.provide(Layer.merge(ClusterConfig.layerConfig(options), ClusterConfig.layerDatabase))

@@ -68,6 +68,12 @@ export interface Sharding {
   readonly entityTerminationTimeout: Duration.Duration
   /** The prefix of the cluster's tables (`cluster_messages`, `cluster_runners`, ...); `cluster` by default. Shared. */
   readonly tablePrefix: string
+  /**
+   * How many tasks may run at once across the whole cluster, whatever the runs and coordinators that send them (a
+   * provider's quota): each runner takes a lease in PostgreSQL before it calls an agent (`ClusterLimit`). None by
+   * default. Shared by the runners (coordinators do not read it).
+   */
+  readonly globalConcurrency: Option.Option<number>
 }
 
 /**
@@ -153,7 +159,8 @@ export const defaults: Service = {
     runnerHealthCheckInterval: Duration.seconds(5),
     entityMessagePollInterval: Duration.seconds(2),
     entityTerminationTimeout: Duration.seconds(15),
-    tablePrefix: "cluster"
+    tablePrefix: "cluster",
+    globalConcurrency: Option.none()
   },
   runner: {
     host: "localhost",
@@ -207,6 +214,12 @@ export const validate = (service: Service): Either.Either<Service, string> => {
     if (!Duration.isFinite(value) || Duration.toMillis(value) <= 0) {
       return Either.left(`${name}: expected a positive duration, got ${Duration.format(value)}`)
     }
+  }
+  if (
+    Option.isSome(sharding.globalConcurrency) &&
+    !(Number.isSafeInteger(sharding.globalConcurrency.value) && sharding.globalConcurrency.value >= 1)
+  ) {
+    return Either.left(`globalConcurrency: expected a whole number from 1, got ${sharding.globalConcurrency.value}`)
   }
   if (!/^[a-z_][a-z0-9_]*$/.test(sharding.tablePrefix)) {
     return Either.left(
@@ -269,6 +282,7 @@ const duration = (name: string, fallback: Duration.Duration, description: string
  * - `CLUSTER_SHARDS_PER_GROUP` (300), `CLUSTER_SHARD_LOCK_EXPIRATION` (`6 seconds`),
  *   `CLUSTER_SHARD_LOCK_REFRESH_INTERVAL` (`2 seconds`), `CLUSTER_TABLE_PREFIX` (`cluster`): shared, checked by
  *   `verify`
+ * - `CLUSTER_GLOBAL_CONCURRENCY` (none): shared by the runners, checked by `verify` in runners
  * - `CLUSTER_REFRESH_ASSIGNMENTS_INTERVAL` (`1 second`), `CLUSTER_HEALTH_CHECK_INTERVAL` (`5 seconds`),
  *   `CLUSTER_MESSAGE_POLL_INTERVAL` (`2 seconds`), `CLUSTER_TERMINATION_TIMEOUT` (`15 seconds`)
  *
@@ -313,6 +327,10 @@ export const shardingConfig: Config.Config<Sharding> = Config.all({
   tablePrefix: Config.string("CLUSTER_TABLE_PREFIX").pipe(
     Config.withDefault(defaults.sharding.tablePrefix),
     Config.withDescription("The prefix of the cluster's tables; the same in every process")
+  ),
+  globalConcurrency: Config.integer("CLUSTER_GLOBAL_CONCURRENCY").pipe(
+    Config.withDescription("How many tasks may run at once across the cluster; the same in every runner"),
+    Config.option
   )
 })
 
@@ -461,28 +479,36 @@ export const layerSharding = (
  */
 export const lockSpace = 1886413636
 
-/** The settings every process must agree on, as stored: name and value. */
-const sharedSettings = (sharding: Sharding): ReadonlyArray<readonly [string, string]> => [
+/** The settings every process (every runner, for the global limit) must agree on, as stored: name and value. */
+const sharedSettings = (sharding: Sharding, role: "runner" | "client"): ReadonlyArray<readonly [string, string]> => [
   ["shardsPerGroup", String(sharding.shardsPerGroup)],
   ["shardLockExpiration", Duration.format(sharding.shardLockExpiration)],
-  ["shardLockRefreshInterval", Duration.format(sharding.shardLockRefreshInterval)]
+  ["shardLockRefreshInterval", Duration.format(sharding.shardLockRefreshInterval)],
+  ...(role === "runner"
+    ? [
+      ["globalConcurrency", Option.match(sharding.globalConcurrency, { onNone: () => "none", onSome: String })] as const
+    ]
+    : [])
 ]
 
 /**
  * Checks that this process's shared sharding settings are those of the cluster: the first process to start stores
  * them in `<tablePrefix>_settings`; every later one compares its own with the stored values and fails with
- * `SettingsMismatch` if one differs. Runners and coordinators run it before they join.
+ * `SettingsMismatch` if one differs. Runners and coordinators run it before they join; a runner (`verifyAs("runner")`,
+ * and `verify`) also checks `globalConcurrency`, which only runners enforce.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const verify: Effect.Effect<void, SettingsMismatch | SqlError.SqlError, ClusterConfig | SqlClient.SqlClient> =
+export const verifyAs = (
+  role: "runner" | "client"
+): Effect.Effect<void, SettingsMismatch | SqlError.SqlError, ClusterConfig | SqlClient.SqlClient> =>
   Effect
     .gen(function*() {
       const { sharding } = yield* ClusterConfig
       const sql = (yield* SqlClient.SqlClient).withoutTransforms()
       const table = `${sharding.tablePrefix}_settings`
-      const own = sharedSettings(sharding)
+      const own = sharedSettings(sharding, role)
       const stored = yield* Effect.gen(function*() {
         // Two processes starting at once must not both create the table: a transaction-scoped advisory lock (of the
         // two-key kind, apart from @effect/cluster's one-key shard locks) puts them one after the other.
@@ -507,3 +533,12 @@ export const verify: Effect.Effect<void, SettingsMismatch | SqlError.SqlError, C
       if (mismatches.length > 0) return yield* new SettingsMismatch({ table, mismatches })
     })
     .pipe(Effect.withSpan("ClusterConfig.verify", { captureStackTrace: false }))
+
+/**
+ * `verifyAs("runner")`: every shared setting, the global limit included.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const verify: Effect.Effect<void, SettingsMismatch | SqlError.SqlError, ClusterConfig | SqlClient.SqlClient> =
+  verifyAs("runner")

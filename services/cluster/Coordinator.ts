@@ -21,12 +21,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AgentError from "../../src/AgentError.js"
+import * as fanOut from "../../src/internal/fanOut.js"
 import type * as Task from "../../src/Task.js"
 import * as TaskResult from "../../src/TaskResult.js"
 import * as AgentTask from "./AgentTask.js"
@@ -264,7 +266,8 @@ const sendingOf = <A, I>(options: Options<A, I>): Sending => ({
  * Sends tasks to the cluster and emits each task's result as it ends (completion order), with at most
  * `concurrency` tasks under way; tasks are read as slots free up, so a `Stream` of tasks is never read ahead by
  * more than that. Every task is reported exactly once. Options out of range fail the stream with `RunOptionsError`
- * before any task is sent.
+ * before any task is sent; an input stream that fails stops being read, and the stream fails with its error once
+ * the tasks under way are reported.
  *
  * **Gotchas**
  *
@@ -278,20 +281,37 @@ export const stream = <E = never, R = never, A = unknown, I = unknown>(
   tasks: Iterable<Task.Task<unknown>> | Stream.Stream<Task.Task<unknown>, E, R>,
   options: Options<A, I>
 ): Stream.Stream<Completed, E | AgentError.RunOptionsError, R | Sharding.Sharding> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrapScoped(Effect.gen(function*() {
     const invalid = validate(options)
     if (invalid !== undefined) return yield* invalid
     const send = yield* sender(sendingOf(options))
     const clock = yield* Effect.clock
+    // An input that fails stops the reading; the tasks under way are reported, then the stream fails with it.
+    let failure: Cause.Cause<E> | undefined
     const input = Stream.zipWithIndex(
       hasProperty(tasks, Stream.StreamTypeId)
         ? tasks as Stream.Stream<Task.Task<unknown>, E, R>
         : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
+    ).pipe(Stream.catchAllCause((cause) => {
+      failure = cause
+      return Stream.empty
+    }))
+    // A fiber per task under a semaphore, results through a mailbox, as `Executor.stream` does: what
+    // `Stream.mapEffect(send, { concurrency, unordered: true })` means, at a thirtieth of its cost per element.
+    const mailbox = yield* fanOut.makeMailbox<Completed, E>(options.concurrency)
+    const feed = yield* fanOut.feedUnordered(
+      mailbox,
+      input,
+      options.concurrency,
+      ([task, index]) => send(task, index, clock.unsafeCurrentTimeMillis())
     )
-    return Stream.mapEffect(input, ([task, index]) => send(task, index, clock.unsafeCurrentTimeMillis()), {
-      concurrency: options.concurrency,
-      unordered: true
-    })
+    yield* Effect.forkScoped(Effect.onExit(feed, (exit) =>
+      Exit.isFailure(exit)
+        ? mailbox.failCause(exit.cause)
+        : failure === undefined
+        ? mailbox.end
+        : mailbox.failCause(failure)))
+    return Mailbox.toStream(mailbox)
   }))
 
 /**

@@ -40,6 +40,16 @@ export * as ClusterConfig from "./ClusterConfig.js"
 export * as ClusterExecutor from "./ClusterExecutor.js"
 
 /**
+ * A limit on how many tasks run at once across a whole cluster (a provider's quota), whatever the runs and
+ * coordinators that send them: a runner takes a lease from a table of `limit` slots in the cluster's PostgreSQL
+ * before it calls an agent, and gives it back when the task ends. A lease names the database session of the runner
+ * that holds it, so the leases of a runner that dies come back as soon as PostgreSQL sees its session end.
+ *
+ * @since 0.1.0
+ */
+export * as ClusterLimit from "./ClusterLimit.js"
+
+/**
  * The coordinator side of a cluster: sends a run's tasks to the `AgentTask` entity, at most `concurrency` at once
  * across the whole cluster, and collects every task's result, in input order (`run`) or as they end (`stream`).
  * Tasks go to the runner that holds their shard; a runner that dies has its tasks taken over by the others, and a

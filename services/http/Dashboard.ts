@@ -145,6 +145,7 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .state{font-size:12px;padding:1px 8px;border-radius:10px;background:var(--lane);color:var(--muted);white-space:nowrap}
 .state-running{background:#e4ecfa;color:#2f5fb3}.state-finished{background:#e2f3e8;color:#22784a}
 .state-cancelled{background:#efeafa;color:#5d4aa8}.state-failed{background:#fbe6e6;color:#a83232}
+.state-interrupted{background:#fbf0dc;color:#8a5a12}
 .run-head{display:flex;flex-wrap:wrap;align-items:center;gap:8px 12px;margin-bottom:10px}
 .run-head h2{margin:0;overflow-wrap:anywhere}
 .actions{display:flex;gap:8px;margin-left:auto;flex-wrap:wrap}

@@ -44,12 +44,15 @@ import * as RunStore from "./RunStore.js"
 
 /**
  * Where a run is: `running`, `finished` (every task ended), `cancelled` (stopped by a cancel or a shutdown; the
- * tasks that ended are kept) or `failed` (the run itself failed, before or while it ran its tasks).
+ * tasks that ended are kept), `failed` (the run itself failed, before or while it ran its tasks) or `interrupted`
+ * (with a durable store: the run was going when its server stopped, a crash or a `kill -9`, before it could be
+ * cancelled; the results it had recorded are kept, its `summary` counts them, its `endedAt` is when the last of them
+ * was recorded, and its events replay them).
  *
  * @category models
  * @since 0.1.0
  */
-export const RunState = Schema.Literal("running", "finished", "cancelled", "failed")
+export const RunState = Schema.Literal("running", "finished", "cancelled", "failed", "interrupted")
 
 /**
  * @category models
@@ -221,7 +224,8 @@ export interface StartOptions {
 
 /**
  * One event of a run as readers get it: its number in the run (from 1), its kind (the `RunEvent`'s `_tag`) and its
- * JSON (the event's fields; a task's result as its `TaskFile.resultLine` with `started`, `startedAt` and `slot`).
+ * JSON (the event's fields; a task's result as its `TaskFile.resultLine` with `started`, `startedAt` and `slot`). A
+ * task's events leave out `_tag` and `runId`, which the kind and the run's stream say.
  *
  * @category models
  * @since 0.1.0
@@ -441,6 +445,21 @@ const replay = (
   return out.map((event, i) => ({ id: i + 1, ...event }))
 }
 
+/**
+ * A stored run that is not live here, though its record says it is running: it was going when the process that ran
+ * it stopped (a durable store keeps its record from before), so it is interrupted. A running run always is live.
+ */
+const orphaned = (info: RunInfo): RunInfo =>
+  info.state === "running"
+    ? {
+      ...info,
+      state: "interrupted",
+      inFlight: 0,
+      eventStreams: 0,
+      error: "the run was going when its server stopped; the results it had recorded are kept"
+    }
+    : info
+
 // =============================================================================
 // constructors
 // =============================================================================
@@ -488,7 +507,7 @@ export const make = <R>(
         store.get(id),
         Option.match({
           onNone: () => Effect.fail(new RunNotFound({ runId: id })),
-          onSome: Effect.succeed
+          onSome: (info) => Effect.succeed(orphaned(info))
         })
       )
 
@@ -621,7 +640,7 @@ export const make = <R>(
 
     const list = Effect.flatMap(
       store.list,
-      (infos) => Effect.map(now, (at) => infos.map((info) => live.get(info.id)?.info(at) ?? info))
+      (infos) => Effect.map(now, (at) => infos.map((info) => live.get(info.id)?.info(at) ?? orphaned(info)))
     ).pipe(
       Effect.withSpan("Runs.list")
     )

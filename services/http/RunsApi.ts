@@ -201,6 +201,14 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .addSuccess(Runs.RunInfo)
       .addError(Runs.RunNotFound)
       .annotate(OpenApi.Summary, "Read a run: its state, options, tasks by outcome and stats")
+      .annotate(
+        OpenApi.Description,
+        "`state` is `running`, `finished`, `cancelled`, `failed` or `interrupted`. With a durable store " +
+          "(`serve --journal`), runs survive a restart: a run that was going when its server stopped (a crash, a " +
+          "`kill -9`) is `interrupted`: `summary` counts the results it had recorded, `endedAt` is when the last " +
+          "of them was, `error` says so, and its results, report and events (replayed from its results, then the " +
+          "stream ends) stay readable. It is not resumed."
+      )
   )
   .add(
     HttpApiEndpoint.del("cancel")`/runs/${RunId}`
@@ -241,8 +249,10 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .annotate(
         OpenApi.Description,
         "A stream (`text/event-stream`) of the run's `RunEvent`s: each has an `id` (its number in the run), an " +
-          "`event` (its `_tag`) and its JSON as `data`. `Last-Event-ID` resumes after that event. A comment is sent " +
-          "every few seconds to keep the connection open. The stream ends when the run ends."
+          "`event` (its `_tag`) and its JSON as `data` (a task's events without `_tag` and `runId`). " +
+          "`Last-Event-ID` resumes after that event. A comment is sent every few seconds to keep the connection open. The stream ends when the run ends. A run of a server " +
+          "before a restart (`serve --journal`) replays its start, each result it recorded in the order they were " +
+          "recorded, and its end, then the stream ends."
       )
   )
   .add(

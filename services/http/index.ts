@@ -9,6 +9,21 @@
 export * as Dashboard from "./Dashboard.js"
 
 /**
+ * The runs service's store (`RunStore`) over the run journal (`RunJournal`), so that runs and their results survive
+ * a restart: with the journal in a SQLite file or PostgreSQL (`effect-parallel-agents/store`), a server started
+ * again lists the runs of the one before, reads their results in the order they were recorded, their reports and
+ * their events. Each run's record is kept with the run in the journal (its options), each result as the run's
+ * entry for its task; the results of the runs of this process are also kept in memory while they run, so that
+ * readers following a run live do not read the journal again.
+ *
+ * A run the journal holds that its record says is running, but that no runs service of this process runs, was
+ * going when its process stopped: `Runs` shows it as `interrupted`, with the results it had recorded.
+ *
+ * @since 0.1.0
+ */
+export * as JournalRunStore from "./JournalRunStore.js"
+
+/**
  * Where the runs service keeps its runs: each run's record (`Runs.RunInfo`) and its results, in the order they
  * ended. `layerMemory` keeps them in the process and forgets the oldest finished runs past a limit; a durable store
  * (a journal over `@effect/sql`) implements the same five operations, so that runs and their results survive a

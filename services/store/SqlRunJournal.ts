@@ -9,6 +9,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -125,6 +126,7 @@ interface Pending {
 }
 
 interface EntryRow {
+  readonly seq: Integer
   readonly task_id: string
   readonly input_hash: string
   readonly outcome: string
@@ -218,6 +220,20 @@ const migrations = (prefix: string) =>
         recorded_at BIGINT NOT NULL,
         PRIMARY KEY (run_id, task_id)
       )`
+    }),
+    // The order entries were recorded in, per run: `seq` goes up with each entry a run records. Entries of a journal
+    // made before it are numbered by the time they were recorded (then by task id, within a batch).
+    "0002_entry_order": Effect.gen(function*() {
+      const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+      const entries = sql(`${prefix}_entries`)
+      yield* sql`ALTER TABLE ${entries} ADD COLUMN seq BIGINT`
+      yield* sql`UPDATE ${entries} SET seq = numbered.n
+        FROM (
+          SELECT run_id, task_id, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY recorded_at, task_id) AS n
+          FROM ${entries}
+        ) AS numbered
+        WHERE ${entries}.run_id = numbered.run_id AND ${entries}.task_id = numbered.task_id`
+      yield* sql`CREATE INDEX ${sql(`${prefix}_entries_order`)} ON ${entries} (run_id, seq, task_id)`
     })
   })
 
@@ -232,7 +248,10 @@ const migrations = (prefix: string) =>
  * Results and options are stored as JSON text. Each batch is one `INSERT ... ON CONFLICT DO UPDATE` statement of at
  * most `batchSize` rows, so it commits or fails as a whole; when it fails, every record of the batch fails with
  * `Write` and the writer goes on with the next batch. Each batch is traced as a `RunJournal.write` span with its
- * `rows`.
+ * `rows`. Each entry gets the next number of its run (`seq`, from 1; the journal reads a run's last number once,
+ * the first time it writes the run), and a run's entries are read back in that order, a page per query seeking in
+ * the `(run_id, seq, task_id)` index. Migration `0002_entry_order` adds the numbers to a journal made before them,
+ * in the order of the times its entries were recorded.
  *
  * @category constructors
  * @since 0.1.0
@@ -273,19 +292,44 @@ export const make = (
 
     // === writes
 
+    // The last `seq` of each run this journal wrote or read: a run's next entry takes the one after. The journal
+    // reads it from the store the first time it writes a run (a run resumed after a restart goes on after its
+    // entries). Two processes recording one run at the same time may number entries alike; they then come back by
+    // task id.
+    const lastSeq = new Map<string, number>()
+    const readLastSeq = (batch: ReadonlyArray<Pending>) => {
+      const unknown = Array.from(new Set(batch.map((pending) => pending.runId))).filter((id) => !lastSeq.has(id))
+      if (unknown.length === 0) return Effect.void
+      return Effect.map(
+        sql<{ readonly run_id: string; readonly seq: Integer | null }>`SELECT run_id, MAX(seq) AS seq FROM ${entries}
+          WHERE ${sql.in("run_id", unknown)} GROUP BY run_id`,
+        (found) => {
+          for (const id of unknown) lastSeq.set(id, 0)
+          for (const row of found) lastSeq.set(row.run_id, Number(row.seq ?? 0))
+        }
+      )
+    }
+
     const write = (batch: ReadonlyArray<Pending>) =>
       Effect.gen(function*() {
+        yield* readLastSeq(batch)
         const recordedAt = yield* Clock.currentTimeMillis
         // One row per task: PostgreSQL refuses a statement that updates a row twice. The last record wins.
         const rows = new Map<string, Record<string, string | number>>()
         for (const { entry, result, runId } of batch) {
-          rows.set(`${runId}\u0000${entry.taskId}`, {
+          const key = `${runId}\u0000${entry.taskId}`
+          const seq = lastSeq.get(runId)! + 1
+          lastSeq.set(runId, seq)
+          // Deleted first, so that the row keeps the place of its last record.
+          rows.delete(key)
+          rows.set(key, {
             run_id: runId,
             task_id: entry.taskId,
             input_hash: entry.inputHash,
             outcome: entry.outcome,
             result,
-            recorded_at: recordedAt
+            recorded_at: recordedAt,
+            seq
           })
         }
         yield* sql`INSERT INTO ${entries} ${sql.insert(Array.from(rows.values()))}
@@ -293,7 +337,8 @@ export const make = (
             input_hash = excluded.input_hash,
             outcome = excluded.outcome,
             result = excluded.result,
-            recorded_at = excluded.recorded_at`
+            recorded_at = excluded.recorded_at,
+            seq = excluded.seq`
       }).pipe(
         Effect.withSpan("RunJournal.write", { attributes: { rows: batch.length }, captureStackTrace: false }),
         Effect.exit,
@@ -365,23 +410,28 @@ export const make = (
         return Effect.succeed(decoded)
       })
 
-    const page = (runId: string, after: Option.Option<string>) =>
+    // Keyset pages in the order entries were recorded: each page starts after the last one's `(seq, task_id)`, a row
+    // value both databases seek to in the `(run_id, seq, task_id)` index (an `OR` of the two columns reads slower).
+    const page = (runId: string, after: Option.Option<readonly [Integer, string]>) =>
       (Option.isNone(after)
-        ? sql<EntryRow>`SELECT task_id, input_hash, outcome, result FROM ${entries}
-            WHERE run_id = ${runId} ORDER BY task_id LIMIT ${pageSize}`
-        : sql<EntryRow>`SELECT task_id, input_hash, outcome, result FROM ${entries}
-            WHERE run_id = ${runId} AND task_id > ${after.value} ORDER BY task_id LIMIT ${pageSize}`).pipe(
+        ? sql<EntryRow>`SELECT seq, task_id, input_hash, outcome, result FROM ${entries}
+            WHERE run_id = ${runId} ORDER BY seq, task_id LIMIT ${pageSize}`
+        : sql<EntryRow>`SELECT seq, task_id, input_hash, outcome, result FROM ${entries}
+            WHERE run_id = ${runId} AND (seq, task_id) > (${after.value[0]}, ${after.value[1]})
+            ORDER BY seq, task_id LIMIT ${pageSize}`).pipe(
           Effect.mapError((error) => journalError("Read", error, { runId })),
           Effect.flatMap((rows) =>
             Effect.map(
               decodePage(runId, rows),
-              (decoded) =>
-                [
+              (decoded) => {
+                const last = rows[rows.length - 1]
+                return [
                   Chunk.unsafeFromArray(decoded),
-                  rows.length < pageSize
+                  rows.length < pageSize || last === undefined
                     ? Option.none()
-                    : Option.some(Option.some(rows[rows.length - 1]!.task_id))
+                    : Option.some(Option.some([last.seq, last.task_id] as const))
                 ] as const
+              }
             )
           )
         )
@@ -433,13 +483,9 @@ export const make = (
         ) as ReadonlyArray<RunJournal.RunInfo>
       })
 
-    return RunJournal.RunJournal.of({
-      record,
-      entries: (runId) =>
-        Stream.paginateChunkEffect(Option.none<string>(), (after) => page(runId, after)).pipe(
-          Stream.withSpan("RunJournal.entries", { attributes: { runId }, captureStackTrace: false })
-        ),
-      start: Effect.fn("RunJournal.start", { captureStackTrace: false })(function*(run: RunJournal.RunStart) {
+    // A run's marker, created as started now, or its agent and options replaced, and `more` set.
+    const upsertRun = (run: RunJournal.RunStart, more: Statement.Fragment) =>
+      Effect.gen(function*() {
         const encoded = run.options === undefined ? null : yield* encodeJson(run.options, run.runId)
         const now = yield* Clock.currentTimeMillis
         yield* sql`INSERT INTO ${runs} ${
@@ -447,12 +493,28 @@ export const make = (
         }
           ON CONFLICT (run_id) DO UPDATE SET
             agent = excluded.agent,
-            options = excluded.options,
-            starts = ${runs}.starts + 1,
-            resumed_at = excluded.started_at,
-            finished_at = NULL`.pipe(
+            options = excluded.options${more}`.pipe(
           Effect.mapError((error) => journalError("Write", error, { runId: run.runId }))
         )
+      })
+
+    return RunJournal.RunJournal.of({
+      record,
+      entries: (runId) =>
+        Stream.paginateChunkEffect(Option.none<readonly [Integer, string]>(), (after) => page(runId, after)).pipe(
+          Stream.withSpan("RunJournal.entries", { attributes: { runId }, captureStackTrace: false })
+        ),
+      start: Effect.fn("RunJournal.start", { captureStackTrace: false })(function*(run: RunJournal.RunStart) {
+        yield* upsertRun(
+          run,
+          sql`,
+            starts = ${runs}.starts + 1,
+            resumed_at = excluded.started_at,
+            finished_at = NULL`
+        )
+      }),
+      update: Effect.fn("RunJournal.update", { captureStackTrace: false })(function*(run: RunJournal.RunStart) {
+        yield* upsertRun(run, sql``)
       }),
       finish: Effect.fn("RunJournal.finish", { captureStackTrace: false })(function*(runId: string) {
         const now = yield* Clock.currentTimeMillis

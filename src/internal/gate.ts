@@ -43,9 +43,12 @@ export class Gate {
     this.reason = reason
     this.closed.unsafeOpen()
   }
-  /** Whether a task may start now; the deadline closes the gate even before its timer fires. */
-  open(now: number): boolean {
-    if (now >= this.deadlineAt) this.close("RunDeadline")
+  /**
+   * Whether a task may start now; the deadline closes the gate even before its timer fires. The clock is read only
+   * when the run has a deadline.
+   */
+  open(now: () => number): boolean {
+    if (this.deadlineAt !== Infinity && now() >= this.deadlineAt) this.close("RunDeadline")
     return this.reason === undefined
   }
 }

@@ -1,57 +1,25 @@
-import * as Cause from "effect/Cause"
-import * as Context from "effect/Context"
+/**
+ * One task run here, from its admission to its result, never failing: admission (the run still starts tasks, the
+ * task's own options are valid, the adaptive limit and the budget have room) ▸ its attempts (`attempts.ts`: a fresh
+ * agent on a fiber of its own for each, stopped at its deadline, retried by the run's `Schedule`) ▸ `Effect.exit` ▸
+ * `TaskResult.fromExit` ▸ settled: its lane, permit and budget given back, its result counted and published.
+ *
+ * @internal
+ */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
-import * as Runtime from "effect/Runtime"
-import * as Schedule from "effect/Schedule"
-import * as ScheduleIntervals from "effect/ScheduleIntervals"
-import * as Tracer from "effect/Tracer"
-import * as Agent from "../Agent.js"
+import * as Exit from "effect/Exit"
+import type * as Tracer from "effect/Tracer"
 import * as AgentError from "../AgentError.js"
-import * as AgentInstance from "../AgentInstance.js"
-import * as Retry from "../Retry.js"
 import type * as RunJournal from "../RunJournal.js"
 import * as Task from "../Task.js"
-import * as TaskOutput from "../TaskOutput.js"
 import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
-import type * as Observe from "./observe.js"
+import * as Attempts from "./attempts.js"
+import type { Started } from "./attempts.js"
 import * as Remote from "./remote.js"
 import * as RunState from "./runState.js"
 import type { Result } from "./runState.js"
-
-/** One started task: what its attempts share, and what they leave behind. */
-interface Started {
-  readonly task: Task.Task<unknown>
-  readonly index: number
-  readonly queuedAt: number
-  readonly startedAt: number
-  readonly estimate: Usage.Usage
-  readonly timeoutMillis: number
-  readonly meter: Observe.Meter
-  readonly span: Tracer.Span | undefined
-  attempt: number
-  instance: AgentInstance.Service | undefined
-  /** The attempts that failed and were retried, oldest first. */
-  failed: Array<TaskResult.FailedAttempt> | undefined
-  /** The last attempt that failed, until the next one starts (then it is one that was retried). */
-  last: (Omit<TaskResult.FailedAttempt, "delayMillis"> & { readonly endedAt: number }) | undefined
-  /** The adaptive limit's epoch when the attempt under way started. */
-  epoch: number
-}
-
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  return typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
-    ? error.message
-    : String(error)
-}
-
-const rateLimited = (cause: Cause.Cause<unknown>): boolean => {
-  const error = Cause.failureOption(cause)
-  return error._tag === "Some" && Retry.isRateLimited(error.value)
-}
 
 /** @internal */
 export type Run<In, Out, E, EL, R, A> = RunState.Run<In, Out, E, EL, R, A>
@@ -61,189 +29,18 @@ export type Ledger = RunState.Ledger
 export const Lanes = RunState.Lanes
 
 /**
- * One task, from its admission to its result, never failing: admission (the run still starts tasks, the task's own
- * options are valid, the adaptive limit and the budget have room) ▸ a fresh agent built for each attempt on a fiber
- * of its own ▸ its run, stopped at the attempt's deadline (the task's timeout or the run's deadline, the earlier) ▸
- * `Effect.retry` with the run's `Schedule`, a fresh instance each time ▸ `Effect.exit` ▸ `TaskResult.fromExit`.
- * The result is counted in the run's tally and published before it is returned.
+ * The `runOne` of a run: one task from its admission to its result, never failing. The result is counted in the
+ * run's tally and published before it is returned.
  *
  * @internal
  */
 export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, A>) => {
-  const { clock, factory, gate, observe, runId } = run
+  const { clock, factory, gate, observe } = run
   const now = () => clock.unsafeCurrentTimeMillis()
-  const contextMap = run.context.unsafeMap
 
   const { finish, neverStarted, notStarted, publish } = RunState.outcomes(run)
   const ledger = run.ledger
-
-  // ===========================================================================
-  // one attempt, on a fiber of its own
-  // ===========================================================================
-
-  const buildError = (cause: Cause.Cause<unknown>) =>
-    TaskResult.isInterruption(cause) ? Effect.failCause(cause) : Effect.flatMap(
-      AgentInstance.AgentInstance,
-      (instance) =>
-        Effect.fail(
-          new AgentError.AgentBuildError({
-            agent: instance.name,
-            taskId: instance.taskId,
-            cause: Cause.squash(cause),
-            ...(Cause.isFailure(cause) ? {} : { description: `the factory died: ${describe(cause)}` })
-          })
-        )
-    )
-  // Built once per run: the factory's effect, its build failures (typed or defects) as `AgentBuildError`s.
-  const build = Effect.catchAllCause(Agent.build(factory), buildError)
-  const scoped = factory.kind !== "effect"
-
-  const body = (input: unknown, instance: AgentInstance.Service): Effect.Effect<A, unknown, never> => {
-    const runAgent = (input: In) => Effect.flatMap(build, (agent) => agent.run(input))
-    let work: Effect.Effect<unknown, unknown, unknown> = run.decodeInput === undefined
-      ? runAgent(input as In)
-      : Effect.flatMap(
-        Effect.mapError(
-          run.decodeInput(input),
-          (error) => AgentError.AgentInputError.fromParseError({ agent: instance.name, taskId: instance.taskId, error })
-        ),
-        runAgent
-      )
-    if (scoped) work = Effect.scoped(work)
-    if (run.decodeOutput !== undefined) {
-      const decode = run.decodeOutput
-      work = Effect.flatMap(work, (output) =>
-        Effect.mapError(
-          decode(output as Out),
-          (error) =>
-            AgentError.AgentOutputError.fromParseError({ agent: instance.name, taskId: instance.taskId, error })
-        ))
-    }
-    return work as Effect.Effect<A, unknown, never>
-  }
-
-  const attempt = (task: Started): Effect.Effect<A, unknown> =>
-    Effect.suspend(() => {
-      const startedAt = now()
-      const last = task.last
-      if (last !== undefined) {
-        ;(task.failed ??= []).push({ ...last, delayMillis: startedAt - last.endedAt })
-        task.last = undefined
-      }
-      if (startedAt >= run.deadlineAt) {
-        // The run's deadline passed while the task waited for its next attempt (or for the rate limit).
-        return Effect.fail(
-          new AgentError.AgentTimeout({
-            agent: task.instance?.name ?? factory.name,
-            taskId: task.task.id,
-            reason: "RunDeadline",
-            timeout: Duration.millis(run.deadlineMillis)
-          })
-        )
-      }
-      const attemptNo = ++task.attempt
-      const instance = AgentInstance.make({
-        agent: factory.name,
-        runId,
-        taskId: task.task.id,
-        attempt: attemptNo,
-        position: run.inStream ? task.index : undefined
-      })
-      task.instance = instance
-      if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
-      // The attempt's context: the run's, and this attempt's identity, meter, output and span.
-      const services = new Map(contextMap)
-      services.set(AgentInstance.AgentInstance.key, instance)
-      services.set(Usage.UsageMeter.key, task.meter)
-      const output = observe.events ? observe.output(task.task, task.index, attemptNo, now) : undefined
-      if (output !== undefined) services.set(TaskOutput.TaskOutput.key, output)
-      if (task.span !== undefined) services.set(Tracer.ParentSpan.key, task.span)
-      const byTask = startedAt + task.timeoutMillis <= run.deadlineAt
-      const ran = run.watchdog.run({
-        effect: body(task.task.input, instance),
-        runtime: Runtime.make({
-          context: Context.unsafeMake(services),
-          fiberRefs: run.fiberRefs,
-          runtimeFlags: run.runtimeFlags
-        }),
-        deadline: byTask ? startedAt + task.timeoutMillis : run.deadlineAt,
-        onTimeout: () =>
-          new AgentError.AgentTimeout({
-            agent: instance.name,
-            taskId: task.task.id,
-            reason: byTask ? "TaskTimeout" : "RunDeadline",
-            timeout: Duration.millis(byTask ? task.timeoutMillis : run.deadlineMillis)
-          }),
-        onEnd: run.retry === undefined ? undefined : (exit) => {
-          if (exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
-          const endedAt = now()
-          const error = Cause.failureOption(exit.cause)
-          task.last = {
-            attempt: attemptNo,
-            agent: instance.name,
-            startedAt,
-            durationMillis: endedAt - startedAt,
-            outcome: error._tag === "Some" && error.value instanceof AgentError.AgentTimeout ? "TimedOut" : "Failed",
-            cause: exit.cause,
-            endedAt
-          }
-        },
-        annotations: () => ({ runId, taskId: task.task.id, agentInstance: instance.name })
-      })
-      const started = observe.attemptStarted(task.task, task.index, instance, attemptNo, startedAt)
-      const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
-      return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
-    })
-
-  // ===========================================================================
-  // the attempts of one task
-  // ===========================================================================
-
-  // With a rate limit an attempt first waits for its turn (its timeout starts when it gets it); the run's deadline
-  // ends the wait.
-  const turn = (task: Started) =>
-    Effect.zipRight(
-      Effect.raceFirst(
-        run.rateLimit!.take(task.estimate.inputTokens + task.estimate.outputTokens),
-        gate.deadline.await
-      ),
-      attempt(task)
-    )
-
-  // Retries a failed attempt when the policy accepts its error, after the schedule's delay (cut short by the run's
-  // deadline), with a fresh instance.
-  const retried = (task: Started, attempts: Effect.Effect<A, unknown>): Effect.Effect<A, unknown> => {
-    const retry = run.retry!
-    let schedule = retry.schedule
-    if (run.deadlineAt !== Infinity) {
-      schedule = Schedule.modifyDelay(
-        schedule,
-        (_, delay) => Duration.min(delay, Duration.millis(Math.max(0, run.deadlineAt - now())))
-      )
-    }
-    schedule = Schedule.onDecision(schedule, (_, decision) => {
-      const last = task.last
-      if (decision._tag === "Done" || last === undefined) return Effect.void
-      const at = now()
-      const cut = run.adaptive !== undefined && rateLimited(last.cause)
-        ? run.adaptive.onRateLimited(task.epoch)
-        : Effect.void
-      return Effect.zipRight(
-        cut,
-        observe.retrying({
-          task: task.task,
-          index: task.index,
-          agent: last.agent,
-          attempt: last.attempt,
-          outcome: last.outcome,
-          message: describe(last.cause),
-          delayMillis: Math.max(0, ScheduleIntervals.start(decision.intervals) - at),
-          at
-        })
-      )
-    })
-    return Effect.retry(attempts, { schedule, while: retry.while })
-  }
+  const attempts = Attempts.make(run)
 
   const complete = (
     task: Started,
@@ -281,12 +78,13 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
         failedAttempts: task.failed
       }, exit)) as Result<A, E>
     if (task.span !== undefined) observe.endSpan(task.span, result, clock.unsafeCurrentTimeNanos())
-    let settle = finish(result, true)
     const adaptive = run.adaptive
+    // Its end is published at `endedAt` unless the permit or the budget it gives back first lets another task start.
+    let settle = finish(result, true, adaptive === undefined && run.budget === undefined ? endedAt : undefined)
     if (adaptive !== undefined) {
       const after = result._tag === "Succeeded"
         ? adaptive.onSuccess()
-        : exit._tag === "Failure" && rateLimited(exit.cause)
+        : exit._tag === "Failure" && Attempts.rateLimited(exit.cause)
         ? adaptive.onRateLimited(task.epoch)
         : Effect.void
       settle = Effect.zipRight(Effect.zipRight(after, adaptive.semaphore.release(1)), settle)
@@ -320,9 +118,11 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
         last: undefined,
         epoch: 0
       }
-      let attempts = run.rateLimit === undefined ? attempt(started) : turn(started)
-      if (run.retry !== undefined) attempts = retried(started, attempts)
-      return Effect.flatMap(Effect.exit(restore(attempts)), (exit) => complete(started, lane, exit))
+      const outcome = attempts(started)
+      // An attempt that ended as it started (an agent that never waited) needs no waiting, nor unmasking.
+      return Exit.isExit(outcome)
+        ? complete(started, lane, outcome as Exit.Exit<A, unknown>)
+        : Effect.flatMap(Effect.exit(restore(outcome)), (exit) => complete(started, lane, exit))
     })
 
   // ===========================================================================
@@ -355,7 +155,7 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
     index: number,
     queuedAt: number
   ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
-    if (!gate.open(now())) return neverStarted(task, index, queuedAt, gate.reason!)
+    if (!gate.open(now)) return neverStarted(task, index, queuedAt, gate.reason!)
     const timeoutError = Task.timeoutError(task)
     if (timeoutError !== undefined) {
       return notStarted(
@@ -379,7 +179,7 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
     return Effect.flatMap(
       Effect.raceFirst(Effect.as(adaptive.semaphore.take(1), true), Effect.as(gate.closed.await, false)),
       (permitted) => {
-        if (permitted && gate.open(now())) {
+        if (permitted && gate.open(now)) {
           return Effect.onExit(
             budgeted(task, index, queuedAt, estimate),
             (exit) => exit._tag === "Success" && exit.value.started ? Effect.void : adaptive.semaphore.release(1)

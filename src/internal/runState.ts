@@ -130,19 +130,24 @@ export type Result<A, E> = TaskResult.TaskResult<A, E | AgentError.AgentError>
 export const outcomes = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
   const { clock, gate, observe, tally } = run
   const now = () => clock.unsafeCurrentTimeMillis()
-  // A result is final here: counted, checked against the failure policy, published.
-  const publish = (result: Result<A, E>, started: boolean): Effect.Effect<Result<A, E>> => {
+  // A result is final here: counted, checked against the failure policy, published (at `at`, when the caller has
+  // just read the clock).
+  const publish = (result: Result<A, E>, started: boolean, at?: number): Effect.Effect<Result<A, E>> => {
     tally.add(result)
     if (result._tag === "Failed" || result._tag === "TimedOut") gate.failurePolicy.failed(tally.summary)
-    const ended = observe.ended(result, now(), started)
+    const ended = observe.ended(result, at ?? now(), started)
     return ended === undefined ? Effect.succeed(result) : Effect.as(ended, result)
   }
-  // A durable run keeps each result before it publishes it; a result it could not keep is not published.
+  // A durable run keeps each result before it publishes it (later than `at`); a result it could not keep is not
+  // published.
   const ledger = run.ledger
-  const finish: (result: Result<A, E>, started: boolean) => Effect.Effect<Result<A, E>, RunJournal.RunJournalError> =
-    ledger === undefined
-      ? publish
-      : (result, started) => Effect.zipRight(ledger.record(result), publish(result, started))
+  const finish: (
+    result: Result<A, E>,
+    started: boolean,
+    at?: number
+  ) => Effect.Effect<Result<A, E>, RunJournal.RunJournalError> = ledger === undefined
+    ? publish
+    : (result, started) => Effect.zipRight(ledger.record(result), publish(result, started))
 
   const notStarted = (task: Task.Task<unknown>, index: number, queuedAt: number, error: AgentError.AgentError) =>
     finish(

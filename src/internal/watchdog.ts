@@ -14,7 +14,8 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
  *
  * An attempt is a fresh fiber started from the run's runtime and the attempt's context (`Runtime.runFork`), so
  * nothing the agent does to its fiber (FiberRefs, loggers, forks) reaches the task's fiber, another attempt or
- * another task. The task's fiber waits for the attempt's exit (`Effect.async`). One timer fiber per run sleeps on
+ * another task. An attempt that ends as it starts (an agent that never waits) gives its outcome at once; the task's
+ * fiber waits for any other attempt's exit (`Effect.async`). One timer fiber per run sleeps on
  * the `Clock` until the earliest deadline and interrupts the attempts that are due: `Effect.timeout` would race two
  * more fibers per attempt, which costs several times the rest of the engine for a short task. The attempts under
  * way are kept in a set, so that an interrupted run interrupts them all and waits for them (within the grace); a
@@ -31,7 +32,13 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
 export interface Watchdog {
   /** The timer fiber: it never ends but by interruption, or by a defect (a bug), which fails its runs. */
   readonly fiber: Fiber.RuntimeFiber<never>
+  /** Runs an attempt: its fiber starts when the effect runs. */
   readonly run: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
+  /**
+   * Starts an attempt now (a call with an effect, for a caller already running): its outcome as an `Exit` if it
+   * ended as it started, or else the effect that waits for it.
+   */
+  readonly start: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
   /**
    * Interrupts the attempts still running and waits for them to stop, each within the grace: what the run does
    * when it is interrupted, or when a stream of results is closed early. The task that waited for an attempt has
@@ -64,15 +71,22 @@ class Running<A, E, T> implements Entry {
   fired = false
   /** The task has its outcome: the attempt ended, or it was left running. */
   settled = false
+  /** The task waiting for the outcome, once it waits; the outcome, if it came first. */
+  private resume: ((effect: Effect.Effect<A, E | T>) => void) | undefined = undefined
+  private exit: Exit.Exit<A, E | T> | undefined = undefined
   constructor(
     readonly attempt: Attempt<A, E, T>,
-    readonly fiber: Fiber.RuntimeFiber<A, E>,
-    readonly resume: (effect: Effect.Effect<A, E | T>) => void
+    readonly fiber: Fiber.RuntimeFiber<A, E>
   ) {}
   end(exit: Exit.Exit<A, E | T>): void {
     this.settled = true
     this.attempt.onEnd?.(exit)
-    this.resume(exit)
+    if (this.resume === undefined) this.exit = exit
+    else this.resume(exit)
+  }
+  wait(resume: (effect: Effect.Effect<A, E | T>) => void): void {
+    if (this.exit === undefined) this.resume = resume
+    else resume(this.exit)
   }
 }
 
@@ -137,39 +151,50 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
       return timer
     }))
 
-    const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> =>
-      Effect.async<A, E | T>((resume) => {
-        const fiber = Runtime.runFork(attempt.runtime)(attempt.effect)
-        const entry = new Running(attempt, fiber, resume) as unknown as AnyRunning
-        fiber.addObserver((exit) => {
-          if (entry.settled) {
-            // The task went on without it: it was left running, and has now stopped.
-            if (entry.fired) {
-              Runtime.runFork(attempt.runtime)(
-                warn(entry, "The agent left running after its timeout has stopped", { exit: exit._tag })
-              )
-            }
-            return
+    // An attempt that ended at or after its deadline (the event loop was busy, the timer late) timed out.
+    const outcome = <A, E, T>(attempt: Attempt<A, E, T>, exit: Exit.Exit<A, E>, fired: boolean): Exit.Exit<A, E | T> =>
+      (fired || clock.unsafeCurrentTimeMillis() >= attempt.deadline) &&
+        (exit._tag === "Success" || Cause.isInterrupted(exit.cause))
+        ? Exit.fail(attempt.onTimeout())
+        : exit
+
+    const start = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => {
+      const fiber = Runtime.runFork(attempt.runtime)(attempt.effect)
+      // An attempt that ended as it started (it never waited) is not watched: its outcome is the task's at once.
+      const ended = fiber.unsafePoll()
+      if (ended !== null) {
+        const exit = outcome(attempt, ended, false)
+        attempt.onEnd?.(exit)
+        return exit
+      }
+      // Watched from now on, so that an interrupted run stops it even if its task is interrupted before it waits.
+      const entry = new Running(attempt, fiber) as unknown as AnyRunning
+      fiber.addObserver((exit) => {
+        if (entry.settled) {
+          // The task went on without it: it was left running, and has now stopped.
+          if (entry.fired) {
+            Runtime.runFork(attempt.runtime)(
+              warn(entry, "The agent left running after its timeout has stopped", { exit: exit._tag })
+            )
           }
-          running.delete(entry)
-          heap.remove(entry)
-          const late = entry.fired || clock.unsafeCurrentTimeMillis() >= attempt.deadline
-          entry.end(
-            late && (exit._tag === "Success" || Cause.isInterrupted(exit.cause))
-              ? Exit.failCause(timedOut(entry))
-              : exit
-          )
-        })
-        if (entry.settled) return
-        running.add(entry)
-        if (attempt.deadline !== Infinity) {
-          heap.insert(entry, attempt.deadline)
-          if (attempt.deadline < wakeAt) {
-            wakeAt = attempt.deadline
-            wake.unsafeOpen()
-          }
+          return
         }
+        running.delete(entry)
+        heap.remove(entry)
+        entry.end(outcome(entry.attempt, exit, entry.fired))
       })
+      running.add(entry)
+      if (attempt.deadline !== Infinity) {
+        heap.insert(entry, attempt.deadline)
+        if (attempt.deadline < wakeAt) {
+          wakeAt = attempt.deadline
+          wake.unsafeOpen()
+        }
+      }
+      return Effect.async<A, E | T>((resume) => entry.wait(resume as (effect: Effect.Effect<unknown, unknown>) => void))
+    }
+
+    const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => Effect.suspend(() => start(attempt))
 
     const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
       if (running.size === 0) return Effect.void
@@ -193,5 +218,5 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
       )
     })
 
-    return { fiber, run, interruptAll }
+    return { fiber, run, start, interruptAll }
   })

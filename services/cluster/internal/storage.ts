@@ -48,7 +48,7 @@ export const layer = (role: "runner" | "client"): Layer.Layer<
   ClusterConfig.ClusterConfig | SqlClient.SqlClient
 > =>
   Layer.unwrapEffect(Effect.gen(function*() {
-    yield* ClusterConfig.verify
+    yield* ClusterConfig.verifyAs(role)
     const { sharding } = yield* ClusterConfig.ClusterConfig
     const prefix = { prefix: sharding.tablePrefix }
     const storage = Layer.merge(SqlMessageStorage.layerWith(prefix), SqlRunnerStorage.layerWith(prefix))

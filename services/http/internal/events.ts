@@ -55,7 +55,8 @@ const safeEvent = (fields: Record<string, unknown>): string =>
 
 /**
  * An event as it is sent: its kind, and its JSON. A `RunStarted` of a stream of tasks gets the number of tasks the
- * run was given.
+ * run was given. A task's events leave out what the stream says already, `_tag` (the SSE `event`) and `runId` (the
+ * run the stream is of), so that each reader of a busy run gets a sixth fewer bytes; the run's own events keep them.
  *
  * @internal
  */
@@ -64,6 +65,23 @@ export const encode = (
   total: number
 ): { readonly type: string; readonly data: string } => {
   switch (event._tag) {
+    case "TaskQueued":
+      return {
+        type: event._tag,
+        data: `{"at":${event.at},"taskId":${JSON.stringify(event.taskId)},"index":${event.index}}`
+      }
+    case "TaskStarted":
+      return {
+        type: event._tag,
+        data: `{"at":${event.at},"taskId":${JSON.stringify(event.taskId)},"index":${event.index},"agent":${
+          JSON.stringify(event.agent)
+        },"attempt":${event.attempt}}`
+      }
+    case "TaskRetrying":
+    case "TaskOutput": {
+      const { _tag, runId: _, ...fields } = event
+      return { type: _tag, data: stringify(fields) }
+    }
     case "TaskSucceeded":
     case "TaskFailed":
     case "TaskTimedOut":
@@ -71,8 +89,6 @@ export const encode = (
       return {
         type: event._tag,
         data: safeEvent({
-          _tag: event._tag,
-          runId: event.runId,
           at: event.at,
           taskId: event.taskId,
           index: event.index,
@@ -81,7 +97,7 @@ export const encode = (
       }
     case "RunStarted":
       return { type: event._tag, data: JSON.stringify({ ...event, total: event.total ?? total }) }
-    default:
+    case "RunFinished":
       return { type: event._tag, data: JSON.stringify(event) }
   }
 }

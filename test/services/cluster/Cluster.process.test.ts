@@ -21,26 +21,8 @@ type Proc = Processes.Proc
 const start = (name: string, env: Record<string, string>) => Processes.start(Processes.script(name), env)
 const until = Processes.until
 
-interface Call {
-  readonly event: "start" | "end"
-  readonly runId: string
-  readonly taskId: string
-  readonly port: string
-  readonly at: number
-  readonly pid: number
-}
-
-/** Every agent call logged by the runners (one file per runner process). */
-const readCalls = (directory: string): Array<Call> =>
-  fs.readdirSync(directory).filter((file) => file.startsWith("calls-")).flatMap((file) => {
-    const pid = Number(file.slice("calls-".length, -".log".length))
-    return fs.readFileSync(path.join(directory, file), "utf8").split("\n").filter((line) => line !== "").map(
-      (line): Call => {
-        const [event, runId, taskId, port, at] = line.split("\t")
-        return { event: event as Call["event"], runId: runId!, taskId: taskId!, port: port!, at: Number(at), pid }
-      }
-    )
-  })
+type Call = Processes.Call
+const readCalls = Processes.readCalls
 
 interface ResultLine {
   readonly id: string
@@ -57,21 +39,7 @@ const readResults = (file: string): Array<ResultLine> =>
     ? fs.readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
     : []
 
-/** The most calls under way at once, over `calls`; a call with no end ends at `endOf` (its runner was killed). */
-const peakOverlap = (calls: ReadonlyArray<Call>, endOf: (call: Call) => number): number => {
-  const key = (call: Call) => `${call.pid}/${call.runId}/${call.taskId}`
-  const ends = new Map(calls.filter((c) => c.event === "end").map((c) => [key(c), c.at]))
-  const events = calls.filter((c) => c.event === "start").flatMap((c) => [
-    { at: c.at, delta: 1 },
-    { at: ends.get(key(c)) ?? endOf(c), delta: -1 }
-  ])
-  // At the same millisecond, an end comes before a start: a slot freed and taken again.
-  events.sort((a, b) => a.at - b.at || a.delta - b.delta)
-  let running = 0
-  let peak = 0
-  for (const { delta } of events) peak = Math.max(peak, running += delta)
-  return peak
-}
+const peakOverlap = Processes.peakOverlap
 
 Cluster.withPostgres("Cluster processes", (it) => {
   it.scoped(

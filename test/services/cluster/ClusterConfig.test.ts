@@ -24,6 +24,7 @@ describe("ClusterConfig", () => {
           CLUSTER_MESSAGE_POLL_INTERVAL: "1 second",
           CLUSTER_TERMINATION_TIMEOUT: "2 minutes",
           CLUSTER_TABLE_PREFIX: "agents",
+          CLUSTER_GLOBAL_CONCURRENCY: "40",
           RUNNER_HOST: "10.0.0.7",
           RUNNER_PORT: "4000",
           RUNNER_LISTEN_HOST: "0.0.0.0",
@@ -39,7 +40,8 @@ describe("ClusterConfig", () => {
           runnerHealthCheckInterval: Duration.seconds(2),
           entityMessagePollInterval: Duration.seconds(1),
           entityTerminationTimeout: Duration.minutes(2),
-          tablePrefix: "agents"
+          tablePrefix: "agents",
+          globalConcurrency: Option.some(40)
         },
         runner: {
           host: "10.0.0.7",

@@ -1,6 +1,6 @@
 import { assert } from "@effect/vitest"
 import type { Duration } from "effect"
-import { Chunk, Effect, Layer, Schema, Stream } from "effect"
+import { Chunk, Effect, Exit, Layer, Schema, Stream } from "effect"
 import * as AgentRunner from "../../../services/cluster/AgentRunner.js"
 import * as ClusterConfig from "../../../services/cluster/ClusterConfig.js"
 import * as Coordinator from "../../../services/cluster/Coordinator.js"
@@ -57,6 +57,31 @@ Cluster.withPostgres("Coordinator", (it) => {
       assert.deepStrictEqual([...ids].sort((a, b) => Number(a) - Number(b)), ids.map((_, i) => String(i)))
       assert.notDeepEqual(ids, ids.map((_, i) => String(i)))
       assert.isBelow(ids.indexOf("11"), ids.indexOf("0"))
+    }))
+
+  it.scoped("stream: at most `concurrency` tasks under way; an input that fails is reported after the tasks under way", () =>
+    Effect.gen(function*() {
+      const url = yield* Cluster.database
+      const { agent, registration } = yield* doubler("streamFails", () => 50)
+      const context = yield* Cluster.build(yield* Cluster.runner({ url, agents: [registration], concurrency: 20 }))
+      const emitted: Array<string> = []
+      const input = Stream.concat(
+        Stream.fromIterable(Task.fromIterable(Array.from({ length: 10 }, (_, i) => i))),
+        Stream.fail("the input broke" as const)
+      )
+      const exit = yield* Coordinator.stream(input, { agent: "streamFails", runId: "fails", concurrency: 4 }).pipe(
+        Stream.runForEach((completed) => Effect.sync(() => emitted.push(completed.task.id))),
+        Effect.exit,
+        Effect.provide(context)
+      )
+      assert.deepStrictEqual(exit, Exit.fail("the input broke"))
+      // Every task read before the failure was sent and reported, none twice.
+      assert.deepStrictEqual([...emitted].sort((a, b) => Number(a) - Number(b)), emitted.map((_, i) => String(i)))
+      assert.strictEqual(emitted.length, 10)
+      const stats = yield* agent.stats
+      assert.strictEqual(stats.runs, 10)
+      assert.isAtMost(stats.peakRunning, 4)
+      assert.isAtLeast(stats.peakRunning, 2)
     }))
 
   it.scoped("a run sent again with the same run id gets the stored results without calling the agent again", () =>

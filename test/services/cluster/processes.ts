@@ -7,6 +7,7 @@ import type { CommandExecutor } from "@effect/platform"
 import { Command } from "@effect/platform"
 import type { Scope } from "effect"
 import { Effect, Ref, Schedule, Stream } from "effect"
+import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -88,3 +89,44 @@ export const until = (
           Effect.dieMessage(`timed out after ${seconds} s waiting for ${what}${state === "" ? "" : `\n${state}`}`)
       ))
   )
+
+/** A call of the test runners' `echo` agent, as runner.ts logs it. */
+export interface Call {
+  readonly event: "start" | "end"
+  readonly runId: string
+  readonly taskId: string
+  readonly port: string
+  readonly at: number
+  readonly pid: number
+}
+
+/** Every agent call logged by the runners (one file per runner process). */
+export const readCalls = (directory: string): Array<Call> =>
+  fs.readdirSync(directory).filter((file) => file.startsWith("calls-")).flatMap((file) => {
+    const pid = Number(file.slice("calls-".length, -".log".length))
+    return fs.readFileSync(path.join(directory, file), "utf8").split("\n").filter((line) => line !== "").map(
+      (line): Call => {
+        const [event, runId, taskId, port, at] = line.split("\t")
+        return { event: event as Call["event"], runId: runId!, taskId: taskId!, port: port!, at: Number(at), pid }
+      }
+    )
+  })
+
+/**
+ * The most calls under way at once, over `calls` (only those that start at or after `from`, if given); a call with
+ * no end ends at `endOf` (its runner was killed).
+ */
+export const peakOverlap = (calls: ReadonlyArray<Call>, endOf: (call: Call) => number, from = -Infinity): number => {
+  const key = (call: Call) => `${call.pid}/${call.runId}/${call.taskId}`
+  const ends = new Map(calls.filter((c) => c.event === "end").map((c) => [key(c), c.at]))
+  const events = calls.filter((c) => c.event === "start" && c.at >= from).flatMap((c) => [
+    { at: c.at, delta: 1 },
+    { at: ends.get(key(c)) ?? endOf(c), delta: -1 }
+  ])
+  // At the same millisecond, an end comes before a start: a slot freed and taken again.
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta)
+  let running = 0
+  let peak = 0
+  for (const { delta } of events) peak = Math.max(peak, running += delta)
+  return peak
+}

@@ -313,6 +313,16 @@ describe("RunsServer", () => {
       })
       const count = (type: string) => events.filter((event) => event.event === type).length
       assert.deepStrictEqual([count("TaskQueued"), count("TaskStarted"), count("TaskSucceeded")], [10, 10, 10])
+      // A task's events leave out what the stream says already: their kind and their run.
+      const queued = events.find((event) => event.event === "TaskQueued")!
+      assert.deepStrictEqual(Object.keys(queued.data), ["at", "taskId", "index"])
+      const started = events.find((event) => event.event === "TaskStarted")!
+      assert.deepStrictEqual(Object.keys(started.data), ["at", "taskId", "index", "agent", "attempt"])
+      assert.match(started.data.agent, new RegExp(`^classifier#${info.id}/`))
+      for (const event of events.slice(1, -1)) {
+        assert.notProperty(event.data, "_tag")
+        assert.notProperty(event.data, "runId")
+      }
       for (const event of events.filter((event) => event.event === "TaskSucceeded")) {
         const result = event.data.result
         assert.strictEqual(result.status, "Succeeded")
@@ -352,7 +362,9 @@ describe("RunsServer", () => {
       const { registered } = yield* sleepy()
       const server = yield* Server.start({ agents: [registered], server: { keepAlive: "100 millis" } })
       const info = yield* server.client.runs.start({
-        payload: { agent: "sleepy", tasks: [{ ms: 1500 }] },
+        // Long enough that the run is still going when a loaded machine gets to the request (it is cancelled when
+        // the server closes).
+        payload: { agent: "sleepy", tasks: [{ ms: 20_000 }] },
         urlParams: {}
       })
       const response = yield* server.http.execute(HttpClientRequest.get(`/runs/${info.id}/events`))
@@ -363,7 +375,7 @@ describe("RunsServer", () => {
         Stream.scan("", (all, piece) => all + piece),
         Stream.takeUntil((all) => all.includes(": keep-alive\n\n")),
         Stream.runLast,
-        Effect.timeout("5 seconds")
+        Effect.timeout("15 seconds")
       )
       assert.include(Option.getOrThrow(text), ": keep-alive\n\n")
     }))

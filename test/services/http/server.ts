@@ -51,6 +51,8 @@ export const start = (options?: {
   readonly latency?: OfflineLanguageModel.Options["latency"]
   readonly server?: Parameters<typeof RunsServer.layerServer>[0]
   readonly runs?: Omit<Runs.Options<never>, "agents">
+  /** The runs service's store: `RunStore.layerMemory()` by default. */
+  readonly store?: Layer.Layer<RunStore.RunStore> | undefined
 }): Effect.Effect<TestServer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const agents: ReadonlyArray<Runs.RegisteredAgent<LanguageModel.LanguageModel>> = [
@@ -61,7 +63,7 @@ export const start = (options?: {
     ]
     const dependencies = Layer.mergeAll(
       Executor.layer(),
-      RunStore.layerMemory(),
+      options?.store ?? RunStore.layerMemory(),
       OfflineLanguageModel.layer({ answer: AgentRegistry.offlineAnswers, latency: options?.latency ?? "50 millis" })
     )
     const app = RunsServer.layerServer({ keepAlive: "300 millis", ...options?.server }).pipe(

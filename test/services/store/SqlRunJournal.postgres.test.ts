@@ -7,7 +7,7 @@ import * as SqlRunJournal from "../../../services/store/SqlRunJournal.js"
 import * as RunJournal from "../../../src/RunJournal.js"
 import * as Postgres from "../../postgres.js"
 import { entryOf } from "./fixtures.js"
-import { type Backend, build, journalSuite, readAll } from "./journalSuite.js"
+import { type Backend, build, journalSuite, readAll, readInOrder } from "./journalSuite.js"
 
 /**
  * The journal in a real PostgreSQL: one server for the file (test/postgres.ts), a database of its own per test.
@@ -120,6 +120,44 @@ describe("SqlRunJournal over PostgreSQL", () => {
         build(layer).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
       )
       assert.include(String(missing), "JOURNAL_DATABASE_URL")
+    })
+  })
+
+  it.scoped(`a journal made before entries had an order migrates: by the time they were recorded${note}`, (ctx) => {
+    const reason = skipReason()
+    if (reason !== undefined) ctx.skip(reason)
+    return Effect.gen(function*() {
+      const url = yield* database
+      // The tables of the journal's first schema (migration 0001, its DDL as it was), and the migrator's record of it.
+      const client = yield* PgClient.make({ url: Redacted.make(url) }).pipe(Effect.provide(Reactivity.layer))
+      yield* client`CREATE TABLE parallel_agents_journal_runs (
+        run_id TEXT COLLATE "C" PRIMARY KEY, agent TEXT NOT NULL, options TEXT, started_at BIGINT NOT NULL,
+        starts INTEGER NOT NULL, resumed_at BIGINT, finished_at BIGINT)`
+      yield* client`CREATE TABLE parallel_agents_journal_entries (
+        run_id TEXT COLLATE "C" NOT NULL, task_id TEXT COLLATE "C" NOT NULL, input_hash TEXT NOT NULL,
+        outcome TEXT NOT NULL, result TEXT NOT NULL, recorded_at BIGINT NOT NULL, PRIMARY KEY (run_id, task_id))`
+      yield* client`CREATE TABLE parallel_agents_journal_migrations (
+        migration_id integer primary key, created_at timestamp with time zone not null default now(),
+        name text not null)`
+      yield* client`INSERT INTO parallel_agents_journal_migrations (migration_id, name) VALUES (1, 'create_tables')`
+      for (const [taskId, at] of [["doc-c", 10], ["doc-a", 10], ["doc-e", 20], ["doc-b", 30], ["doc-d", 30]] as const) {
+        yield* client`INSERT INTO parallel_agents_journal_entries ${
+          client.insert({
+            run_id: "old-run",
+            task_id: taskId,
+            input_hash: `hash-of-${taskId}`,
+            outcome: "Succeeded",
+            result: JSON.stringify(entryOf(taskId).result),
+            recorded_at: at
+          })
+        }`
+      }
+      const journal = yield* build(SqlRunJournal.layerPg({ url: Redacted.make(url) }))
+      const order = Effect.map(readInOrder(journal, "old-run"), (entries) => entries.map((entry) => entry.taskId))
+      assert.deepStrictEqual(yield* order, ["doc-a", "doc-c", "doc-e", "doc-b", "doc-d"])
+      assert.deepStrictEqual((yield* readAll(journal, "old-run"))[0], entryOf("doc-a"))
+      yield* journal.record("old-run", entryOf("doc-e"))
+      assert.deepStrictEqual(yield* order, ["doc-a", "doc-c", "doc-b", "doc-d", "doc-e"])
     })
   })
 

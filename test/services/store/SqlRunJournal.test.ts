@@ -1,7 +1,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber } from "effect"
+import { Chunk, Deferred, Effect, Either, Fiber, Option, Stream } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
@@ -159,5 +159,46 @@ describe("SqlRunJournal over SQLite", () => {
       yield* b.record("run", entryOf("from-b"))
       assert.deepStrictEqual((yield* readAll(a, "run")).map((entry) => entry.taskId), ["from-a"])
       assert.deepStrictEqual((yield* readAll(b, "run")).map((entry) => entry.taskId), ["from-b"])
+    }))
+
+  it.scoped("a journal made before entries had an order migrates: its entries come back by the time they were recorded", () =>
+    Effect.gen(function*() {
+      // Made by the journal's first schema (migration 0001 only): one run, five entries recorded in three batches
+      // (doc-c and doc-a, then doc-e, then doc-b and doc-d), finished.
+      const filename = path.join(yield* tempDir, "journal.db")
+      fs.copyFileSync(new URL("fixtures/journal-0001.db", import.meta.url), filename)
+      const journal = yield* build(SqlRunJournal.layerSqlite({ filename }))
+      const order = Effect.map(
+        Stream.runCollect(journal.entries("old-run")),
+        (chunk) => Chunk.toArray(chunk).map((entry) => `${entry.taskId}:${entry.outcome}`)
+      )
+      // Within a batch (one time), by task id.
+      assert.deepStrictEqual(yield* order, [
+        "doc-a:Succeeded",
+        "doc-c:Succeeded",
+        "doc-e:Failed",
+        "doc-b:Succeeded",
+        "doc-d:Succeeded"
+      ])
+      const info = Option.getOrThrow(yield* journal.run("old-run"))
+      assert.strictEqual(info.agent, "classifier")
+      assert.deepStrictEqual(info.options, { tasks: "docs.jsonl", concurrency: 4 })
+      assert.isDefined(info.finishedAt)
+      assert.deepStrictEqual(info.recorded, { total: 5, succeeded: 4, failed: 1, timedOut: 0, interrupted: 0 })
+      // A result recorded now goes after them, a task recorded again too.
+      yield* journal.record("old-run", entryOf("doc-f"))
+      yield* journal.record("old-run", entryOf("doc-e"))
+      assert.deepStrictEqual(
+        (yield* order).map((line) => line.split(":")[0]),
+        ["doc-a", "doc-c", "doc-b", "doc-d", "doc-f", "doc-e"]
+      )
+      const client = yield* LibsqlClient.make({ url: `file:${filename}` }).pipe(Effect.provide(Reactivity.layer))
+      assert.deepStrictEqual(
+        (yield* client<
+          { readonly name: string }
+        >`SELECT name FROM parallel_agents_journal_migrations ORDER BY migration_id`)
+          .map((row) => row.name),
+        ["create_tables", "entry_order"]
+      )
     }))
 })

@@ -50,6 +50,10 @@ const byTaskId = (a: RunJournal.Entry, b: RunJournal.Entry) => a.taskId < b.task
 export const readAll = (journal: RunJournal.Service, runId: string) =>
   Effect.map(Stream.runCollect(journal.entries(runId)), (chunk) => Chunk.toArray(chunk).sort(byTaskId))
 
+/** A run's entries as the journal gives them, in the order they were recorded. */
+export const readInOrder = (journal: RunJournal.Service, runId: string) =>
+  Effect.map(Stream.runCollect(journal.entries(runId)), Chunk.toArray)
+
 /** Runs `effect` with a tracer that keeps the `RunJournal.write` spans: one per batch, with its `rows`. */
 export const withWriteSpans = <A, E, R>(
   f: (batches: () => ReadonlyArray<number>) => Effect.Effect<A, E, R>
@@ -113,6 +117,54 @@ export const journalSuite = (backend: Backend) => {
           { ...entryOf("doc-1", "Succeeded"), inputHash: "new-hash" },
           entryOf("doc-2", "Succeeded")
         ])
+      }))
+
+    test("entries come back in the order they were recorded, across batches, pages and a reopened journal", (store) =>
+      Effect.gen(function*() {
+        const inOrder = (journal: RunJournal.Service, runId: string) =>
+          Effect.map(Stream.runCollect(journal.entries(runId)), (chunk) => Chunk.toArray(chunk).map((e) => e.taskId))
+        const journal = yield* store.open({ pageSize: 3 })
+        // Ids in no sorted order; one batch of several, then one by one.
+        const first = ["m", "c", "x", "a", "q"]
+        yield* Effect.forEach(first, (id) => journal.record("run", entryOf(id)), { concurrency: "unbounded" })
+        for (const id of ["b", "z", "k"]) yield* journal.record("run", entryOf(id))
+        // Recorded again (a failure retried on resume): it moves to the end.
+        yield* journal.record("run", entryOf("c", "Failed"))
+        yield* journal.record("other", entryOf("a"))
+        const expected = ["m", "x", "a", "q", "b", "z", "k", "c"]
+        assert.deepStrictEqual(yield* inOrder(journal, "run"), expected)
+        assert.deepStrictEqual(yield* inOrder(journal, "other"), ["a"])
+        if (!backend.persistent) return
+        // A new journal over the same store (a restarted process) goes on after what is there.
+        const reopened = yield* store.open({ pageSize: 2 })
+        assert.deepStrictEqual(yield* inOrder(reopened, "run"), expected)
+        yield* Effect.forEach(["e", "d"], (id) => reopened.record("run", entryOf(id)), { concurrency: "unbounded" })
+        yield* reopened.record("run", entryOf("m", "TimedOut"))
+        assert.deepStrictEqual(yield* inOrder(reopened, "run"), ["x", "a", "q", "b", "z", "k", "c", "e", "d", "m"])
+      }))
+
+    test("update replaces a run's agent and options without counting a start; it creates a missing marker", (store) =>
+      Effect.gen(function*() {
+        const journal = yield* store.open()
+        yield* TestClock.setTime(1_000)
+        yield* journal.update({ runId: "new", agent: "a1", options: { state: "running" } })
+        yield* journal.start({ runId: "started", agent: "a2", options: { n: 1 } })
+        yield* TestClock.setTime(2_000)
+        yield* journal.finish("started")
+        yield* journal.update({ runId: "started", agent: "a3", options: { n: 2, text: "ü 😀" } })
+        yield* journal.update({ runId: "new", agent: "a1", options: { state: "finished" } })
+        const created = Option.getOrThrow(yield* journal.run("new"))
+        assert.strictEqual(created.agent, "a1")
+        assert.deepStrictEqual(created.options, { state: "finished" })
+        assert.strictEqual(created.startedAt, 1_000)
+        assert.strictEqual(created.starts, 1)
+        assert.strictEqual(created.finishedAt, undefined)
+        const updated = Option.getOrThrow(yield* journal.run("started"))
+        assert.strictEqual(updated.agent, "a3")
+        assert.deepStrictEqual(updated.options, { n: 2, text: "ü 😀" })
+        assert.strictEqual(updated.starts, 1)
+        assert.strictEqual(updated.resumedAt, undefined)
+        assert.strictEqual(updated.finishedAt, 2_000)
       }))
 
     test("a result that is not JSON fails its own record with Encode; records made with it are written", (store) =>

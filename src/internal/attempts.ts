@@ -1,0 +1,257 @@
+/**
+ * The attempts of one task run here: each on a fiber of its own with a fresh agent, stopped at its deadline by the
+ * run's watchdog; with a rate limit, each first waits for its turn; with a retry policy, a failed attempt whose error
+ * the policy accepts is followed by another, after the schedule's delay. `runOne` admits the task, runs its attempts
+ * and settles its result.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import * as Tracer from "effect/Tracer"
+import * as Agent from "../Agent.js"
+import * as AgentError from "../AgentError.js"
+import * as AgentInstance from "../AgentInstance.js"
+import * as Retry from "../Retry.js"
+import type * as Task from "../Task.js"
+import * as TaskOutput from "../TaskOutput.js"
+import * as TaskResult from "../TaskResult.js"
+import * as Usage from "../Usage.js"
+import type * as Observe from "./observe.js"
+import type { Run } from "./runState.js"
+import type * as Watchdog from "./watchdog.js"
+
+/**
+ * One started task: what its attempts share, and what they leave behind.
+ *
+ * @internal
+ */
+export interface Started {
+  readonly task: Task.Task<unknown>
+  readonly index: number
+  readonly queuedAt: number
+  readonly startedAt: number
+  readonly estimate: Usage.Usage
+  readonly timeoutMillis: number
+  readonly meter: Observe.Meter
+  readonly span: Tracer.Span | undefined
+  attempt: number
+  instance: AgentInstance.Service | undefined
+  /** The attempts that failed and were retried, oldest first. */
+  failed: Array<TaskResult.FailedAttempt> | undefined
+  /** The last attempt that failed, until the next one starts (then it is one that was retried). */
+  last: (Omit<TaskResult.FailedAttempt, "delayMillis"> & { readonly endedAt: number }) | undefined
+  /** The adaptive limit's epoch when the attempt under way started. */
+  epoch: number
+}
+
+/** @internal */
+export const describe = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  return typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
+}
+
+/** @internal */
+export const rateLimited = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.failureOption(cause)
+  return error._tag === "Some" && Retry.isRateLimited(error.value)
+}
+
+/**
+ * The attempts of a started task, as one effect: its value, or the error of its last attempt. Called as the task
+ * starts, it may start the first attempt at once, and return its outcome as an `Exit` when it ended as it started.
+ *
+ * @internal
+ */
+export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
+  const { clock, factory, gate, observe, runId } = run
+  const now = () => clock.unsafeCurrentTimeMillis()
+  // The run's services, as entries: a `Map` is built from an array faster than from another `Map`.
+  const runServices = Array.from(run.context.unsafeMap)
+
+  // ===========================================================================
+  // one attempt, on a fiber of its own
+  // ===========================================================================
+
+  const buildError = (cause: Cause.Cause<unknown>) =>
+    TaskResult.isInterruption(cause) ? Effect.failCause(cause) : Effect.flatMap(
+      AgentInstance.AgentInstance,
+      (instance) =>
+        Effect.fail(
+          new AgentError.AgentBuildError({
+            agent: instance.name,
+            taskId: instance.taskId,
+            cause: Cause.squash(cause),
+            ...(Cause.isFailure(cause) ? {} : { description: `the factory died: ${describe(cause)}` })
+          })
+        )
+    )
+  // Built once per run: the factory's effect, its build failures (typed or defects) as `AgentBuildError`s.
+  const build = Effect.catchAllCause(Agent.build(factory), buildError)
+  const scoped = factory.kind !== "effect"
+
+  const body = (input: unknown, instance: AgentInstance.Service): Effect.Effect<A, unknown, never> => {
+    const runAgent = (input: In) => Effect.flatMap(build, (agent) => agent.run(input))
+    let work: Effect.Effect<unknown, unknown, unknown> = run.decodeInput === undefined
+      ? runAgent(input as In)
+      : Effect.flatMap(
+        Effect.mapError(
+          run.decodeInput(input),
+          (error) => AgentError.AgentInputError.fromParseError({ agent: instance.name, taskId: instance.taskId, error })
+        ),
+        runAgent
+      )
+    if (scoped) work = Effect.scoped(work)
+    if (run.decodeOutput !== undefined) {
+      const decode = run.decodeOutput
+      work = Effect.flatMap(work, (output) =>
+        Effect.mapError(
+          decode(output as Out),
+          (error) =>
+            AgentError.AgentOutputError.fromParseError({ agent: instance.name, taskId: instance.taskId, error })
+        ))
+    }
+    return work as Effect.Effect<A, unknown, never>
+  }
+
+  // Starts an attempt when called (its fiber starts now, unless an event or a log line must come first): its
+  // outcome as an `Exit` if it ended as it started, or else the effect that waits for it.
+  const attemptNow = (task: Started): Effect.Effect<A, unknown> => {
+    // The first attempt starts with its task, unless it waited for the rate limit.
+    const startedAt = task.attempt === 0 && run.rateLimit === undefined ? task.startedAt : now()
+    const last = task.last
+    if (last !== undefined) {
+      ;(task.failed ??= []).push({ ...last, delayMillis: startedAt - last.endedAt })
+      task.last = undefined
+    }
+    if (startedAt >= run.deadlineAt) {
+      // The run's deadline passed while the task waited for its next attempt (or for the rate limit).
+      return Effect.fail(
+        new AgentError.AgentTimeout({
+          agent: task.instance?.name ?? factory.name,
+          taskId: task.task.id,
+          reason: "RunDeadline",
+          timeout: Duration.millis(run.deadlineMillis)
+        })
+      )
+    }
+    const attemptNo = ++task.attempt
+    const instance = AgentInstance.make({
+      agent: factory.name,
+      runId,
+      taskId: task.task.id,
+      attempt: attemptNo,
+      position: run.inStream ? task.index : undefined
+    })
+    task.instance = instance
+    if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
+    // The attempt's context: the run's, and this attempt's identity, meter, output and span.
+    const services = new Map(runServices)
+    services.set(AgentInstance.AgentInstance.key, instance)
+    services.set(Usage.UsageMeter.key, task.meter)
+    const output = observe.events ? observe.output(task.task, task.index, attemptNo, now) : undefined
+    if (output !== undefined) services.set(TaskOutput.TaskOutput.key, output)
+    if (task.span !== undefined) services.set(Tracer.ParentSpan.key, task.span)
+    const byTask = startedAt + task.timeoutMillis <= run.deadlineAt
+    const started = observe.attemptStarted(task.task, task.index, instance, attemptNo, startedAt)
+    const spec: Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> = {
+      effect: body(task.task.input, instance),
+      runtime: Runtime.make({
+        context: Context.unsafeMake(services),
+        fiberRefs: run.fiberRefs,
+        runtimeFlags: run.runtimeFlags
+      }),
+      deadline: byTask ? startedAt + task.timeoutMillis : run.deadlineAt,
+      onTimeout: () =>
+        new AgentError.AgentTimeout({
+          agent: instance.name,
+          taskId: task.task.id,
+          reason: byTask ? "TaskTimeout" : "RunDeadline",
+          timeout: Duration.millis(byTask ? task.timeoutMillis : run.deadlineMillis)
+        }),
+      onEnd: run.retry === undefined ? undefined : (exit) => {
+        if (exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
+        const endedAt = now()
+        const error = Cause.failureOption(exit.cause)
+        task.last = {
+          attempt: attemptNo,
+          agent: instance.name,
+          startedAt,
+          durationMillis: endedAt - startedAt,
+          outcome: error._tag === "Some" && error.value instanceof AgentError.AgentTimeout ? "TimedOut" : "Failed",
+          cause: exit.cause,
+          endedAt
+        }
+      },
+      annotations: () => ({ runId, taskId: task.task.id, agentInstance: instance.name })
+    }
+    if (started === undefined && output === undefined) return run.watchdog.start(spec)
+    const ran = run.watchdog.run(spec)
+    const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
+    return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
+  }
+  const attempt = (task: Started): Effect.Effect<A, unknown> => Effect.suspend(() => attemptNow(task))
+
+  // ===========================================================================
+  // the attempts of one task
+  // ===========================================================================
+
+  // With a rate limit an attempt first waits for its turn (its timeout starts when it gets it); the run's deadline
+  // ends the wait.
+  const turn = (task: Started) =>
+    Effect.zipRight(
+      Effect.raceFirst(
+        run.rateLimit!.take(task.estimate.inputTokens + task.estimate.outputTokens),
+        gate.deadline.await
+      ),
+      attempt(task)
+    )
+
+  // Retries a failed attempt when the policy accepts its error, after the schedule's delay (cut short by the run's
+  // deadline), with a fresh instance.
+  const retried = (task: Started, attempts: Effect.Effect<A, unknown>): Effect.Effect<A, unknown> => {
+    const retry = run.retry!
+    let schedule = retry.schedule
+    if (run.deadlineAt !== Infinity) {
+      schedule = Schedule.modifyDelay(
+        schedule,
+        (_, delay) => Duration.min(delay, Duration.millis(Math.max(0, run.deadlineAt - now())))
+      )
+    }
+    schedule = Schedule.onDecision(schedule, (_, decision) => {
+      const last = task.last
+      if (decision._tag === "Done" || last === undefined) return Effect.void
+      const at = now()
+      const cut = run.adaptive !== undefined && rateLimited(last.cause)
+        ? run.adaptive.onRateLimited(task.epoch)
+        : Effect.void
+      return Effect.zipRight(
+        cut,
+        observe.retrying({
+          task: task.task,
+          index: task.index,
+          agent: last.agent,
+          attempt: last.attempt,
+          outcome: last.outcome,
+          message: describe(last.cause),
+          delayMillis: Math.max(0, ScheduleIntervals.start(decision.intervals) - at),
+          at
+        })
+      )
+    })
+    return Effect.retry(attempts, { schedule, while: retry.while })
+  }
+
+  // Called as the task starts: a task with one attempt and no turn to wait for starts it now (see `attemptNow`).
+  return (task: Started): Effect.Effect<A, unknown> =>
+    run.retry === undefined
+      ? run.rateLimit === undefined ? attemptNow(task) : turn(task)
+      : retried(task, run.rateLimit === undefined ? attempt(task) : turn(task))
+}
