@@ -125,17 +125,19 @@ const recordOf = (response: ResponseParts): Usage.Record | undefined => {
  * @since 0.1.0
  */
 export const metered = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(Telemetry.CurrentSpanTransformer), (outer) => {
-    const records: Array<Usage.Record> = []
+  Effect.contextWithEffect((context: Context.Context<never>) => {
+    // Outside a task there is no meter and nothing to record: `self` runs as it is.
+    const meter = Context.getOption(context, Usage.UsageMeter)
+    if (Option.isNone(meter)) return self
+    const outer = Context.getOption(context, Telemetry.CurrentSpanTransformer)
+    // The transformer runs when the response arrives, in the task's own fiber: the usage is recorded then, before
+    // the output is decoded.
     const transformer: Telemetry.SpanTransformer = (options) => {
       if (Option.isSome(outer)) outer.value(options)
       const record = recordOf(options.response)
-      if (record !== undefined) records.push(record)
+      if (record !== undefined) meter.value.record(record)
     }
-    return self.pipe(
-      Effect.provideService(Telemetry.CurrentSpanTransformer, transformer),
-      Effect.ensuring(Effect.suspend(() => Effect.forEach(records.splice(0), Usage.record, { discard: true })))
-    )
+    return Effect.provideService(self, Telemetry.CurrentSpanTransformer, transformer)
   })
 
 // =============================================================================
@@ -215,6 +217,26 @@ const streamed = (model: LanguageModel.Service, prompt: Prompt.Prompt): Effect.E
     )
   })
 
+// A prompt with the system prompt set, as `Prompt.setSystem(Prompt.make(raw), system)` makes it, with the system
+// message made once per agent rather than per call, and a string prompt made straight into its one user message.
+const promptWith = (system: string | undefined): (raw: Prompt.RawInput) => Prompt.Prompt => {
+  if (system === undefined) return Prompt.make
+  const systemMessage = Prompt.makeMessage("system", { content: system })
+  return (raw) => {
+    if (typeof raw === "string") {
+      return Prompt.fromMessages([
+        systemMessage,
+        Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: raw })] })
+      ])
+    }
+    const messages: Array<Prompt.Message> = [systemMessage]
+    for (const message of Prompt.make(raw).content) {
+      if (message.role !== "system") messages.push(message)
+    }
+    return Prompt.fromMessages(messages)
+  }
+}
+
 const makeWith = <In, Out>(
   options: BaseOptions<In>,
   generate: (model: LanguageModel.Service, prompt: Prompt.Prompt) => Effect.Effect<Out, AiError.AiError>
@@ -222,11 +244,11 @@ const makeWith = <In, Out>(
   Effect.gen(function*() {
     const model = yield* LanguageModel.LanguageModel
     const instance = Option.getOrUndefined(yield* Effect.serviceOption(AgentInstance.AgentInstance))
-    const promptOf = (input: In) => {
-      const prompt = Prompt.make(options.prompt(input, instance))
-      return options.system === undefined ? prompt : Prompt.setSystem(prompt, options.system)
-    }
-    return Agent.make({ name: options.name, run: (input: In) => metered(generate(model, promptOf(input))) })
+    const promptOf = promptWith(options.system)
+    return Agent.make({
+      name: options.name,
+      run: (input: In) => metered(generate(model, promptOf(options.prompt(input, instance))))
+    })
   })
 
 /**

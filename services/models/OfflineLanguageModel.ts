@@ -11,16 +11,18 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
 import type * as Prompt from "@effect/ai/Prompt"
-import type * as Response from "@effect/ai/Response"
+import * as Response from "@effect/ai/Response"
 import * as Telemetry from "@effect/ai/Telemetry"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Hash from "effect/Hash"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
@@ -99,21 +101,24 @@ const isLatency = (u: unknown): u is Latency =>
   typeof u === "object" && u !== null && "_tag" in u &&
   (u._tag === "Fixed" || u._tag === "Uniform" || u._tag === "LogNormal")
 
-const sampleMillis = (latency: Latency, random: Random.Random): Effect.Effect<number> => {
+// The generator is made only when a draw needs it: a fixed latency and a schema's answer draw nothing.
+const sampleMillis = (latency: Latency, random: () => Random.Random): Effect.Effect<number> => {
   switch (latency._tag) {
     case "Fixed":
       return Effect.succeed(Duration.toMillis(latency.duration))
     case "Uniform": {
       const min = Duration.toMillis(latency.min)
       const max = Duration.toMillis(latency.max)
-      return Effect.map(random.next, (u) => min + u * Math.max(0, max - min))
+      return Effect.map(random().next, (u) => min + u * Math.max(0, max - min))
     }
-    case "LogNormal":
+    case "LogNormal": {
+      const generator = random()
       // Box-Muller: two uniforms give one standard normal.
-      return Effect.map(Effect.zip(random.next, random.next), ([u, v]) => {
+      return Effect.map(Effect.zip(generator.next, generator.next), ([u, v]) => {
         const z = Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v)
         return Duration.toMillis(latency.median) * Math.exp(latency.sigma * z)
       })
+    }
   }
 }
 
@@ -198,6 +203,37 @@ export interface Options {
  * @since 0.1.0
  */
 export const countTokens = (text: string): number => {
+  // ASCII text (nearly every prompt and answer) is counted by its character codes, with the rules of the pattern
+  // below; any other character sends the whole text to the pattern.
+  let tokens = 0
+  let letters = 0
+  let digits = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code >= 0x80) return countTokensUnicode(text)
+    if ((code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a)) {
+      if (digits > 0) tokens += Math.ceil(digits / 3)
+      digits = 0
+      letters++
+    } else if (code >= 0x30 && code <= 0x39) {
+      if (letters > 0) tokens += 1 + Math.floor((letters - 1) / 10)
+      letters = 0
+      digits++
+    } else {
+      if (letters > 0) tokens += 1 + Math.floor((letters - 1) / 10)
+      if (digits > 0) tokens += Math.ceil(digits / 3)
+      letters = 0
+      digits = 0
+      // Not whitespace (`\s`: tab to carriage return, and space): a punctuation mark or another character.
+      if (code !== 0x20 && (code < 0x09 || code > 0x0d)) tokens++
+    }
+  }
+  if (letters > 0) tokens += 1 + Math.floor((letters - 1) / 10)
+  if (digits > 0) tokens += Math.ceil(digits / 3)
+  return tokens
+}
+
+const countTokensUnicode = (text: string): number => {
   let tokens = 0
   // One pattern, its groups telling letters from digits: a piece is matched once, never tested again.
   for (const match of text.matchAll(/(\p{L}+)|(\p{N}+)|[^\p{L}\p{N}\s]/gu)) {
@@ -231,8 +267,11 @@ const messageText = (message: Prompt.Message): string => {
 }
 
 // As chat APIs count: each message costs its text plus 3 tokens of framing, and every reply is primed with 3.
-const promptTokens = (prompt: Prompt.Prompt): number =>
-  prompt.content.reduce((sum, message) => sum + 3 + countTokens(messageText(message)), 3)
+const promptTokens = (texts: ReadonlyArray<string>): number => {
+  let tokens = 3
+  for (const text of texts) tokens += 3 + countTokens(text)
+  return tokens
+}
 
 // =============================================================================
 // answers
@@ -374,48 +413,60 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
   const seed = String(options?.seed ?? 0)
   const answer = options?.answer
 
-  const reply = (providerOptions: LanguageModel.ProviderOptions): Effect.Effect<Reply, AiError.AiError> =>
-    Effect.gen(function*() {
-      const { prompt, responseFormat } = providerOptions
-      const schema = responseFormat.type === "json" ? responseFormat.schema : undefined
-      const objectName = responseFormat.type === "json" ? responseFormat.objectName : undefined
-      const users = prompt.content.filter((message) => message.role === "user")
-      const text = users.length === 0 ? "" : messageText(users[users.length - 1]!)
-      const key = [
-        seed,
-        responseFormat.type,
-        objectName ?? "",
-        schema === undefined ? "" : compiled(schema).description,
-        ...prompt.content.map((message) => `${message.role}\u0000${messageText(message)}`)
-      ].join("\u0001")
-      const hash = Hash.string(key)
-      const random = Random.make(key)
-      const request: Request = { prompt, text, format: responseFormat.type, objectName, schema }
-      const scripted = answer?.(request)
-      const output = scripted !== undefined
-        ? yield* encodeAnswer(scripted, schema)
-        : schema !== undefined
-        ? yield* generateJson(schema, hash | 0)
-        : yield* generateText(text, random)
-      // Whole milliseconds: clocks convert to nanoseconds as integers.
-      const firstTokenMillis = Math.max(0, Math.round(yield* sampleMillis(latencyOf(request), random)))
-      return {
-        text: output,
-        id: `offline-${(hash >>> 0).toString(16).padStart(8, "0")}`,
-        inputTokens: promptTokens(prompt),
-        outputTokens: countTokens(output),
-        firstTokenMillis,
-        perTokenMillis
+  const reply = (providerOptions: LanguageModel.ProviderOptions): Effect.Effect<Reply, AiError.AiError> => {
+    const { prompt, responseFormat } = providerOptions
+    const schema = responseFormat.type === "json" ? responseFormat.schema : undefined
+    const objectName = responseFormat.type === "json" ? responseFormat.objectName : undefined
+    // Each message's text once: for the seed, the last user message and the prompt's tokens.
+    const texts = prompt.content.map(messageText)
+    let text = ""
+    for (let i = prompt.content.length - 1; i >= 0; i--) {
+      if (prompt.content[i]!.role === "user") {
+        text = texts[i]!
+        break
       }
-    })
+    }
+    const keyParts = [
+      seed,
+      responseFormat.type,
+      objectName ?? "",
+      schema === undefined ? "" : compiled(schema).description
+    ]
+    for (let i = 0; i < texts.length; i++) keyParts.push(`${prompt.content[i]!.role}\u0000${texts[i]}`)
+    const key = keyParts.join("\u0001")
+    const hash = Hash.string(key)
+    let random: Random.Random | undefined
+    const randomOf = () => random ??= Random.make(key)
+    const request: Request = { prompt, text, format: responseFormat.type, objectName, schema }
+    const scripted = answer?.(request)
+    const output = scripted !== undefined
+      ? encodeAnswer(scripted, schema)
+      : schema !== undefined
+      ? generateJson(schema, hash | 0)
+      : Effect.suspend(() => generateText(text, randomOf()))
+    return Effect.flatMap(
+      output,
+      (output) =>
+        Effect.map(sampleMillis(latencyOf(request), randomOf), (millis): Reply => ({
+          text: output,
+          id: `offline-${(hash >>> 0).toString(16).padStart(8, "0")}`,
+          inputTokens: promptTokens(texts),
+          outputTokens: countTokens(output),
+          // Whole milliseconds: clocks convert to nanoseconds as integers.
+          firstTokenMillis: Math.max(0, Math.round(millis)),
+          perTokenMillis
+        }))
+    )
+  }
 
-  const metadata = (reply: Reply) =>
-    Effect.map(Clock.currentTimeMillis, (now): Response.ResponseMetadataPartEncoded => ({
-      type: "response-metadata",
-      id: reply.id,
-      modelId: modelName,
-      timestamp: new Date(now).toISOString()
-    }))
+  const metadataPart = (reply: Reply, now: number): Response.ResponseMetadataPartEncoded => ({
+    type: "response-metadata",
+    id: reply.id,
+    modelId: modelName,
+    timestamp: new Date(now).toISOString()
+  })
+
+  const metadata = (reply: Reply) => Effect.map(Clock.currentTimeMillis, (now) => metadataPart(reply, now))
 
   const finish = (reply: Reply): Response.FinishPartEncoded => ({
     type: "finish",
@@ -436,14 +487,27 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
       usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }
     })
 
+  // The answer after its latency, and the time it was made, with the span annotated: then its parts.
+  const answered = <A>(
+    providerOptions: LanguageModel.ProviderOptions,
+    parts: (answer: Reply, now: number) => A
+  ): Effect.Effect<A, AiError.AiError> =>
+    Effect.flatMap(reply(providerOptions), (answer) =>
+      Effect.zipRight(
+        wait(answer.firstTokenMillis + answer.perTokenMillis * answer.outputTokens),
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          annotate(providerOptions.span, answer)
+          return parts(answer, now)
+        })
+      ))
+
   return InternalLanguageModel.make({
     generateText: (providerOptions) =>
-      Effect.gen(function*() {
-        const answer = yield* reply(providerOptions)
-        yield* wait(answer.firstTokenMillis + answer.perTokenMillis * answer.outputTokens)
-        annotate(providerOptions.span, answer)
-        return [yield* metadata(answer), { type: "text", text: answer.text }, finish(answer)]
-      }),
+      answered(providerOptions, (answer, now): Array<Response.PartEncoded> => [
+        metadataPart(answer, now),
+        { type: "text", text: answer.text },
+        finish(answer)
+      ]),
     streamText: (providerOptions) =>
       Stream.unwrap(Effect.gen(function*() {
         const answer = yield* reply(providerOptions)
@@ -475,6 +539,39 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
           )))
         )
       }))
+  }, {
+    // The parts `generateText`'s answer decodes to, made as they are: the agents' path skips decoding what the model
+    // itself just encoded (the tests compare both).
+    generateParts: (providerOptions) =>
+      answered(providerOptions, (answer, now): Array<Response.Part<{}>> => {
+        // As `Response.makePart` makes them, written out: its spread of the parameters costs more than the rest.
+        const metadata: Response.ResponseMetadataPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: "response-metadata",
+          id: Option.some(answer.id),
+          modelId: Option.some(modelName),
+          timestamp: Option.some(DateTime.unsafeMake(now)),
+          metadata: {}
+        }
+        const text: Response.TextPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: "text",
+          text: answer.text,
+          metadata: {}
+        }
+        const finish: Response.FinishPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: "finish",
+          reason: "stop",
+          usage: new Response.Usage({
+            inputTokens: answer.inputTokens,
+            outputTokens: answer.outputTokens,
+            totalTokens: answer.inputTokens + answer.outputTokens
+          }, true),
+          metadata: {}
+        }
+        return [metadata, text, finish]
+      })
   })
 }
 

@@ -6,6 +6,7 @@ import * as Response from "@effect/ai/Response"
 import * as Telemetry from "@effect/ai/Telemetry"
 import * as Toolkit from "@effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -24,7 +25,10 @@ const ProviderTypeId: unique symbol = Symbol.for("effect-parallel-agents/models/
 interface Provider {
   /** The service's own methods, to tell them from ones a wrapper put in their place. */
   readonly service: Pick<LanguageModel.Service, "generateText" | "generateObject">
-  readonly generateText: LanguageModel.ConstructorParams["generateText"]
+  /** The provider's answer as decoded parts. */
+  readonly generateParts: (
+    options: LanguageModel.ProviderOptions
+  ) => Effect.Effect<Array<Response.Part<{}>>, AiError.AiError | ParseResult.ParseError, IdGenerator.IdGenerator>
   readonly idGenerator: IdGenerator.Service
   readonly parentSpanTransformer: Option.Option<Telemetry.SpanTransformer>
 }
@@ -43,9 +47,18 @@ const providerOf = (
   return provider !== undefined && provider.service[method] === model[method] ? provider : undefined
 }
 
-// `LanguageModel.make`, keeping the provider's `generateText` with what `make` reads from its context.
+// `LanguageModel.make`, keeping the provider's `generateText` with what `make` reads from its context. A provider that
+// can make its parts already decoded gives `generateParts` as well: the parts must be those `Response.Part` decodes
+// from what its `generateText` answers (`LanguageModel`'s own methods still call `generateText`).
 /** @internal */
-export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<LanguageModel.Service> =>
+export const make = (
+  params: LanguageModel.ConstructorParams,
+  options?: {
+    readonly generateParts?: (
+      options: LanguageModel.ProviderOptions
+    ) => Effect.Effect<Array<Response.Part<{}>>, AiError.AiError>
+  }
+): Effect.Effect<LanguageModel.Service> =>
   Effect.gen(function*() {
     const service = yield* LanguageModel.make(params)
     const parentSpanTransformer = yield* Effect.serviceOption(Telemetry.CurrentSpanTransformer)
@@ -55,7 +68,8 @@ export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<Lan
     )
     const provider: Provider = {
       service: { generateText: service.generateText, generateObject: service.generateObject },
-      generateText: params.generateText,
+      generateParts: options?.generateParts ??
+        ((providerOptions) => Effect.flatMap(params.generateText(providerOptions), decodeParts)),
       idGenerator,
       parentSpanTransformer
     }
@@ -64,7 +78,39 @@ export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<Lan
   })
 
 // The response parts of a model without tools, as `LanguageModel` decodes them.
-const decodeParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+const decodeAllParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+
+// Each part through the one member of `Response.Part`'s union that its `type` names. The union finds that member
+// too, but its search tree also keys on `sourceType` (two members share `type: "source"`), and for every part
+// without one it builds an error AST it then drops (about half the cost of decoding a response's parts). Source
+// parts, unknown types and parts that fail go through the whole union, which gives the same value or error.
+type PartDecoder = (part: unknown) => Either.Either<Response.Part<{}>, ParseResult.ParseError>
+
+const partDecoder = <A extends Response.Part<{}>, I>(schema: Schema.Schema<A, I>): PartDecoder =>
+  Schema.decodeUnknownEither(schema)
+
+const partDecoders = new Map<unknown, PartDecoder>([
+  ["text", partDecoder(Response.TextPart)],
+  ["reasoning", partDecoder(Response.ReasoningPart)],
+  ["file", partDecoder(Response.FilePart)],
+  ["response-metadata", partDecoder(Response.ResponseMetadataPart)],
+  ["finish", partDecoder(Response.FinishPart)]
+])
+
+const decodeParts = (encoded: unknown): Effect.Effect<Array<Response.Part<{}>>, ParseResult.ParseError> => {
+  if (!Array.isArray(encoded)) return decodeAllParts(encoded)
+  const parts: Array<Response.Part<{}>> = new Array(encoded.length)
+  for (let i = 0; i < encoded.length; i++) {
+    const part: unknown = encoded[i]
+    const decode = typeof part === "object" && part !== null
+      ? partDecoders.get((part as { type?: unknown }).type)
+      : undefined
+    const decoded = decode === undefined ? undefined : decode(part)
+    if (decoded === undefined || decoded._tag === "Left") return decodeAllParts(encoded)
+    parts[i] = decoded.right
+  }
+  return Effect.succeed(parts)
+}
 
 const objectDecoders = new WeakMap<Schema.Schema.Any, (text: string) => Effect.Effect<unknown, unknown, unknown>>()
 
@@ -200,7 +246,7 @@ const generate = <A, R>(
       return Effect.serviceOption(Telemetry.CurrentSpanTransformer).pipe(
         Effect.flatMap((current) =>
           Effect.flatMap(
-            Effect.flatMap(provider.generateText(providerOptions), decodeParts),
+            provider.generateParts(providerOptions),
             (content) => {
               const transformer = Option.orElse(current, () => provider.parentSpanTransformer)
               if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })

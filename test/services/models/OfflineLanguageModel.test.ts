@@ -1,6 +1,7 @@
-import { LanguageModel, Model, Prompt } from "@effect/ai"
+import { type AiError, LanguageModel, Model, Prompt, Response, Telemetry } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Clock, Duration, Effect, Fiber, Option, Schema, Stream, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, FastCheck, Fiber, Option, Schema, Stream, TestClock } from "effect"
+import * as InternalLanguageModel from "../../../services/models/internal/languageModel.js"
 import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
 import { withClock } from "../../utils.js"
 
@@ -159,7 +160,55 @@ describe("OfflineLanguageModel", () => {
       assert.strictEqual(OfflineLanguageModel.countTokens("1234567"), 3)
       assert.strictEqual(OfflineLanguageModel.countTokens("internationalization"), 2)
       assert.strictEqual(OfflineLanguageModel.countTokens(`{"label":"positive"}`), 9)
+      // Letters and digits of other scripts, and other whitespace, count as in ASCII text.
+      assert.strictEqual(OfflineLanguageModel.countTokens("Crème brûlée, 42 €"), 5)
+      assert.strictEqual(OfflineLanguageModel.countTokens("٣٤٥٦ 日本語\u00a0!"), 4)
     })
+
+    it("counts ASCII text as the pattern does for any text", () => {
+      // ASCII text is counted by its character codes, text with any other character by the pattern: a word of one
+      // letter after a space adds one token to either.
+      FastCheck.assert(
+        FastCheck.property(FastCheck.string({ unit: "binary-ascii", maxLength: 60 }), (text) => {
+          assert.strictEqual(
+            OfflineLanguageModel.countTokens(`${text} é`),
+            OfflineLanguageModel.countTokens(text) + 1,
+            JSON.stringify(text)
+          )
+        }),
+        { numRuns: 2_000 }
+      )
+    })
+
+    it.effect("the parts it makes for agents are those its encoded answer decodes to", () =>
+      Effect.gen(function*() {
+        // Each path's response parts, as a span transformer sees them: `LanguageModel`'s own methods decode what
+        // the model's `generateText` encodes; the agents' path (`LanguageModelAgent`) takes the parts as made.
+        const seen: Array<ReadonlyArray<unknown>> = []
+        const transformer: Telemetry.SpanTransformer = ({ response }) => {
+          seen.push(response)
+        }
+        const model = yield* LanguageModel.LanguageModel
+        const prompt = Prompt.setSystem(Prompt.make("Classify: the soup was cold 7"), "You are terse.")
+        const paths: Array<Effect.Effect<unknown, AiError.AiError, LanguageModel.LanguageModel>> = [
+          withClock(LanguageModel.generateObject({ prompt, schema: Review })),
+          withClock(InternalLanguageModel.generateObject(model, { prompt, schema: Review })),
+          withClock(LanguageModel.generateText({ prompt })),
+          withClock(InternalLanguageModel.generateText(model, { prompt }))
+        ]
+        for (const path of paths) {
+          // Each at the same time, for the same timestamp.
+          yield* TestClock.setTime(0)
+          yield* Effect.provideService(path, Telemetry.CurrentSpanTransformer, transformer)
+        }
+        assert.strictEqual(seen.length, 4)
+        assert.deepStrictEqual(seen[1], seen[0])
+        assert.deepStrictEqual(seen[3], seen[2])
+        assert.notDeepEqual(seen[2], seen[0])
+        const finish = seen[1]!.find((part) => (part as Response.Part<{}>).type === "finish") as Response.FinishPart
+        assert.instanceOf(finish.usage, Response.Usage)
+        assert.isTrue(finish.usage.inputTokens! > 0)
+      }).pipe(offline({ latency: 5 })))
   })
 
   describe("latency, on the Clock", () => {
