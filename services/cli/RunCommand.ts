@@ -95,8 +95,9 @@ const randomRunId = Effect.map(Random.nextIntBetween(0, 36 ** 6), (n) => n.toStr
 /**
  * The agent of an entry, stoppable: once the run is stopped (`Running.stop`), a running agent is interrupted, so the
  * engine reports its task `Interrupted` and releases it; an agent built after that does not call its model, and its
- * task id goes to `skipped` (a task the run had read ahead, which never ran). A task's first attempt counts as in
- * flight (`Progress.Tally.started`) when its agent starts.
+ * task id goes to `skipped` (a task the run had read ahead, which never ran). An agent counts as in flight
+ * (`Progress.Tally.started`) from when it starts to when it stops, so the count never exceeds the concurrency even
+ * while finished results wait to be written.
  *
  * The fiber an agent runs on (the engine's attempt fiber) is kept while the agent runs, and the stop interrupts those
  * fibers: no race per call (`Effect.raceFirst` forked two fibers for each), so a call costs what the agent costs.
@@ -122,11 +123,12 @@ const stoppableFactory = (
             skipped.add(instance.taskId)
             return Effect.interrupt
           }
-          if (instance.attempt === 1) tally.started()
+          tally.started(instance.attempt === 1)
           running.fibers.add(fiber)
           return Effect.onExit(agent.run(input), () =>
             Effect.sync(() => {
               running.fibers.delete(fiber)
+              tally.stopped()
             }))
         })
     })
@@ -138,11 +140,14 @@ const stoppableFactory = (
 class Running {
   readonly fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   stopped = false
+  /** How many agents the stop interrupted. */
+  interrupted = 0
   /** Stops the run: no agent starts from now on, and the running ones are interrupted (not awaited). */
   readonly stop = Effect.flatMap(Effect.fiberId, (id) =>
     Effect.suspend(() => {
       this.stopped = true
       const fibers = Array.from(this.fibers)
+      this.interrupted = fibers.length
       this.fibers.clear()
       return Effect.forEach(fibers, (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
     }))
@@ -568,13 +573,13 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     if (Option.isSome(first)) return yield* finish(first.value, false)
     yield* clear
     yield* output.stderr(
-      `Interrupted: stopping ${Progress.count(tally.inFlight)} running agents and writing their results ` +
+      `Interrupted: stopping ${Progress.count(options.cluster ? tally.inFlight : running.interrupted)} running agents and writing their results ` +
         `(Ctrl-C again to exit at once)\n`
     )
     const drained = yield* Effect.timeout(Fiber.await(consumer), stopGrace).pipe(Effect.option)
     if (Option.isSome(drained)) return yield* finish(drained.value, true)
     // A task waiting to retry (after a 429, say) would only be reported when its wait ends: give up on it.
-    const left = tally.inFlight
+    const left = tally.underWay
     const exit = yield* Fiber.interrupt(consumer)
     yield* output.stderr(
       `Gave up after ${Duration.format(stopGrace)}: ${Progress.count(left)} tasks still under way ` +

@@ -32,9 +32,14 @@ export class Tally {
   inputDone = false
   /** Failed tasks whose line was not JSON or did not fit the agent's input schema. */
   badInput = 0
-  /** Tasks started and not ended, from the run's events. */
+  /**
+   * Agents running now (never more than the run's concurrency), and the most there were at once. On the cluster,
+   * whose agents run elsewhere, tasks started and not ended, from the run's events.
+   */
   inFlight = 0
   peakInFlight = 0
+  /** Tasks whose first attempt started and whose result is not written yet (one waiting to retry, say). */
+  underWay = 0
 
   get succeeded(): number {
     return this.results.summary.succeeded
@@ -71,19 +76,25 @@ export class Tally {
     return bad
   }
 
-  /** A task's first attempt started: it is in flight until its result. */
-  started(): void {
+  /** An agent started (an attempt of a task): it is in flight until it stops. A first attempt starts its task. */
+  started(firstAttempt: boolean): void {
     this.inFlight++
     if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight
+    if (firstAttempt) this.underWay++
+  }
+
+  /** An agent stopped (its attempt ended, whatever its outcome). */
+  stopped(): void {
+    if (this.inFlight > 0) this.inFlight--
   }
 
   /**
-   * A task ended, counted in flight by `started` when its agent ran: it is no longer in flight. A task whose input
-   * did not decode never ran its agent, so it was not counted.
+   * A task's result was written: a task counted by `started` is no longer under way. A task whose input did not
+   * decode never ran its agent, so it was not counted.
    */
   ended(result: TaskResult.TaskResult<unknown, unknown>): void {
-    if (result.started && !(result._tag === "Failed" && isInputError(result.error)) && this.inFlight > 0) {
-      this.inFlight--
+    if (result.started && !(result._tag === "Failed" && isInputError(result.error)) && this.underWay > 0) {
+      this.underWay--
     }
   }
 
@@ -91,13 +102,16 @@ export class Tally {
   event(event: RunEvent.RunEvent): void {
     switch (event._tag) {
       case "TaskStarted":
-        if (event.attempt === 1) this.started()
+        if (event.attempt === 1) this.started(true)
         break
       case "TaskSucceeded":
       case "TaskFailed":
       case "TaskTimedOut":
       case "TaskInterrupted":
-        if (event.result.started && this.inFlight > 0) this.inFlight--
+        if (event.result.started) {
+          this.stopped()
+          if (this.underWay > 0) this.underWay--
+        }
         break
     }
   }

@@ -144,7 +144,7 @@ describe("parallel-agents (a process)", () => {
         Array.from({ length: total }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `Document number ${i}.` }))
       )
       const { done, process } = yield* start(
-        ["run", "-i", input, "-a", "classify", "-c", "10", "-o", output, "--json"],
+        ["run", "-i", input, "-a", "classify", "-c", "10", "-o", output, "--json", "--report", "report.html"],
         { directory, env: { AGENT_OFFLINE_LATENCY: "50 millis" } }
       )
       yield* untilLines(output, 30)
@@ -167,6 +167,12 @@ describe("parallel-agents (a process)", () => {
       // Ctrl-C came well before the end: most of the file was never read, let alone run.
       assert.isBelow(lines.length, 2_000)
       assert.deepStrictEqual([summary.linesDone, summary.linesTotal], [lines.length, total])
+      // Agents in flight are counted as they run, not until their result line is written: never above 10.
+      const report = fs.readFileSync(path.join(directory, "report.html"), "utf8")
+      const peak = /<dt>peak in flight<\/dt><dd>(\d+)<\/dd><p>of 10 slots<\/p>/.exec(report)
+      assert.isNotNull(peak, "the report's peak in flight")
+      assert.isAtMost(Number(peak![1]), 10)
+      assert.isAtLeast(Number(peak![1]), 1)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("Ctrl-C on a real endpoint aborts the requests under way; a second Ctrl-C exits at once", () =>

@@ -99,20 +99,28 @@ describe("progress", () => {
     assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [1, 2])
   })
 
-  it("the tally counts what is in flight without events: agents as they start, results as they are written", () => {
+  it("without events: agents in flight as they start and stop, tasks under way until their result is written", () => {
     const tally = new Progress.Tally()
-    tally.started()
-    tally.started()
-    tally.started()
-    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [3, 3])
+    tally.started(true)
+    tally.started(true)
+    tally.started(true)
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight, tally.underWay], [3, 3, 3])
+    // Two agents stop; their results are not written yet (they wait in the run's output), so a new agent that
+    // starts now is the third running, never a fourth.
+    tally.stopped()
+    tally.stopped()
+    tally.started(true)
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight, tally.underWay], [2, 3, 4])
     tally.ended(succeeded(1))
     tally.ended(timedOut(2))
-    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [1, 3])
-    // A task that never started (bad input, say) was never in flight.
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight, tally.underWay], [2, 3, 2])
+    // A task that never started (bad input, say) was never under way.
     tally.ended(badInput(3))
-    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [1, 3])
-    tally.started()
-    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight], [2, 3])
+    assert.strictEqual(tally.underWay, 2)
+    // A retry's attempt is an agent in flight, not another task.
+    tally.stopped()
+    tally.started(false)
+    assert.deepStrictEqual([tally.inFlight, tally.peakInFlight, tally.underWay], [2, 3, 2])
   })
 
   it.effect("not on a terminal: a plain line every interval, the first after one interval", () =>
