@@ -573,7 +573,9 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     if (Option.isSome(first)) return yield* finish(first.value, false)
     yield* clear
     yield* output.stderr(
-      `Interrupted: stopping ${Progress.count(options.cluster ? tally.inFlight : running.interrupted)} running agents and writing their results ` +
+      `Interrupted: stopping ${
+        Progress.count(options.cluster ? tally.inFlight : running.interrupted)
+      } running agents and writing their results ` +
         `(Ctrl-C again to exit at once)\n`
     )
     const drained = yield* Effect.timeout(Fiber.await(consumer), stopGrace).pipe(Effect.option)
