@@ -42,8 +42,9 @@ export * as ClusterExecutor from "./ClusterExecutor.js"
 /**
  * A limit on how many tasks run at once across a whole cluster (a provider's quota), whatever the runs and
  * coordinators that send them: a runner takes a lease from a table of `limit` slots in the cluster's PostgreSQL
- * before it calls an agent, and gives it back when the task ends. A lease names the database session of the runner
- * that holds it, so the leases of a runner that dies come back as soon as PostgreSQL sees its session end.
+ * before it calls an agent, and gives it back when the task ends. A lease names the runner that holds it, whose
+ * database session holds an advisory lock for as long as it runs, so the leases of a runner that dies come back as
+ * soon as PostgreSQL sees its session end.
  *
  * @since 0.1.0
  */
