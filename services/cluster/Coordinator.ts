@@ -28,7 +28,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AgentError from "../../src/AgentError.js"
-import * as fanOut from "../../src/internal/fanOut.js"
+import * as Unordered from "../../src/internal/unordered.js"
 import type * as Task from "../../src/Task.js"
 import * as TaskResult from "../../src/TaskResult.js"
 import * as AgentTask from "./AgentTask.js"
@@ -298,8 +298,8 @@ export const stream = <E = never, R = never, A = unknown, I = unknown>(
     }))
     // A fiber per task under a semaphore, results through a mailbox, as `Executor.stream` does: what
     // `Stream.mapEffect(send, { concurrency, unordered: true })` means, at a thirtieth of its cost per element.
-    const mailbox = yield* fanOut.makeMailbox<Completed, E>(options.concurrency)
-    const feed = yield* fanOut.feedUnordered(
+    const mailbox = yield* Unordered.makeMailbox<Completed, E>(options.concurrency)
+    const feed = yield* Unordered.feed(
       mailbox,
       input,
       options.concurrency,

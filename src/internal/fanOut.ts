@@ -5,14 +5,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
-import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as PubSub from "effect/PubSub"
 import type * as Schedule from "effect/Schedule"
-import * as Scheduler from "effect/Scheduler"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "../Agent.js"
 import type * as AgentError from "../AgentError.js"
@@ -31,6 +28,7 @@ import { Gate } from "./gate.js"
 import * as Observe from "./observe.js"
 import type * as Options from "./options.js"
 import * as RunOne from "./runOne.js"
+import * as Unordered from "./unordered.js"
 import * as Watchdog from "./watchdog.js"
 
 /**
@@ -61,14 +59,6 @@ export interface Plan<In, Out, E, EL, R, A, S> {
   /** Runs each task elsewhere (see `RunOne.Run.execute`). */
   readonly execute?: RunOne.Run<In, Out, E, EL, R, A>["execute"]
 }
-
-const timers = globalThis as unknown as {
-  readonly setImmediate?: (task: () => void) => unknown
-  readonly setTimeout: (task: () => void, millis: number) => unknown
-}
-const nextTurn: Scheduler.Scheduler = Scheduler.make(
-  timers.setImmediate !== undefined ? (task) => timers.setImmediate!(task) : (task) => timers.setTimeout(task, 0)
-)
 
 /**
  * How long an attempt that was told to stop may take to stop (its finalizers included) before it is left running
@@ -270,14 +260,14 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
       })
     )
     const concurrency = plan.concurrency as number // A stream run's is a number (the plan rejects "unbounded").
-    const mailbox = yield* makeMailbox<
+    const mailbox = yield* Unordered.makeMailbox<
       TaskResult.TaskResult<A, E | AgentError.AgentError>,
       EIn | RunJournal.RunJournalError
     >(
       concurrency
     )
     // A durable run's journal that could not record a result fails the run: nothing is emitted after it.
-    const feed = yield* feedUnordered(
+    const feed = yield* Unordered.feed(
       mailbox,
       source,
       concurrency,
@@ -298,50 +288,3 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     )
     return Mailbox.toStream(mailbox)
   }))
-
-/**
- * A mailbox for results that wakes its reader on the next turn of the event loop: the results of tasks that end in
- * the same turn reach the reader as one chunk, and each chunk costs the reader's whole stream pipeline once (100,000
- * results in about 100 chunks rather than 100,000). A result waits at most one turn. Its capacity should be the
- * concurrency: a reader that does not read then holds the tasks' permits, and so the input.
- *
- * @internal
- */
-export const makeMailbox = <A, E>(capacity: number): Effect.Effect<Mailbox.Mailbox<A, E>> =>
-  Effect.withScheduler(Mailbox.make<A, E>({ capacity }), nextTurn)
-
-/**
- * Reads `source` and runs `f` on a fiber per element, at most `concurrency` at once, offering each result to
- * `mailbox` as it ends (completion order); a failure of `f` fails the mailbox. The returned effect does the reading
- * and ends once every fiber has ended; the caller forks it and then ends (or fails) the mailbox. Fibers still
- * running when the scope closes are interrupted.
- *
- * This is what `Stream.mapEffect(f, { concurrency, unordered: true })` means, on a semaphore and a `FiberSet`,
- * because that operator costs 30 to 60 times more per element (5,000 tasks of 1 ms at concurrency 100: 16.6 s and
- * 3.5 s of CPU, against 0.28 s and 0.22 s here; bench/README.md has the upstream report).
- *
- * @internal
- */
-export const feedUnordered = <A, B, E, R, RF>(
-  mailbox: Mailbox.Mailbox<B, E>,
-  source: Stream.Stream<A, never, R>,
-  concurrency: number,
-  f: (a: A) => Effect.Effect<B, E, RF>
-): Effect.Effect<Effect.Effect<void, never, R | RF>, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const permits = yield* Effect.makeSemaphore(concurrency)
-    const running = yield* FiberSet.make<void, never>()
-    return Stream.runForEach(source, (a) =>
-      Effect.zipRight(
-        permits.take(1),
-        FiberSet.run(
-          running,
-          Effect.ensuring(
-            Effect.flatMap(f(a), (b) => mailbox.offer(b)).pipe(
-              Effect.catchAllCause((cause) => mailbox.failCause(cause))
-            ),
-            permits.release(1)
-          )
-        )
-      )).pipe(Effect.zipRight(permits.take(concurrency)), Effect.asVoid)
-  })
