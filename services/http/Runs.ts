@@ -314,6 +314,8 @@ export class Runs extends Context.Tag("effect-parallel-agents/Runs")<Runs, Servi
 
 /** The capacity of a run's own event hub: the recorder reads it at once, so it only ever holds a burst. */
 const hubCapacity = 16_384
+/** How long the recorder of a run's events lets them gather before it writes them to the run's log. */
+const recordLinger = Duration.millis(10)
 
 class Live {
   state: RunState = "running"
@@ -511,10 +513,19 @@ export const make = <R>(
         })
       )
 
-    /** Follows the run's own hub: every event goes to the run's log as it comes, in batches. */
+    /**
+     * Follows the run's own hub: every event goes to the run's log, in batches. Told of an event, the recorder waits
+     * `recordLinger` before it takes what has come, so that a busy run's events are recorded a batch at a time: woken
+     * for each event, the recorder cost the run about 20 µs of CPU an event (three a task), more than the rest of a
+     * task's bookkeeping. An event taken is written even if the recorder is stopped during the wait.
+     */
     const record = (run: Live, subscription: Queue.Dequeue<RunEvent.RunEvent>) =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.forever(Effect.flatMap(restore(Queue.takeBetween(subscription, 1, 1024)), (batch) => write(run, batch)))
+        Effect.forever(Effect.flatMap(restore(Queue.take(subscription)), (first) =>
+          Effect.zipRight(
+            Effect.exit(restore(Effect.sleep(recordLinger))),
+            Effect.flatMap(Queue.takeAll(subscription), (rest) => write(run, [first, ...rest]))
+          )))
       )
 
     const write = (run: Live, batch: Iterable<RunEvent.RunEvent>) =>
