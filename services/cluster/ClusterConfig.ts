@@ -182,6 +182,8 @@ export interface Options {
   readonly runner?: Partial<Runner> | undefined
 }
 
+const maxGlobalConcurrency = 100_000
+
 /**
  * Checks the settings, returning a description of the first problem.
  *
@@ -220,6 +222,13 @@ export const validate = (service: Service): Either.Either<Service, string> => {
     !(Number.isSafeInteger(sharding.globalConcurrency.value) && sharding.globalConcurrency.value >= 1)
   ) {
     return Either.left(`globalConcurrency: expected a whole number from 1, got ${sharding.globalConcurrency.value}`)
+  }
+  // Each unit of the limit is a row of the limit's table, made when the first runner starts.
+  if (Option.isSome(sharding.globalConcurrency) && sharding.globalConcurrency.value > maxGlobalConcurrency) {
+    return Either.left(
+      `globalConcurrency: expected at most ${maxGlobalConcurrency.toLocaleString("en-US")} (a row of the limit's ` +
+        `table each), got ${sharding.globalConcurrency.value}`
+    )
   }
   if (!/^[a-z_][a-z0-9_]*$/.test(sharding.tablePrefix)) {
     return Either.left(
@@ -329,7 +338,9 @@ export const shardingConfig: Config.Config<Sharding> = Config.all({
     Config.withDescription("The prefix of the cluster's tables; the same in every process")
   ),
   globalConcurrency: Config.integer("CLUSTER_GLOBAL_CONCURRENCY").pipe(
-    Config.withDescription("How many tasks may run at once across the cluster; the same in every runner"),
+    Config.withDescription(
+      "How many tasks may run at once across the cluster (1 to 100,000); the same in every runner"
+    ),
     Config.option
   )
 })

@@ -83,6 +83,8 @@ describe("ClusterConfig", () => {
           [{ CLUSTER_SHARD_LOCK_EXPIRATION: "200 millis" }, "shardLockExpiration: expected 1 second or more"],
           [{ CLUSTER_TABLE_PREFIX: "Cluster-1" }, "tablePrefix: expected lowercase letters"],
           [{ RUNNER_CONCURRENCY: "0" }, "runner concurrency: expected a whole number from 1, got 0"],
+          [{ CLUSTER_GLOBAL_CONCURRENCY: "0" }, "globalConcurrency: expected a whole number from 1, got 0"],
+          [{ CLUSTER_GLOBAL_CONCURRENCY: "2000000000" }, "globalConcurrency: expected at most 100,000"],
           [{ RUNNER_PORT: "70000" }, "RUNNER_PORT"]
         ] as const
       ) {
