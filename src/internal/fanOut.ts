@@ -7,22 +7,16 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
 import * as PubSub from "effect/PubSub"
-import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type * as Agent from "../Agent.js"
 import type * as AgentError from "../AgentError.js"
 import type * as Aggregate from "../Aggregate.js"
-import type * as Budget from "../Budget.js"
-import type * as RateLimit from "../RateLimit.js"
 import * as RunEvent from "../RunEvent.js"
 import type * as RunJournal from "../RunJournal.js"
 import * as RunReport from "../RunReport.js"
 import * as RunTally from "../RunTally.js"
 import type * as Task from "../Task.js"
 import type * as TaskResult from "../TaskResult.js"
-import type * as Usage from "../Usage.js"
 import { Adaptive } from "./adaptive.js"
 import { Gate } from "./gate.js"
 import * as Observe from "./observe.js"
@@ -36,23 +30,26 @@ import * as Watchdog from "./watchdog.js"
  *
  * @internal
  */
-export interface Plan<In, Out, E, EL, R, A, S> {
-  readonly runId: string
-  readonly factory: Agent.Factory<In, Out, E, EL, R>
+export interface Plan<In, Out, E, EL, R, A, S> extends
+  Pick<
+    RunOne.Run<In, Out, E, EL, R, A>,
+    | "runId"
+    | "factory"
+    | "timeoutMillis"
+    | "deadlineMillis"
+    | "retry"
+    | "budget"
+    | "estimate"
+    | "rateLimit"
+    | "decodeInput"
+    | "decodeOutput"
+  >
+{
   readonly concurrency: number | "unbounded"
-  readonly timeoutMillis: number
-  readonly deadlineMillis: number
-  readonly retry:
-    | { readonly schedule: Schedule.Schedule<unknown, unknown>; readonly while: (error: unknown) => boolean }
-    | undefined
-  readonly budget: Budget.Service | undefined
-  readonly estimate: ((task: Task.Task<unknown>) => Usage.Usage) | undefined
-  readonly rateLimit: RateLimit.Service | undefined
+  /** The adaptive concurrency asked for; the run makes its limit from it. */
   readonly adaptive: Options.Adaptive | undefined
   readonly maxFailures: number
   readonly minSuccessRate: number
-  readonly decodeInput: ((input: unknown) => Effect.Effect<In, ParseResult.ParseError, R>) | undefined
-  readonly decodeOutput: ((output: Out) => Effect.Effect<A, ParseResult.ParseError, R>) | undefined
   readonly aggregate: Aggregate.Aggregate<A, E | AgentError.AgentError, S> | undefined
   /** Where a durable run keeps its final results. */
   readonly ledger?: RunOne.Ledger | undefined
