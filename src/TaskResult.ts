@@ -192,7 +192,12 @@ abstract class Base {
   readonly runId: string | undefined
   readonly attempt: number
   readonly startedAt: number | undefined
-  readonly queuedAt: number | undefined
+  /**
+   * `startedAt - queuedAt` when both are whole milliseconds (a small integer, kept in the object itself), `-1`
+   * otherwise, with `queuedAt` kept in `queued`: a time since the epoch would be one more number boxed on the heap.
+   */
+  readonly waitMillis: number
+  declare readonly queued: number | undefined
   constructor(meta: Meta) {
     this.task = meta.task
     this.index = meta.index
@@ -203,7 +208,14 @@ abstract class Base {
     this.runId = started ? meta.instance!.runId : undefined
     this.attempt = started ? meta.instance!.attempt : 0
     this.startedAt = started ? meta.startedAt : undefined
-    this.queuedAt = meta.queuedAt
+    const queuedAt = meta.queuedAt
+    const wait = started && queuedAt !== undefined ? meta.startedAt! - queuedAt : -1
+    if (wait >= 0 && Number.isSafeInteger(queuedAt) && Number.isSafeInteger(meta.startedAt)) {
+      this.waitMillis = wait
+    } else {
+      this.waitMillis = -1
+      if (queuedAt !== undefined) (this as { queued: number | undefined }).queued = queuedAt
+    }
     // Most results used nothing, were not retried and were not replayed: they share the prototype's defaults.
     if (meta.usage !== undefined && !Usage.isEmpty(meta.usage)) (this as { usage: Usage.Usage }).usage = meta.usage
     if (meta.failedAttempts !== undefined && meta.failedAttempts.length > 0) {
@@ -216,6 +228,9 @@ abstract class Base {
   }
   get taskId(): string {
     return this.task.id
+  }
+  get queuedAt(): number | undefined {
+    return this.waitMillis >= 0 ? this.startedAt! - this.waitMillis : this.queued
   }
   get instance(): AgentInstance.Service | undefined {
     return this.agentName === undefined ? undefined : AgentInstance.make({
@@ -273,6 +288,7 @@ Object.defineProperty(Base.prototype, "usage", { value: Usage.empty, writable: t
 Object.defineProperty(Base.prototype, "failedAttempts", { value: Object.freeze([]), writable: true })
 Object.defineProperty(Base.prototype, "replayed", { value: false, writable: true })
 Object.defineProperty(Base.prototype, "inStream", { value: false, writable: true })
+Object.defineProperty(Base.prototype, "queued", { value: undefined, writable: true })
 
 class SucceededImpl<A> extends Base implements Succeeded<A> {
   declare readonly _tag: "Succeeded"

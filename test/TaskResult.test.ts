@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Exit, FiberId, Option, pipe } from "effect"
+import { Cause, Duration, Exit, FiberId, Option, pipe, Schema } from "effect"
 import * as AgentError from "../src/AgentError.js"
 import * as AgentInstance from "../src/AgentInstance.js"
 import * as Task from "../src/Task.js"
@@ -48,6 +48,30 @@ describe("TaskResult", () => {
       )
       assert.strictEqual(result.startedAt, 500)
       assert.strictEqual(result.durationMillis, 42)
+    })
+
+    it("queuedAt is given back exactly, whole milliseconds or not, started or not", () => {
+      const cases: ReadonlyArray<readonly [startedAt: number | undefined, queuedAt: number | undefined]> = [
+        [1_764_900_000_123, 1_764_900_000_000],
+        [1_764_900_000_000, 1_764_900_000_000],
+        [1000.25, 999.5],
+        [0.3, 0.1],
+        [1000, 1500],
+        [Number.MAX_SAFE_INTEGER + 2, 5],
+        [1000, undefined],
+        [undefined, 1_764_900_000_000],
+        [undefined, undefined]
+      ]
+      for (const [startedAt, queuedAt] of cases) {
+        const started = startedAt !== undefined
+        const result = TaskResult.succeeded({ ...meta("a", 0, { started, startedAt: startedAt ?? 0 }), queuedAt }, 1)
+        assert.strictEqual(result.queuedAt, queuedAt, `startedAt ${startedAt}, queuedAt ${queuedAt}`)
+        assert.strictEqual(result.startedAt, startedAt)
+        const schema = TaskResult.schema()
+        const back = Schema.decodeSync(schema)(Schema.encodeSync(schema)(result))
+        assert.strictEqual(back.queuedAt, queuedAt)
+        assert.strictEqual(back.startedAt, startedAt)
+      }
     })
 
     it("failed keeps the cause and exposes the first error", () => {
