@@ -175,6 +175,12 @@ export interface Interrupted extends Common {
  */
 export type InterruptionReason = "Interrupted" | "RunDeadline" | "FailurePolicy"
 
+/**
+ * A whole number that fits in 31 bits as a number V8 keeps in the object itself: the difference of two times read
+ * from the clock can come out as a boxed number of 16 bytes even when it is whole.
+ */
+const small = (n: number): number => (n | 0) === n ? n | 0 : n
+
 abstract class Base {
   declare readonly [TypeId]: TypeId
   declare readonly usage: Usage.Usage
@@ -201,7 +207,7 @@ abstract class Base {
   constructor(meta: Meta) {
     this.task = meta.task
     this.index = meta.index
-    this.durationMillis = meta.durationMillis
+    this.durationMillis = small(meta.durationMillis)
     this.slot = meta.slot ?? -1
     const started = meta.instance !== undefined && meta.startedAt !== undefined
     this.agentName = started ? meta.instance!.agent : undefined
@@ -211,7 +217,7 @@ abstract class Base {
     const queuedAt = meta.queuedAt
     const wait = started && queuedAt !== undefined ? meta.startedAt! - queuedAt : -1
     if (wait >= 0 && Number.isSafeInteger(queuedAt) && Number.isSafeInteger(meta.startedAt)) {
-      this.waitMillis = wait
+      this.waitMillis = small(wait)
     } else {
       this.waitMillis = -1
       if (queuedAt !== undefined) (this as { queued: number | undefined }).queued = queuedAt
@@ -353,6 +359,34 @@ class InterruptedImpl extends Base implements Interrupted {
 }
 Object.defineProperty(InterruptedImpl.prototype, "_tag", { value: "Interrupted", enumerable: true })
 
+/**
+ * Has V8 format the stack of each error in a cause (and of the errors they were caused by) now. Until an error's
+ * `stack` is first read, V8 keeps the frames it captured when the error was made, with their receivers: the attempt's
+ * fiber, and through it the attempt's context, its agent instance, its meter and whatever the agent's closures hold.
+ * A result, or a failed attempt, keeps its cause for as long as the run's report lives: read, the stack is a string.
+ *
+ * @internal
+ */
+export const detachStacks = (cause: Cause.Cause<unknown>): void => {
+  switch (cause._tag) {
+    case "Fail":
+      return detachStack(cause.error, 0)
+    case "Die":
+      return detachStack(cause.defect, 0)
+    case "Sequential":
+    case "Parallel":
+      detachStacks(cause.left)
+      return detachStacks(cause.right)
+  }
+}
+
+const detachStack = (error: unknown, depth: number): void => {
+  if (!(error instanceof Error) || depth > 8) return
+  // Reading it is what formats it.
+  if (error.stack === undefined) return
+  if (hasProperty(error, "cause")) detachStack(error.cause, depth + 1)
+}
+
 const describe = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
   return hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
@@ -397,7 +431,10 @@ export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> => new Succeede
  * @category constructors
  * @since 0.1.0
  */
-export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> => new FailedImpl(meta, cause)
+export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> => {
+  detachStacks(cause)
+  return new FailedImpl(meta, cause)
+}
 
 /**
  * @category constructors
@@ -415,7 +452,10 @@ export const timedOut = (
 export const interrupted = (
   meta: Meta,
   options: { readonly reason: InterruptionReason; readonly cause?: Cause.Cause<never> | undefined }
-): Interrupted => new InterruptedImpl(meta, options.reason, options.cause ?? Cause.interrupt(FiberId.none))
+): Interrupted => {
+  if (options.cause !== undefined) detachStacks(options.cause)
+  return new InterruptedImpl(meta, options.reason, options.cause ?? Cause.interrupt(FiberId.none))
+}
 
 /**
  * The outcome of a task that ran to an `Exit`: `Succeeded`; `TimedOut` when the only error is an `AgentTimeout`

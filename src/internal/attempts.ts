@@ -70,6 +70,10 @@ interface Shared {
   readonly runId: string
   readonly deadlineAt: number
   readonly deadlineMillis: number
+  /** The run's task timeout and deadline as `Duration`s, one each for every timeout error (and result) of the run. */
+  readonly timeoutMillis: number
+  readonly timeout: Duration.Duration
+  readonly deadline: Duration.Duration
   /** The run retries failed attempts: an attempt that fails records itself on its task (`Started.last`). */
   readonly retries: boolean
   readonly now: () => number
@@ -99,12 +103,17 @@ class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout
       agent: this.instance.name,
       taskId: this.task.task.id,
       reason: this.byTask ? "TaskTimeout" : "RunDeadline",
-      timeout: Duration.millis(this.byTask ? this.task.timeoutMillis : this.shared.deadlineMillis)
+      timeout: !this.byTask
+        ? this.shared.deadline
+        : this.task.timeoutMillis === this.shared.timeoutMillis
+        ? this.shared.timeout
+        : Duration.millis(this.task.timeoutMillis)
     })
   }
   onEnd(exit: Exit.Exit<A, unknown>): void {
     if (!this.shared.retries || exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
     const endedAt = this.shared.now()
+    TaskResult.detachStacks(exit.cause)
     const error = Cause.failureOption(exit.cause)
     this.task.last = {
       attempt: this.instance.attempt,
@@ -136,6 +145,9 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     runId,
     deadlineAt: run.deadlineAt,
     deadlineMillis: run.deadlineMillis,
+    timeoutMillis: run.timeoutMillis,
+    timeout: Duration.millis(run.timeoutMillis),
+    deadline: Duration.millis(run.deadlineMillis),
     retries: run.retry !== undefined,
     now
   }
