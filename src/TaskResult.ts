@@ -193,14 +193,21 @@ abstract class Base {
   readonly index: number
   readonly durationMillis: number
   readonly slot: number
-  /** The factory's name and the run's id: the parts of the instance identity, which is built when read. */
-  readonly agentName: string | undefined
-  readonly runId: string | undefined
-  readonly attempt: number
-  readonly startedAt: number | undefined
   /**
-   * `startedAt - queuedAt` when both are whole milliseconds (a small integer, kept in the object itself), `-1`
-   * otherwise, with `queuedAt` kept in `queued`: a time since the epoch would be one more number boxed on the heap.
+   * The agent (the factory's name) and the run, shared by the results of a run: with the task and the attempt, the
+   * parts of the instance identity, which is built when read. `undefined` when the task never started.
+   */
+  readonly origin: AgentInstance.Origin | undefined
+  readonly attempt: number
+  /**
+   * `startedAt - origin.epoch` when both are whole milliseconds (a small integer, kept in the object itself); a time
+   * since the epoch would be a number boxed on the heap. Otherwise `0`, with `startedAt` kept in `startedRaw`.
+   */
+  readonly startOffset: number
+  declare readonly startedRaw: number | undefined
+  /**
+   * `startedAt - queuedAt` when both are whole milliseconds (a small integer), `-1` otherwise, with `queuedAt` kept
+   * in `queued`.
    */
   readonly waitMillis: number
   declare readonly queued: number | undefined
@@ -209,14 +216,24 @@ abstract class Base {
     this.index = meta.index
     this.durationMillis = small(meta.durationMillis)
     this.slot = meta.slot ?? -1
-    const started = meta.instance !== undefined && meta.startedAt !== undefined
-    this.agentName = started ? meta.instance!.agent : undefined
-    this.runId = started ? meta.instance!.runId : undefined
+    const startedAt = meta.startedAt
+    const started = meta.instance !== undefined && startedAt !== undefined
+    const origin = started ? AgentInstance.originOf(meta.instance!) : undefined
+    this.origin = origin
     this.attempt = started ? meta.instance!.attempt : 0
-    this.startedAt = started ? meta.startedAt : undefined
+    let offset = 0
+    if (origin !== undefined) {
+      if (origin.epoch === undefined && Number.isSafeInteger(startedAt)) origin.epoch = startedAt
+      offset = origin.epoch === undefined ? NaN : startedAt! - origin.epoch
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(startedAt)) {
+        offset = 0
+        ;(this as { startedRaw: number | undefined }).startedRaw = startedAt
+      }
+    }
+    this.startOffset = small(offset)
     const queuedAt = meta.queuedAt
-    const wait = started && queuedAt !== undefined ? meta.startedAt! - queuedAt : -1
-    if (wait >= 0 && Number.isSafeInteger(queuedAt) && Number.isSafeInteger(meta.startedAt)) {
+    const wait = started && queuedAt !== undefined ? startedAt - queuedAt : -1
+    if (wait >= 0 && Number.isSafeInteger(queuedAt) && Number.isSafeInteger(startedAt)) {
       this.waitMillis = small(wait)
     } else {
       this.waitMillis = -1
@@ -235,25 +252,34 @@ abstract class Base {
   get taskId(): string {
     return this.task.id
   }
+  get startedAt(): number | undefined {
+    const origin = this.origin
+    return origin === undefined ? undefined : this.startedRaw ?? origin.epoch! + this.startOffset
+  }
   get queuedAt(): number | undefined {
     return this.waitMillis >= 0 ? this.startedAt! - this.waitMillis : this.queued
   }
+  get agentName(): string | undefined {
+    return this.origin?.agent
+  }
   get instance(): AgentInstance.Service | undefined {
-    return this.agentName === undefined ? undefined : AgentInstance.make({
-      agent: this.agentName,
-      runId: this.runId!,
+    const origin = this.origin
+    return origin === undefined ? undefined : AgentInstance.make({
+      agent: origin.agent,
+      runId: origin.runId,
       taskId: this.task.id,
       attempt: this.attempt,
       position: this.inStream ? this.index : undefined
     })
   }
   get agent(): string | undefined {
-    if (this.agentName === undefined) return undefined
-    const parts = { agent: this.agentName, runId: this.runId!, taskId: this.task.id, attempt: this.attempt }
+    const origin = this.origin
+    if (origin === undefined) return undefined
+    const parts = { agent: origin.agent, runId: origin.runId, taskId: this.task.id, attempt: this.attempt }
     return this.inStream ? AgentInstance.formatInStream(parts, this.index) : AgentInstance.format(parts)
   }
   get started(): boolean {
-    return this.agentName !== undefined
+    return this.origin !== undefined
   }
   get duration(): Duration.Duration {
     return Duration.millis(this.durationMillis)
@@ -295,6 +321,7 @@ Object.defineProperty(Base.prototype, "failedAttempts", { value: Object.freeze([
 Object.defineProperty(Base.prototype, "replayed", { value: false, writable: true })
 Object.defineProperty(Base.prototype, "inStream", { value: false, writable: true })
 Object.defineProperty(Base.prototype, "queued", { value: undefined, writable: true })
+Object.defineProperty(Base.prototype, "startedRaw", { value: undefined, writable: true })
 
 class SucceededImpl<A> extends Base implements Succeeded<A> {
   declare readonly _tag: "Succeeded"

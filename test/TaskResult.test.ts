@@ -50,7 +50,7 @@ describe("TaskResult", () => {
       assert.strictEqual(result.durationMillis, 42)
     })
 
-    it("queuedAt is given back exactly, whole milliseconds or not, started or not", () => {
+    it("startedAt and queuedAt are given back exactly, whole milliseconds or not, started or not", () => {
       const cases: ReadonlyArray<readonly [startedAt: number | undefined, queuedAt: number | undefined]> = [
         [1_764_900_000_123, 1_764_900_000_000],
         [1_764_900_000_000, 1_764_900_000_000],
@@ -58,10 +58,17 @@ describe("TaskResult", () => {
         [0.3, 0.1],
         [1000, 1500],
         [Number.MAX_SAFE_INTEGER + 2, 5],
+        [Number.MIN_SAFE_INTEGER, undefined],
+        [Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER],
+        [-3, -10],
+        [1_764_900_000_124, 1_764_900_000_124],
         [1000, undefined],
         [undefined, 1_764_900_000_000],
         [undefined, undefined]
       ]
+      // The results of one run (here: of one agent and run id) share their agent and run, and a time base their
+      // start is an offset from: the first case's start. Every later one, before it, after it, or too far from it for
+      // an exact offset, comes back as it went in.
       for (const [startedAt, queuedAt] of cases) {
         const started = startedAt !== undefined
         const result = TaskResult.succeeded({ ...meta("a", 0, { started, startedAt: startedAt ?? 0 }), queuedAt }, 1)

@@ -141,6 +141,8 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
   const now = () => clock.unsafeCurrentTimeMillis()
   // The run's services, as entries: a `Map` is built from an array faster than from another `Map`.
   const runServices = Array.from(run.context.unsafeMap)
+  // The agent and the run, shared by the run's instances and results.
+  const origin = new AgentInstance.Origin(factory.name, runId)
   const shared: Shared = {
     runId,
     deadlineAt: run.deadlineAt,
@@ -219,13 +221,7 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
       )
     }
     const attemptNo = ++task.attempt
-    const instance = AgentInstance.make({
-      agent: factory.name,
-      runId,
-      taskId: task.task.id,
-      attempt: attemptNo,
-      position: run.inStream ? task.index : undefined
-    })
+    const instance = AgentInstance.makeIn(origin, task.task.id, attemptNo, run.inStream ? task.index : undefined)
     task.instance = instance
     if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
     // The attempt's context: the run's, and this attempt's identity, meter, output and span.
