@@ -792,6 +792,17 @@ if (w6) {
     `${ms(cliWall)} ms`,
     cliWall <= 10_000
   )
+  // Reported, not a target: the floor of the CLI row, the agent alone on the offline model (its whole process).
+  const alone = w6Rows.find((row) => row.name === "agent-offline")
+  if (alone !== undefined && w6Sizes(alone).includes(large)) {
+    const aloneWall = w6Median(alone, large).wallMillis
+    info.push([
+      `W6 agent-offline (the classify agent alone, no engine, no CLI): ${fixed(0)(large)} calls, whole process`,
+      `${ms(aloneWall)} ms, ${fixed(3)(w6CpuPerCall(alone, large) / 1000)} ms CPU a call; cli-offline ${
+        fixed(2)(cliWall / aloneWall)
+      } × its wall`
+    ])
+  }
   const growth = w6Median(cli, large).maxRssKiB / w6Median(cli, small).maxRssKiB
   target(
     `W6 cli-offline: peak RSS flat from ${fixed(0)(small)} to ${fixed(0)(large)} documents (≤ 1.25 ×)`,
