@@ -409,9 +409,15 @@ export const detachStacks = (cause: Cause.Cause<unknown>): void => {
 
 const detachStack = (error: unknown, depth: number): void => {
   if (!(error instanceof Error) || depth > 8) return
-  // Reading it is what formats it.
-  if (error.stack === undefined) return
-  if (hasProperty(error, "cause")) detachStack(error.cause, depth + 1)
+  let cause: unknown
+  try {
+    // Reading it is what formats it. A `stack` or `cause` getter of the agent's own that throws changes nothing.
+    if (error.stack === undefined) return
+    cause = hasProperty(error, "cause") ? error.cause : undefined
+  } catch {
+    return
+  }
+  detachStack(cause, depth + 1)
 }
 
 const describe = (cause: Cause.Cause<unknown>): string => {

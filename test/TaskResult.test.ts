@@ -81,6 +81,31 @@ describe("TaskResult", () => {
       }
     })
 
+    it("failed keeps an error whose stack or cause cannot be read as it is", () => {
+      const error = new Error("odd")
+      Object.defineProperty(error, "stack", {
+        get() {
+          throw new Error("no stack here")
+        }
+      })
+      const withCause = new Error("outer", { cause: error })
+      Object.defineProperty(withCause, "cause", {
+        get() {
+          throw new Error("no cause here")
+        }
+      })
+      for (
+        const cause of [
+          Cause.fail(error),
+          Cause.die(withCause),
+          Cause.sequential(Cause.fail(new Error("plain")), Cause.die(error))
+        ]
+      ) {
+        const result = TaskResult.failed(meta("a", 0), cause)
+        assert.strictEqual(result.cause, cause)
+      }
+    })
+
     it("failed keeps the cause and exposes the first error", () => {
       const cause = Cause.fail({ _tag: "RateLimited" as const })
       const result = TaskResult.failed(meta("a", 0), cause)
