@@ -55,10 +55,33 @@ export interface Service {
  */
 export class AgentInstance extends Context.Tag("effect-parallel-agents/AgentInstance")<AgentInstance, Service>() {}
 
+/**
+ * The agent and the run an instance belongs to, which every instance of a run (and every result it produces)
+ * can share instead of holding both names. `epoch` is a time base the first result made from it sets, so results
+ * can keep their start as a small offset from it (see `TaskResult`).
+ *
+ * @internal
+ */
+export class Origin {
+  epoch: number | undefined = undefined
+  constructor(readonly agent: string, readonly runId: string) {}
+}
+
+// The origin last made for an instance that was not given one: results decoded or made one by one from instances of
+// the same run share it.
+let lastOrigin: Origin | undefined
+
+/** @internal */
+export const makeOrigin = (agent: string, runId: string): Origin => {
+  if (lastOrigin === undefined || lastOrigin.agent !== agent || lastOrigin.runId !== runId) {
+    lastOrigin = new Origin(agent, runId)
+  }
+  return lastOrigin
+}
+
 class InstanceImpl implements Service {
   constructor(
-    readonly agent: string,
-    readonly runId: string,
+    readonly origin: Origin,
     readonly taskId: string,
     readonly attempt: number,
     /** A name given at construction; otherwise it is formatted from the parts the first time it is read. */
@@ -66,6 +89,12 @@ class InstanceImpl implements Service {
     /** The task's position in a stream, which the name then carries (`formatInStream`). */
     readonly position?: number | undefined
   ) {}
+  get agent(): string {
+    return this.origin.agent
+  }
+  get runId(): string {
+    return this.origin.runId
+  }
   get name(): string {
     return this.given ??= this.position === undefined ? format(this) : formatInStream(this, this.position)
   }
@@ -96,11 +125,25 @@ export const make = (options: {
   /** The task's position in a stream (`Executor.stream`): the name then carries it, as `formatInStream` says. */
   readonly position?: number | undefined
 }): Service =>
-  new InstanceImpl(options.agent, options.runId, options.taskId, options.attempt, options.name, options.position)
+  new InstanceImpl(
+    makeOrigin(options.agent, options.runId),
+    options.taskId,
+    options.attempt,
+    options.name,
+    options.position
+  )
+
+/**
+ * An instance of a run whose instances share `origin` (the engine's, one per run).
+ *
+ * @internal
+ */
+export const makeIn = (origin: Origin, taskId: string, attempt: number, position: number | undefined): Service =>
+  new InstanceImpl(origin, taskId, attempt, undefined, position)
 
 /** @internal */
 export const unsafeMake = (agent: string, runId: string, taskId: string, attempt: number): Service =>
-  new InstanceImpl(agent, runId, taskId, attempt)
+  new InstanceImpl(makeOrigin(agent, runId), taskId, attempt)
 
 /**
  * The stream position an instance was made with (see `make`), if any.
@@ -109,6 +152,14 @@ export const unsafeMake = (agent: string, runId: string, taskId: string, attempt
  */
 export const positionOf = (instance: Service): number | undefined =>
   instance instanceof InstanceImpl ? instance.position : undefined
+
+/**
+ * The agent and run of an instance, shared with the other instances of its run when the engine made it.
+ *
+ * @internal
+ */
+export const originOf = (instance: Service): Origin =>
+  instance instanceof InstanceImpl ? instance.origin : makeOrigin(instance.agent, instance.runId)
 
 /**
  * Formats the unique instance name, `<agent>#<runId>/<taskId>/<attempt>`.

@@ -175,6 +175,12 @@ export interface Interrupted extends Common {
  */
 export type InterruptionReason = "Interrupted" | "RunDeadline" | "FailurePolicy"
 
+/**
+ * A whole number that fits in 31 bits as a number V8 keeps in the object itself: the difference of two times read
+ * from the clock can come out as a boxed number of 16 bytes even when it is whole.
+ */
+const small = (n: number): number => (n | 0) === n ? n | 0 : n
+
 abstract class Base {
   declare readonly [TypeId]: TypeId
   declare readonly usage: Usage.Usage
@@ -187,23 +193,52 @@ abstract class Base {
   readonly index: number
   readonly durationMillis: number
   readonly slot: number
-  /** The factory's name and the run's id: the parts of the instance identity, which is built when read. */
-  readonly agentName: string | undefined
-  readonly runId: string | undefined
+  /**
+   * The agent (the factory's name) and the run, shared by the results of a run: with the task and the attempt, the
+   * parts of the instance identity, which is built when read. `undefined` when the task never started.
+   */
+  readonly origin: AgentInstance.Origin | undefined
   readonly attempt: number
-  readonly startedAt: number | undefined
-  readonly queuedAt: number | undefined
+  /**
+   * `startedAt - origin.epoch` when both are whole milliseconds (a small integer, kept in the object itself); a time
+   * since the epoch would be a number boxed on the heap. Otherwise `0`, with `startedAt` kept in `startedRaw`.
+   */
+  readonly startOffset: number
+  declare readonly startedRaw: number | undefined
+  /**
+   * `startedAt - queuedAt` when both are whole milliseconds (a small integer), `-1` otherwise, with `queuedAt` kept
+   * in `queued`.
+   */
+  readonly waitMillis: number
+  declare readonly queued: number | undefined
   constructor(meta: Meta) {
     this.task = meta.task
     this.index = meta.index
-    this.durationMillis = meta.durationMillis
+    this.durationMillis = small(meta.durationMillis)
     this.slot = meta.slot ?? -1
-    const started = meta.instance !== undefined && meta.startedAt !== undefined
-    this.agentName = started ? meta.instance!.agent : undefined
-    this.runId = started ? meta.instance!.runId : undefined
+    const startedAt = meta.startedAt
+    const started = meta.instance !== undefined && startedAt !== undefined
+    const origin = started ? AgentInstance.originOf(meta.instance!) : undefined
+    this.origin = origin
     this.attempt = started ? meta.instance!.attempt : 0
-    this.startedAt = started ? meta.startedAt : undefined
-    this.queuedAt = meta.queuedAt
+    let offset = 0
+    if (origin !== undefined) {
+      if (origin.epoch === undefined && Number.isSafeInteger(startedAt)) origin.epoch = startedAt
+      offset = origin.epoch === undefined ? NaN : startedAt! - origin.epoch
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(startedAt)) {
+        offset = 0
+        ;(this as { startedRaw: number | undefined }).startedRaw = startedAt
+      }
+    }
+    this.startOffset = small(offset)
+    const queuedAt = meta.queuedAt
+    const wait = started && queuedAt !== undefined ? startedAt - queuedAt : -1
+    if (wait >= 0 && Number.isSafeInteger(queuedAt) && Number.isSafeInteger(startedAt)) {
+      this.waitMillis = small(wait)
+    } else {
+      this.waitMillis = -1
+      if (queuedAt !== undefined) (this as { queued: number | undefined }).queued = queuedAt
+    }
     // Most results used nothing, were not retried and were not replayed: they share the prototype's defaults.
     if (meta.usage !== undefined && !Usage.isEmpty(meta.usage)) (this as { usage: Usage.Usage }).usage = meta.usage
     if (meta.failedAttempts !== undefined && meta.failedAttempts.length > 0) {
@@ -217,22 +252,34 @@ abstract class Base {
   get taskId(): string {
     return this.task.id
   }
+  get startedAt(): number | undefined {
+    const origin = this.origin
+    return origin === undefined ? undefined : this.startedRaw ?? origin.epoch! + this.startOffset
+  }
+  get queuedAt(): number | undefined {
+    return this.waitMillis >= 0 ? this.startedAt! - this.waitMillis : this.queued
+  }
+  get agentName(): string | undefined {
+    return this.origin?.agent
+  }
   get instance(): AgentInstance.Service | undefined {
-    return this.agentName === undefined ? undefined : AgentInstance.make({
-      agent: this.agentName,
-      runId: this.runId!,
+    const origin = this.origin
+    return origin === undefined ? undefined : AgentInstance.make({
+      agent: origin.agent,
+      runId: origin.runId,
       taskId: this.task.id,
       attempt: this.attempt,
       position: this.inStream ? this.index : undefined
     })
   }
   get agent(): string | undefined {
-    if (this.agentName === undefined) return undefined
-    const parts = { agent: this.agentName, runId: this.runId!, taskId: this.task.id, attempt: this.attempt }
+    const origin = this.origin
+    if (origin === undefined) return undefined
+    const parts = { agent: origin.agent, runId: origin.runId, taskId: this.task.id, attempt: this.attempt }
     return this.inStream ? AgentInstance.formatInStream(parts, this.index) : AgentInstance.format(parts)
   }
   get started(): boolean {
-    return this.agentName !== undefined
+    return this.origin !== undefined
   }
   get duration(): Duration.Duration {
     return Duration.millis(this.durationMillis)
@@ -273,6 +320,8 @@ Object.defineProperty(Base.prototype, "usage", { value: Usage.empty, writable: t
 Object.defineProperty(Base.prototype, "failedAttempts", { value: Object.freeze([]), writable: true })
 Object.defineProperty(Base.prototype, "replayed", { value: false, writable: true })
 Object.defineProperty(Base.prototype, "inStream", { value: false, writable: true })
+Object.defineProperty(Base.prototype, "queued", { value: undefined, writable: true })
+Object.defineProperty(Base.prototype, "startedRaw", { value: undefined, writable: true })
 
 class SucceededImpl<A> extends Base implements Succeeded<A> {
   declare readonly _tag: "Succeeded"
@@ -337,6 +386,40 @@ class InterruptedImpl extends Base implements Interrupted {
 }
 Object.defineProperty(InterruptedImpl.prototype, "_tag", { value: "Interrupted", enumerable: true })
 
+/**
+ * Has V8 format the stack of each error in a cause (and of the errors they were caused by) now. Until an error's
+ * `stack` is first read, V8 keeps the frames it captured when the error was made, with their receivers: the attempt's
+ * fiber, and through it the attempt's context, its agent instance, its meter and whatever the agent's closures hold.
+ * A result, or a failed attempt, keeps its cause for as long as the run's report lives: read, the stack is a string.
+ *
+ * @internal
+ */
+export const detachStacks = (cause: Cause.Cause<unknown>): void => {
+  switch (cause._tag) {
+    case "Fail":
+      return detachStack(cause.error, 0)
+    case "Die":
+      return detachStack(cause.defect, 0)
+    case "Sequential":
+    case "Parallel":
+      detachStacks(cause.left)
+      return detachStacks(cause.right)
+  }
+}
+
+const detachStack = (error: unknown, depth: number): void => {
+  if (!(error instanceof Error) || depth > 8) return
+  let cause: unknown
+  try {
+    // Reading it is what formats it. A `stack` or `cause` getter of the agent's own that throws changes nothing.
+    if (error.stack === undefined) return
+    cause = hasProperty(error, "cause") ? error.cause : undefined
+  } catch {
+    return
+  }
+  detachStack(cause, depth + 1)
+}
+
 const describe = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
   return hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
@@ -381,7 +464,10 @@ export const succeeded = <A>(meta: Meta, value: A): Succeeded<A> => new Succeede
  * @category constructors
  * @since 0.1.0
  */
-export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> => new FailedImpl(meta, cause)
+export const failed = <E>(meta: Meta, cause: Cause.Cause<E>): Failed<E> => {
+  detachStacks(cause)
+  return new FailedImpl(meta, cause)
+}
 
 /**
  * @category constructors
@@ -399,7 +485,10 @@ export const timedOut = (
 export const interrupted = (
   meta: Meta,
   options: { readonly reason: InterruptionReason; readonly cause?: Cause.Cause<never> | undefined }
-): Interrupted => new InterruptedImpl(meta, options.reason, options.cause ?? Cause.interrupt(FiberId.none))
+): Interrupted => {
+  if (options.cause !== undefined) detachStacks(options.cause)
+  return new InterruptedImpl(meta, options.reason, options.cause ?? Cause.interrupt(FiberId.none))
+}
 
 /**
  * The outcome of a task that ran to an `Exit`: `Succeeded`; `TimedOut` when the only error is an `AgentTimeout`

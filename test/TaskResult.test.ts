@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Exit, FiberId, Option, pipe } from "effect"
+import { Cause, Duration, Exit, FiberId, Option, pipe, Schema } from "effect"
 import * as AgentError from "../src/AgentError.js"
 import * as AgentInstance from "../src/AgentInstance.js"
 import * as Task from "../src/Task.js"
@@ -48,6 +48,62 @@ describe("TaskResult", () => {
       )
       assert.strictEqual(result.startedAt, 500)
       assert.strictEqual(result.durationMillis, 42)
+    })
+
+    it("startedAt and queuedAt are given back exactly, whole milliseconds or not, started or not", () => {
+      const cases: ReadonlyArray<readonly [startedAt: number | undefined, queuedAt: number | undefined]> = [
+        [1_764_900_000_123, 1_764_900_000_000],
+        [1_764_900_000_000, 1_764_900_000_000],
+        [1000.25, 999.5],
+        [0.3, 0.1],
+        [1000, 1500],
+        [Number.MAX_SAFE_INTEGER + 2, 5],
+        [Number.MIN_SAFE_INTEGER, undefined],
+        [Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER],
+        [-3, -10],
+        [1_764_900_000_124, 1_764_900_000_124],
+        [1000, undefined],
+        [undefined, 1_764_900_000_000],
+        [undefined, undefined]
+      ]
+      // The results of one run (here: of one agent and run id) share their agent and run, and a time base their
+      // start is an offset from: the first case's start. Every later one, before it, after it, or too far from it for
+      // an exact offset, comes back as it went in.
+      for (const [startedAt, queuedAt] of cases) {
+        const started = startedAt !== undefined
+        const result = TaskResult.succeeded({ ...meta("a", 0, { started, startedAt: startedAt ?? 0 }), queuedAt }, 1)
+        assert.strictEqual(result.queuedAt, queuedAt, `startedAt ${startedAt}, queuedAt ${queuedAt}`)
+        assert.strictEqual(result.startedAt, startedAt)
+        const schema = TaskResult.schema()
+        const back = Schema.decodeSync(schema)(Schema.encodeSync(schema)(result))
+        assert.strictEqual(back.queuedAt, queuedAt)
+        assert.strictEqual(back.startedAt, startedAt)
+      }
+    })
+
+    it("failed keeps an error whose stack or cause cannot be read as it is", () => {
+      const error = new Error("odd")
+      Object.defineProperty(error, "stack", {
+        get() {
+          throw new Error("no stack here")
+        }
+      })
+      const withCause = new Error("outer", { cause: error })
+      Object.defineProperty(withCause, "cause", {
+        get() {
+          throw new Error("no cause here")
+        }
+      })
+      for (
+        const cause of [
+          Cause.fail(error),
+          Cause.die(withCause),
+          Cause.sequential(Cause.fail(new Error("plain")), Cause.die(error))
+        ]
+      ) {
+        const result = TaskResult.failed(meta("a", 0), cause)
+        assert.strictEqual(result.cause, cause)
+      }
     })
 
     it("failed keeps the cause and exposes the first error", () => {

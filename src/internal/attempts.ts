@@ -10,6 +10,7 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
@@ -64,6 +65,71 @@ export const rateLimited = (cause: Cause.Cause<unknown>): boolean => {
   return error._tag === "Some" && Retry.isRateLimited(error.value)
 }
 
+/** What the attempts of one run share. */
+interface Shared {
+  readonly runId: string
+  readonly deadlineAt: number
+  readonly deadlineMillis: number
+  /** The run's task timeout and deadline as `Duration`s, one each for every timeout error (and result) of the run. */
+  readonly timeoutMillis: number
+  readonly timeout: Duration.Duration
+  readonly deadline: Duration.Duration
+  /** The run retries failed attempts: an attempt that fails records itself on its task (`Started.last`). */
+  readonly retries: boolean
+  readonly now: () => number
+}
+
+/**
+ * One attempt as the watchdog runs it. What the watchdog calls back lives on the prototype, and reads the attempt's
+ * own fields and the run's `Shared`: an attempt is one object, not an object and a closure per callback, each of
+ * which would live as long as the attempt (long enough to be promoted to the old generation).
+ */
+class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
+  readonly deadline: number
+  constructor(
+    readonly shared: Shared,
+    readonly task: Started,
+    readonly instance: AgentInstance.Service,
+    readonly startedAt: number,
+    /** The task's timeout ends the attempt, not the run's deadline. */
+    readonly byTask: boolean,
+    readonly effect: Effect.Effect<A, unknown>,
+    readonly runtime: Runtime.Runtime<never>
+  ) {
+    this.deadline = byTask ? startedAt + task.timeoutMillis : shared.deadlineAt
+  }
+  onTimeout(): AgentError.AgentTimeout {
+    return new AgentError.AgentTimeout({
+      agent: this.instance.name,
+      taskId: this.task.task.id,
+      reason: this.byTask ? "TaskTimeout" : "RunDeadline",
+      timeout: !this.byTask
+        ? this.shared.deadline
+        : this.task.timeoutMillis === this.shared.timeoutMillis
+        ? this.shared.timeout
+        : Duration.millis(this.task.timeoutMillis)
+    })
+  }
+  onEnd(exit: Exit.Exit<A, unknown>): void {
+    if (!this.shared.retries || exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
+    const endedAt = this.shared.now()
+    TaskResult.detachStacks(exit.cause)
+    const error = Cause.failureOption(exit.cause)
+    this.task.last = {
+      attempt: this.instance.attempt,
+      agent: this.instance.name,
+      startedAt: this.startedAt,
+      durationMillis: endedAt - this.startedAt,
+      outcome: error._tag === "Some" && error.value instanceof AgentError.AgentTimeout ? "TimedOut" : "Failed",
+      cause: exit.cause,
+      endedAt
+    }
+  }
+  annotations(): Record<string, unknown> {
+    return { runId: this.shared.runId, taskId: this.task.task.id, agentInstance: this.instance.name }
+  }
+}
+
 /**
  * The attempts of a started task, as one effect: its value, or the error of its last attempt. Called as the task
  * starts, it may start the first attempt at once, and return its outcome as an `Exit` when it ended as it started.
@@ -75,6 +141,18 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
   const now = () => clock.unsafeCurrentTimeMillis()
   // The run's services, as entries: a `Map` is built from an array faster than from another `Map`.
   const runServices = Array.from(run.context.unsafeMap)
+  // The agent and the run, shared by the run's instances and results.
+  const origin = new AgentInstance.Origin(factory.name, runId)
+  const shared: Shared = {
+    runId,
+    deadlineAt: run.deadlineAt,
+    deadlineMillis: run.deadlineMillis,
+    timeoutMillis: run.timeoutMillis,
+    timeout: Duration.millis(run.timeoutMillis),
+    deadline: Duration.millis(run.deadlineMillis),
+    retries: run.retry !== undefined,
+    now
+  }
 
   // ===========================================================================
   // one attempt, on a fiber of its own
@@ -97,8 +175,8 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
   const build = Effect.catchAllCause(Agent.build(factory), buildError)
   const scoped = factory.kind !== "effect"
 
+  const runAgent = (input: In) => Effect.flatMap(build, (agent) => agent.run(input))
   const body = (input: unknown, instance: AgentInstance.Service): Effect.Effect<A, unknown, never> => {
-    const runAgent = (input: In) => Effect.flatMap(build, (agent) => agent.run(input))
     let work: Effect.Effect<unknown, unknown, unknown> = run.decodeInput === undefined
       ? runAgent(input as In)
       : Effect.flatMap(
@@ -143,13 +221,7 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
       )
     }
     const attemptNo = ++task.attempt
-    const instance = AgentInstance.make({
-      agent: factory.name,
-      runId,
-      taskId: task.task.id,
-      attempt: attemptNo,
-      position: run.inStream ? task.index : undefined
-    })
+    const instance = AgentInstance.makeIn(origin, task.task.id, attemptNo, run.inStream ? task.index : undefined)
     task.instance = instance
     if (run.adaptive !== undefined) task.epoch = run.adaptive.epoch
     // The attempt's context: the run's, and this attempt's identity, meter, output and span.
@@ -161,37 +233,19 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     if (task.span !== undefined) services.set(Tracer.ParentSpan.key, task.span)
     const byTask = startedAt + task.timeoutMillis <= run.deadlineAt
     const started = observe.attemptStarted(task.task, task.index, instance, attemptNo, startedAt)
-    const spec: Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> = {
-      effect: body(task.task.input, instance),
-      runtime: Runtime.make({
+    const spec = new Attempt<A>(
+      shared,
+      task,
+      instance,
+      startedAt,
+      byTask,
+      body(task.task.input, instance),
+      Runtime.make({
         context: Context.unsafeMake(services),
         fiberRefs: run.fiberRefs,
         runtimeFlags: run.runtimeFlags
-      }),
-      deadline: byTask ? startedAt + task.timeoutMillis : run.deadlineAt,
-      onTimeout: () =>
-        new AgentError.AgentTimeout({
-          agent: instance.name,
-          taskId: task.task.id,
-          reason: byTask ? "TaskTimeout" : "RunDeadline",
-          timeout: Duration.millis(byTask ? task.timeoutMillis : run.deadlineMillis)
-        }),
-      onEnd: run.retry === undefined ? undefined : (exit) => {
-        if (exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
-        const endedAt = now()
-        const error = Cause.failureOption(exit.cause)
-        task.last = {
-          attempt: attemptNo,
-          agent: instance.name,
-          startedAt,
-          durationMillis: endedAt - startedAt,
-          outcome: error._tag === "Some" && error.value instanceof AgentError.AgentTimeout ? "TimedOut" : "Failed",
-          cause: exit.cause,
-          endedAt
-        }
-      },
-      annotations: () => ({ runId, taskId: task.task.id, agentInstance: instance.name })
-    }
+      })
+    )
     if (started === undefined && output === undefined) return run.watchdog.start(spec)
     const ran = run.watchdog.run(spec)
     const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)

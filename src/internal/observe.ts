@@ -168,6 +168,8 @@ const outcomeCounters = [
   ExecutorMetrics.tasksRetried
 ]
 
+const noModels: ReadonlyArray<string> = Object.freeze([])
+
 /**
  * What one task's agents used: the meter the engine provides to every attempt of a task.
  *
@@ -178,7 +180,8 @@ export class Meter implements Usage.Meter {
   inputTokens = 0
   outputTokens = 0
   cost = 0
-  models: Array<string> = []
+  /** Shared and empty until a model answers: most tasks of a big run record nothing. */
+  models: ReadonlyArray<string> = noModels
   constructor(private readonly labelsFor: (model: string) => ReadonlyArray<MetricLabel.MetricLabel>) {}
   record(usage: Usage.Record): void {
     const model = usage.model ?? "unknown"
@@ -189,7 +192,7 @@ export class Meter implements Usage.Meter {
     this.inputTokens += inputTokens
     this.outputTokens += outputTokens
     this.cost += usage.cost ?? 0
-    if (!this.models.includes(model)) this.models.push(model)
+    if (!this.models.includes(model)) this.models = this.models === noModels ? [model] : [...this.models, model]
     const labels = this.labelsFor(model)
     if (requests !== 0) ExecutorMetrics.modelRequests.unsafeUpdate(requests, labels)
     if (inputTokens !== 0) ExecutorMetrics.modelInputTokens.unsafeUpdate(inputTokens, labels)
