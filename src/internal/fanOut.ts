@@ -1,4 +1,5 @@
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -230,9 +231,12 @@ export const runSingle = <In, Out, E, EL, R, A, S>(
   }))
 
 /**
- * A run over a stream of tasks: a fiber per task, at most the run's concurrency at once, results in completion
- * order. Tasks are read as the run has room for them; once the run stops starting tasks (its deadline, its failure
- * policy), it stops reading. If the input fails, the tasks under way are reported and then the stream fails with the input's error.
+ * A run over a stream of tasks: `concurrency` workers take the tasks as they are read, each runs its task (on the
+ * task's own fiber, `runOne`), results in completion order. Tasks are read as the run has room for them: the reader
+ * is at most `concurrency` tasks (and the chunk it holds) ahead of the workers; a task is queued (its position
+ * given, its `TaskQueued` published) when a worker takes it. Once the run stops starting tasks (its deadline, its
+ * failure policy), it stops reading; the tasks already read are reported, as never started. If the input fails,
+ * the tasks under way are reported and then the stream fails with the input's error.
  *
  * @internal
  */
@@ -244,18 +248,18 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     const run = yield* setUp(plan, undefined)
     let index = 0
     let failure: Cause.Cause<EIn> | undefined
-    const source = tasks.pipe(
-      Stream.catchAllCause((cause) => {
+    // Each chunk read is stamped with the time it was read: a task's queue wait starts then.
+    const source = Stream.mapChunks(
+      Stream.catchAllCause(tasks, (cause) => {
         failure = cause
         return Stream.empty
       }),
-      Stream.interruptWhen(run.gate.closed.await),
-      Stream.mapEffect((task) => {
+      (chunk) => {
         const at = run.clock.unsafeCurrentTimeMillis()
-        const position = index++
-        return Effect.as(run.observe.queued(task, position, at), [task, position, at] as const)
-      })
+        return Chunk.map(chunk, (task) => new Read(task, at))
+      }
     )
+    const events = run.observe.events
     const concurrency = plan.concurrency as number // A stream run's is a number (the plan rejects "unbounded").
     const mailbox = yield* Unordered.makeMailbox<
       TaskResult.TaskResult<A, E | AgentError.AgentError>,
@@ -268,7 +272,12 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
       mailbox,
       source,
       concurrency,
-      ([task, position, at]) => run.runOne(task, position, at)
+      (read) => {
+        const position = index++
+        const task = run.runOne(read.task, position, read.at)
+        return events ? Effect.zipRight(run.observe.queued(read.task, position, read.at), task) : task
+      },
+      { stop: run.gate.closed.await }
     )
     yield* Effect.forkScoped(
       // A defect in the watchdog (a bug in the engine) fails the run rather than leaving its timeouts unenforced.
@@ -285,3 +294,8 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     )
     return Mailbox.toStream(mailbox)
   }))
+
+/** A task as it was read from a run's input, and when. */
+class Read {
+  constructor(readonly task: Task.Task<unknown>, readonly at: number) {}
+}
