@@ -9,6 +9,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as AgentError from "../AgentError.js"
 import type * as Aggregate from "../Aggregate.js"
@@ -214,21 +215,30 @@ export const runList = <In, Out, E, EL, R, A, S>(
   }))
 
 /**
- * One task, as a run of one: its result, without a report.
+ * One task, as a run of one: its result, without a report. The run lives in the caller's scope.
  *
  * @internal
  */
 export const runSingle = <In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   task: Task.Task<unknown>
-): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, RunJournal.RunJournalError, R> =>
-  Effect.scoped(Effect.gen(function*() {
-    const run = yield* setUp(plan, 1)
-    yield* run.observe.queued(task, 0, run.startedAt)
-    const result = yield* Effect.raceFirst(run.runOne(task, 0, run.startedAt), Fiber.join(run.watchdog.fiber))
-    yield* run.finished
-    return result
-  }))
+): Effect.Effect<
+  TaskResult.TaskResult<A, E | AgentError.AgentError>,
+  RunJournal.RunJournalError,
+  R | Scope.Scope
+> =>
+  Effect.flatMap(setUp(plan, 1), (run) => {
+    const result = run.runOne(task, 0, run.startedAt)
+    // A defect in the watchdog (a bug in the engine) fails the run. The task does not wait for a watchdog that
+    // died (it ends its attempt with the defect), so a look at the watchdog once the task is done is enough.
+    const checked = Effect.flatMap(result, (result) => {
+      const died = run.watchdog.fiber.unsafePoll()
+      return died !== null && died._tag === "Failure" && !Cause.isInterruptedOnly(died.cause)
+        ? Effect.failCause(died.cause)
+        : Effect.as(run.finished, result)
+    })
+    return run.observe.events ? Effect.zipRight(run.observe.queued(task, 0, run.startedAt), checked) : checked
+  })
 
 /**
  * A run over a stream of tasks: `concurrency` workers take the tasks as they are read, each runs its task (on the

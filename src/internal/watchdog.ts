@@ -150,6 +150,16 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
       timerId = id
       return timer
     }))
+    // A defect in the timer (a bug in the engine) ends the attempts waiting for it with that defect: a task is
+    // never left waiting for a deadline nothing enforces. (A run also fails with it, see `fiber`.)
+    fiber.addObserver((exit) => {
+      if (exit._tag === "Success" || Cause.isInterruptedOnly(exit.cause)) return
+      for (const entry of Array.from(running)) {
+        running.delete(entry)
+        heap.remove(entry)
+        entry.end(exit)
+      }
+    })
 
     // An attempt that ended at or after its deadline (the event loop was busy, the timer late) timed out.
     const outcome = <A, E, T>(attempt: Attempt<A, E, T>, exit: Exit.Exit<A, E>, fired: boolean): Exit.Exit<A, E | T> =>
