@@ -704,15 +704,18 @@ const runWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefin
 }
 
 const runOneWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): RunOne<never> => {
-  const runOne: LooseRunOne = Effect.fn("Executor.runOne", { captureStackTrace: false })(
-    function*(task, agent, options) {
+  // The span `Effect.fn` would make, without the `Error` it makes per call for a stack trace it is told not to
+  // capture: a run of one is what a backend calls per request.
+  const runOne: LooseRunOne = (task, agent, options) =>
+    Effect.flatMap(
       // One task of a run driven elsewhere: the run's markers (start, finish) are its driver's to set.
-      const plan = yield* planOf(config, [task], agent, options, remote, false)
-      yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id })
-      return yield* fanOut.runSingle(plan, task)
-    },
-    Effect.scoped
-  )
+      planOf(config, [task], agent, options, remote, false),
+      (plan) =>
+        Effect.zipRight(
+          Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id }),
+          fanOut.runSingle(plan, task)
+        )
+    ).pipe(Effect.scoped, Effect.withSpan("Executor.runOne", { captureStackTrace: false }))
   return runOne as unknown as RunOne<never>
 }
 

@@ -5,7 +5,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -70,7 +72,8 @@ export const graceMillis = 5_000
 /** Sets up one run: its watchdog, its deadline, its observer and tally, and the `runOne` of its tasks. */
 const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
-  total: number | undefined
+  total: number | undefined,
+  single = false
 ) {
   const clock: Clock.Clock = yield* Effect.clock
   const startedAt = clock.unsafeCurrentTimeMillis()
@@ -85,7 +88,7 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
       Effect.zipRight(clock.sleep(Duration.millis(plan.deadlineMillis)), Effect.sync(() => gate.close("RunDeadline")))
     )
   }
-  const watchdog = yield* Watchdog.make(clock, graceMillis)
+  const watchdog = yield* Watchdog.make(clock, graceMillis, { single })
   // When the run is interrupted (or a stream of results closed early), the attempts under way stop with it.
   yield* Effect.addFinalizer(() => watchdog.interruptAll)
   const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
@@ -105,7 +108,11 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     clock,
     context: yield* Effect.context<R>(),
     // Attempts start from the run's fiber state; their failures are the task's to report, not unhandled errors.
-    fiberRefs: yield* Effect.locally(Effect.getFiberRefs, FiberRef.unhandledErrorLogLevel, Option.none()),
+    fiberRefs: FiberRefs.updateAs(yield* Effect.getFiberRefs, {
+      fiberId: (yield* Effect.fiberId) as FiberId.Single, // A running fiber's own id is a single one.
+      fiberRef: FiberRef.unhandledErrorLogLevel,
+      value: Option.none()
+    }),
     runtimeFlags: yield* Effect.getRuntimeFlags,
     timeoutMillis: plan.timeoutMillis,
     deadlineAt,
@@ -208,7 +215,7 @@ export const runList = <In, Out, E, EL, R, A, S>(
         run.observe.queue(-1)
         return run.runOne(task, index, run.startedAt)
       }, { concurrency: plan.concurrency }),
-      Fiber.join(run.watchdog.fiber)
+      Fiber.join(run.watchdog.fiber!)
     ).pipe(Effect.ensuring(Effect.sync(() => run.observe.queue(dequeued - tasks.length))))
     yield* run.finished
     return yield* run.report(results)
@@ -227,17 +234,10 @@ export const runSingle = <In, Out, E, EL, R, A, S>(
   RunJournal.RunJournalError,
   R | Scope.Scope
 > =>
-  Effect.flatMap(setUp(plan, 1), (run) => {
-    const result = run.runOne(task, 0, run.startedAt)
-    // A defect in the watchdog (a bug in the engine) fails the run. The task does not wait for a watchdog that
-    // died (it ends its attempt with the defect), so a look at the watchdog once the task is done is enough.
-    const checked = Effect.flatMap(result, (result) => {
-      const died = run.watchdog.fiber.unsafePoll()
-      return died !== null && died._tag === "Failure" && !Cause.isInterruptedOnly(died.cause)
-        ? Effect.failCause(died.cause)
-        : Effect.as(run.finished, result)
-    })
-    return run.observe.events ? Effect.zipRight(run.observe.queued(task, 0, run.startedAt), checked) : checked
+  // A watchdog of one: no timer fiber (the attempt under way has its own sleeper), so no race against one either.
+  Effect.flatMap(setUp(plan, 1, true), (run) => {
+    const result = Effect.flatMap(run.runOne(task, 0, run.startedAt), (result) => Effect.as(run.finished, result))
+    return run.observe.events ? Effect.zipRight(run.observe.queued(task, 0, run.startedAt), result) : result
   })
 
 /**
@@ -291,7 +291,7 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     )
     yield* Effect.forkScoped(
       // A defect in the watchdog (a bug in the engine) fails the run rather than leaving its timeouts unenforced.
-      Effect.raceFirst(feed, Fiber.join(run.watchdog.fiber)).pipe(
+      Effect.raceFirst(feed, Fiber.join(run.watchdog.fiber!)).pipe(
         Effect.zipRight(run.finished),
         Effect.onExit((exit) =>
           exit._tag === "Failure"

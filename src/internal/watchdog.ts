@@ -30,8 +30,11 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
  * @internal
  */
 export interface Watchdog {
-  /** The timer fiber: it never ends but by interruption, or by a defect (a bug), which fails its runs. */
-  readonly fiber: Fiber.RuntimeFiber<never>
+  /**
+   * The timer fiber: it never ends but by interruption, or by a defect (a bug), which fails its runs. `undefined`
+   * for a watchdog of one task (`single`), which has none.
+   */
+  readonly fiber: Fiber.RuntimeFiber<never> | undefined
   /** Runs an attempt: its fiber starts when the effect runs. */
   readonly run: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
   /**
@@ -71,9 +74,11 @@ class Running<A, E, T> implements Entry {
   fired = false
   /** The task has its outcome: the attempt ended, or it was left running. */
   settled = false
+  /** A watchdog of one task: the fiber that sleeps until the attempt's deadline, then stops it. */
+  sleeper: Fiber.RuntimeFiber<void> | undefined = undefined
   /** The task waiting for the outcome, once it waits; the outcome, if it came first. */
   private resume: ((effect: Effect.Effect<A, E | T>) => void) | undefined = undefined
-  private exit: Exit.Exit<A, E | T> | undefined = undefined
+  private exit: Effect.Effect<A, E | T> | undefined = undefined
   constructor(
     readonly attempt: Attempt<A, E, T>,
     readonly fiber: Fiber.RuntimeFiber<A, E>
@@ -81,8 +86,13 @@ class Running<A, E, T> implements Entry {
   end(exit: Exit.Exit<A, E | T>): void {
     this.settled = true
     this.attempt.onEnd?.(exit)
-    if (this.resume === undefined) this.exit = exit
-    else this.resume(exit)
+    // The task stops the sleeper of its attempt as it goes on (a callback cannot run an effect).
+    const sleeper = this.sleeper
+    const outcome = sleeper === undefined
+      ? exit
+      : Effect.zipRight(Effect.fiberIdWith((id) => Fiber.interruptAsFork(sleeper, id)), exit)
+    if (this.resume === undefined) this.exit = outcome
+    else this.resume(outcome)
   }
   wait(resume: (effect: Effect.Effect<A, E | T>) => void): void {
     if (this.exit === undefined) this.resume = resume
@@ -96,10 +106,19 @@ type AnyRunning = Running<unknown, unknown, unknown>
  * A watchdog for one run, its timer fiber living in the scope. `graceMillis` is how long an interrupted attempt may
  * take to stop before it is left running.
  *
+ * With `single` (a run of one task: one attempt at a time), there is no timer fiber: an attempt that waits and has a
+ * deadline gets a fiber of its own that sleeps until it (then through the grace), and is interrupted when the
+ * attempt ends first. A shared timer costs a fiber, a latch and a race per run, several times one sleeper.
+ *
  * @internal
  */
-export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Watchdog, never, Scope.Scope> =>
+export const make = (
+  clock: Clock.Clock,
+  graceMillis: number,
+  options?: { readonly single?: boolean | undefined }
+): Effect.Effect<Watchdog, never, Scope.Scope> =>
   Effect.gen(function*() {
+    const single = options?.single === true
     const heap = new DeadlineHeap<AnyRunning>()
     const running = new Set<AnyRunning>()
     const wake = yield* Effect.makeLatch(false)
@@ -146,13 +165,13 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         : Effect.raceFirst(clock.sleep(Duration.millis(Math.max(1, Math.ceil(wakeAt - now)))), wake.await)
       return Effect.zipRight(Effect.zipRight(effects, wait), timer)
     })
-    const fiber = yield* Effect.forkScoped(Effect.flatMap(Effect.fiberId, (id) => {
+    const fiber = single ? undefined : yield* Effect.forkScoped(Effect.flatMap(Effect.fiberId, (id) => {
       timerId = id
       return timer
     }))
     // A defect in the timer (a bug in the engine) ends the attempts waiting for it with that defect: a task is
     // never left waiting for a deadline nothing enforces. (A run also fails with it, see `fiber`.)
-    fiber.addObserver((exit) => {
+    fiber?.addObserver((exit) => {
       if (exit._tag === "Success" || Cause.isInterruptedOnly(exit.cause)) return
       for (const entry of Array.from(running)) {
         running.delete(entry)
@@ -160,6 +179,32 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         entry.end(exit)
       }
     })
+
+    // A watchdog of one: what the timer does for an attempt, on a fiber of the attempt's own.
+    const sleepers = new Set<Fiber.RuntimeFiber<void>>()
+    const untilMillis = (at: number) =>
+      Effect.suspend(() => clock.sleep(Duration.millis(Math.max(1, Math.ceil(at - clock.unsafeCurrentTimeMillis())))))
+    const sleeper = (entry: AnyRunning): Effect.Effect<void> =>
+      Effect.zipRight(
+        untilMillis(entry.attempt.deadline),
+        Effect.suspend(() => {
+          if (entry.settled) return Effect.void
+          entry.fired = true
+          return Effect.zipRight(
+            Effect.fiberIdWith((id) => Fiber.interruptAsFork(entry.fiber, id)),
+            Effect.zipRight(
+              clock.sleep(Duration.millis(graceMillis)),
+              Effect.suspend(() => {
+                if (entry.settled) return Effect.void
+                entry.sleeper = undefined
+                abandoned(entry)
+                entry.end(Exit.failCause(timedOut(entry)))
+                return warn(entry, `The agent did not stop within ${grace} of its timeout; it is left running`)
+              })
+            )
+          )
+        })
+      )
 
     // An attempt that ended at or after its deadline (the event loop was busy, the timer late) timed out.
     const outcome = <A, E, T>(attempt: Attempt<A, E, T>, exit: Exit.Exit<A, E>, fired: boolean): Exit.Exit<A, E | T> =>
@@ -194,7 +239,12 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         entry.end(outcome(entry.attempt, exit, entry.fired))
       })
       running.add(entry)
-      if (attempt.deadline !== Infinity) {
+      if (attempt.deadline !== Infinity && single) {
+        const asleep = Runtime.runFork(attempt.runtime)(sleeper(entry))
+        entry.sleeper = asleep
+        sleepers.add(asleep)
+        asleep.addObserver(() => sleepers.delete(asleep))
+      } else if (attempt.deadline !== Infinity) {
         heap.insert(entry, attempt.deadline)
         if (attempt.deadline < wakeAt) {
           wakeAt = attempt.deadline
@@ -207,7 +257,12 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
     const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => Effect.suspend(() => start(attempt))
 
     const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
-      if (running.size === 0) return Effect.void
+      const asleep = sleepers.size === 0
+        ? Effect.void
+        : Effect.fiberIdWith((id) =>
+          Effect.forEach(Array.from(sleepers), (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
+        )
+      if (running.size === 0) return asleep
       const entries = Array.from(running)
       for (const entry of entries) {
         entry.settled = true
@@ -215,16 +270,19 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         heap.remove(entry)
       }
       // Runs uninterruptibly (a finalizer): both sides are made interruptible, so the loser stops at once.
-      return Effect.raceFirst(
-        Effect.interruptible(Fiber.interruptAll(entries.map((entry) => entry.fiber))),
-        Effect.interruptible(Effect.zipRight(
-          clock.sleep(Duration.millis(graceMillis)),
-          Effect.forEach(entries, (entry) => {
-            if (entry.fiber.unsafePoll() !== null) return Effect.void
-            entry.fired = true
-            return warn(entry, `The agent did not stop within ${grace} of its interruption; it is left running`)
-          }, { discard: true })
-        ))
+      return Effect.zipRight(
+        asleep,
+        Effect.raceFirst(
+          Effect.interruptible(Fiber.interruptAll(entries.map((entry) => entry.fiber))),
+          Effect.interruptible(Effect.zipRight(
+            clock.sleep(Duration.millis(graceMillis)),
+            Effect.forEach(entries, (entry) => {
+              if (entry.fiber.unsafePoll() !== null) return Effect.void
+              entry.fired = true
+              return warn(entry, `The agent did not stop within ${grace} of its interruption; it is left running`)
+            }, { discard: true })
+          ))
+        )
       )
     })
 
