@@ -11,7 +11,7 @@ import * as FiberRefs from "effect/FiberRefs"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as AgentError from "../AgentError.js"
 import type * as Aggregate from "../Aggregate.js"
@@ -73,6 +73,7 @@ export const graceMillis = 5_000
 const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   total: number | undefined,
+  scope: Scope.Scope,
   single = false
 ) {
   const clock: Clock.Clock = yield* Effect.clock
@@ -84,13 +85,14 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     total
   })
   if (plan.deadlineMillis !== Infinity) {
-    yield* Effect.forkScoped(
-      Effect.zipRight(clock.sleep(Duration.millis(plan.deadlineMillis)), Effect.sync(() => gate.close("RunDeadline")))
+    yield* Effect.forkIn(
+      Effect.zipRight(clock.sleep(Duration.millis(plan.deadlineMillis)), Effect.sync(() => gate.close("RunDeadline"))),
+      scope
     )
   }
-  const watchdog = yield* Watchdog.make(clock, graceMillis, { single })
+  const watchdog = yield* Watchdog.make(clock, graceMillis, scope, { single })
   // When the run is interrupted (or a stream of results closed early), the attempts under way stop with it.
-  yield* Effect.addFinalizer(() => watchdog.interruptAll)
+  yield* Scope.addFinalizer(scope, watchdog.interruptAll)
   const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
   const tally = RunTally.make({ agent: plan.factory.name, startedAt })
   const lanes = new RunOne.Lanes()
@@ -194,7 +196,7 @@ export const runList = <In, Out, E, EL, R, A, S>(
   tasks: ReadonlyArray<Task.Task<unknown>>
 ): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, RunJournal.RunJournalError, R> =>
   Effect.scoped(Effect.gen(function*() {
-    const run = yield* setUp(plan, tasks.length)
+    const run = yield* setUp(plan, tasks.length, yield* Effect.scope)
     const hub = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.Hub))
     const pubsub = hub === undefined ? undefined : RunEvent.pubsubOf(hub)
     if (pubsub !== undefined) {
@@ -222,20 +224,18 @@ export const runList = <In, Out, E, EL, R, A, S>(
   }))
 
 /**
- * One task, as a run of one: its result, without a report. The run lives in the caller's scope.
+ * One task, as a run of one: its result, without a report. The run lives in `scope`, which the caller closes (a
+ * scope passed rather than provided: providing one copies the context, a large part of a run of one's cost).
  *
  * @internal
  */
 export const runSingle = <In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
-  task: Task.Task<unknown>
-): Effect.Effect<
-  TaskResult.TaskResult<A, E | AgentError.AgentError>,
-  RunJournal.RunJournalError,
-  R | Scope.Scope
-> =>
+  task: Task.Task<unknown>,
+  scope: Scope.Scope
+): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, RunJournal.RunJournalError, R> =>
   // A watchdog of one: no timer fiber (the attempt under way has its own sleeper), so no race against one either.
-  Effect.flatMap(setUp(plan, 1, true), (run) => {
+  Effect.flatMap(setUp(plan, 1, scope, true), (run) => {
     const result = Effect.flatMap(run.runOne(task, 0, run.startedAt), (result) => Effect.as(run.finished, result))
     return run.observe.events ? Effect.zipRight(run.observe.queued(task, 0, run.startedAt), result) : result
   })
@@ -255,7 +255,7 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
   tasks: Stream.Stream<Task.Task<unknown>, EIn, RIn>
 ): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn | RunJournal.RunJournalError, R | RIn> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const run = yield* setUp(plan, undefined)
+    const run = yield* setUp(plan, undefined, yield* Effect.scope)
     let index = 0
     let failure: Cause.Cause<EIn> | undefined
     // Each chunk read is stamped with the time it was read: a task's queue wait starts then.

@@ -103,7 +103,7 @@ class Running<A, E, T> implements Entry {
 type AnyRunning = Running<unknown, unknown, unknown>
 
 /**
- * A watchdog for one run, its timer fiber living in the scope. `graceMillis` is how long an interrupted attempt may
+ * A watchdog for one run, its timer fiber living in `scope`. `graceMillis` is how long an interrupted attempt may
  * take to stop before it is left running.
  *
  * With `single` (a run of one task: one attempt at a time), there is no timer fiber: an attempt that waits and has a
@@ -115,8 +115,9 @@ type AnyRunning = Running<unknown, unknown, unknown>
 export const make = (
   clock: Clock.Clock,
   graceMillis: number,
+  scope: Scope.Scope,
   options?: { readonly single?: boolean | undefined }
-): Effect.Effect<Watchdog, never, Scope.Scope> =>
+): Effect.Effect<Watchdog> =>
   Effect.gen(function*() {
     const single = options?.single === true
     const heap = new DeadlineHeap<AnyRunning>()
@@ -165,10 +166,13 @@ export const make = (
         : Effect.raceFirst(clock.sleep(Duration.millis(Math.max(1, Math.ceil(wakeAt - now)))), wake.await)
       return Effect.zipRight(Effect.zipRight(effects, wait), timer)
     })
-    const fiber = single ? undefined : yield* Effect.forkScoped(Effect.flatMap(Effect.fiberId, (id) => {
-      timerId = id
-      return timer
-    }))
+    const fiber = single ? undefined : yield* Effect.forkIn(
+      Effect.flatMap(Effect.fiberId, (id) => {
+        timerId = id
+        return timer
+      }),
+      scope
+    )
     // A defect in the timer (a bug in the engine) ends the attempts waiting for it with that defect: a task is
     // never left waiting for a deadline nothing enforces. (A run also fails with it, see `fiber`.)
     fiber?.addObserver((exit) => {
