@@ -196,15 +196,21 @@ const driver = async () => {
     const withReaders: Array<number> = []
     const cpuWithout: Array<number> = []
     const cpuWith: Array<number> = []
+    const clientWithout: Array<number> = []
+    const clientWith: Array<number> = []
     let bytesPerReader = 0
     for (let i = 0; i < runs; i++) {
       for (const readers of [0, READERS]) {
         const cpuBefore = cpuMillis(child.pid)
+        const ownBefore = process.cpuUsage()
         const { id } = await startRun(child.port, TASKS, TASK_MILLIS)
         const reading = Array.from({ length: readers }, () => read(child.port, id))
         const info = await finished(child.port, id)
         const counts = await Promise.all(reading)
         const serverCpuMillis = cpuMillis(child.pid) - cpuBefore
+        const own = process.cpuUsage(ownBefore)
+        // The readers' side (and the polling): the CPU this process took on the same 2 cores while the run went.
+        const clientCpuMillis = Math.round((own.user + own.system) / 1000)
         for (const { events } of counts) {
           if (events !== info.lastEventId) throw new Error(`a reader got ${events} of ${info.lastEventId} events`)
         }
@@ -214,12 +220,14 @@ const driver = async () => {
           readers,
           wallMillis: info.stats.wallMillis,
           serverCpuMillis,
+          clientCpuMillis,
           events: info.lastEventId,
           ...(counts.length > 0 ? { bytesPerReader: counts[0]!.bytes } : {})
         }
         process.stdout.write(`${JSON.stringify(sample)}\n`)
         ;(readers === 0 ? without : withReaders).push(info.stats.wallMillis)
         ;(readers === 0 ? cpuWithout : cpuWith).push(serverCpuMillis)
+        ;(readers === 0 ? clientWithout : clientWith).push(clientCpuMillis)
       }
     }
 
@@ -251,12 +259,14 @@ const driver = async () => {
         "",
         `HTTP API, ${TASKS.toLocaleString("en-US")} tasks of ${TASK_MILLIS} ms at concurrency ${CONCURRENCY}, ` +
         `median of ${runs}:`,
-        `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms`,
+        `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms, client CPU ${
+          median(clientWithout)
+        } ms`,
         `  ${READERS} SSE readers:  wall ${median(withReaders)} ms (${
           (median(withReaders) / median(without)).toFixed(2)
         }x), server CPU ${median(cpuWith)} ms (+${
           Math.round((median(cpuWith) - median(cpuWithout)) / Math.max(1, READERS))
-        } ms a reader); ${(bytesPerReader / 1e6).toFixed(2)} MB to each reader`,
+        } ms a reader), client CPU ${median(clientWith)} ms; ${(bytesPerReader / 1e6).toFixed(2)} MB to each reader`,
         `Readers coming and going (${CYCLES.toLocaleString("en-US")} cycles): server RSS ` +
         `${Math.round(rss[0]!.rssKiB / 1024)} MB before, ${Math.round(after100 / 1024)} MB after 100, ` +
         `${Math.round(end / 1024)} MB after ${CYCLES} (peak ${

@@ -323,7 +323,7 @@ if (w1Engine && w1Floor) {
     ratio <= 2
   )
   // Reported, not targets: what the other factory kinds and the promise limiter cost against the same floor.
-  for (const name of ["engine-layer", "engine-scoped", "effect-raw", "p-limit"] as const) {
+  for (const name of ["engine-layer", "engine-scoped", "effect-raw", "effect-fiber", "p-limit"] as const) {
     const row = find("W1", name)
     if (row) {
       info.push([
@@ -368,11 +368,26 @@ if (w2Engine && w2Floor) {
   )
 }
 if (w2Engine) {
-  // Reported, not targets: against the ideal and against p-limit.
+  // Reported, not targets: against the ideal, the floor of a fiber per task, and p-limit.
   info.push([
     "W2 engine makespan / ideal",
     `${fixed(3)(result(w2Engine).workMillis / idealMillis(w2Engine))} (ideal ${ms(idealMillis(w2Engine))} ms)`
   ])
+  const fiber = find("W2", "effect-fiber")
+  if (fiber && w2Floor) {
+    info.push([
+      "W2 effect-fiber (a fiber of its own per task, no engine) makespan vs effect-floor's",
+      `${times(makespanRatio(fiber, w2Floor))} (${ms(result(fiber).workMillis)} vs ${
+        ms(result(w2Floor).workMillis)
+      } ms)`
+    ])
+    info.push([
+      "W2 engine makespan vs effect-fiber's",
+      `${times(makespanRatio(w2Engine, fiber))} (${ms(result(w2Engine).workMillis)} vs ${
+        ms(result(fiber).workMillis)
+      } ms)`
+    ])
+  }
   const limit = find("W2", "p-limit")
   if (limit) {
     info.push([
@@ -777,6 +792,17 @@ if (w6) {
     `${ms(cliWall)} ms`,
     cliWall <= 10_000
   )
+  // Reported, not a target: the floor of the CLI row, the agent alone on the offline model (its whole process).
+  const alone = w6Rows.find((row) => row.name === "agent-offline")
+  if (alone !== undefined && w6Sizes(alone).includes(large)) {
+    const aloneWall = w6Median(alone, large).wallMillis
+    info.push([
+      `W6 agent-offline (the classify agent alone, no engine, no CLI): ${fixed(0)(large)} calls, whole process`,
+      `${ms(aloneWall)} ms, ${fixed(3)(w6CpuPerCall(alone, large) / 1000)} ms CPU a call; cli-offline ${
+        fixed(2)(cliWall / aloneWall)
+      } × its wall`
+    ])
+  }
   const growth = w6Median(cli, large).maxRssKiB / w6Median(cli, small).maxRssKiB
   target(
     `W6 cli-offline: peak RSS flat from ${fixed(0)(small)} to ${fixed(0)(large)} documents (≤ 1.25 ×)`,

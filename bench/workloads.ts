@@ -12,6 +12,7 @@ export type Implementation =
   | "engine-logged"
   | "effect-raw"
   | "effect-floor"
+  | "effect-fiber"
   | "p-limit"
   | "p-map"
   | "langgraph"
@@ -45,6 +46,7 @@ export const workloads: ReadonlyArray<Workload> = [
       "engine-logged",
       "effect-raw",
       "effect-floor",
+      "effect-fiber",
       "p-limit"
     ]
   },
@@ -55,7 +57,7 @@ export const workloads: ReadonlyArray<Workload> = [
     taskMillis: 10,
     sizes: [10_000],
     quickSizes: [2_000],
-    implementations: ["engine", "effect-raw", "effect-floor", "p-limit", "langgraph", "mastra"]
+    implementations: ["engine", "effect-raw", "effect-floor", "effect-fiber", "p-limit", "langgraph", "mastra"]
   },
   {
     name: "W3",

@@ -184,6 +184,13 @@ export const make = (options?: { readonly capacity?: number | undefined }): Effe
  * Every run of the app publishes its events to one hub. `capacity` (4,096 by default) is how many events a
  * subscriber may fall behind by: past it, that subscriber loses its oldest events, and the run never waits.
  *
+ * **Details**
+ *
+ * A run's task events reach the hub a turn of the event loop at a time, in the order they happened, so that a
+ * subscriber is woken once for the tasks that start or end together rather than once for each event. A run's
+ * `RunStarted` goes out at once, its `RunFinished` after all its other events and before its report is returned
+ * (or its stream of results ends).
+ *
  * **Example** (Following runs live)
  *
  * ```ts

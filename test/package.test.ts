@@ -200,8 +200,8 @@ const importError = (specifier: string) =>
   )`
 
 const engine = ["effect", "@effect/platform"]
-const models = [...engine, "@effect/ai", "@effect/ai-openai"]
-const cli = [...models, "@effect/cli", "@effect/platform-node"]
+const models = [...engine, "@effect/ai"]
+const cli = [...models, "@effect/ai-openai", "@effect/cli", "@effect/platform-node"]
 const cluster = [
   ...engine,
   "@effect/cluster",
@@ -398,22 +398,29 @@ console.log(JSON.stringify({
       assert.strictEqual(result.models.code, "ERR_MODULE_NOT_FOUND")
     }), timeout)
 
-  it.effect("/models: imported and run with @effect/ai and @effect/ai-openai added", () =>
-    Effect.gen(function*() {
-      const project = yield* scratch("models", models)
-      for (const absent of ["@effect/cli", "@effect/platform-node"]) {
-        assert.isFalse(yield* project.installed(absent), `${absent} was installed`)
-      }
-      const result = lastJson(
-        yield* project.node(
-          "models.mjs",
-          `
+  it.effect(
+    "/models: imported and run with @effect/ai added; openai: models say they need @effect/ai-openai",
+    () =>
+      Effect.gen(function*() {
+        const project = yield* scratch("models", models)
+        for (const absent of ["@effect/ai-openai", "@effect/cli", "@effect/platform-node"]) {
+          assert.isFalse(yield* project.installed(absent), `${absent} was installed`)
+        }
+        const result = lastJson(
+          yield* project.node(
+            "models.mjs",
+            `
 import { FetchHttpClient } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { Executor, Task } from "effect-parallel-agents"
 import { AgentModel, AgentRegistry } from "effect-parallel-agents/models"
 
 const cli = ${importError("effect-parallel-agents/cli")}
+const openai = await Effect.runPromise(Effect.flip(Layer.build(
+  AgentModel.layer({ model: "openai:gpt-4o-mini", apiKey: Redacted.make("sk-scratch-0123456789") }).pipe(
+    Layer.provide(FetchHttpClient.layer)
+  )
+).pipe(Effect.scoped)))
 
 const program = Effect.gen(function*() {
   const tasks = Task.fromIterable([{ text: "document 2" }, { text: "document 3" }])
@@ -422,22 +429,30 @@ const program = Effect.gen(function*() {
     summary: report.summary,
     values: report.results.map((result) => result.value),
     model: (yield* AgentModel.AgentModel).spec,
-    cli
+    cli,
+    openai: { op: openai._op, path: openai.path, message: openai.message }
   }
 })
 
 const ModelLive = AgentModel.layerConfig().pipe(Layer.provide(FetchHttpClient.layer))
 console.log(JSON.stringify(await Effect.runPromise(program.pipe(Effect.provide(Layer.mergeAll(Executor.layer(), ModelLive))))))
 `,
-          { AGENT_MODEL: "offline" }
+            { AGENT_MODEL: "offline" }
+          )
         )
-      )
-      assert.deepStrictEqual(result.summary, { total: 2, succeeded: 2, failed: 0, timedOut: 0, interrupted: 0 })
-      assert.deepStrictEqual(result.values, [{ label: "positive" }, { label: "negative" }])
-      assert.strictEqual(result.model, "offline")
-      assert.strictEqual(result.cli.code, "ERR_MODULE_NOT_FOUND")
-      assert.include(result.cli.message, "@effect/cli")
-    }), timeout)
+        assert.deepStrictEqual(result.summary, { total: 2, succeeded: 2, failed: 0, timedOut: 0, interrupted: 0 })
+        assert.deepStrictEqual(result.values, [{ label: "positive" }, { label: "negative" }])
+        assert.strictEqual(result.model, "offline")
+        assert.strictEqual(result.cli.code, "ERR_MODULE_NOT_FOUND")
+        assert.include(result.cli.message, "@effect/cli")
+        // The offline model ran without @effect/ai-openai; an openai: model is a configuration error that names it.
+        assert.strictEqual(result.openai.op, "InvalidData")
+        assert.deepStrictEqual(result.openai.path, ["AGENT_MODEL"])
+        assert.include(result.openai.message, "openai:gpt-4o-mini needs the package @effect/ai-openai")
+        assert.notInclude(result.openai.message, "sk-scratch")
+      }),
+    timeout
+  )
 
   it.effect(
     "/cli: imported with @effect/cli and @effect/platform-node added, and the parallel-agents executable runs",

@@ -10,7 +10,7 @@ export const LATENCY_MILLIS = 50
 /** The model every HTTP row names. The loopback server answers for any. */
 export const MODEL = "gpt-4o-mini"
 
-export type RowName = "library-openai" | "library-compat" | "openai-sdk" | "langchain" | "cli-offline"
+export type RowName = "library-openai" | "library-compat" | "openai-sdk" | "langchain" | "cli-offline" | "agent-offline"
 
 export interface Row {
   readonly name: RowName
@@ -48,6 +48,16 @@ export const rows: ReadonlyArray<Row> = [
     callMillis: 1,
     sizes: [10_000, 100_000],
     quickSizes: [10_000, 20_000]
+  },
+  {
+    name: "agent-offline",
+    title: "the floor of `cli-offline`: the `classify` agent alone on the offline model (1 ms), `Effect.forEach` at " +
+      "the same concurrency, no engine, no command line, nothing read or written",
+    http: false,
+    concurrency: 100,
+    callMillis: 1,
+    sizes: [100_000],
+    quickSizes: [20_000]
   }
 ]
 

@@ -6,8 +6,6 @@
  *
  * @since 0.1.0
  */
-import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
-import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
@@ -20,7 +18,6 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AgentRegistry from "./AgentRegistry.js"
 import * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
-import { redactOpenAiClient, withoutCredentials } from "./internal/redaction.js"
 import * as OfflineLanguageModel from "./OfflineLanguageModel.js"
 
 // =============================================================================
@@ -218,17 +215,18 @@ export const layer = (
           return yield* Effect.fail(ConfigError.MissingData(["OPENAI_API_KEY"], `${service.spec} needs an API key`))
         }
         yield* checkApiKey(options.apiKey)
-        return OpenAiLanguageModel.layer({ model: service.model }).pipe(
-          Layer.provide(Layer.scoped(
-            OpenAiClient.OpenAiClient,
-            Effect.map(
-              OpenAiClient.make({
-                apiKey: options.apiKey,
-                apiUrl: options.baseUrl === undefined ? undefined : withoutCredentials(options.baseUrl)
-              }),
-              (client) => redactOpenAiClient(client, options.apiKey)
+        // Loaded only now: `@effect/ai-openai` is an optional peer, and loading it costs every start that never
+        // calls OpenAI about half a second and 90 MB (see `internal/openAi.ts`).
+        const openAi = yield* Effect.tryPromise({
+          try: () => import("./internal/openAi.js"),
+          catch: (cause) =>
+            ConfigError.InvalidData(
+              ["AGENT_MODEL"],
+              `${service.spec} needs the package @effect/ai-openai, which could not be loaded (npm install ` +
+                `@effect/ai-openai): ${cause instanceof Error ? cause.message : String(cause)}`
             )
-          )),
+        })
+        return openAi.layer({ model: service.model, apiKey: options.apiKey, baseUrl: options.baseUrl }).pipe(
           Layer.merge(named)
         )
       }
