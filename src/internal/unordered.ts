@@ -1,7 +1,7 @@
 /**
- * Fan-out in completion order, for a stream of inputs: a pool of worker fibers taking the elements as they are read,
- * results offered to a mailbox as they end. What `Stream.mapEffect(f, { concurrency, unordered: true })` means, at a small fraction of
- * its cost; `Executor.stream` and the cluster's coordinator both run on it.
+ * Fan-out in completion order, for a stream of inputs: worker fibers taking the elements as they are read, results
+ * offered to a mailbox as they end. What `Stream.mapEffect(f, { concurrency, unordered: true })` means, at a small
+ * fraction of its cost; `Executor.stream` and the cluster's coordinator both run on it.
  *
  * @internal
  */
@@ -35,8 +35,8 @@ export const makeMailbox = <A, E>(capacity: number): Effect.Effect<Mailbox.Mailb
 /**
  * Reads `source` and runs `f` on each element, at most `concurrency` at once, offering each result to `mailbox` as
  * it ends (completion order); a failure of `f` fails the mailbox, and nothing is read or run after it. The returned
- * effect does the reading and the running, and ends once every element read has its result offered (or the
- * mailbox failed); the caller forks it and then ends (or fails) the mailbox. Interrupting it interrupts the
+ * effect does the reading, and ends once every element read has its result offered (or the mailbox failed); the
+ * caller forks it and then ends (or fails) the mailbox. The workers live in the scope: closing it interrupts the
  * elements under way.
  *
  * `concurrency` worker fibers take the elements from an input mailbox (the reader fills it a chunk at a time, up to
