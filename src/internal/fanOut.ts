@@ -4,7 +4,6 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
@@ -217,7 +216,7 @@ export const runList = <In, Out, E, EL, R, A, S>(
         run.observe.queue(-1)
         return run.runOne(task, index, run.startedAt)
       }, { concurrency: plan.concurrency }),
-      Fiber.join(run.watchdog.fiber!)
+      run.watchdog.died
     ).pipe(Effect.ensuring(Effect.sync(() => run.observe.queue(dequeued - tasks.length))))
     yield* run.finished
     return yield* run.report(results)
@@ -291,7 +290,7 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     )
     yield* Effect.forkScoped(
       // A defect in the watchdog (a bug in the engine) fails the run rather than leaving its timeouts unenforced.
-      Effect.raceFirst(feed, Fiber.join(run.watchdog.fiber!)).pipe(
+      Effect.raceFirst(feed, run.watchdog.died).pipe(
         Effect.zipRight(run.finished),
         Effect.onExit((exit) =>
           exit._tag === "Failure"

@@ -31,10 +31,10 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
  */
 export interface Watchdog {
   /**
-   * The timer fiber: it never ends but by interruption, or by a defect (a bug), which fails its runs. `undefined`
-   * for a watchdog of one task (`single`), which has none.
+   * Fails with a defect of the timer fiber (a bug), which fails its runs; never ends otherwise. A watchdog of one task
+   * (`single`) has no timer fiber: its `died` never ends.
    */
-  readonly fiber: Fiber.RuntimeFiber<never> | undefined
+  readonly died: Effect.Effect<never>
   /** Runs an attempt: its fiber starts when the effect runs. */
   readonly run: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
   /**
@@ -174,7 +174,7 @@ export const make = (
       scope
     )
     // A defect in the timer (a bug in the engine) ends the attempts waiting for it with that defect: a task is
-    // never left waiting for a deadline nothing enforces. (A run also fails with it, see `fiber`.)
+    // never left waiting for a deadline nothing enforces. (A run also fails with it, see `died`.)
     fiber?.addObserver((exit) => {
       if (exit._tag === "Success" || Cause.isInterruptedOnly(exit.cause)) return
       for (const entry of Array.from(running)) {
@@ -290,5 +290,5 @@ export const make = (
       )
     })
 
-    return { fiber, run, start, interruptAll }
+    return { died: fiber === undefined ? Effect.never : Fiber.join(fiber), run, start, interruptAll }
   })
