@@ -16,6 +16,7 @@ import {
   Schedule,
   Schema,
   Stream,
+  Supervisor,
   TestClock,
   Tracer
 } from "effect"
@@ -950,16 +951,37 @@ describe("Executor.runOne", () => {
       assert.isTrue(logs.some((line) => line.includes("The agent left running after its timeout has stopped")))
     }).pipe(Effect.provide(Executor.layer())))
 
-  it.effect("interrupting a run of one interrupts its agent and releases it", () =>
+  it.effect("interrupting a run of one interrupts its agent and releases it; no fiber outlives a run of one", () =>
     Effect.gen(function*() {
-      const agent = yield* TestAgent.sleep("single-interrupted", "1 hour", (n: number) => n)
+      const agent = yield* TestAgent.sleep("single-interrupted", (n: number) => `${n} hours`, (n: number) => n)
+      const supervisor = yield* Supervisor.track
       const fiber = yield* Effect.fork(
-        Executor.runOne(Task.make({ id: "i", input: 1 }), agent.factory, { timeout: "2 hours" })
+        Executor.runOne(Task.make({ id: "i", input: 1 }), agent.factory, { timeout: "2 hours" }).pipe(
+          Effect.supervised(supervisor)
+        )
       )
       yield* TestClock.adjust("1 second")
       assert.strictEqual((yield* agent.stats).running, 1)
       yield* Fiber.interrupt(fiber)
       const stats = yield* agent.stats
       assert.deepStrictEqual([stats.running, stats.builds, stats.releases], [0, 1, 1])
+      // Ended (its deadline's sleeper stopped with it), timed out, or left running past its grace and then ended.
+      const ended = yield* withClock(
+        Executor.runOne(Task.make({ id: "e", input: 1 }), agent.factory, { timeout: "2 hours" }).pipe(
+          Effect.supervised(supervisor)
+        )
+      )
+      assert(TaskResult.isSucceeded(ended))
+      const live = () =>
+        Effect.map(supervisor.value, (fibers) => fibers.filter((fiber) => fiber.unsafePoll() === null).length)
+      assert.strictEqual(yield* live(), 0)
+      const timedOut = yield* withClock(
+        Executor.runOne(Task.make({ id: "t", input: 3 }), agent.factory, { timeout: "2 hours" }).pipe(
+          Effect.supervised(supervisor)
+        ),
+        "3 hours"
+      )
+      assert(TaskResult.isTimedOut(timedOut))
+      assert.strictEqual(yield* live(), 0)
     }).pipe(Effect.provide(Executor.layer())))
 })

@@ -74,11 +74,9 @@ class Running<A, E, T> implements Entry {
   fired = false
   /** The task has its outcome: the attempt ended, or it was left running. */
   settled = false
-  /** A watchdog of one task: the fiber that sleeps until the attempt's deadline, then stops it. */
-  sleeper: Fiber.RuntimeFiber<void> | undefined = undefined
   /** The task waiting for the outcome, once it waits; the outcome, if it came first. */
   private resume: ((effect: Effect.Effect<A, E | T>) => void) | undefined = undefined
-  private exit: Effect.Effect<A, E | T> | undefined = undefined
+  private exit: Exit.Exit<A, E | T> | undefined = undefined
   constructor(
     readonly attempt: Attempt<A, E, T>,
     readonly fiber: Fiber.RuntimeFiber<A, E>
@@ -86,13 +84,8 @@ class Running<A, E, T> implements Entry {
   end(exit: Exit.Exit<A, E | T>): void {
     this.settled = true
     this.attempt.onEnd?.(exit)
-    // The task stops the sleeper of its attempt as it goes on (a callback cannot run an effect).
-    const sleeper = this.sleeper
-    const outcome = sleeper === undefined
-      ? exit
-      : Effect.zipRight(Effect.fiberIdWith((id) => Fiber.interruptAsFork(sleeper, id)), exit)
-    if (this.resume === undefined) this.exit = outcome
-    else this.resume(outcome)
+    if (this.resume === undefined) this.exit = exit
+    else this.resume(exit)
   }
   wait(resume: (effect: Effect.Effect<A, E | T>) => void): void {
     if (this.exit === undefined) this.resume = resume
@@ -107,8 +100,9 @@ type AnyRunning = Running<unknown, unknown, unknown>
  * take to stop before it is left running.
  *
  * With `single` (a run of one task: one attempt at a time), there is no timer fiber: an attempt that waits and has a
- * deadline gets a fiber of its own that sleeps until it (then through the grace), and is interrupted when the
- * attempt ends first. A shared timer costs a fiber, a latch and a race per run, several times one sleeper.
+ * deadline gets a fiber of its own that sleeps until it (then through the grace); the sleepers still asleep are
+ * interrupted with the attempts when the run ends (`interruptAll`, its scope's finalizer), and one that wakes after
+ * its attempt ended does nothing. A shared timer costs a fiber, a latch and a race per run, more than one sleeper.
  *
  * @internal
  */
@@ -200,7 +194,6 @@ export const make = (
               clock.sleep(Duration.millis(graceMillis)),
               Effect.suspend(() => {
                 if (entry.settled) return Effect.void
-                entry.sleeper = undefined
                 abandoned(entry)
                 entry.end(Exit.failCause(timedOut(entry)))
                 return warn(entry, `The agent did not stop within ${grace} of its timeout; it is left running`)
@@ -245,7 +238,6 @@ export const make = (
       running.add(entry)
       if (attempt.deadline !== Infinity && single) {
         const asleep = Runtime.runFork(attempt.runtime)(sleeper(entry))
-        entry.sleeper = asleep
         sleepers.add(asleep)
         asleep.addObserver(() => sleepers.delete(asleep))
       } else if (attempt.deadline !== Infinity) {
