@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "./Agent.js"
 import type * as AgentError from "./AgentError.js"
@@ -560,6 +561,7 @@ const planOf = Effect.fnUntraced(function*(
   agent: LooseFactory,
   raw: LooseOptions | undefined,
   remote: Remote<never> | undefined,
+  scope: Scope.Scope,
   markers = true
 ) {
   const options = yield* internalOptions.decodeOptions(raw)
@@ -604,7 +606,7 @@ const planOf = Effect.fnUntraced(function*(
     ? Option.getOrUndefined(yield* Effect.serviceOption(RateLimit.RateLimit))
     : RateLimit.isRateLimit(options.rateLimit)
     ? options.rateLimit
-    : yield* RateLimit.make(options.rateLimit)
+    : yield* Scope.extend(RateLimit.make(options.rateLimit), scope)
   const durable = options.durable
   if (durable !== undefined && options.runId !== undefined && options.runId !== durable.runId) {
     return yield* internalOptions.fail(
@@ -686,16 +688,19 @@ const runWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefin
   const run: LooseRun = Effect.fn("Executor.run", { captureStackTrace: false })(function*(tasks, agent, options) {
     const list = Array.isArray(tasks) ? tasks as ReadonlyArray<Task.Task<unknown>> : Array.from(tasks)
     const report = yield* Effect.scoped(
-      Effect.flatMap(planOf(config, list, agent, options, remote), (plan) =>
-        Effect.zipRight(
-          Effect.annotateCurrentSpan({
-            agent: agent.name,
-            runId: plan.runId,
-            tasks: list.length,
-            concurrency: plan.concurrency
-          }),
-          Effect.tap(fanOut.runList(plan, list), () => plan.finish)
-        ))
+      Effect.flatMap(
+        Effect.flatMap(Effect.scope, (scope) => planOf(config, list, agent, options, remote, scope)),
+        (plan) =>
+          Effect.zipRight(
+            Effect.annotateCurrentSpan({
+              agent: agent.name,
+              runId: plan.runId,
+              tasks: list.length,
+              concurrency: plan.concurrency
+            }),
+            Effect.tap(fanOut.runList(plan, list), () => plan.finish)
+          )
+      )
     )
     yield* Effect.annotateCurrentSpan({ ...report.summary })
     return report
@@ -704,22 +709,31 @@ const runWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefin
 }
 
 const runOneWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): RunOne<never> => {
-  const runOne: LooseRunOne = Effect.fn("Executor.runOne", { captureStackTrace: false })(
-    function*(task, agent, options) {
-      // One task of a run driven elsewhere: the run's markers (start, finish) are its driver's to set.
-      const plan = yield* planOf(config, [task], agent, options, remote, false)
-      yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id })
-      return yield* fanOut.runSingle(plan, task)
-    },
-    Effect.scoped
-  )
+  // The span `Effect.fn` would make, without the `Error` it makes per call for a stack trace it is told not to
+  // capture: a run of one is what a backend calls per request. Its scope is passed to what needs it rather than
+  // provided (`Effect.scoped`), which would copy the context for each call.
+  const runOne: LooseRunOne = (task, agent, options) =>
+    Effect.acquireUseRelease(
+      Scope.make(),
+      (scope) =>
+        Effect.flatMap(
+          // One task of a run driven elsewhere: the run's markers (start, finish) are its driver's to set.
+          planOf(config, [task], agent, options, remote, scope, false),
+          (plan) =>
+            Effect.zipRight(
+              Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, taskId: task.id }),
+              fanOut.runSingle(plan, task, scope)
+            )
+        ),
+      (scope, exit) => Scope.close(scope, exit)
+    ).pipe(Effect.withSpan("Executor.runOne", { captureStackTrace: false }))
   return runOne as unknown as RunOne<never>
 }
 
 const streamWith = (config: ExecutorConfig.Service, remote: Remote<never> | undefined): RunStream<never> => {
   const stream: LooseStream = (tasks, agent, options) =>
     Stream.unwrapScoped(Effect.gen(function*() {
-      const plan = yield* planOf(config, undefined, agent, options, remote)
+      const plan = yield* planOf(config, undefined, agent, options, remote, yield* Effect.scope)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, concurrency: plan.concurrency })
       const source = Stream.StreamTypeId in tasks
         ? tasks as Stream.Stream<Task.Task<unknown>, unknown>

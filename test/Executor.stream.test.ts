@@ -12,6 +12,13 @@ import { withClock } from "./utils.js"
 
 const provide = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, Executor.layer())
 
+/** An input that never ends, counting what is read from it. */
+const endlessTasks = (read: { count: number }) =>
+  Stream.iterate(0, (n) => n + 1).pipe(
+    Stream.tap(() => Effect.sync(() => read.count++)),
+    Stream.map((n) => Task.make({ id: `e${n}`, input: n }))
+  )
+
 const tasksOf = (n: number) => Stream.range(0, n - 1).pipe(Stream.map((i) => Task.make({ id: `t${i}`, input: i })))
 
 describe("Executor.stream", () => {
@@ -213,6 +220,63 @@ describe("Executor.stream", () => {
       assert.strictEqual(new Set(all.map((r) => r.taskId)).size, all.length)
       assert.isTrue(
         all.filter((r) => !r.started).every((r) => TaskResult.isInterrupted(r) && r.reason === "RunDeadline")
+      )
+    }).pipe(provide))
+
+  it.effect("the deadline stops the reading of an endless input; every task read is reported once", () =>
+    Effect.gen(function*() {
+      const read = { count: 0 }
+      const endless = endlessTasks(read)
+      const agent = yield* TestAgent.sleep("endless", "100 millis", (n: number) => n)
+      const results = Chunk.toArray(
+        yield* withClock(
+          Stream.runCollect(Executor.stream(endless, agent.factory, { concurrency: 4, deadline: "1050 millis" }))
+        )
+      )
+      // Ten rounds of four tasks fit before the deadline, the eleventh is stopped by it; then the reading stops,
+      // and what was read is reported.
+      assert.strictEqual(results.filter(TaskResult.isSucceeded).length, 40)
+      assert.strictEqual(results.filter((r) => TaskResult.isTimedOut(r) && r.reason === "RunDeadline").length, 4)
+      assert.strictEqual(new Set(results.map((r) => r.taskId)).size, results.length)
+      assert.deepStrictEqual(
+        results.map((r) => r.index).sort((a, b) => a - b),
+        Array.from({ length: results.length }, (_, n) => n)
+      )
+      const rest = results.filter((r) => !r.started)
+      assert.strictEqual(rest.length, results.length - 44)
+      assert.isTrue(rest.every((r) => TaskResult.isInterrupted(r) && r.reason === "RunDeadline"))
+      // Read and never started, at most: the input mailbox (four), taken by the workers the deadline freed, the
+      // input mailbox again, filled in the same instant before the reader is stopped, and the chunk being offered.
+      assert.isAtMost(read.count - 44, 4 + 4 + 2)
+      assert.isAtMost(results.length, read.count)
+      const stats = yield* agent.stats
+      assert.deepStrictEqual([stats.builds, stats.releases], [44, 44])
+    }).pipe(provide))
+
+  it.effect("a failure policy stops the reading of an endless input; running tasks finish", () =>
+    Effect.gen(function*() {
+      const read = { count: 0 }
+      const endless = endlessTasks(read)
+      const agent = yield* TestAgent.make({
+        name: "failing",
+        run: (n: number) =>
+          Effect.zipRight(Effect.sleep("10 millis"), n === 10 ? Effect.fail("boom") : Effect.succeed(n))
+      })
+      const results = Chunk.toArray(
+        yield* withClock(
+          Stream.runCollect(
+            Executor.stream(endless, agent.factory, { concurrency: 3, failurePolicy: { maxFailures: 1 } })
+          )
+        )
+      )
+      assert.strictEqual(results.filter(TaskResult.isFailed).length, 1)
+      assert.strictEqual(new Set(results.map((r) => r.taskId)).size, results.length)
+      // Twelve tasks taken when task 10 fails (at 40 ms), three more taken in the same instant, the input mailbox
+      // (three) and the chunk being offered.
+      assert.isAtMost(read.count, 12 + 3 + 3 + 2)
+      assert.isAtMost(results.length, read.count)
+      assert.isTrue(
+        results.filter((r) => !r.started).every((r) => TaskResult.isInterrupted(r) && r.reason === "FailurePolicy")
       )
     }).pipe(provide))
 

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Cause,
+  Chunk,
   ConfigProvider,
   Context,
   Duration,
@@ -8,12 +9,16 @@ import {
   Exit,
   Fiber,
   Layer,
+  Logger,
   Metric,
   Option,
   Ref,
   Schedule,
   Schema,
-  TestClock
+  Stream,
+  Supervisor,
+  TestClock,
+  Tracer
 } from "effect"
 import * as Os from "node:os"
 import * as TestAgent from "../services/testing/TestAgent.js"
@@ -24,6 +29,7 @@ import * as Aggregate from "../src/Aggregate.js"
 import * as Executor from "../src/Executor.js"
 import * as ExecutorConfig from "../src/ExecutorConfig.js"
 import * as ExecutorMetrics from "../src/ExecutorMetrics.js"
+import * as RunEvent from "../src/RunEvent.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import { uniqueName, withClock } from "./utils.js"
@@ -841,5 +847,141 @@ describe("Executor.runOne", () => {
       assert.strictEqual(stats.releases, 3)
       const bad = yield* Effect.flip(Executor.runOne(Task.make({ id: "c", input: 1 }), agent.factory, { timeout: 0 }))
       assert.strictEqual(bad.option, "timeout")
+    }).pipe(Effect.provide(Executor.layer())))
+
+  it.effect("publishes a run of one's events, counts its metrics and spans it as a run does", () =>
+    Effect.gen(function*() {
+      const name = uniqueName("single-observed")
+      const agent = yield* TestAgent.sleep(name, "1 second", (n: number) => n + 1)
+      const events = yield* RunEvent.subscribe
+      const collected = yield* Effect.fork(
+        Stream.runCollect(Stream.takeUntil(events, RunEvent.RunEvent.$is("RunFinished")))
+      )
+      const spans: Array<Tracer.Span> = []
+      const tracer = yield* Effect.map(Effect.tracer, (tracer) =>
+        Tracer.make({
+          span: (...args) => {
+            const span = tracer.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: (f, fiber) => tracer.context(f, fiber)
+        }))
+      const result = yield* withClock(
+        Executor.runOne(Task.make({ id: "x", input: 1 }), agent.factory, { runId: "solo", timeout: "5 seconds" }).pipe(
+          Effect.withTracer(tracer)
+        )
+      )
+      assert(TaskResult.isSucceeded(result))
+      assert.deepStrictEqual([result.value, result.index, result.durationMillis, result.agent], [
+        2,
+        0,
+        1000,
+        `${name}#solo/x/1`
+      ])
+      const all = Chunk.toArray(yield* Fiber.join(collected))
+      assert.deepStrictEqual(all.map((event) => event._tag), [
+        "RunStarted",
+        "TaskQueued",
+        "TaskStarted",
+        "TaskSucceeded",
+        "RunFinished"
+      ])
+      const started = all[0]!
+      assert(started._tag === "RunStarted")
+      assert.deepStrictEqual([started.runId, started.total, started.concurrency], ["solo", 1, 1])
+      const finished = all[4]!
+      assert(finished._tag === "RunFinished")
+      assert.deepStrictEqual([finished.summary.succeeded, finished.wallMillis], [1, 1000])
+      const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>) => metric.pipe(Metric.tagged("agent", name))
+      assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksStarted))).count, 1)
+      assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksSucceeded))).count, 1)
+      assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksFailed))).count, 0)
+      assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksInFlight))).value, 0)
+      const runOne = spans.find((span) => span.name === "Executor.runOne")!
+      const task = spans.find((span) => span.name === "Executor.task")!
+      assert.deepStrictEqual(
+        ["agent", "runId", "taskId"].map((key) => runOne.attributes.get(key)),
+        [name, "solo", "x"]
+      )
+      assert(task.parent._tag === "Some")
+      assert.strictEqual(task.parent.value.spanId, runOne.spanId)
+      assert.strictEqual(task.attributes.get("outcome"), "Succeeded")
+      assert.strictEqual(runOne.status._tag, "Ended")
+    }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), RunEvent.layer({ capacity: 64 }))), Effect.scoped))
+
+  it.effect("stops the agent at its timeout or the deadline; one that ignores it is left within the grace", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => void logs.push(String(message)))
+      const agent = yield* TestAgent.make({
+        name: "single-stubborn",
+        run: (n: number) =>
+          n === 0
+            ? Effect.uninterruptible(Effect.as(Effect.sleep("1 hour"), n))
+            : Effect.as(Effect.sleep(`${n} seconds`), n)
+      })
+      const run = (input: number, options: Executor.StreamOptions<AgentError.AgentError>) =>
+        withClock(Executor.runOne(Task.make({ id: `t${input}`, input }), agent.factory, options), "10 seconds")
+      const timedOut = yield* run(3, { timeout: "2 seconds" })
+      assert(TaskResult.isTimedOut(timedOut))
+      assert.deepStrictEqual([timedOut.reason, timedOut.durationMillis], ["TaskTimeout", 2000])
+      const deadline = yield* run(3, { timeout: "5 seconds", deadline: "1 second" })
+      assert(TaskResult.isTimedOut(deadline))
+      assert.deepStrictEqual([deadline.reason, deadline.durationMillis], ["RunDeadline", 1000])
+      const inTime = yield* run(1, { timeout: "2 seconds", deadline: "5 seconds" })
+      assert(TaskResult.isSucceeded(inTime))
+      assert.strictEqual((yield* agent.stats).running, 0)
+      // Told to stop at its timeout, it goes on: the task waits for it within the grace (5 seconds), then is
+      // reported without it.
+      const fiber = yield* Effect.fork(
+        Executor.runOne(Task.make({ id: "s", input: 0 }), agent.factory, { timeout: "1 second" }).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      assert.isNull(yield* Fiber.poll(fiber).pipe(Effect.map(Option.getOrNull)))
+      yield* TestClock.adjust("5 seconds")
+      const stubborn = yield* Fiber.join(fiber)
+      assert(TaskResult.isTimedOut(stubborn))
+      assert.isTrue(logs.some((line) => line.includes("did not stop within 5s of its timeout; it is left running")))
+      const releases = (yield* agent.stats).releases
+      yield* TestClock.adjust("1 hour")
+      assert.strictEqual((yield* agent.stats).releases, releases + 1)
+      assert.isTrue(logs.some((line) => line.includes("The agent left running after its timeout has stopped")))
+    }).pipe(Effect.provide(Executor.layer())))
+
+  it.effect("interrupting a run of one interrupts its agent and releases it; no fiber outlives a run of one", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.sleep("single-interrupted", (n: number) => `${n} hours`, (n: number) => n)
+      const supervisor = yield* Supervisor.track
+      const fiber = yield* Effect.fork(
+        Executor.runOne(Task.make({ id: "i", input: 1 }), agent.factory, { timeout: "2 hours" }).pipe(
+          Effect.supervised(supervisor)
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* agent.stats).running, 1)
+      yield* Fiber.interrupt(fiber)
+      const stats = yield* agent.stats
+      assert.deepStrictEqual([stats.running, stats.builds, stats.releases], [0, 1, 1])
+      // Ended (its deadline's sleeper stopped with it), timed out, or left running past its grace and then ended.
+      const ended = yield* withClock(
+        Executor.runOne(Task.make({ id: "e", input: 1 }), agent.factory, { timeout: "2 hours" }).pipe(
+          Effect.supervised(supervisor)
+        )
+      )
+      assert(TaskResult.isSucceeded(ended))
+      const live = () =>
+        Effect.map(supervisor.value, (fibers) => fibers.filter((fiber) => fiber.unsafePoll() === null).length)
+      assert.strictEqual(yield* live(), 0)
+      const timedOut = yield* withClock(
+        Executor.runOne(Task.make({ id: "t", input: 3 }), agent.factory, { timeout: "2 hours" }).pipe(
+          Effect.supervised(supervisor)
+        ),
+        "3 hours"
+      )
+      assert(TaskResult.isTimedOut(timedOut))
+      assert.strictEqual(yield* live(), 0)
     }).pipe(Effect.provide(Executor.layer())))
 })

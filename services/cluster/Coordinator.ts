@@ -296,7 +296,7 @@ export const stream = <E = never, R = never, A = unknown, I = unknown>(
       failure = cause
       return Stream.empty
     }))
-    // A fiber per task under a semaphore, results through a mailbox, as `Executor.stream` does: what
+    // Workers taking the tasks as they are read, results through a mailbox, as `Executor.stream` does: what
     // `Stream.mapEffect(send, { concurrency, unordered: true })` means, at a thirtieth of its cost per element.
     const mailbox = yield* Unordered.makeMailbox<Completed, E>(options.concurrency)
     const feed = yield* Unordered.feed(

@@ -1,13 +1,16 @@
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as AgentError from "../AgentError.js"
 import type * as Aggregate from "../Aggregate.js"
@@ -68,7 +71,9 @@ export const graceMillis = 5_000
 /** Sets up one run: its watchdog, its deadline, its observer and tally, and the `runOne` of its tasks. */
 const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
-  total: number | undefined
+  total: number | undefined,
+  scope: Scope.Scope,
+  single = false
 ) {
   const clock: Clock.Clock = yield* Effect.clock
   const startedAt = clock.unsafeCurrentTimeMillis()
@@ -79,13 +84,14 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     total
   })
   if (plan.deadlineMillis !== Infinity) {
-    yield* Effect.forkScoped(
-      Effect.zipRight(clock.sleep(Duration.millis(plan.deadlineMillis)), Effect.sync(() => gate.close("RunDeadline")))
+    yield* Effect.forkIn(
+      Effect.zipRight(clock.sleep(Duration.millis(plan.deadlineMillis)), Effect.sync(() => gate.close("RunDeadline"))),
+      scope
     )
   }
-  const watchdog = yield* Watchdog.make(clock, graceMillis)
+  const watchdog = yield* Watchdog.make(clock, graceMillis, scope, { single })
   // When the run is interrupted (or a stream of results closed early), the attempts under way stop with it.
-  yield* Effect.addFinalizer(() => watchdog.interruptAll)
+  yield* Scope.addFinalizer(scope, watchdog.interruptAll)
   const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
   const tally = RunTally.make({ agent: plan.factory.name, startedAt })
   const lanes = new RunOne.Lanes()
@@ -103,7 +109,11 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     clock,
     context: yield* Effect.context<R>(),
     // Attempts start from the run's fiber state; their failures are the task's to report, not unhandled errors.
-    fiberRefs: yield* Effect.locally(Effect.getFiberRefs, FiberRef.unhandledErrorLogLevel, Option.none()),
+    fiberRefs: FiberRefs.updateAs(yield* Effect.getFiberRefs, {
+      fiberId: (yield* Effect.fiberId) as FiberId.Single, // A running fiber's own id is a single one.
+      fiberRef: FiberRef.unhandledErrorLogLevel,
+      value: Option.none()
+    }),
     runtimeFlags: yield* Effect.getRuntimeFlags,
     timeoutMillis: plan.timeoutMillis,
     deadlineAt,
@@ -185,7 +195,7 @@ export const runList = <In, Out, E, EL, R, A, S>(
   tasks: ReadonlyArray<Task.Task<unknown>>
 ): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, RunJournal.RunJournalError, R> =>
   Effect.scoped(Effect.gen(function*() {
-    const run = yield* setUp(plan, tasks.length)
+    const run = yield* setUp(plan, tasks.length, yield* Effect.scope)
     const hub = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.Hub))
     const pubsub = hub === undefined ? undefined : RunEvent.pubsubOf(hub)
     if (pubsub !== undefined) {
@@ -206,33 +216,36 @@ export const runList = <In, Out, E, EL, R, A, S>(
         run.observe.queue(-1)
         return run.runOne(task, index, run.startedAt)
       }, { concurrency: plan.concurrency }),
-      Fiber.join(run.watchdog.fiber)
+      run.watchdog.died
     ).pipe(Effect.ensuring(Effect.sync(() => run.observe.queue(dequeued - tasks.length))))
     yield* run.finished
     return yield* run.report(results)
   }))
 
 /**
- * One task, as a run of one: its result, without a report.
+ * One task, as a run of one: its result, without a report. The run lives in `scope`, which the caller closes (a
+ * scope passed rather than provided: providing one copies the context, a large part of a run of one's cost).
  *
  * @internal
  */
 export const runSingle = <In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
-  task: Task.Task<unknown>
+  task: Task.Task<unknown>,
+  scope: Scope.Scope
 ): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, RunJournal.RunJournalError, R> =>
-  Effect.scoped(Effect.gen(function*() {
-    const run = yield* setUp(plan, 1)
-    yield* run.observe.queued(task, 0, run.startedAt)
-    const result = yield* Effect.raceFirst(run.runOne(task, 0, run.startedAt), Fiber.join(run.watchdog.fiber))
-    yield* run.finished
-    return result
-  }))
+  // A watchdog of one: no timer fiber (the attempt under way has its own sleeper), so no race against one either.
+  Effect.flatMap(setUp(plan, 1, scope, true), (run) => {
+    const result = Effect.flatMap(run.runOne(task, 0, run.startedAt), (result) => Effect.as(run.finished, result))
+    return run.observe.events ? Effect.zipRight(run.observe.queued(task, 0, run.startedAt), result) : result
+  })
 
 /**
- * A run over a stream of tasks: a fiber per task, at most the run's concurrency at once, results in completion
- * order. Tasks are read as the run has room for them; once the run stops starting tasks (its deadline, its failure
- * policy), it stops reading. If the input fails, the tasks under way are reported and then the stream fails with the input's error.
+ * A run over a stream of tasks: `concurrency` workers take the tasks as they are read, each runs its task (on the
+ * task's own fiber, `runOne`), results in completion order. Tasks are read as the run has room for them: the reader
+ * is at most `concurrency` tasks (and the chunk it holds) ahead of the workers; a task is queued (its position
+ * given, its `TaskQueued` published) when a worker takes it. Once the run stops starting tasks (its deadline, its
+ * failure policy), it stops reading; the tasks already read are reported, as never started. If the input fails,
+ * the tasks under way are reported and then the stream fails with the input's error.
  *
  * @internal
  */
@@ -241,21 +254,21 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
   tasks: Stream.Stream<Task.Task<unknown>, EIn, RIn>
 ): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn | RunJournal.RunJournalError, R | RIn> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const run = yield* setUp(plan, undefined)
+    const run = yield* setUp(plan, undefined, yield* Effect.scope)
     let index = 0
     let failure: Cause.Cause<EIn> | undefined
-    const source = tasks.pipe(
-      Stream.catchAllCause((cause) => {
+    // Each chunk read is stamped with the time it was read: a task's queue wait starts then.
+    const source = Stream.mapChunks(
+      Stream.catchAllCause(tasks, (cause) => {
         failure = cause
         return Stream.empty
       }),
-      Stream.interruptWhen(run.gate.closed.await),
-      Stream.mapEffect((task) => {
+      (chunk) => {
         const at = run.clock.unsafeCurrentTimeMillis()
-        const position = index++
-        return Effect.as(run.observe.queued(task, position, at), [task, position, at] as const)
-      })
+        return Chunk.map(chunk, (task) => new Read(task, at))
+      }
     )
+    const events = run.observe.events
     const concurrency = plan.concurrency as number // A stream run's is a number (the plan rejects "unbounded").
     const mailbox = yield* Unordered.makeMailbox<
       TaskResult.TaskResult<A, E | AgentError.AgentError>,
@@ -268,11 +281,16 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
       mailbox,
       source,
       concurrency,
-      ([task, position, at]) => run.runOne(task, position, at)
+      (read) => {
+        const position = index++
+        const task = run.runOne(read.task, position, read.at)
+        return events ? Effect.zipRight(run.observe.queued(read.task, position, read.at), task) : task
+      },
+      { stop: run.gate.closed.await }
     )
     yield* Effect.forkScoped(
       // A defect in the watchdog (a bug in the engine) fails the run rather than leaving its timeouts unenforced.
-      Effect.raceFirst(feed, Fiber.join(run.watchdog.fiber)).pipe(
+      Effect.raceFirst(feed, run.watchdog.died).pipe(
         Effect.zipRight(run.finished),
         Effect.onExit((exit) =>
           exit._tag === "Failure"
@@ -285,3 +303,8 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
     )
     return Mailbox.toStream(mailbox)
   }))
+
+/** A task as it was read from a run's input, and when. */
+class Read {
+  constructor(readonly task: Task.Task<unknown>, readonly at: number) {}
+}

@@ -205,6 +205,32 @@ export class Meter implements Usage.Meter {
   }
 }
 
+interface Labels {
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
+  readonly durationLabels: ReadonlyArray<MetricLabel.MetricLabel>
+}
+
+// The metric labels of the runs of an agent (with the same ambient labels) are one array: a metric finds its series
+// for an array it has seen at once, and looks up its registry for a new one (a run of one would pay that for each of
+// its metrics). Bounded: a program whose ambient labels are per request starts over past the bound.
+const labelsCache = new Map<string, Labels>()
+const labelsCacheSize = 1_024
+
+const labelsOf = (agent: string, ambient: ReadonlyArray<MetricLabel.MetricLabel>): Labels => {
+  let key = agent
+  for (const label of ambient) key += `\u0000${label.key}\u0001${label.value}`
+  let found = labelsCache.get(key)
+  if (found === undefined) {
+    const labels = [MetricLabel.make("agent", agent), ...ambient]
+    found = { labels, durationLabels: [ExecutorMetrics.timeUnitLabel, ...labels] }
+    // Every outcome counter has a series from the first run, so that rates over them read 0 rather than nothing.
+    for (const counter of outcomeCounters) counter.unsafeUpdate(0, labels)
+    if (labelsCache.size >= labelsCacheSize) labelsCache.clear()
+    labelsCache.set(key, found)
+  }
+  return found
+}
+
 /**
  * An observer for one run, reading the app's settings from the calling fiber once.
  *
@@ -215,9 +241,7 @@ export const make = (options: { readonly runId: string; readonly agent: string }
     const { agent, runId } = options
     const hub = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.Hub))
     const pubsub = hub === undefined ? undefined : RunEvent.pubsubOf(hub)
-    const ambient = yield* FiberRef.get(FiberRef.currentMetricLabels)
-    const labels = [MetricLabel.make("agent", agent), ...ambient]
-    const durationLabels = [ExecutorMetrics.timeUnitLabel, ...labels]
+    const { durationLabels, labels } = labelsOf(agent, yield* FiberRef.get(FiberRef.currentMetricLabels))
     const logs = LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
     const spans = (yield* FiberRef.get(FiberRef.currentTracerEnabled)) && (yield* Effect.tracer) !== builtInTracer()
       ? {
@@ -225,9 +249,6 @@ export const make = (options: { readonly runId: string; readonly agent: string }
         timing: yield* FiberRef.get(FiberRef.currentTracerTimingEnabled)
       }
       : undefined
-    // Every outcome counter has a series from the first run, so that rates over them read 0 rather than nothing.
-    for (const counter of outcomeCounters) counter.unsafeUpdate(0, labels)
-
     const modelLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
     const labelsFor = (model: string) => {
       let found = modelLabels.get(model)

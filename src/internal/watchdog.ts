@@ -30,8 +30,11 @@ import { DeadlineHeap, type Entry } from "./deadlines.js"
  * @internal
  */
 export interface Watchdog {
-  /** The timer fiber: it never ends but by interruption, or by a defect (a bug), which fails its runs. */
-  readonly fiber: Fiber.RuntimeFiber<never>
+  /**
+   * Fails with a defect of the timer fiber (a bug), which fails its runs; never ends otherwise. A watchdog of one task
+   * (`single`) has no timer fiber: its `died` never ends.
+   */
+  readonly died: Effect.Effect<never>
   /** Runs an attempt: its fiber starts when the effect runs. */
   readonly run: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
   /**
@@ -93,13 +96,24 @@ class Running<A, E, T> implements Entry {
 type AnyRunning = Running<unknown, unknown, unknown>
 
 /**
- * A watchdog for one run, its timer fiber living in the scope. `graceMillis` is how long an interrupted attempt may
+ * A watchdog for one run, its timer fiber living in `scope`. `graceMillis` is how long an interrupted attempt may
  * take to stop before it is left running.
+ *
+ * With `single` (a run of one task: one attempt at a time), there is no timer fiber: an attempt that waits and has a
+ * deadline gets a fiber of its own that sleeps until it (then through the grace); the sleepers still asleep are
+ * interrupted with the attempts when the run ends (`interruptAll`, its scope's finalizer), and one that wakes after
+ * its attempt ended does nothing. A shared timer costs a fiber, a latch and a race per run, more than one sleeper.
  *
  * @internal
  */
-export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Watchdog, never, Scope.Scope> =>
+export const make = (
+  clock: Clock.Clock,
+  graceMillis: number,
+  scope: Scope.Scope,
+  options?: { readonly single?: boolean | undefined }
+): Effect.Effect<Watchdog> =>
   Effect.gen(function*() {
+    const single = options?.single === true
     const heap = new DeadlineHeap<AnyRunning>()
     const running = new Set<AnyRunning>()
     const wake = yield* Effect.makeLatch(false)
@@ -146,10 +160,48 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         : Effect.raceFirst(clock.sleep(Duration.millis(Math.max(1, Math.ceil(wakeAt - now)))), wake.await)
       return Effect.zipRight(Effect.zipRight(effects, wait), timer)
     })
-    const fiber = yield* Effect.forkScoped(Effect.flatMap(Effect.fiberId, (id) => {
-      timerId = id
-      return timer
-    }))
+    const fiber = single ? undefined : yield* Effect.forkIn(
+      Effect.flatMap(Effect.fiberId, (id) => {
+        timerId = id
+        return timer
+      }),
+      scope
+    )
+    // A defect in the timer (a bug in the engine) ends the attempts waiting for it with that defect: a task is
+    // never left waiting for a deadline nothing enforces. (A run also fails with it, see `died`.)
+    fiber?.addObserver((exit) => {
+      if (exit._tag === "Success" || Cause.isInterruptedOnly(exit.cause)) return
+      for (const entry of Array.from(running)) {
+        running.delete(entry)
+        heap.remove(entry)
+        entry.end(exit)
+      }
+    })
+
+    // A watchdog of one: what the timer does for an attempt, on a fiber of the attempt's own.
+    const sleepers = new Set<Fiber.RuntimeFiber<void>>()
+    const untilMillis = (at: number) =>
+      Effect.suspend(() => clock.sleep(Duration.millis(Math.max(1, Math.ceil(at - clock.unsafeCurrentTimeMillis())))))
+    const sleeper = (entry: AnyRunning): Effect.Effect<void> =>
+      Effect.zipRight(
+        untilMillis(entry.attempt.deadline),
+        Effect.suspend(() => {
+          if (entry.settled) return Effect.void
+          entry.fired = true
+          return Effect.zipRight(
+            Effect.fiberIdWith((id) => Fiber.interruptAsFork(entry.fiber, id)),
+            Effect.zipRight(
+              clock.sleep(Duration.millis(graceMillis)),
+              Effect.suspend(() => {
+                if (entry.settled) return Effect.void
+                abandoned(entry)
+                entry.end(Exit.failCause(timedOut(entry)))
+                return warn(entry, `The agent did not stop within ${grace} of its timeout; it is left running`)
+              })
+            )
+          )
+        })
+      )
 
     // An attempt that ended at or after its deadline (the event loop was busy, the timer late) timed out.
     const outcome = <A, E, T>(attempt: Attempt<A, E, T>, exit: Exit.Exit<A, E>, fired: boolean): Exit.Exit<A, E | T> =>
@@ -184,7 +236,11 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         entry.end(outcome(entry.attempt, exit, entry.fired))
       })
       running.add(entry)
-      if (attempt.deadline !== Infinity) {
+      if (attempt.deadline !== Infinity && single) {
+        const asleep = Runtime.runFork(attempt.runtime)(sleeper(entry))
+        sleepers.add(asleep)
+        asleep.addObserver(() => sleepers.delete(asleep))
+      } else if (attempt.deadline !== Infinity) {
         heap.insert(entry, attempt.deadline)
         if (attempt.deadline < wakeAt) {
           wakeAt = attempt.deadline
@@ -197,7 +253,12 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
     const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => Effect.suspend(() => start(attempt))
 
     const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
-      if (running.size === 0) return Effect.void
+      const asleep = sleepers.size === 0
+        ? Effect.void
+        : Effect.fiberIdWith((id) =>
+          Effect.forEach(Array.from(sleepers), (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
+        )
+      if (running.size === 0) return asleep
       const entries = Array.from(running)
       for (const entry of entries) {
         entry.settled = true
@@ -205,18 +266,21 @@ export const make = (clock: Clock.Clock, graceMillis: number): Effect.Effect<Wat
         heap.remove(entry)
       }
       // Runs uninterruptibly (a finalizer): both sides are made interruptible, so the loser stops at once.
-      return Effect.raceFirst(
-        Effect.interruptible(Fiber.interruptAll(entries.map((entry) => entry.fiber))),
-        Effect.interruptible(Effect.zipRight(
-          clock.sleep(Duration.millis(graceMillis)),
-          Effect.forEach(entries, (entry) => {
-            if (entry.fiber.unsafePoll() !== null) return Effect.void
-            entry.fired = true
-            return warn(entry, `The agent did not stop within ${grace} of its interruption; it is left running`)
-          }, { discard: true })
-        ))
+      return Effect.zipRight(
+        asleep,
+        Effect.raceFirst(
+          Effect.interruptible(Fiber.interruptAll(entries.map((entry) => entry.fiber))),
+          Effect.interruptible(Effect.zipRight(
+            clock.sleep(Duration.millis(graceMillis)),
+            Effect.forEach(entries, (entry) => {
+              if (entry.fiber.unsafePoll() !== null) return Effect.void
+              entry.fired = true
+              return warn(entry, `The agent did not stop within ${grace} of its interruption; it is left running`)
+            }, { discard: true })
+          ))
+        )
       )
     })
 
-    return { fiber, run, start, interruptAll }
+    return { died: fiber === undefined ? Effect.never : Fiber.join(fiber), run, start, interruptAll }
   })
