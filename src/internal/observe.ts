@@ -5,7 +5,6 @@ import * as LogLevel from "effect/LogLevel"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
-import * as Scheduler from "effect/Scheduler"
 import type * as Tracer from "effect/Tracer"
 import type * as AgentInstance from "../AgentInstance.js"
 import * as ExecutorMetrics from "../ExecutorMetrics.js"
@@ -14,6 +13,7 @@ import type * as Task from "../Task.js"
 import * as TaskOutput from "../TaskOutput.js"
 import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
+import { nextTurn } from "./nextTurn.js"
 
 /**
  * What a run shows of itself while it goes: metrics (by agent, with the app's ambient labels), run events (when the
@@ -83,16 +83,6 @@ export interface Output extends TaskOutput.Service {
 // =============================================================================
 // the run's events
 // =============================================================================
-
-const timers = globalThis as unknown as {
-  readonly setImmediate?: (task: () => void) => unknown
-  readonly setTimeout: (task: () => void, millis: number) => unknown
-}
-
-/** Runs a task on the next turn of the event loop, once the fibers woken in this one have run. */
-const nextTurn: Scheduler.Scheduler = Scheduler.make(
-  timers.setImmediate !== undefined ? (task) => timers.setImmediate!(task) : (task) => timers.setTimeout(task, 0)
-)
 
 /** The most events a run keeps waiting for their turn: past it, they are published at once. */
 const maxPending = 1024

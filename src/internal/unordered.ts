@@ -9,17 +9,9 @@ import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
-import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-
-const timers = globalThis as unknown as {
-  readonly setImmediate?: (task: () => void) => unknown
-  readonly setTimeout: (task: () => void, millis: number) => unknown
-}
-const nextTurn: Scheduler.Scheduler = Scheduler.make(
-  timers.setImmediate !== undefined ? (task) => timers.setImmediate!(task) : (task) => timers.setTimeout(task, 0)
-)
+import { nextTurn } from "./nextTurn.js"
 
 /**
  * A mailbox for results that wakes its reader on the next turn of the event loop: the results of tasks that end in
