@@ -599,14 +599,13 @@ export const make = <R>(
           retry: run.options.retries > 0 ? { times: run.options.retries } : undefined
         })
         yield* results.pipe(
+          // A result is counted in the run's summary once the store has kept it: what the record shows is what a
+          // durable store still has after a crash.
           Stream.runForEachChunk((chunk) =>
-            Effect.suspend(() => {
-              run.addResults(chunk)
-              return Effect.zipRight(
-                store.append(run.id, Chunk.toReadonlyArray(chunk)),
-                PubSub.publish(run.results, undefined)
-              )
-            })
+            store.append(run.id, Chunk.toReadonlyArray(chunk)).pipe(
+              Effect.zipRight(Effect.sync(() => run.addResults(chunk))),
+              Effect.zipRight(PubSub.publish(run.results, undefined))
+            )
           ),
           Effect.provideService(RunEvent.Hub, hub)
         )

@@ -7,6 +7,7 @@ import {
   Effect,
   Exit,
   Fiber,
+  Layer,
   Logger,
   Option,
   Redacted,
@@ -18,6 +19,7 @@ import {
 import * as http from "node:http"
 import * as Runs from "../../../services/http/Runs.js"
 import * as RunsServer from "../../../services/http/RunsServer.js"
+import * as RunStore from "../../../services/http/RunStore.js"
 import * as TestAgent from "../../../services/testing/TestAgent.js"
 import * as TaskFile from "../../../src/TaskFile.js"
 import * as Server from "./server.js"
@@ -475,6 +477,32 @@ describe("RunsServer", () => {
       assert.strictEqual(events.at(-1)!.event, "RunFinished")
       // Cancelling again changes nothing.
       assert.deepStrictEqual(yield* server.client.runs.cancel({ path: { id: info.id } }), cancelled)
+    }))
+
+  it.scopedLive("a run's summary counts a result once the store has kept it (what a durable store still has)", () =>
+    Effect.gen(function*() {
+      const { registered } = yield* sleepy()
+      const kept = yield* Effect.makeLatch(false)
+      // A store that keeps results only once told to.
+      const store = Layer.effect(
+        RunStore.RunStore,
+        Effect.map(RunStore.RunStore, (store) => ({
+          ...store,
+          append: (id: string, results: Parameters<RunStore.Service["append"]>[1]) =>
+            Effect.zipRight(kept.await, store.append(id, results))
+        }))
+      ).pipe(Layer.provide(RunStore.layerMemory()))
+      const server = yield* Server.start({ agents: [registered], store })
+      const info = yield* server.client.runs.start({
+        payload: { agent: "sleepy", tasks: [{ ms: 10 }, { ms: 10 }], concurrency: 2 },
+        urlParams: {}
+      })
+      // Both tasks started and ended (the run's events say so), their results not kept yet: none counted.
+      const ended = yield* until(server, info.id, (run) => run.stats.peakInFlight === 2 && run.inFlight === 0)
+      assert.deepStrictEqual(ended.summary, { total: 0, succeeded: 0, failed: 0, timedOut: 0, interrupted: 0 })
+      yield* kept.open
+      const done = yield* Server.finished(server, info.id)
+      assert.deepStrictEqual(done.summary, { total: 2, succeeded: 2, failed: 0, timedOut: 0, interrupted: 0 })
     }))
 
   it.scopedLive("50 runs at once each run to the end with their own results", () =>
