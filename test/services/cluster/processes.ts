@@ -117,11 +117,26 @@ export const readCalls = (directory: string): Array<Call> =>
  * no end ends at `endOf` (its runner was killed).
  */
 export const peakOverlap = (calls: ReadonlyArray<Call>, endOf: (call: Call) => number, from = -Infinity): number => {
+  // A runner's log is in the order of its calls, so a call's end is the next end of the same task on the same
+  // runner after its start (a task whose call was interrupted may be called again there).
   const key = (call: Call) => `${call.pid}/${call.runId}/${call.taskId}`
-  const ends = new Map(calls.filter((c) => c.event === "end").map((c) => [key(c), c.at]))
-  const events = calls.filter((c) => c.event === "start" && c.at >= from).flatMap((c) => [
-    { at: c.at, delta: 1 },
-    { at: ends.get(key(c)) ?? endOf(c), delta: -1 }
+  const open = new Map<string, Array<{ readonly start: Call; end: number | undefined }>>()
+  const spans: Array<{ readonly start: Call; end: number | undefined }> = []
+  for (const call of calls) {
+    const waiting = open.get(key(call)) ?? []
+    open.set(key(call), waiting)
+    if (call.event === "start") {
+      const span = { start: call, end: undefined }
+      spans.push(span)
+      waiting.push(span)
+    } else {
+      const span = waiting.shift()
+      if (span !== undefined) span.end = call.at
+    }
+  }
+  const events = spans.filter(({ start }) => start.at >= from).flatMap(({ end, start }) => [
+    { at: start.at, delta: 1 },
+    { at: end ?? endOf(start), delta: -1 }
   ])
   // At the same millisecond, an end comes before a start: a slot freed and taken again.
   events.sort((a, b) => a.at - b.at || a.delta - b.delta)

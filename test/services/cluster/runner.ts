@@ -38,9 +38,10 @@ const EchoLive = Layer.effect(
     Agent.make({
       name: "echo",
       run: ({ n }: typeof Input.Type) =>
+        // A call's end is logged however it ends (an entity moved to another runner interrupts it): only a killed
+        // runner's calls have no end. Logged before the task gives back its permit and its cluster slot.
         log("start", instance).pipe(
-          Effect.zipRight(Effect.sleep(latency)),
-          Effect.zipRight(log("end", instance)),
+          Effect.zipRight(Effect.ensuring(Effect.sleep(latency), log("end", instance))),
           Effect.as({ n, doubled: n * 2 })
         )
     }))
