@@ -33,7 +33,7 @@ const TranslatorLive = Layer.succeed(
 const program = Executor.run(
   Task.fromIterable(["bonjour", "over quota", "hangs", "hola"], { id: (_, i) => `line-${i}` }),
   Agent.factory(Translator, TranslatorLive),
-  { concurrency: 2, timeout: "200 millis", runId: "logs-demo" }
+  { concurrency: 2, timeout: "1 second", runId: "logs-demo" }
 )
 
 program.pipe(

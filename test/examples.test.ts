@@ -254,7 +254,7 @@ describe("examples", () => {
         ]
       )
       assert.strictEqual(end("line-1").annotations.error, "quota of 60 requests per minute exceeded")
-      assert.include(String(end("line-2").annotations.error), "stopped by its timeout (200ms)")
+      assert.include(String(end("line-2").annotations.error), "stopped by its timeout (1s)")
       const started = entries.filter((entry) => entry.message === "Task started")
       assert.deepStrictEqual(started.map((entry) => [entry.annotations.agent, entry.annotations.agentInstance]), [
         ["translator", "translator#logs-demo/line-0/1"],
