@@ -23,11 +23,12 @@ const readResults = (file: string): Array<{ readonly id: string; readonly outcom
 
 /**
  * The most calls under way at once (among those that start at or after `from`); a call with no end (its runner was
- * killed) ends at `killedAt`. The kill comes before the process's death, and its leases are free only once
- * PostgreSQL sees its session end, after that: ending its calls at the kill hides no overlap.
+ * killed) ends at `killedAt` (or at its start, if it started between the signal and the death). `killedAt` is read
+ * before the signal, which comes before the process's death, and its leases are free only once PostgreSQL sees its
+ * session end, after that: ending its calls at the kill hides no overlap.
  */
 const peakOverlap = (calls: ReadonlyArray<Processes.Call>, killedAt: number, from?: number) =>
-  Processes.peakOverlap(calls, () => killedAt, from)
+  Processes.peakOverlap(calls, (call) => Math.max(killedAt, call.at), from)
 const readCalls = Processes.readCalls
 
 const shards = 300
@@ -104,8 +105,10 @@ Cluster.withPostgres("ClusterLimit processes", (it) => {
             calls.filter((call) => call.event === "end").length
         }
         yield* Processes.until("two tasks under way on runner A", 30, Effect.sync(() => underWayOnA() >= 2))
-        yield* a!.kill("SIGKILL")
+        // Read before the signal: `kill` returns once the process has exited, and by then PostgreSQL may have freed
+        // its leases and the survivors started calls with them.
         const killedAt = Date.now()
+        yield* a!.kill("SIGKILL")
         yield* a!.exited(30)
         assert.strictEqual(yield* one.exited(180), 0, yield* one.output)
         assert.strictEqual(yield* two.exited(180), 0, yield* two.output)
