@@ -806,6 +806,28 @@ describe("Executor", () => {
         assert.strictEqual(durations.max, 1000)
         assert.strictEqual(durations.sum, 0 + 1000 + 20 + 20)
       }).pipe(provide))
+
+    it.effect("the series of an agent and its ambient labels are its own, whatever characters the names hold", () =>
+      Effect.gen(function*() {
+        const base = uniqueName("labelled")
+        // An agent whose name holds control characters, and another whose name with its ambient label could be
+        // written the same way: two series, never one.
+        const odd = `${base}\u0000k\u0001v`
+        const plain = yield* TestAgent.make({ name: base, run: (n: number) => Effect.succeed(n) })
+        const strange = yield* TestAgent.make({ name: odd, run: (n: number) => Effect.succeed(n) })
+        yield* Executor.run(Task.fromIterable([1, 2]), plain.factory).pipe(Effect.tagMetrics("k", "v"))
+        yield* Executor.run(Task.fromIterable([1, 2, 3]), strange.factory)
+        const count = (agent: string, ...extra: ReadonlyArray<[string, string]>) =>
+          Effect.map(
+            Metric.value(extra.reduce(
+              (metric, [key, value]) => metric.pipe(Metric.tagged(key, value)),
+              ExecutorMetrics.tasksSucceeded.pipe(Metric.tagged("agent", agent))
+            )),
+            (counter) => counter.count
+          )
+        assert.strictEqual(yield* count(base, ["k", "v"]), 2)
+        assert.strictEqual(yield* count(odd), 3)
+      }).pipe(provide))
   })
 })
 

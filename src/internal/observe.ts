@@ -207,8 +207,8 @@ const labelsCache = new Map<string, Labels>()
 const labelsCacheSize = 1_024
 
 const labelsOf = (agent: string, ambient: ReadonlyArray<MetricLabel.MetricLabel>): Labels => {
-  let key = agent
-  for (const label of ambient) key += `\u0000${label.key}\u0001${label.value}`
+  // JSON: no agent name or label can make two different sets read the same.
+  const key = JSON.stringify([agent, ...ambient.map((label) => [label.key, label.value])])
   let found = labelsCache.get(key)
   if (found === undefined) {
     const labels = [MetricLabel.make("agent", agent), ...ambient]

@@ -130,6 +130,13 @@ export const make = (
     }
     const warn = (entry: AnyRunning, message: string, extra?: Record<string, unknown>) =>
       Effect.logWarning(message).pipe(Effect.annotateLogs({ ...entry.attempt.annotations(), ...extra }))
+    // The grace after an attempt's interruption at its deadline has passed and it has not stopped: its task times out
+    // without it (the timer's second pass over an entry, or a sleeper's second wake).
+    const leave = (entry: AnyRunning): Effect.Effect<void> => {
+      abandoned(entry)
+      entry.end(Exit.failCause(timedOut(entry)))
+      return warn(entry, `The agent did not stop within ${grace} of its timeout; it is left running`)
+    }
 
     const timer: Effect.Effect<never> = Effect.suspend(() => {
       wake.unsafeClose()
@@ -143,12 +150,7 @@ export const make = (
           heap.insert(entry, now + graceMillis)
           effects = Effect.zipRight(effects, Fiber.interruptAsFork(entry.fiber, timerId!))
         } else if (!entry.settled) {
-          abandoned(entry)
-          entry.end(Exit.failCause(timedOut(entry)))
-          effects = Effect.zipRight(
-            effects,
-            warn(entry, `The agent did not stop within ${grace} of its timeout; it is left running`)
-          )
+          effects = Effect.zipRight(effects, leave(entry))
         }
       }
       wakeAt = heap.peek()?.deadline ?? Infinity
@@ -192,12 +194,7 @@ export const make = (
             Effect.fiberIdWith((id) => Fiber.interruptAsFork(entry.fiber, id)),
             Effect.zipRight(
               clock.sleep(Duration.millis(graceMillis)),
-              Effect.suspend(() => {
-                if (entry.settled) return Effect.void
-                abandoned(entry)
-                entry.end(Exit.failCause(timedOut(entry)))
-                return warn(entry, `The agent did not stop within ${grace} of its timeout; it is left running`)
-              })
+              Effect.suspend(() => entry.settled ? Effect.void : leave(entry))
             )
           )
         })
