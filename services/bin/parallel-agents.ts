@@ -7,14 +7,12 @@
  *   npx tsx services/bin/parallel-agents.ts run --input tasks.jsonl --agent classify --output results.jsonl
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import { createServer } from "node:http"
 import * as Cli from "../cli/Cli.js"
+import * as HttpClientLazy from "../cli/internal/httpClient.js"
 import * as Progress from "../cli/internal/progress.js"
 import * as Text from "../cli/internal/text.js"
 import * as Output from "../cli/Output.js"
@@ -61,11 +59,22 @@ Cli.run(process.argv).pipe(
   Effect.provide(Layer.mergeAll(
     output,
     NodeContext.layer,
-    NodeHttpClient.layerUndici,
-    Layer.succeed(
-      ServeCommand.ServerFactory,
-      (address) => NodeHttpServer.layer(createServer, { port: address.port, host: address.host })
-    ),
+    // The HTTP client (undici) and server are loaded when they are first used: a run on the offline model uses
+    // neither, and would keep their modules in its heap for as long as it runs.
+    HttpClientLazy.lazy(Layer.unwrapEffect(
+      Effect.map(
+        Effect.promise(() => import("@effect/platform-node/NodeHttpClient")),
+        (NodeHttpClient) => NodeHttpClient.layerUndici
+      )
+    )),
+    Layer.succeed(ServeCommand.ServerFactory, (address) =>
+      Layer.unwrapEffect(
+        Effect.map(
+          Effect.promise(() => Promise.all([import("@effect/platform-node/NodeHttpServer"), import("node:http")])),
+          ([NodeHttpServer, Http]) =>
+            NodeHttpServer.layer(Http.createServer, { port: address.port, host: address.host })
+        )
+      )),
     Logger.replace(Logger.defaultLogger, logger)
   )),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true, teardown: Cli.teardown })

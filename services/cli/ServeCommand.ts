@@ -24,9 +24,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Executor from "../../src/Executor.js"
 import * as RunJournal from "../../src/RunJournal.js"
-import * as JournalRunStore from "../http/JournalRunStore.js"
 import * as Runs from "../http/Runs.js"
-import * as RunsServer from "../http/RunsServer.js"
 import * as RunStore from "../http/RunStore.js"
 import * as AgentModel from "../models/AgentModel.js"
 import * as AgentRegistry from "../models/AgentRegistry.js"
@@ -83,6 +81,21 @@ export const agents: ReadonlyArray<Runs.RegisteredAgent<LanguageModel.LanguageMo
 ]
 
 /**
+ * `RunsServer.defaultMaxBodySize`, written out: the command line loads the server's modules only when `serve` runs
+ * (a test checks that the two agree).
+ */
+const defaultMaxBodySize = 10 * 1024 * 1024
+
+/**
+ * The modules of the server, loaded when `serve` runs: every other command (a `run` over a file, above all) would
+ * otherwise load the HTTP API, its OpenAPI document and the Scalar page of its docs (a script of several
+ * megabytes, kept in the heap for as long as the process lives) and never use them.
+ */
+const serverModules = Effect.promise(() =>
+  Promise.all([import("../http/RunsServer.js"), import("../http/JournalRunStore.js")])
+)
+
+/**
  * Settings `serve` reads from configuration, besides the model's (`AGENT_MODEL`...), the executor's
  * (`AGENT_CONCURRENCY`, `AGENT_TIMEOUT`) and `AGENT_OFFLINE_LATENCY`:
  *
@@ -101,7 +114,7 @@ export const config = Config.all({
   maxBodySize: Config.integer("AGENT_HTTP_MAX_BODY").pipe(
     Config.validate({ message: "Expected a number of bytes above 0", validation: (n) => n > 0 }),
     Config.withDescription("The largest request body, in bytes"),
-    Config.withDefault(RunsServer.defaultMaxBodySize)
+    Config.withDefault(defaultMaxBodySize)
   )
 })
 
@@ -149,6 +162,7 @@ const serve = Effect.fnUntraced(function*(
     (error) => usage(`configuration: ${error}`)
   )
   const [{ cors, maxBodySize }, { offlineLatency }] = settings
+  const [RunsServer, JournalRunStore] = yield* serverModules
   const store = Option.isSome(flags.journal)
     ? JournalRunStore.layer().pipe(
       Layer.provide(Layer.succeed(

@@ -1,7 +1,9 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { ConfigProvider, Effect } from "effect"
 import * as net from "node:net"
+import * as ServeCommand from "../../../services/cli/ServeCommand.js"
+import * as RunsServer from "../../../services/http/RunsServer.js"
 import { runCli } from "./runCli.js"
 
 /** A port taken by another server for as long as the scope lasts. */
@@ -39,4 +41,10 @@ describe("ServeCommand", () => {
       assert.include(help.stderr + help.stdout, "--port")
       assert.include(help.stderr + help.stdout, "--host")
     }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("the default largest body is the server's own (written out, so that other commands do not load it)", () =>
+    Effect.gen(function*() {
+      const settings = yield* Effect.withConfigProvider(ServeCommand.config, ConfigProvider.fromMap(new Map()))
+      assert.strictEqual(settings.maxBodySize, RunsServer.defaultMaxBodySize)
+    }))
 })
