@@ -251,10 +251,24 @@ export const countTasks = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Effect
   splitBytes(bytes).pipe(
     Stream.runFold(0, (n, bytes) => {
       if (typeof bytes === "number") return n + 1
+      const blank = isBlankAscii(bytes)
+      if (blank !== undefined) return blank ? n : n + 1
       const text = decodeUtf8(bytes)
       return text === undefined || !isBlank(text) ? n + 1 : n
     })
   )
+
+// Whether a line is blank, from its bytes, when they tell without decoding them: `false` at its first ASCII byte that
+// is not whitespace (a line that is not UTF-8 is not blank either), `true` when all of it is ASCII whitespace (what
+// `trim` removes), `undefined` when a non-ASCII byte comes first (Unicode whitespace, say: the text decides).
+const isBlankAscii = (bytes: Uint8Array): boolean | undefined => {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!
+    if (byte === 0x20 || (byte >= 0x09 && byte <= 0x0d)) continue
+    return byte < 0x80 ? false : undefined
+  }
+  return true
+}
 
 const badTask = (line: number, message: string): Task.Task<Input> =>
   Task.make({ id: String(line), input: new BadLine({ line, message }), labels: { line: String(line) } })
@@ -398,28 +412,6 @@ const isInputError = (error: unknown): error is AgentError.AgentInputError =>
 const hasTag = (error: unknown): error is { readonly _tag: string } =>
   Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
 
-const outcomeOf = (result: TaskResult.TaskResult<unknown, unknown>) => {
-  switch (result._tag) {
-    case "Succeeded":
-      return { value: result.value }
-    case "Failed":
-      return {
-        error: TaskResult.message(result),
-        ...(hasTag(result.error) ? { errorTag: result.error._tag } : {}),
-        ...(isInputError(result.error) ? { issues: result.error.issues } : {})
-      }
-    case "TimedOut":
-    case "Interrupted":
-      return { error: TaskResult.message(result), reason: result.reason }
-  }
-}
-
-const usageOf = (usage: Usage.Usage) => {
-  if (Usage.isEmpty(usage)) return {}
-  const { cost, ...tokens } = usage
-  return { usage: cost > 0 ? usage : tokens }
-}
-
 /**
  * The line of a result, its fields in the order they are written (see `ResultLine`). `line` is left out for a task
  * not read from a task file; `usage` leaves out a cost of 0.
@@ -428,17 +420,40 @@ const usageOf = (usage: Usage.Usage) => {
  * @since 0.1.0
  */
 export const resultLine = (result: TaskResult.TaskResult<unknown, unknown>): ResultLine => {
+  // Assigned one field at a time, in the order they are written: one small object, where spreading optional parts
+  // made several and left the line as a dictionary (a line is made for every result a run writes).
+  const out: { -readonly [K in keyof ResultLine]: ResultLine[K] } = {} as ResultLine
   const line = lineOf(result.task)
-  return {
-    ...(line === undefined ? {} : { line }),
-    id: result.taskId,
-    status: result._tag,
-    ...outcomeOf(result),
-    attempts: result.attempt,
-    durationMillis: result.durationMillis,
-    ...(result.agent === undefined ? {} : { agent: result.agent }),
-    ...usageOf(result.usage),
-    ...(result.failedAttempts.length > 0 ? { retries: result.failedAttempts.length } : {}),
-    ...(result.replayed ? { replayed: true } : {})
+  if (line !== undefined) out.line = line
+  out.id = result.taskId
+  out.status = result._tag
+  switch (result._tag) {
+    case "Succeeded":
+      out.value = result.value
+      break
+    case "Failed": {
+      out.error = TaskResult.message(result)
+      const error = result.error
+      if (hasTag(error)) out.errorTag = error._tag
+      if (isInputError(error)) out.issues = error.issues
+      break
+    }
+    case "TimedOut":
+    case "Interrupted":
+      out.error = TaskResult.message(result)
+      out.reason = result.reason
+      break
   }
+  out.attempts = result.attempt
+  out.durationMillis = result.durationMillis
+  if (result.agent !== undefined) out.agent = result.agent
+  const usage = result.usage
+  if (!Usage.isEmpty(usage)) {
+    out.usage = usage.cost > 0
+      ? usage
+      : { requests: usage.requests, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens }
+  }
+  if (result.failedAttempts.length > 0) out.retries = result.failedAttempts.length
+  if (result.replayed) out.replayed = true
+  return out
 }

@@ -119,6 +119,24 @@ describe("TaskFile", () => {
           assert.strictEqual(yield* TaskFile.countTasks(Stream.make(bytes(text))), 6)
         }))
 
+      it.effect("countTasks counts what fromBytes reads, whitespace of every kind, ASCII or not, included", () =>
+        Effect.gen(function*() {
+          // Blank: ASCII whitespace, no-break and ideographic spaces, a byte order mark, a line separator. Not
+          // blank: the separator controls (not whitespace to JavaScript), NEL, text after whitespace, a line that is
+          // not UTF-8 after whitespace or before it.
+          const data = bytes(
+            `{"id": "a"}\n \t\u000b\u000c\r\n\u00a0\u3000\n\uFEFF\n\u2028\n`,
+            `\u001c\n\u0085\n  {"id": "b"}\n \t`,
+            [0xff],
+            `\n`,
+            [0xc3],
+            `  \n\u00a0{"id": "c"}\n\n`
+          )
+          const tasks = yield* readBytes(data, 1024)
+          assert.strictEqual(tasks.length, 7)
+          assert.strictEqual(yield* TaskFile.countTasks(Stream.make(data)), tasks.length)
+        }))
+
       it.effect("a line that is not UTF-8 is a bad line with its number; U+FFFD written as UTF-8 is text", () =>
         Effect.gen(function*() {
           const data = bytes(

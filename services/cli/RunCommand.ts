@@ -112,27 +112,28 @@ const stoppableFactory = (
     `effect-parallel-agents/Cli/${entry.agent.name}`
   )
   // Built by an `Effect`, not a `Layer`: the engine builds an `Agent.effect` without a layer's scope and memo map.
-  const make = Effect.gen(function*() {
-    const agent = yield* LanguageModelAgent.make(entry.agent)
-    const instance = yield* AgentInstance.AgentInstance
-    return Agent.make({
-      name: agent.name,
-      run: (input: unknown) =>
-        Effect.withFiberRuntime<unknown, AiError.AiError>((fiber) => {
-          if (running.stopped) {
-            skipped.add(instance.taskId)
-            return Effect.interrupt
-          }
-          tally.started(instance.attempt === 1)
-          running.fibers.add(fiber)
-          return Effect.onExit(agent.run(input), () =>
-            Effect.sync(() => {
-              running.fibers.delete(fiber)
-              tally.stopped()
-            }))
-        })
-    })
-  })
+  const make = Effect.flatMap(
+    AgentInstance.AgentInstance,
+    (instance) =>
+      Effect.map(LanguageModelAgent.make(entry.agent), (agent) =>
+        Agent.make({
+          name: agent.name,
+          run: (input: unknown) =>
+            Effect.withFiberRuntime<unknown, AiError.AiError>((fiber) => {
+              if (running.stopped) {
+                skipped.add(instance.taskId)
+                return Effect.interrupt
+              }
+              tally.started(instance.attempt === 1)
+              running.fibers.add(fiber)
+              return Effect.onExit(agent.run(input), () =>
+                Effect.sync(() => {
+                  running.fibers.delete(fiber)
+                  tally.stopped()
+                }))
+            })
+        }))
+  )
   return Agent.effect(tag, make, { name: entry.agent.name })
 }
 
@@ -419,13 +420,18 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   let reported = 0
   const write = (chunk: Chunk.Chunk<TaskResult.TaskResult<unknown, unknown>>) =>
     Effect.suspend(() => {
-      const kept: Array<readonly [TaskResult.TaskResult<unknown, unknown>, TaskFile.ResultLine]> = []
+      // What is kept until the lines are written: the results (the tally counts them then) and the lines of those
+      // that did not succeed (for the lines people read). The lines of the others are garbage at once, so they do
+      // not outlive the write, which would have the garbage collector copy them into the old generation.
+      const kept: Array<TaskResult.TaskResult<unknown, unknown>> = []
+      let failures: Array<readonly [TaskResult.TaskResult<unknown, unknown>, TaskFile.ResultLine]> | undefined
       let text = ""
       for (const result of chunk) {
         // A task read ahead and never run, because Ctrl-C came first: like the lines not read, it has no result.
         if (result._tag === "Interrupted" && skipped.take(result.taskId)) continue
         const line = TaskFile.resultLine(result)
-        kept.push([result, line])
+        kept.push(result)
+        if (result._tag !== "Succeeded") (failures ??= []).push([result, line])
         text += Text.jsonLine(line) + "\n"
       }
       if (text === "") return Effect.void
@@ -436,12 +442,15 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       return Effect.zipRight(
         written,
         Effect.suspend(() => {
-          let live = ""
-          for (const [result, line] of kept) {
+          for (const result of kept) {
             tally.add(result)
             if (!options.cluster) tally.ended(result)
             collected?.push(result)
-            if (result._tag !== "Succeeded" && !(running.stopped && result._tag === "Interrupted")) {
+          }
+          if (failures === undefined) return Effect.void
+          let live = ""
+          for (const [result, line] of failures) {
+            if (!(running.stopped && result._tag === "Interrupted")) {
               reported++
               if (reported <= liveReports) {
                 live += `line ${line.line}: ${describe(line)}\n`
