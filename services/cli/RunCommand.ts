@@ -472,8 +472,11 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     Option.isSome(opened) ? opened.value.journal : yield* RunJournal.makeMemory
   )
   const journalContext = Option.isSome(events) ? Context.add(withJournal, RunEvent.Hub, events.value) : withJournal
+  // The run gets only the services it and its agents use (the executor, the model, the journal, the event hub):
+  // not the command line's own (its output, file system, terminal, HTTP client...). Every task's attempt starts from
+  // a copy of the run's services, and every service an agent provides copies them again.
   const consumer = yield* Effect.forkScoped(
-    Stream.runForEachChunk(results.pipe(Stream.provideContext(journalContext)), write)
+    Effect.mapInputContext(Stream.runForEachChunk(results, write), (_: Context.Context<never>) => journalContext)
   )
 
   const finish = (exit: Exit.Exit<void, unknown>, interrupted: boolean) =>
