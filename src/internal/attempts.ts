@@ -303,9 +303,24 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     return Effect.retry(attempts, { schedule, while: retry.while })
   }
 
-  // Called as the task starts: a task with one attempt and no turn to wait for starts it now (see `attemptNow`).
-  return (task: Started): Effect.Effect<A, unknown> =>
-    run.retry === undefined
-      ? run.rateLimit === undefined ? attemptNow(task) : turn(task)
-      : retried(task, run.rateLimit === undefined ? attempt(task) : turn(task))
+  // Called as the task starts: a task with no turn to wait for starts its first attempt now (see `attemptNow`).
+  // With a retry policy, the schedule is set up only once the first attempt has failed (most tasks never do: it
+  // cost about 20 µs a task, per task, to build it up front); it then sees that failure first, as `Effect.retry`
+  // over every attempt would, so its decisions, delays and count are the same.
+  return (task: Started): Effect.Effect<A, unknown> => {
+    const first = run.rateLimit === undefined ? attemptNow(task) : turn(task)
+    if (run.retry === undefined) return first
+    return Effect.catchAll(first, (error) => {
+      let replay = true
+      const next = run.rateLimit === undefined ? attempt(task) : turn(task)
+      return retried(
+        task,
+        Effect.suspend(() => {
+          if (!replay) return next
+          replay = false
+          return Effect.fail(error)
+        })
+      )
+    })
+  }
 }
