@@ -25,7 +25,7 @@ import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
 import type * as Observe from "./observe.js"
 import type { Run } from "./runState.js"
-import type * as Watchdog from "./watchdog.js"
+import * as Watchdog from "./watchdog.js"
 
 /**
  * One started task: what its attempts share, and what they leave behind.
@@ -80,12 +80,12 @@ interface Shared {
 }
 
 /**
- * One attempt as the watchdog runs it. What the watchdog calls back lives on the prototype, and reads the attempt's
- * own fields and the run's `Shared`: an attempt is one object, not an object and a closure per callback, each of
- * which would live as long as the attempt (long enough to be promoted to the old generation).
+ * One attempt, and the watchdog's record of it (its base class). What the watchdog calls back lives on the prototype,
+ * and reads the attempt's own fields and the run's `Shared`: an attempt is one object, not an object and a closure
+ * per callback, each of which would live as long as the attempt (long enough to be promoted to the old generation).
+ * Its effect is not kept: the fiber holds what it still has to run.
  */
-class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
-  readonly deadline: number
+class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
   constructor(
     readonly shared: Shared,
     readonly task: Started,
@@ -93,10 +93,9 @@ class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout
     readonly startedAt: number,
     /** The task's timeout ends the attempt, not the run's deadline. */
     readonly byTask: boolean,
-    readonly effect: Effect.Effect<A, unknown>,
-    readonly runtime: Runtime.Runtime<never>
+    runtime: Runtime.Runtime<never>
   ) {
-    this.deadline = byTask ? startedAt + task.timeoutMillis : shared.deadlineAt
+    super(byTask ? startedAt + task.timeoutMillis : shared.deadlineAt, runtime)
   }
   onTimeout(): AgentError.AgentTimeout {
     return new AgentError.AgentTimeout({
@@ -110,7 +109,7 @@ class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout
         : Duration.millis(this.task.timeoutMillis)
     })
   }
-  onEnd(exit: Exit.Exit<A, unknown>): void {
+  override onEnd(exit: Exit.Exit<A, unknown>): void {
     if (!this.shared.retries || exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
     const endedAt = this.shared.now()
     TaskResult.detachStacks(exit.cause)
@@ -239,15 +238,15 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
       instance,
       startedAt,
       byTask,
-      body(task.task.input, instance),
       Runtime.make({
         context: Context.unsafeMake(services),
         fiberRefs: run.fiberRefs,
         runtimeFlags: run.runtimeFlags
       })
     )
-    if (started === undefined && output === undefined) return run.watchdog.start(spec)
-    const ran = run.watchdog.run(spec)
+    const effect = body(task.task.input, instance)
+    if (started === undefined && output === undefined) return run.watchdog.start(spec, effect)
+    const ran = run.watchdog.run(spec, effect)
     const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
     return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
   }

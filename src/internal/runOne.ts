@@ -119,10 +119,15 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
         epoch: 0
       }
       const outcome = attempts(started)
-      // An attempt that ended as it started (an agent that never waited) needs no waiting, nor unmasking.
+      // An attempt that ended as it started (an agent that never waited) needs no waiting, nor unmasking. Otherwise
+      // one step settles the task, whatever the outcome (`Effect.exit` then `flatMap` would be two, each a frame and
+      // closures the task's fiber holds while it waits).
       return Exit.isExit(outcome)
         ? complete(started, lane, outcome as Exit.Exit<A, unknown>)
-        : Effect.flatMap(Effect.exit(restore(outcome)), (exit) => complete(started, lane, exit))
+        : Effect.matchCauseEffect(restore(outcome), {
+          onFailure: (cause) => complete(started, lane, Exit.failCause(cause)),
+          onSuccess: (value) => complete(started, lane, Exit.succeed(value))
+        })
     })
 
   // ===========================================================================
