@@ -10,7 +10,7 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
@@ -41,6 +41,8 @@ export interface Started {
   readonly timeoutMillis: number
   readonly meter: Observe.Meter
   readonly span: Tracer.Span | undefined
+  /** Its timeline lane (see `RunState.Lanes`). */
+  readonly lane: number
   attempt: number
   instance: AgentInstance.Service | undefined
   /** The attempts that failed and were retried, oldest first. */
@@ -77,6 +79,11 @@ interface Shared {
   /** The run retries failed attempts: an attempt that fails records itself on its task (`Started.last`). */
   readonly retries: boolean
   readonly now: () => number
+  /**
+   * Settles a task where its attempt ends, when the run settles its tasks so (see `make`): its result, which the
+   * task's fiber then gets instead of the attempt's outcome.
+   */
+  readonly settle: ((task: Started, exit: Exit.Exit<unknown, unknown>) => unknown) | undefined
 }
 
 /**
@@ -124,6 +131,10 @@ class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
       endedAt
     }
   }
+  override deliver(exit: Exit.Exit<A, unknown>): Exit.Exit<unknown, unknown> {
+    const settle = this.shared.settle
+    return settle === undefined ? exit : Exit.succeed(settle(this.task, exit))
+  }
   annotations(): Record<string, unknown> {
     return { runId: this.shared.runId, taskId: this.task.task.id, agentInstance: this.instance.name }
   }
@@ -133,9 +144,18 @@ class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
  * The attempts of a started task, as one effect: its value, or the error of its last attempt. Called as the task
  * starts, it may start the first attempt at once, and return its outcome as an `Exit` when it ended as it started.
  *
+ * With `settle` (a run whose tasks have one attempt and nothing to wait for but it: no retry, no rate limit, no
+ * events or Debug lines), an attempt that waits settles its task itself where it ends, and the effect returned
+ * gives the task's result (`settle`'s) instead of the attempt's outcome: the task's fiber then needs no mask to
+ * settle its task if it is interrupted while it waits (the run's `interruptAll` ends the attempt, which settles it).
+ * An attempt that ended as it started is not settled here: its outcome is returned as before.
+ *
  * @internal
  */
-export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
+export const make = <In, Out, E, EL, R, A>(
+  run: Run<In, Out, E, EL, R, A>,
+  settle?: (task: Started, exit: Exit.Exit<A, unknown>) => unknown
+) => {
   const { clock, factory, gate, observe, runId } = run
   const now = () => clock.unsafeCurrentTimeMillis()
   // The run's services, as entries: a `Map` is built from an array faster than from another `Map`.
@@ -150,7 +170,8 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     timeout: Duration.millis(run.timeoutMillis),
     deadline: Duration.millis(run.deadlineMillis),
     retries: run.retry !== undefined,
-    now
+    now,
+    settle: settle as Shared["settle"]
   }
 
   // ===========================================================================

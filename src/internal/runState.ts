@@ -131,11 +131,14 @@ export const outcomes = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) =
   const { clock, gate, observe, tally } = run
   const now = () => clock.unsafeCurrentTimeMillis()
   // A result is final here: counted, checked against the failure policy, published (at `at`, when the caller has
-  // just read the clock).
-  const publish = (result: Result<A, E>, started: boolean, at?: number): Effect.Effect<Result<A, E>> => {
+  // just read the clock). `count` does all but the publishing, which it returns (`undefined`: nothing to publish).
+  const count = (result: Result<A, E>, started: boolean, at?: number): Effect.Effect<void> | undefined => {
     tally.add(result)
     if (result._tag === "Failed" || result._tag === "TimedOut") gate.failurePolicy.failed(tally.summary)
-    const ended = observe.ended(result, at ?? now(), started)
+    return observe.ended(result, at ?? now(), started)
+  }
+  const publish = (result: Result<A, E>, started: boolean, at?: number): Effect.Effect<Result<A, E>> => {
+    const ended = count(result, started, at)
     return ended === undefined ? Effect.succeed(result) : Effect.as(ended, result)
   }
   // A durable run keeps each result before it publishes it (later than `at`); a result it could not keep is not
@@ -171,7 +174,7 @@ export const outcomes = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) =
       ),
       false
     )
-  return { publish, finish, notStarted, neverStarted }
+  return { count, publish, finish, notStarted, neverStarted }
 }
 
 /** @internal */

@@ -81,14 +81,23 @@ export abstract class Attempt<A, E, T> implements Entry {
   abstract onTimeout(): T
   /** Called with the attempt's outcome as the task sees it, before the task goes on. */
   onEnd(_exit: Exit.Exit<A, E | T>): void {}
+  /**
+   * What the task that waits for the attempt gets: its outcome, unless the caller settles its task where the attempt
+   * ends (then what it settled). Called once, when the attempt that waited ends, times out, is left running, or is
+   * interrupted with the run (`interruptAll`), whether or not its task still waits.
+   */
+  deliver(exit: Exit.Exit<A, E | T>): Exit.Exit<unknown, unknown> {
+    return exit
+  }
   /** Log annotations for the warnings about an attempt left running. */
   abstract annotations(): Record<string, unknown>
   /** @internal */
   end(exit: Exit.Exit<A, E | T>): void {
     this.settled = true
     this.onEnd(exit)
-    if (this.resume === undefined) this.exit = exit
-    else this.resume(exit)
+    const delivered = this.deliver(exit) as Exit.Exit<A, E | T>
+    if (this.resume === undefined) this.exit = delivered
+    else this.resume(delivered)
   }
   /** @internal */
   wait(resume: (effect: Effect.Effect<A, E | T>) => void): void {
@@ -256,18 +265,19 @@ export const make = (
     const run = <A, E, T>(attempt: Attempt<A, E, T>, effect: Effect.Effect<A, E>): Effect.Effect<A, E | T> =>
       Effect.suspend(() => start(attempt, effect))
 
-    const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
+    const interruptAll: Effect.Effect<void> = Effect.fiberIdWith((id) => {
       const asleep = sleepers.size === 0
         ? Effect.void
-        : Effect.fiberIdWith((id) =>
-          Effect.forEach(Array.from(sleepers), (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
-        )
+        : Effect.forEach(Array.from(sleepers), (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
       if (running.size === 0) return asleep
       const entries = Array.from(running)
+      // Their tasks end interrupted: a task that waited for its attempt went on (interrupted) already, and one
+      // settled where its attempt ends is settled now.
+      const interrupted = Exit.interrupt(id)
       for (const entry of entries) {
-        entry.settled = true
         running.delete(entry)
         heap.remove(entry)
+        entry.end(interrupted)
       }
       // Runs uninterruptibly (a finalizer): both sides are made interruptible, so the loser stops at once.
       return Effect.zipRight(
