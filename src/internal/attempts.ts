@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Tracer from "effect/Tracer"
 import * as Agent from "../Agent.js"
@@ -158,8 +159,10 @@ export const make = <In, Out, E, EL, R, A>(
 ) => {
   const { clock, factory, gate, observe, runId } = run
   const now = () => clock.unsafeCurrentTimeMillis()
-  // The run's services, as entries: a `Map` is built from an array faster than from another `Map`.
-  const runServices = Array.from(run.context.unsafeMap)
+  // The run's services, as entries: a `Map` is built from an array faster than from another `Map`. Not the run's own
+  // `Scope`: it is not an attempt's (a factory that needs one gets the attempt's own), and without it the attempt's
+  // context fits the smallest table a `Map` has (the run's `Executor` and span, the attempt's instance and meter).
+  const runServices = Array.from(run.context.unsafeMap).filter(([key]) => key !== Scope.Scope.key)
   // The agent and the run, shared by the run's instances and results.
   const origin = new AgentInstance.Origin(factory.name, runId)
   const shared: Shared = {
