@@ -433,7 +433,7 @@ const replay = (
     )
   ]
   for (const result of results) {
-    out.push(events.encode(RunEvent.ended(info.id, (result.startedAt ?? at) + result.durationMillis, result), 0))
+    out.push(events.encode(RunEvent.ended(info.id, (result.startedAt ?? at) + result.durationMillis, result), 0, true))
   }
   out.push(events.encode(
     RunEvent.RunEvent.RunFinished({
