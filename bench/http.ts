@@ -210,9 +210,13 @@ const read = (port: number, id: string, options?: { readonly after?: number; rea
     socket.on("error", (error) => finish(error))
   })
 
-/** The process's CPU time so far (user and system), in milliseconds. */
-const cpuMillis = (pid: number): number => {
-  const fields = Fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+/**
+ * The CPU time so far (user and system), in milliseconds, of a process (all its threads) or, with `thread`, of one
+ * of its threads (the main thread's id is the process's).
+ */
+const cpuMillis = (pid: number, thread?: number): number => {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`
+  const fields = Fs.readFileSync(path, "utf8").split(") ")[1]!.split(" ")
   // utime and stime, fields 14 and 15 of stat (11 and 12 after the command's name), in clock ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
@@ -238,18 +242,23 @@ const driver = async () => {
     const withReaders: Array<number> = []
     const cpuWithout: Array<number> = []
     const cpuWith: Array<number> = []
+    const mainWithout: Array<number> = []
+    const mainWith: Array<number> = []
     const clientWithout: Array<number> = []
     const clientWith: Array<number> = []
     let bytesPerReader = 0
     for (let i = 0; i < runs; i++) {
       for (const readers of [0, READERS]) {
         const cpuBefore = cpuMillis(child.pid)
+        const mainBefore = cpuMillis(child.pid, child.pid)
         const ownBefore = process.cpuUsage()
         const { id } = await startRun(child.port, TASKS, TASK_MILLIS)
         const reading = Array.from({ length: readers }, () => read(child.port, id))
         const info = await finished(child.port, id)
         const counts = await Promise.all(reading)
         const serverCpuMillis = cpuMillis(child.pid) - cpuBefore
+        // The server's main thread, which runs the run (and writes to the readers): its wall time is bound by it.
+        const serverMainCpuMillis = cpuMillis(child.pid, child.pid) - mainBefore
         const own = process.cpuUsage(ownBefore)
         // The readers' side (and the polling): the CPU this process took on the same 2 cores while the run went.
         const clientCpuMillis = Math.round((own.user + own.system) / 1000)
@@ -262,6 +271,7 @@ const driver = async () => {
           readers,
           wallMillis: info.stats.wallMillis,
           serverCpuMillis,
+          serverMainCpuMillis,
           clientCpuMillis,
           events: info.lastEventId,
           ...(counts.length > 0 ? { bytesPerReader: counts[0]!.bytes } : {})
@@ -269,6 +279,7 @@ const driver = async () => {
         process.stdout.write(`${JSON.stringify(sample)}\n`)
         ;(readers === 0 ? without : withReaders).push(info.stats.wallMillis)
         ;(readers === 0 ? cpuWithout : cpuWith).push(serverCpuMillis)
+        ;(readers === 0 ? mainWithout : mainWith).push(serverMainCpuMillis)
         ;(readers === 0 ? clientWithout : clientWith).push(clientCpuMillis)
       }
     }
@@ -301,12 +312,12 @@ const driver = async () => {
         "",
         `HTTP API, ${TASKS.toLocaleString("en-US")} tasks of ${TASK_MILLIS} ms at concurrency ${CONCURRENCY}, ` +
         `median of ${runs}:`,
-        `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms, client CPU ${
-          median(clientWithout)
-        } ms`,
+        `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms (main thread ${
+          median(mainWithout)
+        } ms), client CPU ${median(clientWithout)} ms`,
         `  ${READERS} SSE readers:  wall ${median(withReaders)} ms (${
           (median(withReaders) / median(without)).toFixed(2)
-        }x), server CPU ${median(cpuWith)} ms (+${
+        }x), server CPU ${median(cpuWith)} ms (main thread ${median(mainWith)} ms; +${
           Math.round((median(cpuWith) - median(cpuWithout)) / Math.max(1, READERS))
         } ms a reader), client CPU ${median(clientWith)} ms; ${(bytesPerReader / 1e6).toFixed(2)} MB to each reader`,
         `Readers coming and going (${CYCLES.toLocaleString("en-US")} cycles): server RSS ` +

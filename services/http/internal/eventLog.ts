@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -153,9 +154,10 @@ export class EventLog {
   /**
    * The events after `after`, as they come, until the log is closed and read. The reader subscribes before it
    * first looks at the log, so that no append goes unseen; it counts in `readers` while the stream runs. Once it has
-   * caught up, a reader that is told of new events waits `linger` (100 ms) before it reads them, so that the events
-   * of that while go out together: many readers of a busy run then cost a write each per `linger`, not one per
-   * event (bench/README.md, "HTTP API under readers").
+   * caught up, a reader that is told of new events waits for the next tick of the clock's `linger` grid (every 100
+   * ms) before it reads them, so that the events of that while go out together: many readers of a busy run then
+   * cost a write each per `linger`, not one per event. Readers that follow the run live wake at the same ticks, read
+   * the same events, and so share each batch's encoding (`readSse`; bench/README.md, "HTTP API under readers").
    */
   read(after: number, linger: Duration.DurationInput = defaultLinger): Stream.Stream<Entry> {
     return Stream.unwrapScoped(Effect.gen(this, function*() {
@@ -170,7 +172,11 @@ export class EventLog {
       )
       // A reader of a closed log sees what the log keeps, even before it is compacted.
       const keep = this.closed ? this.kept : undefined
-      const wait = Duration.decode(linger)
+      const grid = Duration.toMillis(linger)
+      // Until the next tick of the grid (at once for a grid of 0).
+      const tick = grid > 0
+        ? Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(grid - (now % grid))))
+        : Effect.void
       let cursor = after
       const next: Effect.Effect<Chunk.Chunk<Entry>, Option.Option<never>> = Effect.suspend(() => {
         const found = this.since(cursor, batch)
@@ -180,7 +186,7 @@ export class EventLog {
           return entries.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(entries))
         }
         if (this.closed) return Effect.fail(Option.none())
-        return Effect.zipRight(Queue.take(signal), Effect.zipRight(Effect.sleep(wait), next))
+        return Effect.zipRight(Queue.take(signal), Effect.zipRight(tick, next))
       })
       return Stream.repeatEffectChunkOption(next)
     }))

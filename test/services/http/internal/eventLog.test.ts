@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Effect, Fiber, Stream, TestClock } from "effect"
 import * as EventLog from "../../../../services/http/internal/eventLog.js"
 
 const event = (type: string) => ({ type, data: `{"_tag":"${type}"}` })
@@ -49,5 +49,34 @@ describe("EventLog", () => {
         assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(reader)).map((entry) => entry.type), ["A", "B"])
       }
       assert.strictEqual(log.readers, 0)
+    }))
+
+  it.effect("live readers wake at the same ticks of the linger grid, read the same events and share their bytes", () =>
+    Effect.gen(function*() {
+      const log = yield* EventLog.EventLog.make
+      yield* TestClock.adjust("40 millis")
+      const readers = yield* Effect.forEach([0, 1], () =>
+        log.readSse(0, "100 millis").pipe(
+          Stream.runCollect,
+          Effect.fork
+        ))
+      yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => log.readers === 2 }))
+      yield* log.append([event("A")])
+      yield* TestClock.adjust("30 millis")
+      yield* log.append([event("B")])
+      // The grid's tick at 100 ms: both read A and B, one batch.
+      yield* TestClock.adjust("30 millis")
+      yield* log.append([event("C")])
+      yield* TestClock.adjust("100 millis")
+      yield* log.close()
+      yield* TestClock.adjust("100 millis")
+      const [first, second] = yield* Effect.forEach(readers, Fiber.join)
+      assert.deepStrictEqual(
+        Chunk.toReadonlyArray(first!).map((bytes) => new TextDecoder().decode(bytes).match(/event: \w+/g)),
+        [["event: A", "event: B"], ["event: C"]]
+      )
+      // The same batches, encoded once: the same bytes.
+      assert.strictEqual(Chunk.size(second!), 2)
+      Chunk.toReadonlyArray(first!).forEach((bytes, i) => assert.strictEqual(Chunk.unsafeGet(second!, i), bytes))
     }))
 })
