@@ -12,7 +12,7 @@ describe("EventLog", () => {
     Effect.gen(function*() {
       const log = yield* EventLog.EventLog.make
       yield* log.append([event("Started")])
-      const early = yield* log.readSse(0, "0 millis").pipe(Stream.runCollect, Effect.fork)
+      const early = yield* log.readSse(0, { linger: "0 millis" }).pipe(Stream.runCollect, Effect.fork)
       yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => log.readers === 1 }))
       yield* log.append([event("Output"), event("Ended")])
       yield* log.close((entry) => entry.type !== "Output")
@@ -25,7 +25,7 @@ describe("EventLog", () => {
       )
       // Compacted once its last reader left: a new reader replays the kept events, numbered as they were.
       assert.strictEqual(log.readers, 0)
-      const later = decode(yield* Stream.runCollect(log.readSse(0, "0 millis")))
+      const later = decode(yield* Stream.runCollect(log.readSse(0, { linger: "0 millis" })))
       assert.strictEqual(
         later,
         "id: 1\nevent: Started\ndata: {\"_tag\":\"Started\"}\n\n" +
@@ -56,7 +56,7 @@ describe("EventLog", () => {
       const log = yield* EventLog.EventLog.make
       yield* TestClock.adjust("40 millis")
       const readers = yield* Effect.forEach([0, 1], () =>
-        log.readSse(0, "100 millis").pipe(
+        log.readSse(0, { linger: "100 millis" }).pipe(
           Stream.runCollect,
           Effect.fork
         ))
@@ -78,5 +78,29 @@ describe("EventLog", () => {
       // The same batches, encoded once: the same bytes.
       assert.strictEqual(Chunk.size(second!), 2)
       Chunk.toReadonlyArray(first!).forEach((bytes, i) => assert.strictEqual(Chunk.unsafeGet(second!, i), bytes))
+    }))
+
+  it.effect("a keep-alive comment goes out every while the reader waits, and none once the log is closed", () =>
+    Effect.gen(function*() {
+      const log = yield* EventLog.EventLog.make
+      const reader = yield* log.readSse(0, { linger: "0 millis", keepAlive: "15 seconds" }).pipe(
+        Stream.map((bytes) => new TextDecoder().decode(bytes)),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => log.readers === 1 }))
+      yield* TestClock.adjust("10 seconds")
+      yield* log.append([event("A")])
+      // Every 15 s from the reader's start: the events sent meanwhile do not move the comment.
+      yield* TestClock.adjust("5 seconds")
+      yield* log.append([event("B")])
+      yield* TestClock.adjust("15 seconds")
+      yield* log.close()
+      yield* TestClock.adjust("60 seconds")
+      assert.deepStrictEqual(
+        Chunk.toReadonlyArray(yield* Fiber.join(reader)).map((text) => text.match(/^(: keep-alive|event: \w+)/m)![0]),
+        ["event: A", ": keep-alive", "event: B", ": keep-alive"]
+      )
+      assert.strictEqual(log.readers, 0)
     }))
 })
