@@ -710,7 +710,11 @@ export const make = <R>(
     ) {
       const run = live.get(id)
       if (run !== undefined) return run.log.readSse(after, { keepAlive: options?.keepAlive })
-      return Stream.map(yield* eventsOf(id, after), (event) => EventLog.sseBytes([event]))
+      // A chunk of events at a time: one encoding and one write each, not one an event.
+      return Stream.mapChunks(
+        yield* eventsOf(id, after),
+        (events) => events.length === 0 ? Chunk.empty() : Chunk.of(EventLog.sseBytes(events))
+      )
     })
 
     const report = Effect.fn("Runs.report")(function*(id: string) {
