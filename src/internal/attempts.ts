@@ -145,11 +145,12 @@ class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
  * The attempts of a started task, as one effect: its value, or the error of its last attempt. Called as the task
  * starts, it may start the first attempt at once, and return its outcome as an `Exit` when it ended as it started.
  *
- * With `settle` (a run whose tasks have one attempt and nothing to wait for but it: no retry, no rate limit, no
- * events or Debug lines), an attempt that waits settles its task itself where it ends, and the effect returned
- * gives the task's result (`settle`'s) instead of the attempt's outcome: the task's fiber then needs no mask to
- * settle its task if it is interrupted while it waits (the run's `interruptAll` ends the attempt, which settles it).
- * An attempt that ended as it started is not settled here: its outcome is returned as before.
+ * With `settle` (a run whose tasks have one attempt and nothing to do around it: no retry, rate limit, budget,
+ * adaptive limit or journal, no events or Debug lines; `runOne` decides), an attempt that waits settles its task
+ * itself where it ends, and the effect returned gives the task's result (`settle`'s) instead of the attempt's
+ * outcome: the task's fiber then needs no mask to settle its task if it is interrupted while it waits (the run's
+ * `interruptAll` ends the attempt, which settles it). An attempt that ended as it started is not settled here: its
+ * outcome is returned as before.
  *
  * @internal
  */
