@@ -24,6 +24,7 @@ import * as Schema from "effect/Schema"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
 import { Runs, RunsServer, RunStore } from "../services/http/index.js"
@@ -138,39 +139,84 @@ const finished = async (port: number, id: string) => {
 
 /**
  * A reader: connects, counts the events it gets and their bytes, until the stream ends or `enough` events (then it
- * leaves). It counts on the bytes as they come, the lines that start with `id: ` (data is one line of JSON, which
- * holds no raw newline), without decoding them: the readers run on the same 2 cores as the server, and a reader that
- * decodes and splits 5 MB of text takes CPU the server would use.
+ * leaves). The readers run on the same 2 cores as the server, where real readers (browsers, other services) would
+ * not: so that what a reader costs this process does not crowd the server's run, a reader is a plain socket that
+ * sends the request and reads the response into one buffer it reuses (node's `onread`: no allocation a read, hence
+ * no garbage), counting the lines that start with `id: ` as the bytes come, without decoding them (data is one line
+ * of JSON, which holds no raw newline; the server writes each batch of whole events as one chunk, so the chunked
+ * encoding never splits an `id: ` line). It checks the status line and the content type.
  */
 const idLine = Buffer.from("\nid: ")
 const read = (port: number, id: string, options?: { readonly after?: number; readonly enough?: number }) =>
   new Promise<{ readonly events: number; readonly bytes: number }>((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` }
-    if (options?.after !== undefined) headers["last-event-id"] = String(options.after)
-    const req = Http.get({ host: "127.0.0.1", port, path: `/runs/${id}/events`, headers }, (response) => {
-      let events = 0
-      let bytes = 0
-      // The stream's last bytes before this chunk, so that an `id: ` line split across two chunks is counted once.
-      let tail = Buffer.from("\n")
-      response.on("data", (chunk: Buffer) => {
-        bytes += chunk.length
-        const all = Buffer.concat([tail, chunk])
-        for (let at = all.indexOf(idLine); at !== -1; at = all.indexOf(idLine, at + 1)) events++
-        tail = all.subarray(Math.max(0, all.length - idLine.length + 1))
-        if (options?.enough !== undefined && events >= options.enough) {
-          req.destroy()
-          resolve({ events, bytes })
+    let events = 0
+    let bytes = 0
+    let headRead = false
+    let done = false
+    // The stream's last bytes before this read (fewer than the pattern's), so that an `id: ` line split across two
+    // reads is counted once: it is found in the seam of the two, and nowhere else.
+    let tail = Buffer.from("\n")
+    const keep = idLine.length - 1
+    const inbox = Buffer.alloc(256 * 1024)
+    const finish = (error?: Error) => {
+      if (done) return
+      done = true
+      socket.destroy()
+      if (error !== undefined && options?.enough === undefined) reject(error)
+      else resolve(error === undefined ? { events, bytes } : { events: -1, bytes: 0 })
+    }
+    const socket = Net.connect({
+      host: "127.0.0.1",
+      port,
+      onread: {
+        buffer: inbox,
+        callback: (size) => {
+          let chunk = inbox.subarray(0, size)
+          if (!headRead) {
+            // The response's head, up to its blank line (it fits in the first read).
+            const end = chunk.indexOf("\r\n\r\n")
+            if (end === -1) {
+              finish(new Error("the response's head did not come in one read"))
+              return false
+            }
+            const head = chunk.subarray(0, end).toString("latin1")
+            if (!head.startsWith("HTTP/1.1 200") || !/content-type: text\/event-stream/i.test(head)) {
+              finish(new Error(`not an event stream: ${head}`))
+              return false
+            }
+            headRead = true
+            chunk = chunk.subarray(end + 4)
+          }
+          bytes += chunk.length
+          const seam = Buffer.concat([tail, chunk.subarray(0, keep)])
+          if (seam.indexOf(idLine) !== -1) events++
+          for (let at = chunk.indexOf(idLine); at !== -1; at = chunk.indexOf(idLine, at + 1)) events++
+          tail = chunk.length >= keep
+            ? Buffer.from(chunk.subarray(chunk.length - keep))
+            : Buffer.concat([tail, chunk]).subarray(-keep)
+          if (options?.enough !== undefined && events >= options.enough) finish()
+          return true
         }
-      })
-      response.on("end", () => resolve({ events, bytes }))
-      response.on("error", reject)
+      }
     })
-    req.on("error", (error) => options?.enough !== undefined ? resolve({ events: -1, bytes: 0 }) : reject(error))
+    socket.on("connect", () => {
+      socket.write(
+        `GET /runs/${id}/events HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nauthorization: Bearer ${token}\r\n` +
+          (options?.after === undefined ? "" : `last-event-id: ${options.after}\r\n`) +
+          "connection: close\r\n\r\n"
+      )
+    })
+    socket.on("end", () => finish())
+    socket.on("error", (error) => finish(error))
   })
 
-/** The process's CPU time so far (user and system), in milliseconds. */
-const cpuMillis = (pid: number): number => {
-  const fields = Fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+/**
+ * The CPU time so far (user and system), in milliseconds, of a process (all its threads) or, with `thread`, of one
+ * of its threads (the main thread's id is the process's).
+ */
+const cpuMillis = (pid: number, thread?: number): number => {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`
+  const fields = Fs.readFileSync(path, "utf8").split(") ")[1]!.split(" ")
   // utime and stime, fields 14 and 15 of stat (11 and 12 after the command's name), in clock ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
@@ -196,18 +242,23 @@ const driver = async () => {
     const withReaders: Array<number> = []
     const cpuWithout: Array<number> = []
     const cpuWith: Array<number> = []
+    const mainWithout: Array<number> = []
+    const mainWith: Array<number> = []
     const clientWithout: Array<number> = []
     const clientWith: Array<number> = []
     let bytesPerReader = 0
     for (let i = 0; i < runs; i++) {
       for (const readers of [0, READERS]) {
         const cpuBefore = cpuMillis(child.pid)
+        const mainBefore = cpuMillis(child.pid, child.pid)
         const ownBefore = process.cpuUsage()
         const { id } = await startRun(child.port, TASKS, TASK_MILLIS)
         const reading = Array.from({ length: readers }, () => read(child.port, id))
         const info = await finished(child.port, id)
         const counts = await Promise.all(reading)
         const serverCpuMillis = cpuMillis(child.pid) - cpuBefore
+        // The server's main thread, which runs the run (and writes to the readers): its wall time is bound by it.
+        const serverMainCpuMillis = cpuMillis(child.pid, child.pid) - mainBefore
         const own = process.cpuUsage(ownBefore)
         // The readers' side (and the polling): the CPU this process took on the same 2 cores while the run went.
         const clientCpuMillis = Math.round((own.user + own.system) / 1000)
@@ -220,6 +271,7 @@ const driver = async () => {
           readers,
           wallMillis: info.stats.wallMillis,
           serverCpuMillis,
+          serverMainCpuMillis,
           clientCpuMillis,
           events: info.lastEventId,
           ...(counts.length > 0 ? { bytesPerReader: counts[0]!.bytes } : {})
@@ -227,6 +279,7 @@ const driver = async () => {
         process.stdout.write(`${JSON.stringify(sample)}\n`)
         ;(readers === 0 ? without : withReaders).push(info.stats.wallMillis)
         ;(readers === 0 ? cpuWithout : cpuWith).push(serverCpuMillis)
+        ;(readers === 0 ? mainWithout : mainWith).push(serverMainCpuMillis)
         ;(readers === 0 ? clientWithout : clientWith).push(clientCpuMillis)
       }
     }
@@ -259,12 +312,12 @@ const driver = async () => {
         "",
         `HTTP API, ${TASKS.toLocaleString("en-US")} tasks of ${TASK_MILLIS} ms at concurrency ${CONCURRENCY}, ` +
         `median of ${runs}:`,
-        `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms, client CPU ${
-          median(clientWithout)
-        } ms`,
+        `  no reader:       wall ${median(without)} ms, server CPU ${median(cpuWithout)} ms (main thread ${
+          median(mainWithout)
+        } ms), client CPU ${median(clientWithout)} ms`,
         `  ${READERS} SSE readers:  wall ${median(withReaders)} ms (${
           (median(withReaders) / median(without)).toFixed(2)
-        }x), server CPU ${median(cpuWith)} ms (+${
+        }x), server CPU ${median(cpuWith)} ms (main thread ${median(mainWith)} ms; +${
           Math.round((median(cpuWith) - median(cpuWithout)) / Math.max(1, READERS))
         } ms a reader), client CPU ${median(clientWith)} ms; ${(bytesPerReader / 1e6).toFixed(2)} MB to each reader`,
         `Readers coming and going (${CYCLES.toLocaleString("en-US")} cycles): server RSS ` +

@@ -73,9 +73,16 @@ export const percentiles = (millis: Iterable<number>): RunReport.Percentiles => 
 
 /** Durations by value: exact, and bounded by the number of distinct durations (whole milliseconds, in practice). */
 class Histogram {
-  private readonly counts = new Map<number, number>()
+  private counts = new Map<number, number>()
   count = 0
   private sum = 0
+  copy(): Histogram {
+    const copy = new Histogram()
+    copy.counts = new Map(this.counts)
+    copy.count = this.count
+    copy.sum = this.sum
+    return copy
+  }
   add(millis: number): void {
     this.counts.set(millis, (this.counts.get(millis) ?? 0) + 1)
     this.count++
@@ -111,8 +118,18 @@ class AgentCounts {
   timedOut = 0
   interrupted = 0
   busyMillis = 0
-  readonly durations = new Histogram()
+  durations = new Histogram()
   constructor(readonly agent: string) {}
+  copy(): AgentCounts {
+    const copy = new AgentCounts(this.agent)
+    copy.succeeded = this.succeeded
+    copy.failed = this.failed
+    copy.timedOut = this.timedOut
+    copy.interrupted = this.interrupted
+    copy.busyMillis = this.busyMillis
+    copy.durations = this.durations.copy()
+    return copy
+  }
   add(result: TaskResult.TaskResult<unknown, unknown>): void {
     // A result replayed from a run journal counts, but took no time in this run.
     if (!result.replayed) {
@@ -134,9 +151,12 @@ class AgentCounts {
         break
     }
   }
+  get total(): number {
+    return this.succeeded + this.failed + this.timedOut + this.interrupted
+  }
   get summary(): RunReport.Summary {
     return {
-      total: this.succeeded + this.failed + this.timedOut + this.interrupted,
+      total: this.total,
       succeeded: this.succeeded,
       failed: this.failed,
       timedOut: this.timedOut,
@@ -155,7 +175,11 @@ class AgentCounts {
 
 class TallyImpl implements RunTally {
   private readonly all: AgentCounts
-  private readonly agents = new Map<string, AgentCounts>()
+  /**
+   * The counts of each agent, once a result of an agent other than the run's has come. Until then every result is
+   * the run's agent's, whose counts are the run's (`all`): one count per result instead of two.
+   */
+  private agents: Map<string, AgentCounts> | undefined = undefined
   retries = 0
   usage: Usage.Usage = Usage.empty
   replayed = 0
@@ -166,14 +190,22 @@ class TallyImpl implements RunTally {
     this.all = new AgentCounts(agent)
   }
   readonly add = (result: TaskResult.TaskResult<unknown, unknown>): void => {
-    this.all.add(result)
     const name = TaskResult.agentNameOf(result) ?? this.agent
-    let counts = this.agents.get(name)
-    if (counts === undefined) {
-      counts = new AgentCounts(name)
-      this.agents.set(name, counts)
+    let agents = this.agents
+    if (agents === undefined && name !== this.agent) {
+      // A second agent: the run's own agent's counts so far are the run's.
+      agents = this.agents = new Map()
+      if (this.all.total > 0) agents.set(this.agent, this.all.copy())
     }
-    counts.add(result)
+    this.all.add(result)
+    if (agents !== undefined) {
+      let counts = agents.get(name)
+      if (counts === undefined) {
+        counts = new AgentCounts(name)
+        agents.set(name, counts)
+      }
+      counts.add(result)
+    }
     if (result.replayed) {
       // Its retries and its usage were this run's before it was resumed, not this run's.
       this.replayed++
@@ -203,7 +235,12 @@ class TallyImpl implements RunTally {
     return { meanMillis: started <= 0 ? 0 : this.waitSum / started, maxMillis: this.waitMax }
   }
   readonly durations = (): RunReport.Percentiles => this.all.durations.percentiles()
-  readonly byAgent = (): ReadonlyArray<Counts> => Array.from(this.agents.values(), (counts) => counts.counts())
+  readonly byAgent = (): ReadonlyArray<Counts> =>
+    this.agents !== undefined
+      ? Array.from(this.agents.values(), (counts) => counts.counts())
+      : this.all.total > 0
+      ? [this.all.counts()]
+      : []
 }
 
 /**

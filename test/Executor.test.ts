@@ -664,6 +664,35 @@ describe("Executor", () => {
         yield* TestClock.adjust("10 minutes")
         assert.strictEqual((yield* agent.stats).builds, 8)
       }).pipe(provide))
+
+    // A plain run settles a task where its attempt ends (no mask on the task's fiber); a run that retries settles it
+    // on the task's fiber. Either way an interrupted run counts each running task once, as interrupted.
+    for (const [form, options] of [["plain", {}], ["retrying", { retry: { times: 2 } }]] as const) {
+      it.effect(`interrupting a ${form} run counts each running task once, as interrupted`, () =>
+        Effect.gen(function*() {
+          const name = uniqueName(`interrupted-${form}`)
+          const agent = yield* TestAgent.make({ name, run: (n: number) => Effect.as(Effect.sleep("1 minute"), n) })
+          const fiber = yield* Effect.fork(
+            Executor.run(Task.fromIterable(Array.from({ length: 20 }, (_, i) => i)), agent.factory, {
+              concurrency: 4,
+              ...options
+            })
+          )
+          yield* TestClock.adjust("90 seconds")
+          yield* Fiber.interrupt(fiber)
+          const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>) =>
+            metric.pipe(Metric.tagged("agent", name))
+          assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksStarted))).count, 8)
+          assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksSucceeded))).count, 4)
+          assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksInterrupted))).count, 4)
+          assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksInFlight))).value, 0)
+          assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.taskDuration))).count, 8)
+          assert.strictEqual((yield* agent.stats).releases, 8)
+          yield* TestClock.adjust("10 minutes")
+          assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksInterrupted))).count, 4)
+          assert.strictEqual((yield* Metric.value(tagged(ExecutorMetrics.tasksStarted))).count, 8)
+        }).pipe(provide))
+    }
   })
 
   describe("schemas", () => {

@@ -380,6 +380,8 @@ const script = `
       case "TaskFailed":
       case "TaskTimedOut":
       case "TaskInterrupted": {
+        // The result leaves out what the event and the task's TaskStarted say: its id, its status, its agent.
+        var last = this.running[data.taskId];
         delete this.running[data.taskId];
         if (this.ended[data.taskId]) break;
         this.ended[data.taskId] = true;
@@ -391,17 +393,17 @@ const script = `
           this.tokensIn += result.usage.inputTokens;
           this.tokensOut += result.usage.outputTokens;
         }
-        if (result.started && result.startedAt !== null && this.startedAt !== null) {
+        if (result.startedAt != null && this.startedAt !== null) {
           var start = result.startedAt - this.startedAt;
           this.bars.push({
-            taskId: result.id,
+            taskId: data.taskId,
             lane: Math.max(0, result.slot),
             start: start,
             duration: result.durationMillis,
             outcome: outcome,
             details: Charts.barDetails({
-              taskId: result.id,
-              agent: result.agent,
+              taskId: data.taskId,
+              agent: result.agent || (last ? last.agent : undefined),
               outcome: labelOf[outcome],
               start: start,
               duration: result.durationMillis,

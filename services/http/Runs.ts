@@ -285,11 +285,13 @@ export interface Service {
   ) => Effect.Effect<Stream.Stream<Event, RunStore.RunStoreError>, RunNotFound | RunStore.RunStoreError>
   /**
    * The same events in the `text/event-stream` format (`id`, `event` and `data` lines per event), as bytes. Readers
-   * that follow a run live share each batch's encoding.
+   * that follow a run live share each batch's encoding. With `keepAlive`, a comment (`: keep-alive`) goes out
+   * whenever that long passed with nothing to send while the run goes.
    */
   readonly sse: (
     id: string,
-    after: number
+    after: number,
+    options?: { readonly keepAlive?: Duration.DurationInput | undefined }
   ) => Effect.Effect<Stream.Stream<Uint8Array, RunStore.RunStoreError>, RunNotFound | RunStore.RunStoreError>
   /** The run's report, of the tasks that ended so far. */
   readonly report: (
@@ -433,7 +435,7 @@ const replay = (
     )
   ]
   for (const result of results) {
-    out.push(events.encode(RunEvent.ended(info.id, (result.startedAt ?? at) + result.durationMillis, result), 0))
+    out.push(events.encode(RunEvent.ended(info.id, (result.startedAt ?? at) + result.durationMillis, result), 0, true))
   }
   out.push(events.encode(
     RunEvent.RunEvent.RunFinished({
@@ -701,10 +703,18 @@ export const make = <R>(
       return Stream.fromIterable(replay(info, stored).filter((event) => event.id > after))
     })
 
-    const sse = Effect.fn("Runs.sse")(function*(id: string, after: number) {
+    const sse = Effect.fn("Runs.sse")(function*(
+      id: string,
+      after: number,
+      options?: { readonly keepAlive?: Duration.DurationInput | undefined }
+    ) {
       const run = live.get(id)
-      if (run !== undefined) return run.log.readSse(after)
-      return Stream.map(yield* eventsOf(id, after), (event) => EventLog.sseBytes([event]))
+      if (run !== undefined) return run.log.readSse(after, { keepAlive: options?.keepAlive })
+      // A chunk of events at a time: one encoding and one write each, not one an event.
+      return Stream.mapChunks(
+        yield* eventsOf(id, after),
+        (events) => events.length === 0 ? Chunk.empty() : Chunk.of(EventLog.sseBytes(events))
+      )
     })
 
     const report = Effect.fn("Runs.report")(function*(id: string) {

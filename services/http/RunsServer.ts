@@ -28,7 +28,6 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as RunReportHtml from "../../src/RunReportHtml.js"
@@ -239,19 +238,13 @@ const sseHeaders = {
   "x-accel-buffering": "no"
 }
 
-/** Server-Sent Events: the run's (already encoded) events, and a comment every `keepAlive` while the run goes. */
-const sse = (events: Stream.Stream<Uint8Array, RunStore.RunStoreError>, keepAlive: Duration.Duration) => {
-  const body = Stream.concat(
+/** Server-Sent Events: the run's (already encoded) events, and its keep-alive comments. */
+const sse = (events: Stream.Stream<Uint8Array, RunStore.RunStoreError>) =>
+  HttpServerResponse.stream(
     // Readers reconnect after 2 s; the first comment shows the stream is open.
-    Stream.encodeText(Stream.make("retry: 2000\n: events of the run follow\n\n")),
-    Stream.merge(
-      events,
-      Stream.encodeText(Stream.as(Stream.fromSchedule(Schedule.spaced(keepAlive)), ": keep-alive\n\n")),
-      { haltStrategy: "left" }
-    )
+    Stream.concat(Stream.encodeText(Stream.make("retry: 2000\n: events of the run follow\n\n")), events),
+    { contentType: "text/event-stream; charset=utf-8", headers: sseHeaders }
   )
-  return HttpServerResponse.stream(body, { contentType: "text/event-stream; charset=utf-8", headers: sseHeaders })
-}
 
 // =============================================================================
 // handlers
@@ -307,10 +300,9 @@ export const layerRuns = <Id extends string, Groups extends HttpApiGroup.HttpApi
                 { contentType: "text/html; charset=utf-8" }
               )).pipe(Effect.catchTag("RunStoreError", internalError)))
           .handle("events", ({ headers, path }) =>
-            Effect.map(runs.sse(path.id, headers["last-event-id"] ?? 0), (bytes) =>
-              sse(bytes, keepAlive)).pipe(
-                Effect.catchTag("RunStoreError", internalError)
-              ))
+            Effect.map(runs.sse(path.id, headers["last-event-id"] ?? 0, { keepAlive }), sse).pipe(
+              Effect.catchTag("RunStoreError", internalError)
+            ))
           .handle("agents", () =>
             Effect.succeed(runs.agents))
       })

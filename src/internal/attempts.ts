@@ -10,10 +10,11 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
@@ -25,7 +26,7 @@ import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
 import type * as Observe from "./observe.js"
 import type { Run } from "./runState.js"
-import type * as Watchdog from "./watchdog.js"
+import * as Watchdog from "./watchdog.js"
 
 /**
  * One started task: what its attempts share, and what they leave behind.
@@ -41,6 +42,8 @@ export interface Started {
   readonly timeoutMillis: number
   readonly meter: Observe.Meter
   readonly span: Tracer.Span | undefined
+  /** Its timeline lane (see `RunState.Lanes`). */
+  readonly lane: number
   attempt: number
   instance: AgentInstance.Service | undefined
   /** The attempts that failed and were retried, oldest first. */
@@ -77,15 +80,20 @@ interface Shared {
   /** The run retries failed attempts: an attempt that fails records itself on its task (`Started.last`). */
   readonly retries: boolean
   readonly now: () => number
+  /**
+   * Settles a task where its attempt ends, when the run settles its tasks so (see `make`): its result, which the
+   * task's fiber then gets instead of the attempt's outcome.
+   */
+  readonly settle: ((task: Started, exit: Exit.Exit<unknown, unknown>) => unknown) | undefined
 }
 
 /**
- * One attempt as the watchdog runs it. What the watchdog calls back lives on the prototype, and reads the attempt's
- * own fields and the run's `Shared`: an attempt is one object, not an object and a closure per callback, each of
- * which would live as long as the attempt (long enough to be promoted to the old generation).
+ * One attempt, and the watchdog's record of it (its base class). What the watchdog calls back lives on the prototype,
+ * and reads the attempt's own fields and the run's `Shared`: an attempt is one object, not an object and a closure
+ * per callback, each of which would live as long as the attempt (long enough to be promoted to the old generation).
+ * Its effect is not kept: the fiber holds what it still has to run.
  */
-class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
-  readonly deadline: number
+class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
   constructor(
     readonly shared: Shared,
     readonly task: Started,
@@ -93,10 +101,9 @@ class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout
     readonly startedAt: number,
     /** The task's timeout ends the attempt, not the run's deadline. */
     readonly byTask: boolean,
-    readonly effect: Effect.Effect<A, unknown>,
-    readonly runtime: Runtime.Runtime<never>
+    runtime: Runtime.Runtime<never>
   ) {
-    this.deadline = byTask ? startedAt + task.timeoutMillis : shared.deadlineAt
+    super(byTask ? startedAt + task.timeoutMillis : shared.deadlineAt, runtime)
   }
   onTimeout(): AgentError.AgentTimeout {
     return new AgentError.AgentTimeout({
@@ -110,7 +117,7 @@ class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout
         : Duration.millis(this.task.timeoutMillis)
     })
   }
-  onEnd(exit: Exit.Exit<A, unknown>): void {
+  override onEnd(exit: Exit.Exit<A, unknown>): void {
     if (!this.shared.retries || exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
     const endedAt = this.shared.now()
     TaskResult.detachStacks(exit.cause)
@@ -125,6 +132,10 @@ class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout
       endedAt
     }
   }
+  override deliver(exit: Exit.Exit<A, unknown>): Exit.Exit<unknown, unknown> {
+    const settle = this.shared.settle
+    return settle === undefined ? exit : Exit.succeed(settle(this.task, exit))
+  }
   annotations(): Record<string, unknown> {
     return { runId: this.shared.runId, taskId: this.task.task.id, agentInstance: this.instance.name }
   }
@@ -134,13 +145,25 @@ class Attempt<A> implements Watchdog.Attempt<A, unknown, AgentError.AgentTimeout
  * The attempts of a started task, as one effect: its value, or the error of its last attempt. Called as the task
  * starts, it may start the first attempt at once, and return its outcome as an `Exit` when it ended as it started.
  *
+ * With `settle` (a run whose tasks have one attempt and nothing to do around it: no retry, rate limit, budget,
+ * adaptive limit or journal, no events or Debug lines; `runOne` decides), an attempt that waits settles its task
+ * itself where it ends, and the effect returned gives the task's result (`settle`'s) instead of the attempt's
+ * outcome: the task's fiber then needs no mask to settle its task if it is interrupted while it waits (the run's
+ * `interruptAll` ends the attempt, which settles it). An attempt that ended as it started is not settled here: its
+ * outcome is returned as before.
+ *
  * @internal
  */
-export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
+export const make = <In, Out, E, EL, R, A>(
+  run: Run<In, Out, E, EL, R, A>,
+  settle?: (task: Started, exit: Exit.Exit<A, unknown>) => unknown
+) => {
   const { clock, factory, gate, observe, runId } = run
   const now = () => clock.unsafeCurrentTimeMillis()
-  // The run's services, as entries: a `Map` is built from an array faster than from another `Map`.
-  const runServices = Array.from(run.context.unsafeMap)
+  // The run's services, as entries: a `Map` is built from an array faster than from another `Map`. Not the run's own
+  // `Scope`: it is not an attempt's (a factory that needs one gets the attempt's own), and without it the attempt's
+  // context fits the smallest table a `Map` has (the run's `Executor` and span, the attempt's instance and meter).
+  const runServices = Array.from(run.context.unsafeMap).filter(([key]) => key !== Scope.Scope.key)
   // The agent and the run, shared by the run's instances and results.
   const origin = new AgentInstance.Origin(factory.name, runId)
   const shared: Shared = {
@@ -151,7 +174,8 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
     timeout: Duration.millis(run.timeoutMillis),
     deadline: Duration.millis(run.deadlineMillis),
     retries: run.retry !== undefined,
-    now
+    now,
+    settle: settle as Shared["settle"]
   }
 
   // ===========================================================================
@@ -239,15 +263,15 @@ export const make = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
       instance,
       startedAt,
       byTask,
-      body(task.task.input, instance),
       Runtime.make({
         context: Context.unsafeMake(services),
         fiberRefs: run.fiberRefs,
         runtimeFlags: run.runtimeFlags
       })
     )
-    if (started === undefined && output === undefined) return run.watchdog.start(spec)
-    const ran = run.watchdog.run(spec)
+    const effect = body(task.task.input, instance)
+    if (started === undefined && output === undefined) return run.watchdog.start(spec, effect)
+    const ran = run.watchdog.run(spec, effect)
     const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
     return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
   }

@@ -73,7 +73,12 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
   plan: Plan<In, Out, E, EL, R, A, S>,
   total: number | undefined,
   scope: Scope.Scope,
-  single = false
+  options?: {
+    /** A run of one task: its watchdog has no timer fiber (see `Watchdog.make`). */
+    readonly single?: boolean | undefined
+    /** Where a run over a list keeps its results, at their tasks' positions (see `RunState.Run.collect`). */
+    readonly collect?: Array<TaskResult.TaskResult<unknown, unknown>> | undefined
+  }
 ) {
   const clock: Clock.Clock = yield* Effect.clock
   const startedAt = clock.unsafeCurrentTimeMillis()
@@ -89,7 +94,7 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
       scope
     )
   }
-  const watchdog = yield* Watchdog.make(clock, graceMillis, scope, { single })
+  const watchdog = yield* Watchdog.make(clock, graceMillis, scope, { single: options?.single })
   // When the run is interrupted (or a stream of results closed early), the attempts under way stop with it.
   yield* Scope.addFinalizer(scope, watchdog.interruptAll)
   const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
@@ -129,6 +134,7 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     watchdog,
     observe,
     tally,
+    collect: options?.collect,
     lanes,
     models,
     inStream: total === undefined,
@@ -195,7 +201,14 @@ export const runList = <In, Out, E, EL, R, A, S>(
   tasks: ReadonlyArray<Task.Task<unknown>>
 ): Effect.Effect<RunReport.RunReport<A, E | AgentError.AgentError, S>, RunJournal.RunJournalError, R> =>
   Effect.scoped(Effect.gen(function*() {
-    const run = yield* setUp(plan, tasks.length, yield* Effect.scope)
+    // Each result is kept at its task's position as it is counted (`RunState.Run.collect`), unless the tasks run
+    // elsewhere: a remote's result comes back whole, and its position is the one the run gives (`forEach`'s).
+    const collected = plan.execute === undefined
+      ? new Array<TaskResult.TaskResult<A, E | AgentError.AgentError>>(tasks.length)
+      : undefined
+    const run = yield* setUp(plan, tasks.length, yield* Effect.scope, {
+      collect: collected as Array<TaskResult.TaskResult<unknown, unknown>> | undefined
+    })
     const hub = Option.getOrUndefined(yield* Effect.serviceOption(RunEvent.Hub))
     const pubsub = hub === undefined ? undefined : RunEvent.pubsubOf(hub)
     if (pubsub !== undefined) {
@@ -210,14 +223,21 @@ export const runList = <In, Out, E, EL, R, A, S>(
     let dequeued = 0
     run.observe.queue(tasks.length)
     // A defect in the watchdog (a bug in the engine) fails the run rather than leaving its timeouts unenforced.
+    const each = (task: Task.Task<unknown>, index: number) => {
+      dequeued++
+      run.observe.queue(-1)
+      return run.runOne(task, index, run.startedAt)
+    }
     const results = yield* Effect.raceFirst(
-      Effect.forEach(tasks, (task, index) => {
-        dequeued++
-        run.observe.queue(-1)
-        return run.runOne(task, index, run.startedAt)
-      }, { concurrency: plan.concurrency }),
+      collected === undefined
+        ? Effect.forEach(tasks, each, { concurrency: plan.concurrency })
+        : Effect.as(Effect.forEach(tasks, each, { concurrency: plan.concurrency, discard: true }), collected),
       run.watchdog.died
     ).pipe(Effect.ensuring(Effect.sync(() => run.observe.queue(dequeued - tasks.length))))
+    // Every task has its result once every task's effect has ended: a gap would be a bug in the engine.
+    for (let i = 0; i < results.length; i++) {
+      if (results[i] === undefined) return yield* Effect.dieMessage(`Executor: task ${i} of the run has no result`)
+    }
     yield* run.finished
     return yield* run.report(results)
   }))
@@ -234,7 +254,7 @@ export const runSingle = <In, Out, E, EL, R, A, S>(
   scope: Scope.Scope
 ): Effect.Effect<TaskResult.TaskResult<A, E | AgentError.AgentError>, RunJournal.RunJournalError, R> =>
   // A watchdog of one: no timer fiber (the attempt under way has its own sleeper), so no race against one either.
-  Effect.flatMap(setUp(plan, 1, scope, true), (run) => {
+  Effect.flatMap(setUp(plan, 1, scope, { single: true }), (run) => {
     const result = Effect.flatMap(run.runOne(task, 0, run.startedAt), (result) => Effect.as(run.finished, result))
     return run.observe.events ? Effect.zipRight(run.observe.queued(task, 0, run.startedAt), result) : result
   })

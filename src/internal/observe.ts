@@ -29,6 +29,8 @@ export interface Observer {
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
   /** Whether run events are followed: then attempts get a `TaskOutput`. */
   readonly events: boolean
+  /** Whether tasks log Debug lines at their start and end (the log level lets them through). */
+  readonly logs: boolean
   /** Publishes an event now, after the run's events that wait for their turn: for a run's start and its end. */
   readonly publish: (event: RunEvent.RunEvent) => Effect.Effect<void>
   readonly queued: (task: Task.Task<unknown>, index: number, at: number) => Effect.Effect<void>
@@ -312,6 +314,7 @@ export const make = (options: { readonly runId: string; readonly agent: string }
       agent,
       labels,
       events: pubsub !== undefined,
+      logs,
       publish,
       queued: (task, index, at) =>
         pubsub === undefined

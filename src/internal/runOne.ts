@@ -38,17 +38,12 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
   const { clock, factory, gate, observe } = run
   const now = () => clock.unsafeCurrentTimeMillis()
 
-  const { finish, neverStarted, notStarted, publish } = RunState.outcomes(run)
+  const { count, finish, neverStarted, notStarted, publish } = RunState.outcomes(run)
   const ledger = run.ledger
-  const attempts = Attempts.make(run)
 
-  const complete = (
-    task: Started,
-    lane: number,
-    exit: Exit.Exit<A, unknown>
-  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
-    const endedAt = now()
-    run.lanes.release(lane)
+  // A task's result from its attempts' outcome, with its lane given back and its span ended.
+  const resultOf = (task: Started, exit: Exit.Exit<A, unknown>, endedAt: number): Result<A, E> => {
+    run.lanes.release(task.lane)
     const usage = task.meter.current
     for (const model of task.meter.models) if (!run.models.includes(model)) run.models.push(model)
     // The run's deadline passed before the task's first attempt could start (while it waited for the rate limit):
@@ -73,11 +68,20 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
         startedAt: task.startedAt,
         queuedAt: task.queuedAt,
         durationMillis: endedAt - task.startedAt,
-        slot: lane,
+        slot: task.lane,
         usage,
         failedAttempts: task.failed
       }, exit)) as Result<A, E>
     if (task.span !== undefined) observe.endSpan(task.span, result, clock.unsafeCurrentTimeNanos())
+    return result
+  }
+
+  const complete = (
+    task: Started,
+    exit: Exit.Exit<A, unknown>
+  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
+    const endedAt = now()
+    const result = resultOf(task, exit, endedAt)
     const adaptive = run.adaptive
     // Its end is published at `endedAt` unless the permit or the budget it gives back first lets another task start.
     let settle = finish(result, true, adaptive === undefined && run.budget === undefined ? endedAt : undefined)
@@ -89,7 +93,51 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
         : Effect.void
       settle = Effect.zipRight(Effect.zipRight(after, adaptive.semaphore.release(1)), settle)
     }
-    return run.budget === undefined ? settle : Effect.zipRight(run.budget.settle(task.estimate, usage), settle)
+    return run.budget === undefined
+      ? settle
+      : Effect.zipRight(run.budget.settle(task.estimate, task.meter.current), settle)
+  }
+
+  // A run whose tasks have one attempt each and nothing to settle but the run's own counts (no retry, rate limit,
+  // budget, adaptive limit or journal; no events or Debug lines to publish) settles a task where its attempt ends,
+  // synchronously: the task's fiber then waits for its result and needs no mask, since an attempt is settled even
+  // when the fiber that waited for it was interrupted (by the run's `interruptAll`, at the latest).
+  const direct = run.retry === undefined && run.rateLimit === undefined && run.budget === undefined &&
+    run.adaptive === undefined && ledger === undefined && !observe.events && !observe.logs
+  const settleNow = (task: Started, exit: Exit.Exit<A, unknown>): Result<A, E> => {
+    const endedAt = now()
+    const result = resultOf(task, exit, endedAt)
+    count(result, true, endedAt) // Nothing to publish: no events, no Debug lines.
+    return result
+  }
+  const attempts = Attempts.make(run, direct ? settleNow : undefined)
+
+  const started = (
+    task: Task.Task<unknown>,
+    index: number,
+    queuedAt: number,
+    estimate: Usage.Usage,
+    span: Tracer.Span | undefined
+  ): Started => {
+    const startedAt = now()
+    const lane = run.lanes.take()
+    observe.admitted(startedAt - queuedAt)
+    return {
+      task,
+      index,
+      queuedAt,
+      startedAt,
+      estimate,
+      timeoutMillis: task.timeout === undefined ? run.timeoutMillis : Duration.toMillis(task.timeout),
+      meter: observe.meter(),
+      span,
+      lane,
+      attempt: 0,
+      instance: undefined,
+      failed: undefined,
+      last: undefined,
+      epoch: 0
+    }
   }
 
   const start = (
@@ -99,31 +147,29 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
     estimate: Usage.Usage,
     span: Tracer.Span | undefined
   ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> =>
-    Effect.uninterruptibleMask((restore) => {
-      const startedAt = now()
-      const lane = run.lanes.take()
-      observe.admitted(startedAt - queuedAt)
-      const started: Started = {
-        task,
-        index,
-        queuedAt,
-        startedAt,
-        estimate,
-        timeoutMillis: task.timeout === undefined ? run.timeoutMillis : Duration.toMillis(task.timeout),
-        meter: observe.meter(),
-        span,
-        attempt: 0,
-        instance: undefined,
-        failed: undefined,
-        last: undefined,
-        epoch: 0
-      }
-      const outcome = attempts(started)
-      // An attempt that ended as it started (an agent that never waited) needs no waiting, nor unmasking.
-      return Exit.isExit(outcome)
-        ? complete(started, lane, outcome as Exit.Exit<A, unknown>)
-        : Effect.flatMap(Effect.exit(restore(outcome)), (exit) => complete(started, lane, exit))
-    })
+    direct
+      ? Effect.suspend(() => {
+        const state = started(task, index, queuedAt, estimate, span)
+        const outcome = attempts(state)
+        // An attempt that ended as it started is settled here; one that waits settles the task where it ends, and
+        // gives the task its result.
+        return Exit.isExit(outcome)
+          ? Exit.succeed(settleNow(state, outcome as Exit.Exit<A, unknown>))
+          : outcome as unknown as Effect.Effect<Result<A, E>>
+      })
+      : Effect.uninterruptibleMask((restore) => {
+        const state = started(task, index, queuedAt, estimate, span)
+        const outcome = attempts(state)
+        // An attempt that ended as it started (an agent that never waited) needs no waiting, nor unmasking.
+        // Otherwise one step settles the task, whatever the outcome (`Effect.exit` then `flatMap` would be two, each
+        // a frame and closures the task's fiber holds while it waits).
+        return Exit.isExit(outcome)
+          ? complete(state, outcome as Exit.Exit<A, unknown>)
+          : Effect.matchCauseEffect(restore(outcome), {
+            onFailure: (cause) => complete(state, Exit.failCause(cause)),
+            onSuccess: (value) => complete(state, Exit.succeed(value))
+          })
+      })
 
   // ===========================================================================
   // admission

@@ -58,6 +58,12 @@ export interface Run<In, Out, E, EL, R, A> {
   readonly watchdog: Watchdog.Watchdog
   readonly observe: Observe.Observer
   readonly tally: RunTally.RunTally
+  /**
+   * A run over a list keeps its results here, at their tasks' positions, as they are counted: every result is
+   * counted once, so the run needs no step of its own per task to gather them (`Effect.forEach` without `discard`
+   * maps each task's effect to store its value).
+   */
+  readonly collect?: Array<TaskResult.TaskResult<unknown, unknown>> | undefined
   readonly lanes: Lanes
   /** The models that answered the run's agents, in the order they first did. */
   readonly models: Array<string>
@@ -128,14 +134,18 @@ export type Result<A, E> = TaskResult.TaskResult<A, E | AgentError.AgentError>
  * @internal
  */
 export const outcomes = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) => {
-  const { clock, gate, observe, tally } = run
+  const { clock, collect, gate, observe, tally } = run
   const now = () => clock.unsafeCurrentTimeMillis()
   // A result is final here: counted, checked against the failure policy, published (at `at`, when the caller has
-  // just read the clock).
-  const publish = (result: Result<A, E>, started: boolean, at?: number): Effect.Effect<Result<A, E>> => {
+  // just read the clock). `count` does all but the publishing, which it returns (`undefined`: nothing to publish).
+  const count = (result: Result<A, E>, started: boolean, at?: number): Effect.Effect<void> | undefined => {
     tally.add(result)
+    if (collect !== undefined) collect[result.index] = result
     if (result._tag === "Failed" || result._tag === "TimedOut") gate.failurePolicy.failed(tally.summary)
-    const ended = observe.ended(result, at ?? now(), started)
+    return observe.ended(result, at ?? now(), started)
+  }
+  const publish = (result: Result<A, E>, started: boolean, at?: number): Effect.Effect<Result<A, E>> => {
+    const ended = count(result, started, at)
     return ended === undefined ? Effect.succeed(result) : Effect.as(ended, result)
   }
   // A durable run keeps each result before it publishes it (later than `at`); a result it could not keep is not
@@ -171,7 +181,7 @@ export const outcomes = <In, Out, E, EL, R, A>(run: Run<In, Out, E, EL, R, A>) =
       ),
       false
     )
-  return { publish, finish, notStarted, neverStarted }
+  return { count, publish, finish, notStarted, neverStarted }
 }
 
 /** @internal */

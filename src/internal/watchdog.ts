@@ -35,13 +35,13 @@ export interface Watchdog {
    * (`single`) has no timer fiber: its `died` never ends.
    */
   readonly died: Effect.Effect<never>
-  /** Runs an attempt: its fiber starts when the effect runs. */
-  readonly run: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
+  /** Runs an attempt, `effect` on its fiber: the fiber starts when the returned effect runs. */
+  readonly run: <A, E, T>(attempt: Attempt<A, E, T>, effect: Effect.Effect<A, E>) => Effect.Effect<A, E | T>
   /**
-   * Starts an attempt now (a call with an effect, for a caller already running): its outcome as an `Exit` if it
-   * ended as it started, or else the effect that waits for it.
+   * Starts an attempt now, `effect` on its fiber (a call with an effect, for a caller already running): its outcome
+   * as an `Exit` if it ended as it started, or else the effect that waits for it.
    */
-  readonly start: <A, E, T>(attempt: Attempt<A, E, T>) => Effect.Effect<A, E | T>
+  readonly start: <A, E, T>(attempt: Attempt<A, E, T>, effect: Effect.Effect<A, E>) => Effect.Effect<A, E | T>
   /**
    * Interrupts the attempts still running and waits for them to stop, each within the grace: what the run does
    * when it is interrupted, or when a stream of results is closed early. The task that waited for an attempt has
@@ -51,49 +51,62 @@ export interface Watchdog {
 }
 
 /**
- * What one attempt runs, and how its end is reported.
+ * One attempt: how its end is reported (what the caller defines), and the watchdog's own record of it while it runs
+ * (its fiber, its place among the deadlines, whether it was told to stop). The caller's attempt extends this class,
+ * so that a running attempt is one object: an attempt lives as long as its task waits, long enough to be promoted to
+ * the old generation, and an entry of the watchdog's own beside it would be one more object and pointer.
  *
  * @internal
  */
-export interface Attempt<A, E, T> {
-  readonly effect: Effect.Effect<A, E>
-  readonly runtime: Runtime.Runtime<never>
-  /** When the attempt must stop, in the clock's milliseconds; `Infinity` for never. */
-  readonly deadline: number
-  readonly onTimeout: () => T
-  /** Called with the attempt's outcome as the task sees it, before the task goes on. */
-  readonly onEnd?: ((exit: Exit.Exit<A, E | T>) => void) | undefined
-  /** Log annotations for the warnings about an attempt left running. */
-  readonly annotations: () => Record<string, unknown>
-}
-
-class Running<A, E, T> implements Entry {
-  deadline = Infinity
+export abstract class Attempt<A, E, T> implements Entry {
   heapIndex = -1
   /** The timer interrupted the attempt; its entry now waits for the grace to pass. */
   fired = false
   /** The task has its outcome: the attempt ended, or it was left running. */
   settled = false
+  /** The attempt's fiber, from its start. */
+  fiber!: Fiber.RuntimeFiber<A, E>
   /** The task waiting for the outcome, once it waits; the outcome, if it came first. */
   private resume: ((effect: Effect.Effect<A, E | T>) => void) | undefined = undefined
   private exit: Exit.Exit<A, E | T> | undefined = undefined
   constructor(
-    readonly attempt: Attempt<A, E, T>,
-    readonly fiber: Fiber.RuntimeFiber<A, E>
+    /**
+     * When the attempt must stop, in the clock's milliseconds; `Infinity` for never. Once the timer has interrupted
+     * the attempt, when its grace ends.
+     */
+    public deadline: number,
+    /** What the attempt's fiber starts from: the run's fiber state, the attempt's context. */
+    readonly runtime: Runtime.Runtime<never>
   ) {}
+  abstract onTimeout(): T
+  /** Called with the attempt's outcome as the task sees it, before the task goes on. */
+  onEnd(_exit: Exit.Exit<A, E | T>): void {}
+  /**
+   * What the task that waits for the attempt gets: its outcome, unless the caller settles its task where the attempt
+   * ends (then what it settled). Called once, when the attempt that waited ends, times out, is left running, or is
+   * interrupted with the run (`interruptAll`), whether or not its task still waits.
+   */
+  deliver(exit: Exit.Exit<A, E | T>): Exit.Exit<unknown, unknown> {
+    return exit
+  }
+  /** Log annotations for the warnings about an attempt left running. */
+  abstract annotations(): Record<string, unknown>
+  /** @internal */
   end(exit: Exit.Exit<A, E | T>): void {
     this.settled = true
-    this.attempt.onEnd?.(exit)
-    if (this.resume === undefined) this.exit = exit
-    else this.resume(exit)
+    this.onEnd(exit)
+    const delivered = this.deliver(exit) as Exit.Exit<A, E | T>
+    if (this.resume === undefined) this.exit = delivered
+    else this.resume(delivered)
   }
+  /** @internal */
   wait(resume: (effect: Effect.Effect<A, E | T>) => void): void {
     if (this.exit === undefined) this.resume = resume
     else resume(this.exit)
   }
 }
 
-type AnyRunning = Running<unknown, unknown, unknown>
+type AnyRunning = Attempt<unknown, unknown, unknown>
 
 /**
  * A watchdog for one run, its timer fiber living in `scope`. `graceMillis` is how long an interrupted attempt may
@@ -122,14 +135,14 @@ export const make = (
     let timerId: FiberId.FiberId | undefined
     const grace = Duration.format(Duration.millis(graceMillis))
 
-    const timedOut = (entry: AnyRunning) => Cause.fail(entry.attempt.onTimeout())
+    const timedOut = (entry: AnyRunning) => Cause.fail(entry.onTimeout())
     // An attempt left running is the task's no more: its end is only logged, and the run does not wait for it.
     const abandoned = (entry: AnyRunning) => {
       entry.fired = true
       running.delete(entry)
     }
     const warn = (entry: AnyRunning, message: string, extra?: Record<string, unknown>) =>
-      Effect.logWarning(message).pipe(Effect.annotateLogs({ ...entry.attempt.annotations(), ...extra }))
+      Effect.logWarning(message).pipe(Effect.annotateLogs({ ...entry.annotations(), ...extra }))
     // The grace after an attempt's interruption at its deadline has passed and it has not stopped: its task times out
     // without it (the timer's second pass over an entry, or a sleeper's second wake).
     const leave = (entry: AnyRunning): Effect.Effect<void> => {
@@ -186,7 +199,7 @@ export const make = (
       Effect.suspend(() => clock.sleep(Duration.millis(Math.max(1, Math.ceil(at - clock.unsafeCurrentTimeMillis())))))
     const sleeper = (entry: AnyRunning): Effect.Effect<void> =>
       Effect.zipRight(
-        untilMillis(entry.attempt.deadline),
+        untilMillis(entry.deadline),
         Effect.suspend(() => {
           if (entry.settled) return Effect.void
           entry.fired = true
@@ -207,22 +220,24 @@ export const make = (
         ? Exit.fail(attempt.onTimeout())
         : exit
 
-    const start = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => {
-      const fiber = Runtime.runFork(attempt.runtime)(attempt.effect)
+    const start = <A, E, T>(attempt: Attempt<A, E, T>, effect: Effect.Effect<A, E>): Effect.Effect<A, E | T> => {
+      const fiber = Runtime.runFork(attempt.runtime, effect)
       // An attempt that ended as it started (it never waited) is not watched: its outcome is the task's at once.
       const ended = fiber.unsafePoll()
       if (ended !== null) {
         const exit = outcome(attempt, ended, false)
-        attempt.onEnd?.(exit)
+        attempt.onEnd(exit)
         return exit
       }
       // Watched from now on, so that an interrupted run stops it even if its task is interrupted before it waits.
-      const entry = new Running(attempt, fiber) as unknown as AnyRunning
+      attempt.fiber = fiber
+      const entry = attempt as unknown as AnyRunning
       fiber.addObserver((exit) => {
         if (entry.settled) {
           // The task went on without it: it was left running, and has now stopped.
           if (entry.fired) {
-            Runtime.runFork(attempt.runtime)(
+            Runtime.runFork(
+              attempt.runtime,
               warn(entry, "The agent left running after its timeout has stopped", { exit: exit._tag })
             )
           }
@@ -230,11 +245,11 @@ export const make = (
         }
         running.delete(entry)
         heap.remove(entry)
-        entry.end(outcome(entry.attempt, exit, entry.fired))
+        entry.end(outcome(entry, exit, entry.fired))
       })
       running.add(entry)
       if (attempt.deadline !== Infinity && single) {
-        const asleep = Runtime.runFork(attempt.runtime)(sleeper(entry))
+        const asleep = Runtime.runFork(attempt.runtime, sleeper(entry))
         sleepers.add(asleep)
         asleep.addObserver(() => sleepers.delete(asleep))
       } else if (attempt.deadline !== Infinity) {
@@ -247,20 +262,22 @@ export const make = (
       return Effect.async<A, E | T>((resume) => entry.wait(resume as (effect: Effect.Effect<unknown, unknown>) => void))
     }
 
-    const run = <A, E, T>(attempt: Attempt<A, E, T>): Effect.Effect<A, E | T> => Effect.suspend(() => start(attempt))
+    const run = <A, E, T>(attempt: Attempt<A, E, T>, effect: Effect.Effect<A, E>): Effect.Effect<A, E | T> =>
+      Effect.suspend(() => start(attempt, effect))
 
-    const interruptAll: Effect.Effect<void> = Effect.suspend(() => {
+    const interruptAll: Effect.Effect<void> = Effect.fiberIdWith((id) => {
       const asleep = sleepers.size === 0
         ? Effect.void
-        : Effect.fiberIdWith((id) =>
-          Effect.forEach(Array.from(sleepers), (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
-        )
+        : Effect.forEach(Array.from(sleepers), (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
       if (running.size === 0) return asleep
       const entries = Array.from(running)
+      // Their tasks end interrupted: a task that waited for its attempt went on (interrupted) already, and one
+      // settled where its attempt ends is settled now.
+      const interrupted = Exit.interrupt(id)
       for (const entry of entries) {
-        entry.settled = true
         running.delete(entry)
         heap.remove(entry)
+        entry.end(interrupted)
       }
       // Runs uninterruptibly (a finalizer): both sides are made interruptible, so the loser stops at once.
       return Effect.zipRight(

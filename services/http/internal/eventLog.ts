@@ -1,16 +1,16 @@
 /**
  * A run's event log: every event of the run, numbered from 1, kept as the JSON it is sent as, so that any number of
- * readers follow it at their own pace. Appending never waits for a reader: readers are told that the log grew
- * through a sliding hub of one signal each, and read what they have not seen from the log itself, a bounded batch
- * at a time. A reader that falls behind costs the run nothing, and a reader that leaves costs nothing either.
+ * readers follow it at their own pace. Appending never waits for a reader: each reader is told that the log grew
+ * through a sliding queue of one signal of its own, and reads what it has not seen from the log itself, a bounded
+ * batch at a time. A reader that falls behind costs the run nothing, and a reader that leaves costs nothing either.
  *
  * @internal
  */
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 
@@ -58,19 +58,22 @@ const cached = 16
 /** How long a reader that is told of new events waits for more before it reads them. */
 const defaultLinger = Duration.millis(100)
 
+/** The keep-alive comment of an event stream. */
+const keepAliveBytes = encoder.encode(": keep-alive\n\n")
+
 /** @internal */
 export class EventLog {
   /** The events kept, in order of their numbers (with gaps once the log is compacted). */
   private entries: Array<Entry> = []
   private last = 0
   private closed = false
-  /** How many readers follow the log now. */
-  readers = 0
+  /** The readers that follow the log now: each one's signal, a sliding queue of one. */
+  private readonly signals = new Set<Queue.Queue<void>>()
 
-  private constructor(private readonly changes: PubSub.PubSub<void>) {}
+  private constructor() {}
 
   /** @internal */
-  static make = Effect.map(PubSub.sliding<void>(1), (changes) => new EventLog(changes))
+  static make = Effect.sync(() => new EventLog())
 
   /** The number of the last event, 0 before the first. */
   get lastId(): number {
@@ -81,12 +84,21 @@ export class EventLog {
     return this.closed
   }
 
+  /** How many readers follow the log now. */
+  get readers(): number {
+    return this.signals.size
+  }
+
+  private tell(): void {
+    for (const signal of this.signals) Queue.unsafeOffer(signal, undefined)
+  }
+
   /** Appends events, then tells the readers. */
   append(events: ReadonlyArray<{ readonly type: string; readonly data: string }>): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      if (this.closed || events.length === 0) return Effect.void
+    return Effect.sync(() => {
+      if (this.closed || events.length === 0) return
       for (const event of events) this.entries.push({ id: ++this.last, type: event.type, data: event.data })
-      return PubSub.publish(this.changes, undefined)
+      this.tell()
     })
   }
 
@@ -99,11 +111,11 @@ export class EventLog {
    * reads it, else when its last reader leaves, so that a reader under way still gets every event.
    */
   close(keep?: (entry: Entry) => boolean): Effect.Effect<void> {
-    return Effect.suspend(() => {
+    return Effect.sync(() => {
       this.closed = true
       this.kept = keep
       this.compact()
-      return PubSub.publish(this.changes, undefined)
+      this.tell()
     })
   }
 
@@ -132,11 +144,18 @@ export class EventLog {
 
   /**
    * The events after `after` as the bytes of their `text/event-stream` form (see `read`). Readers that follow the
-   * run live read the same batches at the same time: each batch is encoded once for all of them.
+   * run live read the same batches at the same time: each batch is encoded once for all of them. With `keepAlive`,
+   * a comment (`: keep-alive`) goes out whenever that long passed with nothing to send, while the log is open.
    */
-  readSse(after: number, linger: Duration.DurationInput = defaultLinger): Stream.Stream<Uint8Array> {
-    return Stream.mapChunks(this.read(after, linger), (entries) => {
-      if (entries.length === 0) return Chunk.empty()
+  readSse(
+    after: number,
+    options?: {
+      readonly linger?: Duration.DurationInput | undefined
+      readonly keepAlive?: Duration.DurationInput | undefined
+    }
+  ): Stream.Stream<Uint8Array> {
+    return Stream.mapChunks(this.follow(after, options?.linger, options?.keepAlive), (entries) => {
+      if (entries.length === 0) return Chunk.of(keepAliveBytes)
       // The first and last numbers and the count name the batch: events between two numbers are the log's, or (for
       // a reader of a closed log) those it keeps, and a subset of the same size is the same set.
       const key = `${Chunk.unsafeHead(entries).id}-${Chunk.unsafeLast(entries).id}-${entries.length}`
@@ -151,36 +170,72 @@ export class EventLog {
   }
 
   /**
-   * The events after `after`, as they come, until the log is closed and read. The reader subscribes before it
-   * first looks at the log, so that no append goes unseen; it counts in `readers` while the stream runs. Once it has
-   * caught up, a reader that is told of new events waits `linger` (100 ms) before it reads them, so that the events
-   * of that while go out together: many readers of a busy run then cost a write each per `linger`, not one per
-   * event (bench/README.md, "HTTP API under readers").
+   * The events after `after`, as they come, until the log is closed and read. The reader registers its signal
+   * before it first looks at the log, so that no append goes unseen; it counts in `readers` while the stream runs.
+   * Once it has caught up, a reader that is told of new events waits for the next tick of the clock's `linger` grid
+   * (every 100 ms) before it reads them, so that the events of that while go out together: many readers of a busy
+   * run then cost a write each per `linger`, not one per event. Readers that follow the run live wake at the same
+   * ticks, read the same events, and so share each batch's encoding (`readSse`; bench/README.md, "HTTP API under
+   * readers").
    */
-  read(after: number, linger: Duration.DurationInput = defaultLinger): Stream.Stream<Entry> {
+  read(after: number, linger?: Duration.DurationInput): Stream.Stream<Entry> {
+    return this.follow(after, linger, undefined)
+  }
+
+  /**
+   * `read`'s batches, as chunks of entries, and with `keepAlive` an empty chunk whenever that long passed with
+   * nothing to send. The keep-alive is a fiber of the reader's own that signals it every `keepAlive`: the reader's
+   * one wait (for its signal) serves both, with no race or merge per batch.
+   */
+  private follow(
+    after: number,
+    linger: Duration.DurationInput = defaultLinger,
+    keepAlive: Duration.DurationInput | undefined
+  ): Stream.Stream<Entry> {
     return Stream.unwrapScoped(Effect.gen(this, function*() {
-      const signal = yield* PubSub.subscribe(this.changes)
+      const signal = yield* Queue.sliding<void>(1)
       yield* Effect.acquireRelease(
-        Effect.sync(() => this.readers++),
+        Effect.sync(() => this.signals.add(signal)),
         () =>
           Effect.sync(() => {
-            this.readers--
+            this.signals.delete(signal)
             this.compact()
           })
       )
+      // Whether a keep-alive is due: set every `keepAlive`, cleared when something is sent.
+      let idle = false
+      if (keepAlive !== undefined) {
+        yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+          Effect.sleep(keepAlive),
+          Effect.sync(() => {
+            idle = true
+            Queue.unsafeOffer(signal, undefined)
+          })
+        )))
+      }
       // A reader of a closed log sees what the log keeps, even before it is compacted.
       const keep = this.closed ? this.kept : undefined
-      const wait = Duration.decode(linger)
+      const grid = Duration.toMillis(linger)
+      // Until the next tick of the grid (at once for a grid of 0).
+      const tick = grid > 0
+        ? Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(grid - (now % grid))))
+        : Effect.void
       let cursor = after
       const next: Effect.Effect<Chunk.Chunk<Entry>, Option.Option<never>> = Effect.suspend(() => {
         const found = this.since(cursor, batch)
         if (found.length > 0) {
           cursor = found[found.length - 1]!.id
           const entries = keep === undefined ? found : found.filter(keep)
-          return entries.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(entries))
+          if (entries.length === 0) return next
+          idle = false
+          return Effect.succeed(Chunk.unsafeFromArray(entries))
         }
         if (this.closed) return Effect.fail(Option.none())
-        return Effect.zipRight(Queue.take(signal), Effect.zipRight(Effect.sleep(wait), next))
+        if (idle) {
+          idle = false
+          return Effect.succeed(Chunk.empty())
+        }
+        return Effect.zipRight(Queue.take(signal), Effect.suspend(() => idle ? next : Effect.zipRight(tick, next)))
       })
       return Stream.repeatEffectChunkOption(next)
     }))

@@ -118,6 +118,9 @@ describe("Dashboard in a browser", () => {
         assert.strictEqual(yield* text(page, "#c-in-flight"), "0")
         assert.match(yield* text(page, "#c-tokens"), /^[\d,]+ \/ [\d,]+$/)
         assert.strictEqual(yield* promise(() => page.locator("#timeline .bar-succeeded").count()), 12)
+        // A bar names its task and agent instance (the agent from the task's TaskStarted: its end leaves it out).
+        const details = yield* promise(() => page.locator("#timeline .bar-succeeded title").first().textContent())
+        assert.match(details ?? "", new RegExp(`^\\d+\nagent: classifier#${first}/`))
         assert.include(yield* text(page, `#runs li[data-run-id="${first}"]`), "finished")
 
         // The report opens from memory in a new tab.

@@ -325,13 +325,18 @@ describe("RunsServer", () => {
         assert.notProperty(event.data, "_tag")
         assert.notProperty(event.data, "runId")
       }
+      // A task's end carries its result line without what the event (its id, its status) and the task's
+      // TaskStarted (its agent) say, with when and in which slot it started.
+      const results = resultLines(yield* server.client.runs.results({ path: { id: info.id } }))
       for (const event of events.filter((event) => event.event === "TaskSucceeded")) {
         const result = event.data.result
-        assert.strictEqual(result.status, "Succeeded")
-        assert.isTrue(result.started)
+        const { agent, id: _id, status: _status, ...line } = results.find((r) => r.id === event.data.taskId)!
+        assert.deepStrictEqual(result, { ...line, startedAt: result.startedAt, slot: result.slot })
         assert.isAtLeast(result.slot, 0)
         assert.isAtMost(result.slot, 2)
         assert.isAtLeast(result.startedAt, events[0]!.data.at)
+        const start = events.find((e) => e.event === "TaskStarted" && e.data.taskId === event.data.taskId)!
+        assert.strictEqual(start.data.agent, agent)
       }
       // Resuming after event 5 gives the rest, the same events.
       const rest = yield* Server.allEvents(server, info.id, 5)
@@ -356,6 +361,10 @@ describe("RunsServer", () => {
       ])
       assert.strictEqual(events[0]!.data.total, 4)
       assert.strictEqual(events[5]!.data.summary.succeeded, 4)
+      // With no TaskStarted to name them, the ends name their agent instances.
+      for (const event of events.slice(1, 5)) {
+        assert.match(event.data.result.agent, new RegExp(`^classifier#${info.id}/`))
+      }
       assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 4), events.slice(4))
     }))
 
