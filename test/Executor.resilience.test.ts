@@ -8,6 +8,7 @@ import {
   Effect,
   Exit,
   Fiber,
+  Layer,
   Logger,
   Metric,
   Option,
@@ -25,6 +26,7 @@ import * as Executor from "../src/Executor.js"
 import * as ExecutorMetrics from "../src/ExecutorMetrics.js"
 import * as RateLimit from "../src/RateLimit.js"
 import * as Retry from "../src/Retry.js"
+import * as RunEvent from "../src/RunEvent.js"
 import * as RunReport from "../src/RunReport.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
@@ -221,6 +223,35 @@ describe("Executor resilience", () => {
         const counter = yield* Metric.value(ExecutorMetrics.tasksRetried.pipe(Metric.tagged("agent", name)))
         assert.strictEqual(counter.count, 3)
       }).pipe(provide))
+
+    it.scoped("an error the policy's while does not retry is neither counted nor announced as retried", () =>
+      Effect.gen(function*() {
+        const name = uniqueName("not-retried")
+        // 503 is retryable by default; this policy retries only 502s.
+        const agent = yield* scripted(name, (_, attempt) => attempt < 2 ? Effect.fail(status(503)) : ok)
+        const events = yield* RunEvent.subscribe
+        const retrying = yield* events.pipe(
+          Stream.takeUntil(RunEvent.RunEvent.$is("RunFinished")),
+          Stream.filter(RunEvent.RunEvent.$is("TaskRetrying")),
+          Stream.runCount,
+          Effect.fork
+        )
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable(["a", "b"]), agent.factory, {
+            retry: { times: 3, while: (error) => error instanceof ProviderError && error.response.status === 502 }
+          })
+        )
+        assert.deepStrictEqual(report.results.map((result) => [result._tag, result.attempt]), [["Failed", 1], [
+          "Failed",
+          1
+        ]])
+        assert.strictEqual(report.stats.retries, 0)
+        assert.strictEqual(
+          (yield* Metric.value(ExecutorMetrics.tasksRetried.pipe(Metric.tagged("agent", name)))).count,
+          0
+        )
+        assert.strictEqual(yield* Fiber.join(retrying), 0)
+      }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), RunEvent.layer()))))
 
     it.effect("rejects a bad retry option before anything runs", () =>
       Effect.gen(function*() {

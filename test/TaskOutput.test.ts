@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
+import { Chunk, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Executor from "../src/Executor.js"
 import * as RunEvent from "../src/RunEvent.js"
@@ -36,6 +36,52 @@ describe("TaskOutput", () => {
       assert.deepStrictEqual(outputs.map((e) => [e.runId, e.taskId, e.attempt, e.delta]), [
         ["out", "0", 1, "Hello, world"],
         ["out", "1", 1, "Bye"]
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), RunEvent.layer()))))
+
+  it.scoped("an attempt's output comes before what follows it: its retry, the next attempt, its timeout", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const agent = yield* TestAgent.make({
+        name: "retried-writer",
+        run: (mode: string) =>
+          Effect.gen(function*() {
+            const call = ++calls
+            yield* TaskOutput.emit(`${mode} ${call}`)
+            if (mode === "flaky" && call === 1) return yield* Effect.fail("first attempt fails")
+            if (mode === "hangs") return yield* Effect.never
+            return mode
+          })
+      })
+      const events = yield* RunEvent.subscribe
+      const collected = yield* events.pipe(
+        Stream.takeUntil(RunEvent.RunEvent.$is("RunFinished")),
+        Stream.filter((e) => e._tag !== "RunStarted" && e._tag !== "RunFinished" && e._tag !== "TaskQueued"),
+        Stream.runCollect,
+        Effect.fork
+      )
+      const run = yield* Effect.fork(Executor.run(Task.fromIterable(["flaky", "hangs"]), agent.factory, {
+        runId: "order",
+        concurrency: 1,
+        timeout: "1 second",
+        retry: { times: 1, while: (error) => error === "first attempt fails" }
+      }))
+      yield* TestClock.adjust("1 minute")
+      const report = yield* Fiber.join(run)
+      assert.deepStrictEqual(report.results.map((r) => r._tag), ["Succeeded", "TimedOut"])
+      const seen = Chunk.toReadonlyArray(yield* Fiber.join(collected)).map((e) =>
+        e._tag === "TaskOutput" ? `${e.taskId} output ${e.attempt}: ${e.delta}` : `${e.taskId} ${e._tag}`
+      )
+      assert.deepStrictEqual(seen, [
+        "0 TaskStarted",
+        "0 output 1: flaky 1",
+        "0 TaskRetrying",
+        "0 TaskStarted",
+        "0 output 2: flaky 2",
+        "0 TaskSucceeded",
+        "1 TaskStarted",
+        "1 output 1: hangs 3",
+        "1 TaskTimedOut"
       ])
     }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), RunEvent.layer()))))
 

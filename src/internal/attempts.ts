@@ -101,7 +101,9 @@ class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
     readonly startedAt: number,
     /** The task's timeout ends the attempt, not the run's deadline. */
     readonly byTask: boolean,
-    runtime: Runtime.Runtime<never>
+    runtime: Runtime.Runtime<never>,
+    /** What its agent emits, when the run has events. */
+    readonly output: Observe.Output | undefined
   ) {
     super(byTask ? startedAt + task.timeoutMillis : shared.deadlineAt, runtime)
   }
@@ -118,6 +120,8 @@ class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
     })
   }
   override onEnd(exit: Exit.Exit<A, unknown>): void {
+    // What its agent emitted and was not published yet goes before the task's next event.
+    this.output?.end()
     if (!this.shared.retries || exit._tag === "Success" || TaskResult.isInterruption(exit.cause)) return
     const endedAt = this.shared.now()
     TaskResult.detachStacks(exit.cause)
@@ -267,13 +271,14 @@ export const make = <In, Out, E, EL, R, A>(
         context: Context.unsafeMake(services),
         fiberRefs: run.fiberRefs,
         runtimeFlags: run.runtimeFlags
-      })
+      }),
+      output
     )
     const effect = body(task.task.input, instance)
-    if (started === undefined && output === undefined) return run.watchdog.start(spec, effect)
-    const ran = run.watchdog.run(spec, effect)
-    const withOutput = output === undefined ? ran : Effect.ensuring(ran, output.flush)
-    return started === undefined ? withOutput : Effect.zipRight(started, withOutput)
+    // Its start's event is in the run's outbox already; only a Debug line needs an effect first.
+    return started === undefined
+      ? run.watchdog.start(spec, effect)
+      : Effect.zipRight(started, run.watchdog.run(spec, effect))
   }
   const attempt = (task: Started): Effect.Effect<A, unknown> => Effect.suspend(() => attemptNow(task))
 
@@ -296,7 +301,9 @@ export const make = <In, Out, E, EL, R, A>(
   // deadline), with a fresh instance.
   const retried = (task: Started, attempts: Effect.Effect<A, unknown>): Effect.Effect<A, unknown> => {
     const retry = run.retry!
-    let schedule = retry.schedule
+    // The policy's `while` is part of the schedule the retry event is told of: an error it does not retry is not
+    // announced as retried (with `Effect.retry`'s own `while`, the schedule decided, and the event went out, first).
+    let schedule = Schedule.whileInput(retry.schedule, retry.while)
     if (run.deadlineAt !== Infinity) {
       schedule = Schedule.modifyDelay(
         schedule,
@@ -324,7 +331,7 @@ export const make = <In, Out, E, EL, R, A>(
         })
       )
     })
-    return Effect.retry(attempts, { schedule, while: retry.while })
+    return Effect.retry(attempts, schedule)
   }
 
   // Called as the task starts: a task with no turn to wait for starts its first attempt now (see `attemptNow`).

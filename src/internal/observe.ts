@@ -76,10 +76,49 @@ export interface Observer {
   ) => Output
 }
 
-/** @internal */
-export interface Output extends TaskOutput.Service {
-  /** Publishes what is left. */
-  readonly flush: Effect.Effect<void>
+/**
+ * The output of one attempt: what its agent emits, published as `TaskOutput` events, coalesced (at most
+ * `TaskOutput.maxChars` characters or `TaskOutput.interval` milliseconds a piece). One object per attempt, with its
+ * methods on the prototype: an attempt of a run that has events gets one whether or not its agent emits anything.
+ *
+ * @internal
+ */
+export class Output implements TaskOutput.Service {
+  private buffer = ""
+  private publishedAt: number
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly runId: string,
+    private readonly taskId: string,
+    private readonly index: number,
+    private readonly attempt: number,
+    private readonly now: () => number
+  ) {
+    this.publishedAt = now()
+  }
+  emit(delta: string): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.buffer += delta
+      if (this.buffer.length >= TaskOutput.maxChars || this.now() - this.publishedAt >= TaskOutput.interval) {
+        this.end()
+      }
+    })
+  }
+  /** Publishes what is left: at the attempt's end, before its task's next event. */
+  end(): void {
+    if (this.buffer === "") return
+    const delta = this.buffer
+    this.buffer = ""
+    this.publishedAt = this.now()
+    this.outbox.push(RunEvent.RunEvent.TaskOutput({
+      runId: this.runId,
+      at: this.publishedAt,
+      taskId: this.taskId,
+      index: this.index,
+      attempt: this.attempt,
+      delta
+    }))
+  }
 }
 
 // =============================================================================
@@ -104,15 +143,17 @@ export class Outbox {
 
   /** Adds an event, to be published on the next turn (or at once, with those waiting, when many wait). */
   add(event: RunEvent.RunEvent): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.pending.push(event)
-      if (this.pending.length >= maxPending) return this.flush()
-      if (!this.scheduled) {
-        this.scheduled = true
-        nextTurn.scheduleTask(this.onTurn, 0)
-      }
-      return Effect.void
-    })
+    return Effect.sync(() => this.push(event))
+  }
+
+  /** `add`, now: for what happens where no effect runs (an attempt's start and end). */
+  push(event: RunEvent.RunEvent): void {
+    this.pending.push(event)
+    if (this.pending.length >= maxPending) this.onTurn()
+    else if (!this.scheduled) {
+      this.scheduled = true
+      nextTurn.scheduleTask(this.onTurn, 0)
+    }
   }
 
   /** Publishes the events waiting, then `events`, now. */
@@ -132,6 +173,7 @@ export class Outbox {
   }
 
   private readonly onTurn = () => {
+    // A turn scheduled before an early publish (many waiting) finds nothing, or what came since.
     this.scheduled = false
     const batch = this.take([])
     // A sliding hub publishes without waiting; one shut down takes nothing more, and its subscribers are gone.
@@ -327,15 +369,12 @@ export const make = (options: { readonly runId: string; readonly agent: string }
         ExecutorMetrics.queueWaitMillis.unsafeUpdate(waitMillis, durationLabels)
       },
       attemptStarted: (task, index, instance, attempt, at) => {
-        const event = outbox === undefined ? undefined : add(
+        outbox?.push(
           RunEvent.RunEvent.TaskStarted({ runId, at, taskId: task.id, index, agent: instance.name, attempt })
         )
         return logs
-          ? Effect.zipRight(
-            event ?? Effect.void,
-            Effect.annotateLogs(Effect.logDebug("Task started"), annotations(task, instance.name, attempt))
-          )
-          : event
+          ? Effect.annotateLogs(Effect.logDebug("Task started"), annotations(task, instance.name, attempt))
+          : undefined
       },
       retrying: (options) => {
         ExecutorMetrics.tasksRetried.unsafeUpdate(1, labels)
@@ -384,29 +423,7 @@ export const make = (options: { readonly runId: string; readonly agent: string }
         )
       },
       meter: () => new Meter(labelsFor),
-      output: (task, index, attempt, now) => {
-        let buffer = ""
-        let publishedAt = now()
-        const flush = Effect.suspend(() => {
-          if (buffer === "") return Effect.void
-          const delta = buffer
-          buffer = ""
-          publishedAt = now()
-          return add(
-            RunEvent.RunEvent.TaskOutput({ runId, at: publishedAt, taskId: task.id, index, attempt, delta })
-          )
-        })
-        return {
-          emit: (delta) =>
-            Effect.suspend(() => {
-              buffer += delta
-              return buffer.length >= TaskOutput.maxChars || now() - publishedAt >= TaskOutput.interval
-                ? flush
-                : Effect.void
-            }),
-          flush
-        }
-      }
+      output: (task, index, attempt, now) => new Output(outbox!, runId, task.id, index, attempt, now)
     }
     return observer
   })
