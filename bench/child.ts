@@ -3,7 +3,7 @@
  * outcomes, and at exit prints one JSON line: the time of the work itself and the process's resource usage.
  * A wrong count, order or number of successes throws, so the process exits non-zero.
  */
-import { type Implementation, type Outcome, type Run, workloads } from "./workloads.js"
+import { childRun, type Outcome } from "./workloads.js"
 
 export interface Sample {
   /** From just before the run to just after, in milliseconds. */
@@ -34,15 +34,7 @@ const check = (outcomes: ReadonlyArray<Outcome>, inputs: ReadonlyArray<number>) 
   }
 }
 
-const [workloadName, implementation, size] = process.argv.slice(2)
-const workload = workloads.find((w) => w.name === workloadName)
-if (workload === undefined) throw new Error(`unknown workload ${workloadName}`)
-if (!workload.implementations.includes(implementation as Implementation)) {
-  throw new Error(`${workloadName} has no implementation ${implementation}`)
-}
-// Only this implementation's modules are loaded, so the 0-task child measures its own startup.
-const { run }: { readonly run: Run } = await import(`./implementations/${implementation}.js`)
-const inputs = Array.from({ length: Number(size) }, (_, i) => i)
+const { inputs, run, workload } = await childRun(process.argv.slice(2))
 
 const start = performance.now()
 const outcomes = await run(inputs, workload)

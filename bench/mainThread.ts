@@ -12,16 +12,9 @@
  * times are the ones the targets are read against.
  */
 import * as Fs from "node:fs"
-import { type Implementation, type Run, workloads } from "./workloads.js"
+import { childRun } from "./workloads.js"
 
-const [workloadName, implementation, size] = process.argv.slice(2)
-const workload = workloads.find((w) => w.name === workloadName)
-if (workload === undefined) throw new Error(`unknown workload ${workloadName}`)
-if (!workload.implementations.includes(implementation as Implementation)) {
-  throw new Error(`${workloadName} has no implementation ${implementation}`)
-}
-const { run }: { readonly run: Run } = await import(`./implementations/${implementation}.js`)
-const inputs = Array.from({ length: Number(size) }, (_, i) => i)
+const { inputs, run, workload } = await childRun(process.argv.slice(2))
 
 const mainThreadMillis = () => Number(Fs.readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6
 

@@ -83,6 +83,22 @@ export type Outcome = { readonly ok: number } | { readonly error: unknown }
  */
 export type Run = (inputs: ReadonlyArray<number>, workload: Workload) => Promise<() => ReadonlyArray<Outcome>>
 
+/**
+ * What a child process runs, from its arguments `<workload> <implementation> <size>`: the workload, that
+ * implementation's `run` (only its modules are loaded, so a 0-task child measures its own startup) and the inputs.
+ */
+export const childRun = async (
+  [workloadName, implementation, size]: ReadonlyArray<string | undefined>
+): Promise<{ readonly workload: Workload; readonly run: Run; readonly inputs: ReadonlyArray<number> }> => {
+  const workload = workloads.find((w) => w.name === workloadName)
+  if (workload === undefined) throw new Error(`unknown workload ${workloadName}`)
+  if (!workload.implementations.includes(implementation as Implementation)) {
+    throw new Error(`${workloadName} has no implementation ${implementation}`)
+  }
+  const { run }: { readonly run: Run } = await import(`./implementations/${implementation}.js`)
+  return { workload, run, inputs: Array.from({ length: Number(size) }, (_, i) => i) }
+}
+
 /** The median of some samples (the mean of the two middle ones for an even count). */
 export const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
