@@ -52,7 +52,7 @@ import type * as RunStore from "./RunStore.js"
 export interface Options {
   /** The largest request body accepted, in bytes; a larger one gets `413`. @default 10 MiB */
   readonly maxBodySize?: number | undefined
-  /** How often an event stream sends a comment to keep its connection open. @default 15 seconds */
+  /** How often an event stream sends a comment to keep its connection open (0: never). @default 15 seconds */
   readonly keepAlive?: Duration.DurationInput | undefined
 }
 

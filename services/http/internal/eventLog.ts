@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 
 /** One event as readers see it. @internal */
@@ -202,16 +203,16 @@ export class EventLog {
             this.compact()
           })
       )
-      // Whether a keep-alive is due: set every `keepAlive`, cleared when something is sent.
+      // Whether a keep-alive is due: set every `keepAlive` (none for a while of 0), cleared when something is sent.
       let idle = false
-      if (keepAlive !== undefined) {
-        yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
-          Effect.sleep(keepAlive),
+      if (keepAlive !== undefined && Duration.toMillis(keepAlive) > 0) {
+        yield* Effect.forkScoped(Effect.schedule(
           Effect.sync(() => {
             idle = true
             Queue.unsafeOffer(signal, undefined)
-          })
-        )))
+          }),
+          Schedule.spaced(keepAlive)
+        ))
       }
       // A reader of a closed log sees what the log keeps, even before it is compacted.
       const keep = this.closed ? this.kept : undefined

@@ -103,4 +103,21 @@ describe("EventLog", () => {
       )
       assert.strictEqual(log.readers, 0)
     }))
+
+  it.effect("a keep-alive of 0 sends no comment", () =>
+    Effect.gen(function*() {
+      const log = yield* EventLog.EventLog.make
+      const reader = yield* log.readSse(0, { linger: "0 millis", keepAlive: "0 millis" }).pipe(
+        Stream.map((bytes) => new TextDecoder().decode(bytes)),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => log.readers === 1 }))
+      yield* TestClock.adjust("1 minute")
+      yield* log.append([event("A")])
+      yield* log.close()
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(reader)), [
+        "id: 1\nevent: A\ndata: {\"_tag\":\"A\"}\n\n"
+      ])
+    }))
 })
