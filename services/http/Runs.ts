@@ -286,7 +286,7 @@ export interface Service {
   /**
    * The same events in the `text/event-stream` format (`id`, `event` and `data` lines per event), as bytes. Readers
    * that follow a run live share each batch's encoding. With `keepAlive`, a comment (`: keep-alive`) goes out
-   * whenever that long passed with nothing to send while the run goes.
+   * every that long when the reader has nothing else to send, while the run goes.
    */
   readonly sse: (
     id: string,

@@ -146,7 +146,8 @@ export class EventLog {
   /**
    * The events after `after` as the bytes of their `text/event-stream` form (see `read`). Readers that follow the
    * run live read the same batches at the same time: each batch is encoded once for all of them. With `keepAlive`,
-   * a comment (`: keep-alive`) goes out whenever that long passed with nothing to send, while the log is open.
+   * a comment (`: keep-alive`) goes out every that long when the reader has nothing else to send, while the log is
+   * open.
    */
   readSse(
     after: number,
@@ -184,7 +185,7 @@ export class EventLog {
   }
 
   /**
-   * `read`'s batches, as chunks of entries, and with `keepAlive` an empty chunk whenever that long passed with
+   * `read`'s batches, as chunks of entries, and with `keepAlive` an empty chunk every that long when there is
    * nothing to send. The keep-alive is a fiber of the reader's own that signals it every `keepAlive`: the reader's
    * one wait (for its signal) serves both, with no race or merge per batch.
    */
