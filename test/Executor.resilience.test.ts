@@ -513,6 +513,58 @@ describe("Executor resilience", () => {
         assert.strictEqual((yield* budget.snapshot).used.inputTokens, 500)
       }).pipe(provide, Effect.provide(Budget.layer({ tokens: 500 }))))
 
+    it.effect("a task whose estimate is not a usage fails with TaskOptionsError, and the budget still holds", () =>
+      Effect.gen(function*() {
+        const agent = yield* spender("estimated", 100)
+        // A careless estimate: NaN (a field read from nothing), negative, nothing at all, or a function that throws.
+        // Reserved, NaN would make every later task fit and a negative one would give room that is not there.
+        const estimate = (task: Task.Task<unknown>): Partial<Usage.Usage> => {
+          switch (task.input) {
+            case 1:
+              return { inputTokens: Number.NaN }
+            case 2:
+              return { inputTokens: -1_000 }
+            case 3:
+              return undefined as unknown as Partial<Usage.Usage>
+            case 4:
+              return { cost: Infinity }
+            case 5:
+              return JSON.parse("not json")
+            default:
+              return { inputTokens: 100 }
+          }
+        }
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5, 6, 7, 8]), agent.factory, {
+            concurrency: 1,
+            budget: { tokens: 250 },
+            estimate
+          })
+        )
+        const errors = report.results.map((r) =>
+          TaskResult.isFailed(r) && !r.started ? (r.error as AgentError.AgentError)._tag : r._tag
+        )
+        assert.deepStrictEqual(errors, [
+          "Succeeded",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "Succeeded",
+          "BudgetExceeded",
+          "BudgetExceeded"
+        ])
+        const options = report.results.slice(1, 6).map((r) => (r as TaskResult.Failed<unknown>).error)
+        assert(options.every((e) => (e as AgentError.TaskOptionsError).option === "estimate"))
+        assert.match((options[0] as AgentError.TaskOptionsError).description, /inputTokens.*NaN/)
+        assert.match((options[1] as AgentError.TaskOptionsError).description, /inputTokens.*-1000/)
+        assert.match((options[4] as AgentError.TaskOptionsError).description, /threw.*JSON/)
+        assert.strictEqual((yield* agent.stats).builds, 2)
+        assert.deepStrictEqual(report.stats.budget?.used.inputTokens, 200)
+        assert.deepStrictEqual(report.stats.budget?.reserved, Usage.empty)
+      }).pipe(provide))
+
     it.effect("rejects bad limits and estimates", () =>
       Effect.gen(function*() {
         const agent = yield* TestAgent.succeed("never", (s: string) => s)
