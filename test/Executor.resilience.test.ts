@@ -441,6 +441,43 @@ describe("Executor resilience", () => {
         assert.match(RunReport.format(report), /tokens in \/ out\s+32 \/ 3/)
       }).pipe(provide))
 
+    it.effect("a recorded figure that is not a count is left out, with a warning, so the budget still holds", () =>
+      Effect.gen(function*() {
+        const name = uniqueName("careless")
+        // A careless adapter: a cost from a price it does not have (NaN), a count gone negative, an infinite one.
+        const recorded: Record<number, Usage.Record> = {
+          0: { model: "m", inputTokens: Number.NaN, outputTokens: 10 },
+          1: { model: "m", inputTokens: -50, cost: Infinity, requests: Number.NaN }
+        }
+        const agent = yield* TestAgent.make({
+          name,
+          run: (n: number) => Effect.as(Usage.record(recorded[n] ?? { model: "m", inputTokens: 100 }), n)
+        })
+        const logs: Array<string> = []
+        const logger = Logger.make(({ message }) => void logs.push(String(message)))
+        const report = yield* Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5]), agent.factory, {
+          concurrency: 1,
+          budget: { tokens: 250 }
+        }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        assert.deepStrictEqual(report.results.map((r) => r.usage), [
+          { requests: 1, inputTokens: 0, outputTokens: 10, cost: 0 },
+          { requests: 1, inputTokens: 0, outputTokens: 0, cost: 0 },
+          { requests: 1, inputTokens: 100, outputTokens: 0, cost: 0 },
+          { requests: 1, inputTokens: 100, outputTokens: 0, cost: 0 },
+          { requests: 1, inputTokens: 100, outputTokens: 0, cost: 0 },
+          Usage.empty
+        ])
+        // 10 + 200 used when task 4's turn came: it fits while anything is left (no estimate), and 310 leaves none.
+        assert.deepStrictEqual(report.summary, { total: 6, succeeded: 5, failed: 1, timedOut: 0, interrupted: 0 })
+        assert.deepStrictEqual(report.stats.usage, { requests: 5, inputTokens: 300, outputTokens: 10, cost: 0 })
+        const tokens = yield* Metric.value(
+          ExecutorMetrics.modelInputTokens.pipe(Metric.tagged("agent", name), Metric.tagged("model", "m"))
+        )
+        assert.strictEqual(tokens.count, 300)
+        assert.isTrue(logs.some((line) => /inputTokens NaN.*not a count/.test(line)), logs.join("\n"))
+        assert.isTrue(logs.some((line) => /inputTokens -50, cost Infinity, requests NaN.*not a count/.test(line)))
+      }).pipe(provide))
+
     it.effect("counts the usage of every attempt, retried ones included", () =>
       Effect.gen(function*() {
         const agent = yield* scripted("costly", (_, attempt) =>
