@@ -104,12 +104,20 @@ const DurationParam: Schema.Schema<Duration.Duration, string> = Schema.transform
   }
 ).annotations({ identifier: "DurationParam" })
 
+// What a count must be, with what came: a failed refinement's message is otherwise "Expected <its description>".
+const expected = (what: string) => (issue: ParseResult.ParseIssue) => ({
+  message: `expected ${what}, got ${String(issue.actual)}`,
+  override: true
+})
+
 const Concurrency = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({
-  description: "How many agents run at once (at most the server's limit)"
+  description: "How many agents run at once (at most the server's limit)",
+  message: expected("a whole number, 1 or more")
 })
 
 const Retries = Schema.Int.pipe(Schema.between(0, 10)).annotations({
-  description: "How many times a task is retried after a rate limit, a 5xx, a connection error or a timeout"
+  description: "How many times a task is retried after a rate limit, a 5xx, a connection error or a timeout",
+  message: expected("a whole number from 0 to 10")
 })
 
 /**
@@ -122,7 +130,13 @@ const Retries = Schema.Int.pipe(Schema.between(0, 10)).annotations({
 export const StartRequest = Schema.Struct({
   agent: Schema.String.annotations({ description: "The name of a registered agent (GET /agents)" }),
   tasks: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1)).annotations({
-    description: "The tasks: JSON objects the agent's input schema decodes"
+    description: "The tasks: JSON objects the agent's input schema decodes",
+    message: (issue) => ({
+      message: Array.isArray(issue.actual) && issue.actual.length === 0
+        ? "expected at least one task, got none"
+        : "expected an array of tasks",
+      override: true
+    })
   }),
   concurrency: Schema.optional(Concurrency),
   timeout: Schema.optional(DurationInput).annotations({ description: "How long one attempt of a task may run" }),

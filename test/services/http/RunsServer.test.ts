@@ -184,6 +184,51 @@ describe("RunsServer", () => {
         assert.strictEqual(error._tag, "HttpApiDecodeError", body)
         assert.deepStrictEqual(error.issues[0].path, path, body)
       }
+      // The message says what was expected, and what came.
+      const messages: ReadonlyArray<readonly [body: string, contentType: string, query: string, message: RegExp]> = [
+        [
+          `{"agent": "classify", "tasks": [{}], "concurrency": -1}`,
+          "application/json",
+          "",
+          /^expected a whole number, 1 or more, got -1$/
+        ],
+        [
+          `{"agent": "classify", "tasks": [{}], "concurrency": 1.5}`,
+          "application/json",
+          "",
+          /^expected a whole number, 1 or more, got 1.5$/
+        ],
+        [
+          `{"agent": "classify", "tasks": [{}], "retries": 2.5}`,
+          "application/json",
+          "",
+          /^expected a whole number from 0 to 10, got 2.5$/
+        ],
+        [
+          `{"agent": "classify", "tasks": [{}], "retries": 11}`,
+          "application/json",
+          "",
+          /^expected a whole number from 0 to 10, got 11$/
+        ],
+        [`{"agent": "classify", "tasks": []}`, "application/json", "", /^expected at least one task, got none$/],
+        [
+          `{"text": "a"}`,
+          "application/x-ndjson",
+          "?agent=classify&concurrency=0",
+          /^expected a whole number, 1 or more, got 0$/
+        ],
+        [
+          `{"text": "a"}`,
+          "application/x-ndjson",
+          "?agent=classify&retries=-1",
+          /^expected a whole number from 0 to 10, got -1$/
+        ]
+      ]
+      for (const [body, contentType, query, message] of messages) {
+        const { body: error, status } = yield* post(server, body, contentType, query)
+        assert.strictEqual(status, 400, body)
+        assert.match(error.issues[0].message, message, body)
+      }
       // Not JSON at all, and a type of body the API does not take.
       const notJson = yield* post(server, `{"agent": "classify", "tasks": [`)
       assert.strictEqual(notJson.status, 400)
