@@ -700,7 +700,11 @@ export const make = <R>(
       if (run !== undefined) return run.log.read(after)
       const info = yield* lookup(id)
       const stored = yield* store.results(id, 0)
-      return Stream.fromIterable(replay(info, stored).filter((event) => event.id > after))
+      const replayed = replay(info, stored)
+      // A number past the end is the live log's, which had more events (before it was let go, or on the server
+      // before this one): the client gets the run's end again, so that it learns how the run ended.
+      const last = replayed[replayed.length - 1]!
+      return Stream.fromIterable(after > last.id ? [last] : replayed.filter((event) => event.id > after))
     })
 
     const sse = Effect.fn("Runs.sse")(function*(

@@ -266,7 +266,9 @@ export class RunsGroup extends HttpApiGroup.make("runs")
           "`event` (its `_tag`) and its JSON as `data` (a task's events without `_tag` and `runId`; a task's end " +
           "with its result line without `id`, `status` and, when its `TaskStarted` named it, `agent`, plus " +
           "`startedAt` and `slot`). " +
-          "`Last-Event-ID` resumes after that event. A comment is sent every few seconds to keep the connection open. The stream ends when the run ends. A run of a server " +
+          "`Last-Event-ID` resumes after that event (one past the end of the run's log gets its `RunFinished` " +
+          "again once it has ended). A comment is sent every few seconds to keep the connection open. The stream " +
+          "ends when the run ends. A run of a server " +
           "before a restart (`serve --journal`) replays its start, each result it recorded in the order they were " +
           "recorded, and its end, then the stream ends."
       )

@@ -413,6 +413,30 @@ describe("RunsServer", () => {
       assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 4), events.slice(4))
     }))
 
+  it.scopedLive("a Last-Event-ID past the end of an ended run's log gets its RunFinished again, not nothing", () =>
+    Effect.gen(function*() {
+      // A client that followed the run live has the live log's numbers (14 events for 4 tasks); the log rebuilt
+      // from the results (after it was let go, or by a server started again on a journal) has 6. Resuming after
+      // event 13, with nothing sent, it would never learn that the run ended, and the dashboard would reconnect
+      // every second for ever.
+      const server = yield* Server.start({ runs: { keepEventLogs: 0 } })
+      const info = yield* server.client.runs.start({ payload: { agent: "classify", tasks: docs(4) }, urlParams: {} })
+      const live = yield* Server.allEvents(server, info.id)
+      assert.strictEqual(live.length, 14)
+      yield* Server.finished(server, info.id)
+      const resumed = yield* Server.allEvents(server, info.id, 13)
+      assert.deepStrictEqual(resumed.map((event) => [event.id, event.event]), [[6, "RunFinished"]])
+      assert.strictEqual(resumed[0]!.data.summary.succeeded, 4)
+      // At its end, nothing more.
+      assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 6), [])
+      // The same for a log still kept: a number it never gave gets its end.
+      const kept = yield* Server.start()
+      const run = yield* kept.client.runs.start({ payload: { agent: "classify", tasks: docs(2) }, urlParams: {} })
+      yield* Server.finished(kept, run.id)
+      const end = yield* Server.allEvents(kept, run.id, 1_000)
+      assert.deepStrictEqual(end.map((event) => [event.id, event.event]), [[8, "RunFinished"]])
+    }))
+
   it.scopedLive("an event stream sends a keep-alive comment while nothing happens", () =>
     Effect.gen(function*() {
       const { registered } = yield* sleepy()
