@@ -109,7 +109,13 @@ const decodeTimeout = (input: Duration.DurationInput | undefined) => {
  *
  * @internal
  */
-export const timeoutError = (task: Task<unknown>): string | undefined => (task as TaskImpl<unknown>).timeoutError
+export const timeoutError = (task: Task<unknown>): string | undefined =>
+  task instanceof TaskImpl
+    ? task.timeoutError
+    // An object not made here (from JavaScript): its timeout was never checked.
+    : task.timeout === undefined || Duration.isDuration(task.timeout) && Duration.toMillis(task.timeout) > 0
+    ? undefined
+    : decodeTimeout(task.timeout).error
 
 /**
  * Creates one task per input. Ids default to the input's position (`"0"`, `"1"`, ...); an id function's value that

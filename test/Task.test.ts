@@ -44,6 +44,23 @@ describe("Task", () => {
       assert.isTrue(tasks.every((task) => task.timeout === undefined && Task.timeoutError(task) !== undefined))
     })
 
+    it.effect("a task object not made here (from JavaScript) whose timeout is not a duration fails on its own", () =>
+      Effect.gen(function*() {
+        // Its timeout was never checked: "soon" died the whole run in Duration.toMillis, and 0 timed it out at once.
+        const tasks = [
+          { id: "a", input: "x", timeout: "soon", labels: {} },
+          { id: "b", input: "y", timeout: 0, labels: {} },
+          { id: "c", input: "z", timeout: "1 hour", labels: {} }
+        ] as unknown as ReadonlyArray<Task.Task<string>>
+        const agent = yield* TestAgent.succeed("upper", (s: string) => s.toUpperCase())
+        const report = yield* Executor.run(tasks, agent.factory)
+        assert.deepStrictEqual(
+          report.results.map((r) => r._tag === "Failed" ? (r.error as any).option : r._tag),
+          ["timeout", "timeout", "Succeeded"]
+        )
+        assert.strictEqual((yield* agent.stats).builds, 1)
+      }).pipe(Effect.provide(Executor.layer())))
+
     it("keeps the labels it is given", () => {
       const task = Task.make({ id: "a", input: 0, labels: { lang: "en", source: "web" } })
       assert.deepStrictEqual(task.labels, { lang: "en", source: "web" })
