@@ -189,7 +189,8 @@ export const make = (options?: { readonly capacity?: number | undefined }): Effe
  * A run's task events reach the hub a turn of the event loop at a time, in the order they happened, so that a
  * subscriber is woken once for the tasks that start or end together rather than once for each event. A run's
  * `RunStarted` goes out at once, its `RunFinished` after all its other events and before its report is returned
- * (or its stream of results ends).
+ * (or its stream of results ends); a run that is interrupted, or whose stream of results is ended early, publishes
+ * its `RunFinished` too, with the summary of what ended by then.
  *
  * **Example** (Following runs live)
  *
