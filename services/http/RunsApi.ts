@@ -27,6 +27,19 @@ import * as Runs from "./Runs.js"
 // =============================================================================
 
 /**
+ * The request has no bearer token, or not the server's: `401`, with what was wrong and what the endpoint needs (never
+ * the token, the server's or the one sent).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-parallel-agents/RunsApi/Unauthorized")(
+  "Unauthorized",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401, description: "No bearer token, or not the server's" })
+) {}
+
+/**
  * The bearer token every endpoint but the dashboard page and the docs needs: `Authorization: Bearer <token>`. A
  * request without it, or with another, gets `401` and starts nothing.
  *
@@ -36,7 +49,7 @@ import * as Runs from "./Runs.js"
 export class Authorization extends HttpApiMiddleware.Tag<Authorization>()(
   "effect-parallel-agents/RunsApi/Authorization",
   {
-    failure: HttpApiError.Unauthorized,
+    failure: Unauthorized,
     security: {
       bearer: HttpApiSecurity.bearer.pipe(
         HttpApiSecurity.annotate(

@@ -145,10 +145,15 @@ export const layerAuthorization: Layer.Layer<RunsApi.Authorization, never, Acces
   RunsApi.Authorization,
   Effect.map(AccessToken, ({ token }) =>
     RunsApi.Authorization.of({
-      bearer: (given) =>
-        sameToken(Redacted.value(given), Redacted.value(token))
-          ? Effect.void
-          : Effect.fail(new HttpApiError.Unauthorized())
+      bearer: (given) => {
+        const value = Redacted.value(given)
+        return sameToken(value, Redacted.value(token)) ? Effect.void : Effect.fail(
+          new RunsApi.Unauthorized({
+            message: `${value === "" ? "no bearer token" : "the token was refused"}: this endpoint needs the ` +
+              "server's token, as Authorization: Bearer <token>"
+          })
+        )
+      }
     }))
 )
 
