@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Executor from "../src/Executor.js"
 import * as RunEvent from "../src/RunEvent.js"
@@ -138,6 +138,23 @@ describe("RunEvent", () => {
         interrupted: 4
       })
     }).pipe(withEvents))
+
+  it.effect("a hub's capacity that is not a whole number from 1 to 1,000,000 is a RunOptionsError naming it", () =>
+    Effect.gen(function*() {
+      // PubSub died on these (InvalidPubSubCapacityException, "Index out of bounds", "Invalid array length").
+      for (const capacity of [0, -1, Number.NaN, 1.5, Infinity, 1e12]) {
+        const error = yield* Effect.flip(RunEvent.make({ capacity }))
+        assert.strictEqual(error._tag, "RunOptionsError")
+        assert.strictEqual(error.option, "capacity")
+        assert.include(error.description, `expected a whole number from 1 to 1,000,000, got ${capacity}`)
+        const exit = yield* Effect.exit(Layer.build(RunEvent.layer({ capacity })).pipe(Effect.scoped))
+        assert.isTrue(
+          Exit.isFailure(exit) && Cause.isFailType(exit.cause) && exit.cause.error._tag === "RunOptionsError"
+        )
+      }
+      const hub = yield* RunEvent.make({ capacity: 1 })
+      assert.isDefined(RunEvent.pubsubOf(hub))
+    }))
 
   it.scoped("runs at once on one hub: each run's events in order", () =>
     Effect.gen(function*() {

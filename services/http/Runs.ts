@@ -588,7 +588,7 @@ export const make = <R>(
 
     const runOf = (run: Live, agent: RegisteredAgent<R>, request: StartOptions) =>
       Effect.gen(function*() {
-        const hub = yield* RunEvent.make({ capacity: hubCapacity })
+        const hub = yield* Effect.orDie(RunEvent.make({ capacity: hubCapacity })) // A capacity in range.
         const subscription = yield* hub.subscribe
         const recorder = yield* Effect.forkScoped(record(run, subscription))
         yield* Effect.addFinalizer((exit) => finish(run, exit, recorder, subscription))
