@@ -1,4 +1,5 @@
 import { HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import {
   Chunk,
@@ -21,6 +22,7 @@ import * as Runs from "../../../services/http/Runs.js"
 import * as RunsServer from "../../../services/http/RunsServer.js"
 import * as RunStore from "../../../services/http/RunStore.js"
 import * as TestAgent from "../../../services/testing/TestAgent.js"
+import * as Executor from "../../../src/Executor.js"
 import * as TaskFile from "../../../src/TaskFile.js"
 import * as Server from "./server.js"
 
@@ -237,6 +239,31 @@ describe("RunsServer", () => {
       assert.strictEqual(csv.status, 400)
       assert.include(csv.body.message, "application/x-ndjson")
       assert.deepStrictEqual(yield* server.client.runs.list(), [])
+    }))
+
+  it.effect("options out of range fail the server's layer with a RunOptionsError naming them", () =>
+    Effect.gen(function*() {
+      // A keep-alive that is not a duration threw when the layer was made; a body limit of 0, -1 or NaN refused
+      // every run with 413.
+      const cases: ReadonlyArray<readonly [RunsServer.Options, string]> = [
+        [{ keepAlive: "soon" as Duration.DurationInput }, "keepAlive"],
+        [{ keepAlive: -1 }, "keepAlive"],
+        [{ maxBodySize: 0 }, "maxBodySize"],
+        [{ maxBodySize: -1 }, "maxBodySize"],
+        [{ maxBodySize: Number.NaN }, "maxBodySize"],
+        [{ maxBodySize: 1.5 }, "maxBodySize"]
+      ]
+      for (const [options, option] of cases) {
+        const layer = RunsServer.layerServer(options).pipe(
+          Layer.provide(Runs.layer<never>({ agents: [] })),
+          Layer.provide(Layer.mergeAll(Executor.layer(), RunStore.layerMemory())),
+          Layer.provide(RunsServer.layerAccessToken(Server.token)),
+          Layer.provide(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" }))
+        )
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
+        assert.strictEqual(error._tag, "RunOptionsError", JSON.stringify(options))
+        assert.strictEqual((error as { readonly option: string }).option, option)
+      }
     }))
 
   it.scopedLive("an unknown agent is 404 and names the known ones", () =>
