@@ -241,7 +241,7 @@ describe("RunsServer", () => {
       assert.deepStrictEqual(yield* server.client.runs.list(), [])
     }))
 
-  it.effect("options out of range fail the server's layer with a RunOptionsError naming them", () =>
+  it.effect("options out of range fail the server's and the runs service's layers with a RunOptionsError", () =>
     Effect.gen(function*() {
       // A keep-alive that is not a duration threw when the layer was made; a body limit of 0, -1 or NaN refused
       // every run with 413.
@@ -259,6 +259,22 @@ describe("RunsServer", () => {
           Layer.provide(Layer.mergeAll(Executor.layer(), RunStore.layerMemory())),
           Layer.provide(RunsServer.layerAccessToken(Server.token)),
           Layer.provide(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" }))
+        )
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
+        assert.strictEqual(error._tag, "RunOptionsError", JSON.stringify(options))
+        assert.strictEqual((error as { readonly option: string }).option, option)
+      }
+      // And the runs service's: a NaN concurrency limit made every run's record unsendable (500s).
+      const runsCases: ReadonlyArray<readonly [Omit<Runs.Options<never>, "agents">, string]> = [
+        [{ maxConcurrency: Number.NaN }, "maxConcurrency"],
+        [{ maxConcurrency: 0 }, "maxConcurrency"],
+        [{ maxConcurrency: 2.5 }, "maxConcurrency"],
+        [{ keepEventLogs: Number.NaN }, "keepEventLogs"],
+        [{ keepEventLogs: -1 }, "keepEventLogs"]
+      ]
+      for (const [options, option] of runsCases) {
+        const layer = Runs.layer<never>({ agents: [], ...options }).pipe(
+          Layer.provide(Layer.mergeAll(Executor.layer(), RunStore.layerMemory()))
         )
         const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
         assert.strictEqual(error._tag, "RunOptionsError", JSON.stringify(options))
