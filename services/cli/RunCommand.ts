@@ -294,12 +294,24 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const opened = journaling
     ? Option.some(yield* Journal.open({ command: "run", file: options.journal, create: Option.isNone(options.resume) }))
     : Option.none()
-  if (Option.isSome(opened) && Option.isSome(options.resume)) {
+  if (Option.isSome(opened)) {
     const journal = opened.value.journal
     const info = yield* journal.run(runId).pipe(
       Effect.catchAll((error) => usage(`cannot read the journal ${opened.value.shown}: ${error.message}`))
     )
-    if (Option.isNone(info)) {
+    // A new run under the id of one the journal holds would replay that run's results into this one, whatever its
+    // agent: only --resume continues a run.
+    if (Option.isNone(options.resume) && Option.isSome(info)) {
+      const agent = Predicate.hasProperty(info.value.options, "agent") && typeof info.value.options.agent === "string"
+        ? info.value.options.agent
+        : info.value.agent
+      return yield* usage(
+        `the journal ${opened.value.shown} already holds a run ${JSON.stringify(runId)}${
+          agent === undefined ? "" : ` (agent ${agent})`
+        }: resume it with --resume ${runId}, or give another --run-id`
+      )
+    }
+    if (Option.isSome(options.resume) && Option.isNone(info)) {
       const runs = yield* Effect.orElseSucceed(journal.runs, () => [])
       return yield* usage(
         `the journal ${opened.value.shown} holds no run ${JSON.stringify(runId)}` + (runs.length === 0
@@ -307,16 +319,17 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           : `; its latest runs: ${runs.slice(0, 5).map((run) => run.runId).join(", ")} (parallel-agents runs)`)
       )
     }
-    const recorded = info.value.options
+    const recorded = Option.isSome(info) ? info.value.options : undefined
     const ranAgent = Predicate.hasProperty(recorded, "agent") && typeof recorded.agent === "string"
       ? recorded.agent
       : undefined
+    const startedAgent = Option.isSome(info) ? info.value.agent : undefined
     if (
       (ranAgent !== undefined && ranAgent !== entry.name) ||
-      (info.value.agent !== undefined && info.value.agent !== entry.agent.name)
+      (startedAgent !== undefined && startedAgent !== entry.agent.name)
     ) {
       return yield* usage(
-        `run ${runId} ran the agent ${JSON.stringify(ranAgent ?? info.value.agent)}, not ${
+        `run ${runId} ran the agent ${JSON.stringify(ranAgent ?? startedAgent)}, not ${
           JSON.stringify(entry.name)
         }: resume it with the same --agent`
       )

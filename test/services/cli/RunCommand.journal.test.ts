@@ -100,6 +100,35 @@ describe("RunCommand with a journal", () => {
       assert.match(second.stderr, /line 4: failed: .*journal holds a result for another input/)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a new run under the id of a run the journal holds is refused: nothing replayed into it", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(4))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal, "--run-id", "nightly"],
+        env
+      )
+      assert.strictEqual(first.code, 0, first.stderr)
+      const before = fs.readFileSync(output, "utf8")
+      // Another agent under the same id would get the classifier's labels as its summaries; the same agent would
+      // get last night's results without asking for them. Either way: a usage error, and nothing touched.
+      for (const agent of ["summarize", "classify"]) {
+        const again = yield* runCli(
+          ["run", "-i", file, "-a", agent, "-o", output, "--journal", journal, "--run-id", "nightly"],
+          env
+        )
+        assert.strictEqual(again.code, Cli.ExitCode.Usage, again.stderr)
+        assert.match(
+          again.stderr,
+          /the journal .*journal\.db already holds a run "nightly" \(agent classify\): resume it with --resume nightly, or give another --run-id/
+        )
+        assert.strictEqual(fs.readFileSync(output, "utf8"), before)
+      }
+      const listed = yield* runCli(["runs", "--journal", journal, "--json"])
+      assert.strictEqual(JSON.parse(listed.stdout).starts, 1)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("misuse is a usage error that says what was wrong, before anything is written", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(3))
