@@ -2,6 +2,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import * as Cli from "../../../services/cli/Cli.js"
 import * as Text from "../../../services/cli/internal/text.js"
 import type * as Summary from "../../../services/cli/Summary.js"
@@ -225,6 +226,43 @@ describe("RunCommand: settings", () => {
           assert.notInclude(stderr + stdout, "secret")
         }
       }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a malformed OPENAI_BASE_URL is a configuration error naming it, not a failure of every task", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput([`{"text": "a"}`])
+      const output = `${directory}/results.jsonl`
+      const cases: ReadonlyArray<readonly [string, RegExp]> = [
+        // The scheme left out: the most common slip, which sent every request nowhere (a transport error, retried).
+        ["localhost:11434/v1", /an http:\/\/ or https:\/\/ URL.*starts with "localhost:"/],
+        ["not a url", /OPENAI_BASE_URL.*is not a URL/],
+        ["ftp://127.0.0.1/v1", /an http:\/\/ or https:\/\/ URL.*starts with "ftp:"/],
+        // A query or fragment: the request's path went after it (`/v1?api-version=1/chat/completions`), and the
+        // query, a key in it included, was quoted by every error.
+        ["http://127.0.0.1:9/v1?api-key=secret-in-query", /OPENAI_BASE_URL.*query/],
+        ["http://user:secret@127.0.0.1:9/v1#secret", /OPENAI_BASE_URL.*fragment/]
+      ]
+      for (const [url, message] of cases) {
+        for (const model of ["openai:gpt-4o-mini", "compat:llama3"]) {
+          const { code, stderr, stdout } = yield* runCli(["run", "-i", file, "-a", "classify", "-o", output], {
+            AGENT_MODEL: model,
+            OPENAI_API_KEY: "sk-key",
+            OPENAI_BASE_URL: url
+          })
+          assert.strictEqual(code, Cli.ExitCode.Usage, `${model} ${url}: ${stderr}`)
+          assert.include(stderr, "parallel-agents: configuration:")
+          assert.match(stderr, message)
+          assert.notInclude(stderr + stdout, "secret")
+          assert.isFalse(fs.existsSync(output))
+        }
+      }
+      // The offline model uses no URL: a stale OPENAI_BASE_URL does not stop it.
+      const offline = yield* runCli(["run", "-i", file, "-a", "classify"], {
+        AGENT_MODEL: "offline",
+        OPENAI_BASE_URL: "localhost:11434/v1",
+        AGENT_OFFLINE_LATENCY: "1 millis"
+      })
+      assert.strictEqual(offline.code, Cli.ExitCode.Success, offline.stderr)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("--deadline bounds the whole run: running tasks time out, those read ahead are interrupted", () =>
