@@ -26,9 +26,16 @@ describe("ServeCommand", () => {
       const port = yield* takenPort
       const taken = yield* runCli(["serve", "--port", String(port)])
       assert.strictEqual(taken.code, 2)
-      assert.include(taken.stderr, `parallel-agents: cannot listen on 127.0.0.1:${port}`)
+      // Why: the server's error had no message of its own (it read "cannot listen on 127.0.0.1:N: ").
+      assert.match(taken.stderr, new RegExp(`^parallel-agents: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`))
       const bad = yield* runCli(["serve", "--port", "70000"])
       assert.strictEqual(bad.code, 2)
+      assert.include(bad.stderr, "--port: expected 0 to 65535, got 70000")
+      // A host is escaped like everything else the terminal gets.
+      const host = yield* runCli(["serve", "--host", "\u001b[2J", "--port", "0"])
+      assert.strictEqual(host.code, 2)
+      assert.notInclude(host.stderr, "\u001b")
+      assert.include(host.stderr, "cannot listen on \\x1b[2J:0: ")
       const body = yield* runCli(["serve", "--port", "0"], { AGENT_HTTP_MAX_BODY: "-1" })
       assert.strictEqual(body.code, 2)
       assert.include(body.stderr, "configuration")
