@@ -366,7 +366,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const skipped = new Skipped()
 
   // The total, counted while the run goes; the run's events, for what is in flight; the progress line.
-  yield* Effect.forkScoped(
+  const counter = yield* Effect.forkScoped(
     TaskFile.countTasks(fs.stream(input)).pipe(
       Effect.flatMap((total) =>
         Effect.sync(() => {
@@ -505,6 +505,13 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           `parallel-agents: ${Text.escape(error instanceof Error ? error.message : String(error))}\n`
         )
       }
+      // A run cut short (a deadline, Ctrl-C) may end before the count of its lines does: it says how many have no
+      // result, so the count gets a moment to finish.
+      if (tally.total === undefined && !tally.inputDone) {
+        yield* Effect.ignore(Effect.timeout(Fiber.await(counter), stopGrace))
+      }
+      // The deadline ended the run before the whole file was read: lines have no result.
+      const cutShort = !interrupted && Option.isSome(options.deadline) && !tally.inputDone
       let reportWritten = false
       if (collected !== undefined && Option.isSome(reportFile) && Option.isSome(reportTarget)) {
         collected.sort((a, b) => a.index - b.index)
@@ -524,7 +531,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         // The run was cut short by Ctrl-C, or by its deadline before it read the whole file.
         const stopped = interrupted
           ? { reason: "Ctrl-C", notRead }
-          : Option.isSome(options.deadline) && !tally.inputDone
+          : cutShort
           ? { reason: "its deadline", notRead }
           : undefined
         const html = RunReportHtml.toHtml(report, {
@@ -551,7 +558,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         ? internal.ExitCode.Usage
         : interrupted
         ? internal.ExitCode.Interrupted
-        : failure !== undefined || tally.done !== tally.succeeded
+        : failure !== undefined || tally.done !== tally.succeeded || cutShort
         ? internal.ExitCode.TasksFailed
         : internal.ExitCode.Success
       const summary: Summary.Summary = {

@@ -285,6 +285,26 @@ describe("RunCommand: settings", () => {
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
+describe("RunCommand: a deadline that ends the run early", () => {
+  it.scopedLive("a deadline that passes before a line is read is a run that did not succeed, counted in lines", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput(Array.from({ length: 2000 }, (_, i) => `{"text": "document ${i}"}`))
+      // Before, a deadline that ended the run before its first task exited 0 (every task succeeded: there were
+      // none) and the summary did not say how many lines had no result.
+      for (let round = 0; round < 3; round++) {
+        const { code, stderr, stdout } = yield* runCli(
+          ["run", "-i", file, "-a", "classify", "--deadline", "1ms", "--json"],
+          { AGENT_OFFLINE_LATENCY: "1 minute" }
+        )
+        const summary = JSON.parse(stdout.trimEnd().split("\n").at(-1)!) as Summary.Summary
+        assert.strictEqual(code, Cli.ExitCode.TasksFailed, stderr)
+        assert.strictEqual(summary.exitCode, Cli.ExitCode.TasksFailed)
+        assert.strictEqual(summary.linesTotal, 2000)
+        assert.isBelow(summary.linesDone, 2000)
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
 describe("RunCommand: hostile input", () => {
   it.scopedLive("ids, bytes and messages are escaped on stderr and exact in the results; no forged `line N:`", () =>
     Effect.gen(function*() {
