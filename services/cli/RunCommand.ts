@@ -296,6 +296,9 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     : Option.none()
   if (Option.isSome(opened)) {
     const journal = opened.value.journal
+    // Held until the command ends, and taken before the run is looked up or the results file is touched: a second
+    // process on the same run stops here, with the first one's results file as it is.
+    yield* Journal.lockRun(opened.value, { command: "run", runId })
     const info = yield* journal.run(runId).pipe(
       Effect.catchAll((error) => usage(`cannot read the journal ${opened.value.shown}: ${error.message}`))
     )

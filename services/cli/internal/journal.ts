@@ -78,5 +78,40 @@ export const open = Effect.fnUntraced(function*(options: {
   const context = yield* Layer.build(SqlRunJournal.layerSqlite({ filename: file })).pipe(
     Effect.catchAll((error) => usage(options.command, `cannot open the journal ${shown}: ${error.message}`))
   )
-  return { journal: Context.get(context, RunJournal.RunJournal), file, shown }
+  return { journal: Context.get(context, RunJournal.RunJournal), file, shown, store: SqlRunJournal }
+})
+
+/**
+ * Holds the lock of a run of the journal for the scope, so that two processes never run one run at once: both would
+ * call the agents of the tasks left (paying twice) and write one results file over the other. The lock is a SQLite
+ * file's own lock (`SqlRunJournal.lockSqlite`), in a folder beside the journal (`.journal.db.locks/<run-id>`): the
+ * operating system releases it with the process, so a run killed with `kill -9` can be resumed at once. A run held
+ * by another process is a usage error.
+ *
+ * @internal
+ */
+export const lockRun = Effect.fnUntraced(function*(
+  opened: Effect.Effect.Success<ReturnType<typeof open>>,
+  options: { readonly command: string; readonly runId: string }
+) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const folder = path.join(path.dirname(opened.file), `.${path.basename(opened.file)}.locks`)
+  yield* fs.makeDirectory(folder, { recursive: true }).pipe(
+    Effect.catchAll((error) =>
+      usage(options.command, `cannot create the folder of the journal's locks ${folder}: ${error.message}`)
+    )
+  )
+  // A file name from any run id: letters, digits, '_' and '-' as they are, anything else (a '.', a '/') by its code.
+  const name = options.runId.replace(/[^A-Za-z0-9_-]/g, (char) => `.${char.codePointAt(0)!.toString(16)}.`)
+  const held = yield* opened.store.lockSqlite(path.join(folder, `${name}.lock`)).pipe(
+    Effect.catchAll((error) => usage(options.command, `cannot lock run ${options.runId}: ${error.message}`))
+  )
+  if (Option.isNone(held)) {
+    return yield* usage(
+      options.command,
+      `run ${options.runId} is going on in another process (it holds the run's lock in ${opened.shown}): let it ` +
+        `end, or stop it, before you run it again`
+    )
+  }
 })
