@@ -54,14 +54,17 @@ const identity = (fs: FileSystem.FileSystem, file: string) =>
 interface Named {
   readonly flag: string
   readonly file: string
+  /** What the file is to the flag, when it is not the file the flag names: `, the journal's own`. */
+  readonly note: string
   readonly real: string
   readonly identity: Option.Option<string>
 }
 
-const named = (fs: FileSystem.FileSystem, path: Path.Path, flag: string, file: string) =>
+const named = (fs: FileSystem.FileSystem, path: Path.Path, flag: string, file: string, note = "") =>
   Effect.all({
     flag: Effect.succeed(flag),
     file: Effect.succeed(file),
+    note: Effect.succeed(note),
     real: resolveLinks(fs, path, file),
     identity: identity(fs, file)
   })
@@ -91,12 +94,16 @@ export const check = Effect.fnUntraced(function*(options: {
   if (Option.isSome(options.report)) files.push(yield* named(fs, path, "--report", options.report.value))
   if (options.journal !== undefined && Option.isSome(options.journal)) {
     files.push(yield* named(fs, path, "--journal", options.journal.value))
+    // SQLite's side files are the journal too: results written over its WAL lose what it recorded.
+    for (const side of ["-wal", "-shm", "-journal"]) {
+      files.push(yield* named(fs, path, "--journal", options.journal.value + side, ", the journal's own"))
+    }
   }
   for (const [i, a] of files.entries()) {
     for (const b of files.slice(i + 1)) {
-      if (same(a, b)) {
+      if (a.flag !== b.flag && same(a, b)) {
         return yield* new FileError({
-          message: `${a.flag} and ${b.flag} name the same file (${options.show(b.file)}): ${
+          message: `${a.flag} and ${b.flag} name the same file (${options.show(b.file)}${b.note}): ${
             a.flag === "--input" ? "it would be overwritten before it is read" : "one would overwrite the other"
           }. Give another ${b.flag}.`
         })

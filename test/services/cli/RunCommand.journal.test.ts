@@ -155,6 +155,17 @@ describe("RunCommand with a journal", () => {
         /--output and --journal name the same file/
       )
       yield* usage(["run", "-i", file, "-a", "classify", "--journal", file], /--input and --journal name the same file/)
+      // The journal's side files are the journal too: results written over its WAL lost the run it recorded.
+      for (const side of ["-wal", "-shm", "-journal"]) {
+        yield* usage(
+          ["run", "-i", file, "-a", "classify", "-o", `${journal}${side}`, "--journal", journal],
+          new RegExp(`--output and --journal name the same file \\(.*journal\\.db${side}, the journal's own\\)`)
+        )
+        yield* usage(
+          ["run", "-i", file, "-a", "classify", "--report", `${journal}${side}`, "--journal", journal],
+          /--report and --journal name the same file/
+        )
+      }
       yield* usage(
         ["run", "-i", file, "-a", "classify", "--journal", journal, "--cluster"],
         /--journal and --resume record a run of this process; on the cluster, its runners keep each task's result/
