@@ -146,6 +146,15 @@ describe("RunCommand with a journal", () => {
       )
       assert.isFalse(fs.existsSync(journal))
       yield* usage(["runs", "--journal", journal], /^parallel-agents runs: no journal at /)
+      // An empty file (a results file of no lines, say) is not a journal: listing it, or resuming from it, made it one.
+      const empty = path.join(directory, "empty.jsonl")
+      fs.writeFileSync(empty, "")
+      yield* usage(["runs", "--journal", empty], /^parallel-agents runs: .*empty\.jsonl is empty: it is not a journal/)
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--resume", "abc", "--journal", empty],
+        /^parallel-agents run: .*empty\.jsonl is empty: it is not a journal/
+      )
+      assert.strictEqual(fs.statSync(empty).size, 0)
       yield* usage(
         ["run", "-i", file, "-a", "classify", "--retry-failed", "--journal", journal],
         /--retry-failed runs again the failures of a run that is resumed: give --resume <run-id>/
