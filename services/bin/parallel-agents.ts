@@ -18,9 +18,10 @@ import * as Text from "../cli/internal/text.js"
 import * as Output from "../cli/Output.js"
 import * as ServeCommand from "../cli/ServeCommand.js"
 
+// A stream whose reader went (see below) is destroyed: nothing more is written to it.
 const write = (stream: NodeJS.WriteStream) => (text: string) =>
   Effect.sync(() => {
-    stream.write(text)
+    if (!stream.destroyed) stream.write(text)
   })
 
 const interactive = process.stderr.isTTY === true
@@ -36,12 +37,18 @@ const output = Output.layer({
 // escaped (a task id or a server's message cannot drive the terminal); on a terminal, over the progress bar, which
 // the next tick draws again. stdout carries results only.
 const logger = Logger.map(Logger.logfmtLogger, (line) => {
+  if (process.stderr.destroyed) return
   process.stderr.write(`${interactive ? Progress.clearLine : ""}${Text.escape(line)}\n`)
 })
 
 // A reader that stops early (`| head`) closes stdout: the results have nowhere to go, so the run ends there,
 // quietly, as a process killed by SIGPIPE would.
 process.stdout.on("error", () => process.exit(Cli.ExitCode.TasksFailed))
+// stderr carries only what people read (progress, messages, the summary): a reader of it that goes early
+// (`2>&1 | head`, a log collector that dies) takes those with it, not the run, whose results go on to their file. An
+// error left unhandled here killed the process at its next progress line, with its results file replaced by an
+// empty one.
+process.stderr.on("error", () => {})
 
 // The first Ctrl-C interrupts the run (NodeRuntime.runMain's handler); the second exits at once. Under npm or tsx, one
 // Ctrl-C may reach the process twice (from the terminal, and relayed by its parent) within a few milliseconds: a

@@ -283,6 +283,30 @@ describe("parallel-agents (a process): files", () => {
   )
 
   it.scopedLive(
+    "stderr closed early (2>&1 | head): the run goes on to its end, every result written, exit 0",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const input = path.join(directory, "tasks.jsonl")
+        yield* writeLines(input, documents(100))
+        // stderr is a pipe whose reader goes after 10 bytes; the command's own exit code is kept in a file. Before,
+        // the first write after that (a progress line) killed the process with an error nobody saw: exit 1, and a
+        // results file replaced by an empty one.
+        yield* run(
+          ["run", "-i", input, "-a", "classify", "-c", "4", "-o", "results.jsonl", "--progress-interval", "10ms"],
+          {
+            directory,
+            env: { AGENT_OFFLINE_LATENCY: "20 millis" },
+            wrap: ["sh", "-c", `{ "$@"; echo $? > exit-code; } 2>&1 >/dev/null | head -c 10 >/dev/null`, "sh"]
+          }
+        )
+        assert.strictEqual(fs.readFileSync(path.join(directory, "exit-code"), "utf8"), "0\n")
+        assert.strictEqual(readLines(path.join(directory, "results.jsonl")).length, 100)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
+  it.scopedLive(
     "a report whose writing fails half-way leaves the previous one whole, and the run says so: exit 1",
     () =>
       Effect.gen(function*() {
