@@ -56,12 +56,13 @@ export const open = Effect.fnUntraced(function*(options: {
       `no journal at ${shown}: there is nothing to resume or list there (a run records one with --journal ${shown})`
     )
   }
+  const info = exists ? yield* Effect.option(fs.stat(file)) : Option.none()
+  if (Option.isSome(info) && info.value.type === "Directory") {
+    return yield* usage(options.command, `${shown} is a folder, not a journal: give a file, such as ${shown}/runs.db`)
+  }
   // Listing or resuming reads a journal: an empty file there (a results file of no lines, say) would be made one.
-  if (exists && !options.create) {
-    const info = yield* Effect.option(fs.stat(file))
-    if (Option.isSome(info) && info.value.type === "File" && info.value.size === BigInt(0)) {
-      return yield* usage(options.command, `${shown} is empty: it is not a journal (a run records one with --journal)`)
-    }
+  if (!options.create && Option.isSome(info) && info.value.type === "File" && info.value.size === BigInt(0)) {
+    return yield* usage(options.command, `${shown} is empty: it is not a journal (a run records one with --journal)`)
   }
   if (!exists) {
     yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(

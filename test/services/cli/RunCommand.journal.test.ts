@@ -155,6 +155,15 @@ describe("RunCommand with a journal", () => {
         /^parallel-agents run: .*empty\.jsonl is empty: it is not a journal/
       )
       assert.strictEqual(fs.statSync(empty).size, 0)
+      // A folder: said so, rather than the driver's "ConnectionFailed(... 14)".
+      yield* usage(
+        ["runs", "--journal", directory],
+        /^parallel-agents runs: .* is a folder, not a journal: give a file/
+      )
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--journal", directory],
+        /^parallel-agents run: .* is a folder, not a journal: give a file/
+      )
       yield* usage(
         ["run", "-i", file, "-a", "classify", "--retry-failed", "--journal", journal],
         /--retry-failed runs again the failures of a run that is resumed: give --resume <run-id>/
