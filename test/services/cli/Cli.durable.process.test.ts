@@ -97,13 +97,14 @@ describe("parallel-agents (a process): durable runs", () => {
           numbered(200)
         )
         const results = path.join(directory, "results.jsonl")
-        const args = ["run", "-i", "tasks.jsonl", "-a", "classify", "-c", "4", "--journal", "runs.db"]
-        const first = yield* start([...args, "-o", "results.jsonl", "--run-id", "shared"], {
+        const args = ["run", "-i", "tasks.jsonl", "-a", "classify", "--journal", "runs.db"]
+        // 100 s of work for the first process: it is still running while the others start (2 to 20 s each).
+        const first = yield* start([...args, "-c", "2", "-o", "results.jsonl", "--run-id", "shared"], {
           directory,
-          env: { AGENT_OFFLINE_LATENCY: "200 millis" }
+          env: { AGENT_OFFLINE_LATENCY: "1 second" }
         })
         yield* Effect.gen(function*() {
-          yield* untilLines(results, 8)
+          yield* untilLines(results, 4)
           // Before, both ran: the tasks left were called twice, and both wrote results.jsonl, one over the other.
           for (
             const second of [
@@ -121,7 +122,7 @@ describe("parallel-agents (a process): durable runs", () => {
           }
           // The first run goes on, unharmed; killed, it leaves its lock to the next process at once.
           const before = readLines(results).length
-          yield* untilLines(results, before + 4)
+          yield* untilLines(results, before + 2)
           yield* first.process.kill("SIGKILL")
           yield* first.output
         }).pipe(Effect.timeout("120 seconds"), Effect.onExit(() => Effect.ignore(first.process.kill("SIGKILL"))))
