@@ -179,8 +179,8 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
     Options.withAlias(names.output.alias),
     Options.withPseudoName("file"),
     Options.withDescription(
-      "Where to write the results, one JSON line per task as it ends (stdout by default). The file is replaced; it " +
-        "may not be the input or the report."
+      "Where to write the results, one JSON line per task as it ends (stdout by default, or with -o -). The file " +
+        "is replaced; it may not be the input or the report."
     ),
     Options.optional
   ),

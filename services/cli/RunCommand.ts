@@ -263,7 +263,8 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     const shown = path.relative(cwd, file)
     return shown.startsWith("..") || path.isAbsolute(shown) ? file : shown
   }
-  const outputFile = Option.map(options.output, (file) => path.resolve(file))
+  // `-o -` is stdout, as for most tools, not a file named `-`.
+  const outputFile = Option.map(Option.filter(options.output, (file) => file !== "-"), (file) => path.resolve(file))
   const reportFile = Option.map(options.report, (file) => path.resolve(file))
   const journaling = Option.isSome(options.journal) || Option.isSome(options.resume)
   if (options.retryFailed && Option.isNone(options.resume)) {

@@ -30,6 +30,20 @@ describe("RunCommand", () => {
       assert.include(stderr, "Results: stdout")
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("-o - is stdout, not a file named -", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput([`{"text": "a"}`, `{"text": "b"}`])
+      const { code, stderr, stdout } = yield* runCli(["run", "-i", file, "-a", "classify", "-o", "-"], {
+        AGENT_OFFLINE_LATENCY: "1 millis"
+      })
+      const created = fs.existsSync("-")
+      if (created) fs.rmSync("-")
+      assert.isFalse(created, "a file named - was written in the working directory")
+      assert.strictEqual(code, Cli.ExitCode.Success, stderr)
+      assert.strictEqual(stdout.trimEnd().split("\n").length, 2)
+      assert.include(stderr, "Results: stdout")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("--json prints the summary as the last line on stdout", () =>
     Effect.gen(function*() {
       const { file } = yield* withInput([`{"text": "a"}`, "not json"])
