@@ -142,8 +142,9 @@ export const config: Config.Config<{
   readonly baseUrl: string | undefined
 }> = Config.all({
   model: Config.string("AGENT_MODEL").pipe(
+    // An empty value is no value, as for the key and the base URL below: `AGENT_MODEL=` in a .env file is offline.
     Config.mapOrFail((raw) =>
-      Either.match(parse(raw), {
+      Either.match(raw.trim() === "" ? parse("offline") : parse(raw), {
         onLeft: (description) => Either.left(ConfigError.InvalidData([], description)),
         onRight: (service) => Either.right(service.spec as Spec)
       })

@@ -153,6 +153,12 @@ describe("AgentModel", () => {
         assert.include(noKey, "OPENAI_API_KEY")
         const noUrl = configError(yield* configured([["AGENT_MODEL", "compat:qwen"], ["OPENAI_BASE_URL", ""]]))
         assert.include(noUrl, "OPENAI_BASE_URL")
+        // So is an empty model: the offline one, as when it is not set (it was a ConfigError).
+        for (const empty of ["", "  "]) {
+          const offline = yield* configured([["AGENT_MODEL", empty], ["OPENAI_API_KEY", ""]])
+          assert(Exit.isSuccess(offline), empty)
+          assert.strictEqual(offline.value.spec, "offline")
+        }
       }))
 
     it.effect("a base URL that is not http(s), or has a query or fragment: a ConfigError that quotes none of it", () =>
