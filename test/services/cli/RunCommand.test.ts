@@ -279,6 +279,24 @@ describe("RunCommand: settings", () => {
       assert.strictEqual(offline.code, Cli.ExitCode.Success, offline.stderr)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("--cluster without a database it can reach says why: DATABASE_URL missing, or the connection's error", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput([`{"text": "a"}`])
+      // Before: `(Missing data at DATABASE_URL: "<redacted>")` and `PgClient: Failed to connect`, saying neither what
+      // was missing nor why the connection failed.
+      const missing = yield* runCli(["run", "-i", file, "-a", "classify", "--cluster"])
+      assert.strictEqual(missing.code, Cli.ExitCode.Usage, missing.stderr)
+      assert.include(missing.stderr, "DATABASE_URL")
+      assert.notInclude(missing.stderr, "<redacted>")
+      assert.match(missing.stderr, /Expected DATABASE_URL to exist/)
+      const refused = yield* runCli(["run", "-i", file, "-a", "classify", "--cluster"], {
+        DATABASE_URL: "postgres://agent:s3cret-pw@127.0.0.1:1/cluster"
+      })
+      assert.strictEqual(refused.code, Cli.ExitCode.Usage, refused.stderr)
+      assert.include(refused.stderr, "ECONNREFUSED")
+      assert.notInclude(refused.stderr, "s3cret")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("--deadline bounds the whole run: running tasks time out, those read ahead are interrupted", () =>
     Effect.gen(function*() {
       const { file } = yield* withInput([`{"text": "a"}`, `{"text": "b"}`, `{"text": "c"}`])
