@@ -339,11 +339,12 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       )
     }
   }
-  const writeResults: (text: string) => Effect.Effect<void, Files.FileError> = yield* Option.match(outputFile, {
-    onNone: () => Effect.succeed(output.stdout),
+  const resultsFile = yield* Option.match(outputFile, {
+    onNone: () => Effect.succeed(undefined),
     onSome: (file) =>
       Files.openResults(file, relative(file)).pipe(Effect.catchTag("FileError", (error) => usage(error.message)))
   })
+  const writeResults: (text: string) => Effect.Effect<void, Files.FileError> = resultsFile?.write ?? output.stdout
 
   const timeout = Option.getOrElse(
     options.timeout,
@@ -509,6 +510,20 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           `parallel-agents: ${Text.escape(error instanceof Error ? error.message : String(error))}\n`
         )
       }
+      // A run that wrote no line replaces the results file all the same (with an empty one), unless it failed: then
+      // the previous results are left as they were.
+      let outputKept = false
+      if (resultsFile !== undefined && !resultsFile.replaced()) {
+        if (failure === undefined) {
+          const replaced = yield* Effect.either(resultsFile.replace)
+          if (replaced._tag === "Left") {
+            failure = "results"
+            yield* output.stderr(`parallel-agents: ${Text.escape(replaced.left.message)}\n`)
+          }
+        } else {
+          outputKept = true
+        }
+      }
       // A run cut short (a deadline, Ctrl-C) may end before the count of its lines does: it says how many have no
       // result, so the count gets a moment to finish.
       if (tally.total === undefined && !tally.inputDone) {
@@ -572,6 +587,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         concurrency,
         input,
         output: Option.getOrNull(outputFile),
+        ...(outputKept ? { outputKept } : {}),
         report: reportWritten ? Option.getOrNull(reportFile) : null,
         interrupted,
         exitCode: code,

@@ -13,7 +13,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 
 /** A file of the run that cannot be used: `message` says which and why. @internal */
 export class FileError extends Data.TaggedError("FileError")<{ readonly message: string }> {}
@@ -175,25 +175,49 @@ export const writeWhole = (target: string, text: string): Effect.Effect<
   })
 
 /**
- * Opens the results file, replacing it, for the scope: `write` writes whole lines, and fails with the path named.
+ * The results file of a run, for the scope. It is checked now (it can be opened for writing: not a folder, not
+ * read-only), without being touched, and replaced when the run writes its first line (`write`), or at its end for a
+ * run of no lines (`replace`): a run that fails before its first line (a journal it cannot read back) leaves the
+ * previous results as they were. Writes are whole lines, and fail with the path named.
  *
  * @internal
  */
+export interface Results {
+  readonly write: (text: string) => Effect.Effect<void, FileError>
+  /** Replaces the file (with an empty one) if no line was written yet. */
+  readonly replace: Effect.Effect<void, FileError>
+  /** Whether the file was replaced yet. */
+  readonly replaced: () => boolean
+}
+
+/** @internal */
 export const openResults = (
   file: string,
   shown: string
-): Effect.Effect<(text: string) => Effect.Effect<void, FileError>, FileError, FileSystem.FileSystem | Scope.Scope> =>
+): Effect.Effect<Results, FileError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const handle = yield* fs.open(file, { flag: "w" }).pipe(
-      Effect.mapError((error) => new FileError({ message: `cannot write the results to ${shown}: ${describe(error)}` }))
-    )
-    return (text: string) =>
-      handle.writeAll(encoder.encode(text)).pipe(
-        Effect.mapError((error) =>
-          new FileError({ message: `cannot write the results to ${shown}: ${describe(error)}` })
-        )
+    const scope = yield* Effect.scope
+    const fail = (error: PlatformError.PlatformError) =>
+      new FileError({ message: `cannot write the results to ${shown}: ${describe(error)}` })
+    // Opened to append, which creates a missing file and truncates nothing: the file can take the results.
+    yield* Effect.scoped(fs.open(file, { flag: "a" })).pipe(Effect.mapError(fail))
+    let handle: FileSystem.File | undefined
+    const open = Effect.suspend(() =>
+      handle !== undefined ? Effect.succeed(handle) : Effect.tap(
+        Scope.extend(fs.open(file, { flag: "w" }), scope),
+        (opened) =>
+          Effect.sync(() => {
+            handle = opened
+          })
       )
+    ).pipe(Effect.mapError(fail))
+    return {
+      write: (text: string) =>
+        Effect.flatMap(open, (handle) => Effect.mapError(handle.writeAll(encoder.encode(text)), fail)),
+      replace: Effect.asVoid(open),
+      replaced: () => handle !== undefined
+    }
   })
 
 // TextEncoder is a global of every runtime the command line runs on; the project's libraries do not declare it.

@@ -1,4 +1,6 @@
+import * as Reactivity from "@effect/experimental/Reactivity"
 import { NodeContext } from "@effect/platform-node"
+import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -127,6 +129,52 @@ describe("RunCommand with a journal", () => {
       }
       const listed = yield* runCli(["runs", "--journal", journal, "--json"])
       assert.strictEqual(JSON.parse(listed.stdout).starts, 1)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a resume that fails before its first line (an entry it cannot read back) leaves the results file as it was", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(5))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal, "--run-id", "r"],
+        env
+      )
+      assert.strictEqual(first.code, 0, first.stderr)
+      const before = fs.readFileSync(output, "utf8")
+      // One entry damaged outside the journal (a disk, an editor): the run cannot read it back.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const sql = yield* LibsqlClient.make({ url: `file:${journal}` })
+        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{not json' WHERE task_id = 'doc-3'`
+      })).pipe(Effect.provide(Reactivity.layer))
+      const resumed = yield* runCli([
+        "run",
+        "-i",
+        file,
+        "-a",
+        "classify",
+        "-o",
+        output,
+        "--resume",
+        "r",
+        "--journal",
+        journal
+      ], env)
+      assert.strictEqual(resumed.code, Cli.ExitCode.TasksFailed, resumed.stderr)
+      assert.match(resumed.stderr, /a stored value could not be read back \(run r, task doc-3\)/)
+      // Before, the results file was replaced first: the run's 5 lines were lost with nothing in their place.
+      assert.strictEqual(fs.readFileSync(output, "utf8"), before)
+      assert.match(resumed.stderr, /Results: .*results\.jsonl, left as it was: the run wrote no line/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a run of no lines still replaces the results file, with an empty one", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput([])
+      const output = path.join(directory, "results.jsonl")
+      fs.writeFileSync(output, "previous\n")
+      const { code, stderr } = yield* runCli(["run", "-i", file, "-a", "classify", "-o", output], env)
+      assert.strictEqual(code, 0, stderr)
+      assert.strictEqual(fs.readFileSync(output, "utf8"), "")
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("misuse is a usage error that says what was wrong, before anything is written", () =>
