@@ -291,6 +291,32 @@ export const check = (args: ReadonlyArray<string>): Option.Option<string> => {
   return Option.none()
 }
 
+/**
+ * Checks the whole-number flags of another subcommand (`serve`, `runner`) as `check` checks those of `run`: a value
+ * that is not written in digits (`--port abc`, which `@effect/cli` reports without the flag's name, or `0x10`, which
+ * it takes) is named with its flag. `flags` maps each flag and alias to its long name.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const checkWholeNumbers = (
+  args: ReadonlyArray<string>,
+  flags: Readonly<Record<string, string>>
+): Option.Option<string> => {
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i]!
+    if (token === "--") break
+    const equals = token.startsWith("--") ? token.indexOf("=") : -1
+    const long = flags[equals < 0 ? token : token.slice(0, equals)]
+    if (long === undefined) continue
+    const value = equals < 0 ? args[i + 1] : token.slice(equals + 1)
+    if (value !== undefined && !/^-?[0-9]+$/.test(value)) {
+      return Option.some(`${long}: expected a whole number, got ${JSON.stringify(value)}`)
+    }
+  }
+  return Option.none()
+}
+
 const isFlag = (token: string) =>
   byToken.has(token.startsWith("--") && token.includes("=") ? token.slice(0, token.indexOf("=")) : token) ||
   token === "--help" || token === "-h"

@@ -31,6 +31,15 @@ describe("ServeCommand", () => {
       const bad = yield* runCli(["serve", "--port", "70000"])
       assert.strictEqual(bad.code, 2)
       assert.include(bad.stderr, "--port: expected 0 to 65535, got 70000")
+      // Not a number: named with its flag (@effect/cli said "'abc' is not a integer"), and 0x1f90 is not 8080.
+      for (const port of ["abc", "0x1f90"]) {
+        const notNumber = yield* runCli(["serve", "-p", port])
+        assert.strictEqual(notNumber.code, 2)
+        assert.include(notNumber.stderr, `parallel-agents serve: --port: expected a whole number, got "${port}"`)
+      }
+      const runner = yield* runCli(["runner", "-c", "many"])
+      assert.strictEqual(runner.code, 2)
+      assert.include(runner.stderr, `parallel-agents runner: --concurrency: expected a whole number, got "many"`)
       // A host is escaped like everything else the terminal gets.
       const host = yield* runCli(["serve", "--host", "\u001b[2J", "--port", "0"])
       assert.strictEqual(host.code, 2)
