@@ -358,7 +358,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       `${Option.isSome(options.resume) ? "Resuming run" : "Run"} ${runId}, journal ${
         Text.escape(relative(opened.value.file))
       }: after a crash or Ctrl-C, resume it with --resume ${runId}${
-        Option.isSome(options.journal) ? ` --journal ${Text.escape(options.journal.value)}` : ""
+        Option.isSome(options.journal) ? ` --journal ${Text.escape(Text.shellWord(options.journal.value))}` : ""
       }\n`
     )
   }

@@ -79,6 +79,15 @@ describe("RunCommand with a journal", () => {
       assert.strictEqual(run.options.input, file)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("the resume command printed at the start runs as printed: a journal path with a space is quoted", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(2))
+      const journal = path.join(directory, "my runs.db")
+      const first = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "q"], env)
+      assert.strictEqual(first.code, 0, first.stderr)
+      assert.include(first.stderr, `resume it with --resume q --journal '${journal}'`)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("a line whose input changed since it was recorded fails with JournalInputChanged; the rest replay", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(5))
