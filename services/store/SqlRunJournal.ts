@@ -601,7 +601,11 @@ const fileUrl = (filename: string): string =>
  * @internal
  */
 export const lockSqlite = (
-  filename: string
+  filename: string,
+  options?: {
+    /** How long to wait for a lock another connection holds, in milliseconds; 0 (the default) does not wait. */
+    readonly wait?: number | undefined
+  }
 ): Effect.Effect<Option.Option<true>, RunJournal.RunJournalError, Scope.Scope> =>
   Effect.gen(function*() {
     const LibsqlClient = yield* driver("@effect/sql-libsql", () => import("@effect/sql-libsql/LibsqlClient"))
@@ -616,7 +620,7 @@ export const lockSqlite = (
       Effect.mapError(open),
       Effect.provide(Reactivity.layer)
     )
-    yield* Effect.mapError(client.unsafe("PRAGMA busy_timeout = 0"), open)
+    yield* Effect.mapError(client.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.round(options?.wait ?? 0))}`), open)
     return yield* Effect.acquireRelease(
       client.unsafe("BEGIN EXCLUSIVE").pipe(
         Effect.as(Option.some(true as const)),

@@ -104,15 +104,14 @@ export const lockRun = Effect.fnUntraced(function*(
 ) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const folder = path.join(path.dirname(opened.file), `.${path.basename(opened.file)}.locks`)
-  yield* fs.makeDirectory(folder, { recursive: true }).pipe(
+  const file = lockFile(path, opened.file, options.runId)
+  yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(
     Effect.catchAll((error) =>
-      usage(options.command, `cannot create the folder of the journal's locks ${folder}: ${error.message}`)
+      usage(options.command, `cannot create the folder of the journal's locks ${path.dirname(file)}: ${error.message}`)
     )
   )
-  // A file name from any run id: letters, digits, '_' and '-' as they are, anything else (a '.', a '/') by its code.
-  const name = options.runId.replace(/[^A-Za-z0-9_-]/g, (char) => `.${char.codePointAt(0)!.toString(16)}.`)
-  const held = yield* opened.store.lockSqlite(path.join(folder, `${name}.lock`)).pipe(
+  // Waits a moment: `parallel-agents runs` takes a run's lock for an instant to tell whether it is running.
+  const held = yield* opened.store.lockSqlite(file, { wait: 2000 }).pipe(
     Effect.catchAll((error) => usage(options.command, `cannot lock run ${options.runId}: ${error.message}`))
   )
   if (Option.isNone(held)) {
@@ -123,3 +122,30 @@ export const lockRun = Effect.fnUntraced(function*(
     )
   }
 })
+
+/** The lock file of a run: `.journal.db.locks/<run-id>.lock` beside the journal. */
+const lockFile = (path: Path.Path, journal: string, runId: string) =>
+  path.join(
+    path.dirname(journal),
+    `.${path.basename(journal)}.locks`,
+    // A file name from any run id: letters, digits, '_' and '-' as they are, anything else (a '.', a '/') by its code.
+    `${runId.replace(/[^A-Za-z0-9_-]/g, (char) => `.${char.codePointAt(0)!.toString(16)}.`)}.lock`
+  )
+
+/**
+ * Whether another process is running the run now: it holds the run's lock (`lockRun`). Taken for an instant to find
+ * out; a run whose lock file does not exist (a run of the HTTP API, say) is not running here.
+ *
+ * @internal
+ */
+export const isRunning = (
+  opened: Effect.Effect.Success<ReturnType<typeof open>>,
+  runId: string
+): Effect.Effect<boolean, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const file = lockFile(path, opened.file, runId)
+    if (!(yield* Effect.orElseSucceed(fs.exists(file), () => false))) return false
+    return Option.isNone(yield* Effect.scoped(opened.store.lockSqlite(file)))
+  }).pipe(Effect.orElseSucceed(() => false))

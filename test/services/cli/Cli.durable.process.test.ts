@@ -120,11 +120,17 @@ describe("parallel-agents (a process): durable runs", () => {
             assert.isAtLeast(readLines(results).length, linesBefore)
             assert.isFalse(fs.existsSync(path.join(directory, "other.jsonl")))
           }
+          // Listed as running (it was "stopped", like a run that crashed), and listing it takes nothing from it.
+          const listed = yield* run(["runs", "--journal", "runs.db", "--json"], { directory })
+          assert.strictEqual(JSON.parse(listed.stdout).running, true, listed.stdout)
+          assert.match((yield* run(["runs", "--journal", "runs.db"], { directory })).stdout, /^shared\s.*\srunning\s/m)
           // The first run goes on, unharmed; killed, it leaves its lock to the next process at once.
           const before = readLines(results).length
           yield* untilLines(results, before + 2)
           yield* first.process.kill("SIGKILL")
           yield* first.output
+          const stopped = yield* run(["runs", "--journal", "runs.db", "--json"], { directory })
+          assert.strictEqual(JSON.parse(stopped.stdout).running, false, stopped.stdout)
         }).pipe(Effect.timeout("120 seconds"), Effect.onExit(() => Effect.ignore(first.process.kill("SIGKILL"))))
         const resumed = yield* run([...args, "-o", "results.jsonl", "--resume", "shared"], {
           directory,
