@@ -146,6 +146,15 @@ const writable = (fs: FileSystem.FileSystem, path: Path.Path, target: string, sh
         }`
       })
     }
+    // A file it may not write (read-only) is refused as the results file is, not replaced by a rename, which the
+    // directory alone allows.
+    if (Option.isSome(info)) {
+      yield* Effect.scoped(fs.open(target, { flag: "a" })).pipe(
+        Effect.mapError((error) =>
+          new FileError({ message: `cannot write the report to ${shown}: ${describe(error)}` })
+        )
+      )
+    }
     const probe = yield* temporaryName(path, target)
     yield* fs.writeFileString(probe, "", { flag: "wx" }).pipe(
       Effect.zipRight(fs.remove(probe)),

@@ -254,6 +254,41 @@ describe("parallel-agents (a process): files", () => {
   )
 
   it.scopedLive(
+    "a read-only results file or report is refused (exit 2), and both are as they were",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        yield* writeLines(path.join(directory, "tasks.jsonl"), documents(3))
+        for (const name of ["results.jsonl", "report.html"]) {
+          fs.writeFileSync(path.join(directory, name), `previous ${name}\n`)
+          fs.chmodSync(path.join(directory, name), 0o444)
+        }
+        fs.chmodSync(directory, 0o777)
+        // Root writes anything: the command runs as nobody, in a folder it may write (so a rename could replace).
+        const wrap = process.getuid?.() === 0
+          ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+          : undefined
+        const results = yield* run(["run", "-i", "tasks.jsonl", "-a", "classify", "-o", "results.jsonl"], {
+          directory,
+          wrap
+        })
+        assert.strictEqual(results.exitCode, 2, results.stderr)
+        assert.include(results.stderr, "cannot write the results to results.jsonl: EACCES")
+        // Before, the report was replaced by a rename, its mode and owner with it.
+        const report = yield* run(
+          ["run", "-i", "tasks.jsonl", "-a", "classify", "-o", "other.jsonl", "--report", "report.html"],
+          { directory, wrap }
+        )
+        assert.strictEqual(report.exitCode, 2, report.stderr)
+        assert.include(report.stderr, "cannot write the report to report.html: EACCES")
+        for (const name of ["results.jsonl", "report.html"]) {
+          assert.strictEqual(fs.readFileSync(path.join(directory, name), "utf8"), `previous ${name}\n`)
+        }
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
+  it.scopedLive(
     "killed with SIGKILL mid-run: every line written parses, the report is the previous one, whole",
     () =>
       Effect.gen(function*() {
