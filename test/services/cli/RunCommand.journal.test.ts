@@ -88,6 +88,31 @@ describe("RunCommand with a journal", () => {
       assert.include(first.stderr, `resume it with --resume q --journal '${journal}'`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a task the run's deadline stopped is not final: the resume runs it, as one Ctrl-C stopped", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(3))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-c", "1", "-o", output, "--journal", journal, "--run-id", "d"].concat(
+          ["--deadline", "300ms", "--timeout", "1m"]
+        ),
+        { AGENT_OFFLINE_LATENCY: "1 minute" }
+      )
+      assert.strictEqual(first.code, Cli.ExitCode.TasksFailed, first.stderr)
+      const stopped = readLines(output).find((line) => line.status === "TimedOut")
+      assert.strictEqual(stopped?.reason, "RunDeadline", JSON.stringify(readLines(output)))
+      // Before, it was recorded as a final TimedOut and replayed as one: only --retry-failed ran it again.
+      const resumed = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--resume", "d", "--journal", journal],
+        env
+      )
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      const lines = readLines(output)
+      assert.strictEqual(lines.length, 3)
+      assert.isTrue(lines.every((line) => line.status === "Succeeded" && line.replayed !== true))
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("a line whose input changed since it was recorded fails with JournalInputChanged; the rest replay", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(5))
