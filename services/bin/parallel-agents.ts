@@ -62,6 +62,12 @@ process.once("SIGINT", () => {
   process.once("SIGINT", again)
 })
 
+// A terminal that closes (a lost SSH session) sends SIGHUP, whose default kills the process where it stands: no
+// report, no summary, a journaled run not marked. It stops the run as SIGTERM does (NodeRuntime.runMain's handler).
+process.on("SIGHUP", () => {
+  process.kill(process.pid, "SIGTERM")
+})
+
 Cli.run(process.argv).pipe(
   Effect.provide(Layer.mergeAll(
     output,

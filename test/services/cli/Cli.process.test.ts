@@ -132,6 +132,29 @@ describe("parallel-agents (a process)", () => {
       assert.include(report, `${40 - lines.length} input lines were never read`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("SIGHUP (the terminal closed) stops the run as Ctrl-C does: the results, the report, exit 130", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const input = path.join(directory, "tasks.jsonl")
+      const output = path.join(directory, "results.jsonl")
+      yield* writeLines(input, documents(40))
+      fs.writeFileSync(path.join(directory, "report.html"), "previous report\n")
+      const { done, process } = yield* start(
+        ["run", "-i", input, "-a", "classify", "-c", "3", "-o", output, "--json", "--report", "report.html"],
+        { directory, env: { AGENT_OFFLINE_LATENCY: "400 millis" } }
+      )
+      yield* untilLines(output, 4)
+      const hangUp = yield* Effect.fork(process.kill("SIGHUP"))
+      // Before, Node.js's default: the process died where it stood (exit 129), with no report and no summary.
+      const { exitCode, stderr, stdout } = yield* done
+      yield* Fiber.join(hangUp)
+      assert.strictEqual(exitCode, 130, stderr)
+      const summary = JSON.parse(stdout) as Summary.Summary
+      assert.isTrue(summary.interrupted)
+      assert.strictEqual(summary.summary.total, readLines(output).length)
+      assert.include(fs.readFileSync(path.join(directory, "report.html"), "utf8"), "<b>This run was cut short</b>")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("Ctrl-C in a file of many chunks: the chunk already read leaves no lines, the rest is not read", () =>
     Effect.gen(function*() {
       const directory = yield* tempDirectory
