@@ -63,9 +63,12 @@ process.once("SIGINT", () => {
 })
 
 // A terminal that closes (a lost SSH session) sends SIGHUP, whose default kills the process where it stands: no
-// report, no summary, a journaled run not marked. It stops the run as SIGTERM does (NodeRuntime.runMain's handler).
+// report, no summary, a journaled run not marked. On a terminal it stops the run as SIGTERM does (NodeRuntime.runMain's
+// handler). A process with no terminal (`nohup`, `... > log 2>&1 < /dev/null &`) was started to outlive one: it
+// ignores SIGHUP. (Node.js resets an ignored SIGHUP to its default when it starts, so `nohup` alone did not keep it.)
+const onTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true
 process.on("SIGHUP", () => {
-  process.kill(process.pid, "SIGTERM")
+  if (onTerminal) process.kill(process.pid, "SIGTERM")
 })
 
 Cli.run(process.argv).pipe(
