@@ -722,7 +722,7 @@ const w6Section = !w6 ? [] : [
     w6Rows.flatMap((row) =>
       w6Sizes(row).map((size) => {
         const r = w6Median(row, size)
-        const accounted = row.name === "library-openai" || row.name === "library-compat"
+        const accounted = row.name === "library-openai" || row.name === "library-compat" || row.name === "cli-compat"
           ? r.list.every((s) => s.inputTokens === s.server.inputTokens && s.outputTokens === s.server.outputTokens)
             ? "yes"
             : "NO"
@@ -783,6 +783,32 @@ if (w6) {
       `${ms(work)} vs ${ms(lcWork)} ms; ${fixed(3)(cpu / 1000)} vs ${fixed(3)(lcCpu / 1000)} ms/call`,
       work < lcWork && cpu < lcCpu
     )
+  }
+  // Connections kept alive, a pool sized to the run: the library rows (`ModelHttpClient`) and the CLI's own.
+  for (const name of ["library-openai", "library-compat", "cli-compat"] as const) {
+    const row = w6Row(name)
+    const seen = w6Median(row, w6Largest(row)).list.map((s) => s.server.connections)
+    target(
+      `W6 ${name}: connections the server saw ≤ the concurrency (${row.concurrency}) in every run`,
+      w6Counts(seen),
+      seen.every((n) => n <= row.concurrency)
+    )
+  }
+  // Reported, not a target: the CLI over HTTP, what a user runs against a local server, against the library's row.
+  const cliHttp = w6Row("cli-compat")
+  const libraryHttp = w6Row("library-compat")
+  const cliN = w6Largest(cliHttp)
+  if (w6Largest(libraryHttp) === cliN && w6Largest(floor) === cliN) {
+    const cliWork = w6Median(cliHttp, cliN).workMillis
+    const cliCpu = w6CpuPerCall(cliHttp, cliN)
+    info.push([
+      `W6 cli-compat (the CLI, whole process) against library-compat and the openai SDK: work, CPU a call`,
+      `${fixed(2)(cliWork / w6Median(libraryHttp, cliN).workMillis)} × and ${
+        fixed(2)(cliWork / w6Median(floor, cliN).workMillis)
+      } × the work (${ms(cliWork)} ms); ${fixed(2)(cliCpu / w6CpuPerCall(libraryHttp, cliN))} × and ${
+        fixed(2)(cliCpu / w6CpuPerCall(floor, cliN))
+      } × the CPU a call (${fixed(3)(cliCpu / 1000)} ms)`
+    ])
   }
   const cli = w6Row("cli-offline")
   const [small, large] = [w6Sizes(cli)[0]!, w6Largest(cli)]

@@ -36,11 +36,11 @@ const onExit = (workMillis: () => number, counts: () => Counts) =>
     }
   })
 
-if (row.name === "cli-offline") {
+if (row.name === "cli-offline" || row.name === "cli-compat") {
   // The CLI exits the process itself when the run is over. Its work is the whole command, loading included.
   const start = performance.now()
-  const { start: startCli } = await import("./cli-offline.js")
-  const check = await startCli({ size, concurrency: row.concurrency })
+  const { start: startCli } = await import("./cli.js")
+  const check = await startCli({ size, concurrency: row.concurrency, baseUrl: row.http ? baseUrl : undefined })
   onExit(() => performance.now() - start, check)
 } else {
   // The work is the run, from its modules loaded (they are in the wall time and the 0-document child's CPU).

@@ -10,7 +10,14 @@ export const LATENCY_MILLIS = 50
 /** The model every HTTP row names. The loopback server answers for any. */
 export const MODEL = "gpt-4o-mini"
 
-export type RowName = "library-openai" | "library-compat" | "openai-sdk" | "langchain" | "cli-offline" | "agent-offline"
+export type RowName =
+  | "library-openai"
+  | "library-compat"
+  | "openai-sdk"
+  | "langchain"
+  | "cli-compat"
+  | "cli-offline"
+  | "agent-offline"
 
 export interface Row {
   readonly name: RowName
@@ -40,6 +47,10 @@ export const rows: ReadonlyArray<Row> = [
   httpRow("library-compat", "`compat:` (chat completions) through `Executor.run`"),
   httpRow("openai-sdk", "`openai` SDK `chat.completions.create` under `p-limit` (the floor)"),
   httpRow("langchain", "LangChain.js `ChatOpenAI.withStructuredOutput(...).batch`"),
+  httpRow(
+    "cli-compat",
+    "the CLI with `AGENT_MODEL=compat:...` against the same server, from a JSONL file, results to a file (reported)"
+  ),
   {
     name: "cli-offline",
     title: "the CLI, offline model (`AGENT_OFFLINE_LATENCY=\"1 millis\"`), results to a file",

@@ -16,7 +16,9 @@ import * as HttpClientLazy from "../cli/internal/httpClient.js"
 import * as Progress from "../cli/internal/progress.js"
 import * as Text from "../cli/internal/text.js"
 import * as Output from "../cli/Output.js"
+import * as RunCommand from "../cli/RunCommand.js"
 import * as ServeCommand from "../cli/ServeCommand.js"
+import * as ModelHttpClient from "../models/ModelHttpClient.js"
 
 // A stream whose reader went (see below) is destroyed: nothing more is written to it.
 const write = (stream: NodeJS.WriteStream) => (text: string) =>
@@ -83,6 +85,12 @@ Cli.run(process.argv).pipe(
         (NodeHttpClient) => NodeHttpClient.layerUndici
       )
     )),
+    // A run calls a model server over a pool of as many kept-alive connections as it has agents at once, built on
+    // its first request.
+    Layer.succeed(
+      RunCommand.ModelClient,
+      ({ connections }) => HttpClientLazy.lazy(Layer.orDie(ModelHttpClient.layer({ connections })))
+    ),
     Layer.succeed(ServeCommand.ServerFactory, (address) =>
       Layer.unwrapEffect(
         Effect.map(

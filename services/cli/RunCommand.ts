@@ -9,6 +9,7 @@
 import type * as AiError from "@effect/ai/AiError"
 import * as CliCommand from "@effect/cli/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Path from "@effect/platform/Path"
 import * as Cause from "effect/Cause"
 import type * as Chunk from "effect/Chunk"
@@ -63,6 +64,22 @@ export const config: Config.Config<{ readonly offlineLatency: Option.Option<Dura
     Config.option
   )
 })
+
+/**
+ * The HTTP client a run calls a model server through, made for the run once its concurrency is known. By default
+ * the run uses the `HttpClient` the command line is given, as it is. The `parallel-agents` executable gives each
+ * run a pool of as many kept-alive connections as the run has agents at once (`ModelHttpClient.layer`), so that
+ * every agent reuses a connection and no call opens one of its own; an unbounded pool opens about twice as many.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class ModelClient extends Context.Reference<ModelClient>()("effect-parallel-agents/cli/RunCommand/ModelClient", {
+  defaultValue: (): (
+    options: { readonly connections: number }
+  ) => Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient> =>
+  () => Layer.service(HttpClient.HttpClient)
+}) {}
 
 /** How many failed lines are printed as they happen; the rest are only in the results. */
 const liveReports = 20
@@ -240,21 +257,29 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const executorLayer = options.cluster
     ? yield* clusterExecutor
     : Layer.mapError(Executor.layerConfig(), (error) => `configuration: ${error}`)
-  const context = yield* Layer.build(Layer.mergeAll(
-    executorLayer,
-    AgentModel.layerConfig({
-      offline: {
-        answer: AgentRegistry.offlineAnswers,
-        latency: Option.getOrUndefined(settings.offlineLatency)
-      }
-    }).pipe(Layer.mapError((error) => `configuration: ${error}`))
-  )).pipe(Effect.catchAll(usage))
-  const executor = Context.get(context, Executor.Executor)
-  const model = Context.get(context, AgentModel.AgentModel)
+  const executorContext = yield* Effect.catchAll(Layer.build(executorLayer), usage)
+  const executor = Context.get(executorContext, Executor.Executor)
   const concurrency = yield* Option.match(options.concurrency, {
     onNone: () => configuredConcurrency(executor.config.concurrency),
     onSome: Effect.succeed
   })
+  // The model is built once the run's concurrency is known, over a client made for it (`ModelClient`).
+  const modelClient = yield* ModelClient
+  const context = Context.merge(
+    executorContext,
+    yield* Layer.build(
+      AgentModel.layerConfig({
+        offline: {
+          answer: AgentRegistry.offlineAnswers,
+          latency: Option.getOrUndefined(settings.offlineLatency)
+        }
+      }).pipe(
+        Layer.mapError((error) => `configuration: ${error}`),
+        Layer.provide(modelClient({ connections: concurrency }))
+      )
+    ).pipe(Effect.catchAll(usage))
+  )
+  const model = Context.get(context, AgentModel.AgentModel)
 
   const input = path.resolve(options.input)
   const cwd = path.resolve(".")

@@ -80,7 +80,7 @@ const clusterPeers = "@effect/cluster @effect/sql @effect/sql-pg @effect/rpc @ef
  * peers (`@effect/sql-pg`, ...) that `parallel-agents run` does not, and a command line without them must still run.
  */
 const loadRunner = Effect.tryPromise({
-  try: () => import("../cluster/AgentRunner.js"),
+  try: () => Promise.all([import("../cluster/AgentRunner.js"), import("../cluster/ClusterConfig.js")]),
   catch: (error) => error
 }).pipe(
   Effect.catchAll((error) =>
@@ -100,8 +100,15 @@ const overrides = (options: RunnerFlags): ClusterConfig.Options => {
 }
 
 const runRunner = Effect.fnUntraced(function*(options: RunnerFlags) {
-  const AgentRunner = yield* loadRunner
+  const [AgentRunner, ClusterSettings] = yield* loadRunner
   const settings = yield* Effect.catchAll(RunCommand.config, (error) => usage(`configuration: ${error}`))
+  // The runner's concurrency, which the client its model calls a server through is made for (`launch` reads the
+  // same settings again).
+  const { runner } = yield* Effect.catchAll(
+    Effect.provide(ClusterSettings.ClusterConfig, ClusterSettings.layerConfig(overrides(options))),
+    (error) => usage(`configuration: ${error}`)
+  )
+  const modelClient = yield* RunCommand.ModelClient
   const context = yield* Layer.build(Layer.merge(
     Executor.layerConfig(),
     AgentModel.layerConfig({
@@ -109,7 +116,7 @@ const runRunner = Effect.fnUntraced(function*(options: RunnerFlags) {
         answer: AgentRegistry.offlineAnswers,
         latency: Option.getOrUndefined(settings.offlineLatency)
       }
-    })
+    }).pipe(Layer.provide(modelClient({ connections: runner.concurrency })))
   )).pipe(Effect.catchAll((error) => usage(`configuration: ${error}`)))
   return yield* AgentRunner.launch(AgentRegistry.builtIn.map(AgentRunner.agent), overrides(options)).pipe(
     Effect.provide(context),

@@ -335,13 +335,17 @@ export const make = <In, Out, E, EL, R, A>(
   }
 
   // Called as the task starts: a task with no turn to wait for starts its first attempt now (see `attemptNow`).
-  // With a retry policy, the schedule is set up only once the first attempt has failed (most tasks never do, and
-  // building it up front cost every task about 35 µs of CPU in the command line's offline runs); it then sees that
-  // failure first, as `Effect.retry` over every attempt would, so its decisions, delays and count are the same.
+  // With a retry policy, the schedule is set up only once the first attempt has failed with an error the policy
+  // retries (most tasks never do, and building it up front cost every task about 35 µs of CPU in the command line's
+  // offline runs); it then sees that failure first, as `Effect.retry` over every attempt would, so its decisions,
+  // delays and count are the same.
   return (task: Started): Effect.Effect<A, unknown> => {
     const first = run.rateLimit === undefined ? attemptNow(task) : turn(task)
     if (run.retry === undefined) return first
     return Effect.catchAll(first, (error) => {
+      // An error the policy does not retry (bad input, a 401) ends the task here: the schedule would stop at its
+      // first step, with no event and no delay, so it is not built.
+      if (!run.retry!.while(error)) return Effect.fail(error)
       let replay = true
       const next = run.rateLimit === undefined ? attempt(task) : turn(task)
       return retried(

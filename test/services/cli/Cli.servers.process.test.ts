@@ -5,6 +5,7 @@
  * and a message full of terminal control sequences, one task each, with a key and credentials in the base URL.
  * Every task ends with a typed outcome within its bounds (the task timeout, the run's deadline), and no key, token
  * or URL credential is in any artefact: the result lines, stdout, stderr (with `--log-level debug`), the report.
+ * And against a server that answers: a run keeps its connections open and has no more of them than its concurrency.
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
@@ -141,6 +142,38 @@ describe("parallel-agents (a process): a misbehaving model server", () => {
           assert.include(stderr, "level=DEBUG")
         }).pipe(Effect.provide(NodeContext.layer)),
       180_000
+    )
+  }
+
+  for (const model of ["openai:gpt-4o-mini", "compat:llama-test"]) {
+    it.scopedLive(
+      `${model}: a run reuses its connections, as many as its concurrency`,
+      () =>
+        Effect.gen(function*() {
+          const server = yield* ModelServer.makeWith({ latency: "20 millis" })
+          const directory = yield* tempDirectory
+          const input = path.join(directory, "tasks.jsonl")
+          const tasks = 60
+          const concurrency = 4
+          yield* writeLines(
+            input,
+            Array.from({ length: tasks }, (_, i) => JSON.stringify({ id: `t${i}`, text: `scenario=ok ${i}` }))
+          )
+          const { exitCode, stderr } = yield* run(
+            ["run", "-i", input, "-a", "classify", "-c", String(concurrency), "-o", "results.jsonl"],
+            { directory, env: { AGENT_MODEL: model, OPENAI_API_KEY: key, OPENAI_BASE_URL: server.baseUrl } }
+          )
+          assert.strictEqual(exitCode, 0, stderr)
+          const lines = readLines(path.join(directory, "results.jsonl"))
+          assert.strictEqual(lines.filter((line) => line.status === "Succeeded").length, tasks)
+          assert.strictEqual((yield* server.received).length, tasks)
+          // An unbounded pool opens about twice as many: a connection counts as busy until the client has noticed
+          // that its response is over, and a call that comes before then opens a new one.
+          const connections = yield* server.connections
+          assert.isAtLeast(connections, 1)
+          assert.isAtMost(connections, concurrency)
+        }).pipe(Effect.provide(NodeContext.layer)),
+      120_000
     )
   }
 })

@@ -1,14 +1,16 @@
 /**
- * The CLI row: the `parallel-agents` executable itself (its module, loaded in this process with its arguments)
- * runs `classify` over a JSONL file of documents with the offline model (`AGENT_OFFLINE_LATENCY="1 millis"`),
- * results to a file, summary as JSON. It exits the process when the run is over; `onExit` then reads the results
- * file, after the child has taken its resource usage.
+ * The CLI rows: the `parallel-agents` executable itself (its module, loaded in this process with its arguments)
+ * runs `classify` over a JSONL file of documents, results to a file, summary as JSON: with the offline model
+ * (`AGENT_OFFLINE_LATENCY="1 millis"`), or with `compat:` against the loopback server when a base URL is given (what
+ * a user runs against a local vLLM, llama.cpp or Ollama). It exits the process when the run is over; `onExit` then
+ * reads the results file, after the child has taken its resource usage.
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { documentText } from "./rows.js"
+import { documentText, MODEL } from "./rows.js"
+import { API_KEY } from "./server.js"
 
 /** The input file of `size` documents, written once in the OS temp folder. */
 const inputFile = (size: number): string => {
@@ -23,14 +25,25 @@ const inputFile = (size: number): string => {
 }
 
 /** Starts the CLI; it exits the process when it is done. Returns what checks its results then. */
-export const start = async (options: { readonly size: number; readonly concurrency: number }) => {
+export const start = async (options: {
+  readonly size: number
+  readonly concurrency: number
+  /** The loopback server's `http://127.0.0.1:<port>/v1`: the run then calls it with `compat:`. */
+  readonly baseUrl?: string | undefined
+}) => {
   const input = inputFile(options.size)
   const output = Path.join(Os.tmpdir(), `effect-parallel-agents-bench-w6-results-${process.pid}.jsonl`)
   // The compiled executable (a project of its own, so imported by URL, not type-checked from here).
   const binUrl = new URL("../../services/bin/parallel-agents.js", import.meta.url)
   const bin = fileURLToPath(binUrl)
-  process.env.AGENT_OFFLINE_LATENCY = "1 millis"
-  delete process.env.AGENT_MODEL
+  if (options.baseUrl === undefined) {
+    process.env.AGENT_OFFLINE_LATENCY = "1 millis"
+    delete process.env.AGENT_MODEL
+  } else {
+    process.env.AGENT_MODEL = `compat:${MODEL}`
+    process.env.OPENAI_API_KEY = API_KEY
+    process.env.OPENAI_BASE_URL = options.baseUrl
+  }
   process.argv = [
     process.argv[0]!,
     bin,
