@@ -101,8 +101,9 @@ export interface RunOptions<A, E, S> {
  * A durable run (the `durable` option of `run`, `stream` and `runOne`). When it starts, the run reads what the journal holds for `runId`: a task
  * with a final result there is not run again, and its recorded result is reported instead, marked `replayed` (in
  * the result, its event and the report's `stats.replayed`). Final are `Succeeded` results, and `Failed` and
- * `TimedOut` after their retries unless `retryFailed` is set; `Interrupted` never is, nor a task that never started
- * (the budget had no room, an invalid option). A task whose input changed under the same id (its hash differs) is
+ * `TimedOut` after their retries unless `retryFailed` is set; `Interrupted` never is, nor a task the run's deadline
+ * stopped (`TimedOut` with reason `RunDeadline`), nor a task that never started (the budget had no room, an invalid
+ * option). A task whose input changed under the same id (its hash differs) is
  * not run: it fails with `JournalInputChanged`, and its recorded result stays. Every other final result is recorded,
  * with a hash of its input, before the run emits it (to the report, the stream, the events); when the journal
  * cannot record, the run fails with `RunJournalError` and emits nothing it did not record.

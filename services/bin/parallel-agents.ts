@@ -20,9 +20,10 @@ import * as RunCommand from "../cli/RunCommand.js"
 import * as ServeCommand from "../cli/ServeCommand.js"
 import * as ModelHttpClient from "../models/ModelHttpClient.js"
 
+// A stream whose reader went (see below) is destroyed: nothing more is written to it.
 const write = (stream: NodeJS.WriteStream) => (text: string) =>
   Effect.sync(() => {
-    stream.write(text)
+    if (!stream.destroyed) stream.write(text)
   })
 
 const interactive = process.stderr.isTTY === true
@@ -38,12 +39,18 @@ const output = Output.layer({
 // escaped (a task id or a server's message cannot drive the terminal); on a terminal, over the progress bar, which
 // the next tick draws again. stdout carries results only.
 const logger = Logger.map(Logger.logfmtLogger, (line) => {
+  if (process.stderr.destroyed) return
   process.stderr.write(`${interactive ? Progress.clearLine : ""}${Text.escape(line)}\n`)
 })
 
 // A reader that stops early (`| head`) closes stdout: the results have nowhere to go, so the run ends there,
 // quietly, as a process killed by SIGPIPE would.
 process.stdout.on("error", () => process.exit(Cli.ExitCode.TasksFailed))
+// stderr carries only what people read (progress, messages, the summary): a reader of it that goes early
+// (`2>&1 | head`, a log collector that dies) takes those with it, not the run, whose results go on to their file. An
+// error left unhandled here killed the process at its next progress line, with its results file replaced by an
+// empty one.
+process.stderr.on("error", () => {})
 
 // The first Ctrl-C interrupts the run (NodeRuntime.runMain's handler); the second exits at once. Under npm or tsx, one
 // Ctrl-C may reach the process twice (from the terminal, and relayed by its parent) within a few milliseconds: a
@@ -55,6 +62,15 @@ process.once("SIGINT", () => {
     else process.exit(Cli.ExitCode.Interrupted)
   }
   process.once("SIGINT", again)
+})
+
+// A terminal that closes (a lost SSH session) sends SIGHUP, whose default kills the process where it stands: no
+// report, no summary, a journaled run not marked. On a terminal it stops the run as SIGTERM does (NodeRuntime.runMain's
+// handler). A process with no terminal (`nohup`, `... > log 2>&1 < /dev/null &`) was started to outlive one: it
+// ignores SIGHUP. (Node.js resets an ignored SIGHUP to its default when it starts, so `nohup` alone did not keep it.)
+const onTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true
+process.on("SIGHUP", () => {
+  if (onTerminal) process.kill(process.pid, "SIGTERM")
 })
 
 Cli.run(process.argv).pipe(

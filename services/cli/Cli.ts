@@ -101,9 +101,15 @@ export const run = (
         yield* console.log(HelpDoc.toAnsiText(subcommandHelp(subcommand, CliConfig.defaultConfig)))
         return ExitCode.Success as number
       }
-      const problem = subcommand === "run" ? Flags.check(rest) : Option.none()
+      const problem = subcommand === "run"
+        ? Flags.check(rest)
+        : subcommand === "serve"
+        ? Flags.checkWholeNumbers(rest, { "--port": "--port", "-p": "--port" })
+        : subcommand === "runner"
+        ? Flags.checkWholeNumbers(rest, { "--port": "--port", "--concurrency": "--concurrency", "-c": "--concurrency" })
+        : Option.none()
       if (Option.isSome(problem)) {
-        yield* guarded.stderr(`${name} run: ${Text.escape(problem.value)}\n`)
+        yield* guarded.stderr(`${name} ${subcommand}: ${Text.escape(problem.value)}\n`)
         return ExitCode.Usage as number
       }
     }

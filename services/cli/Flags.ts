@@ -80,15 +80,17 @@ interface Name {
   readonly name: string
   readonly alias?: string | undefined
   readonly example?: string | undefined
+  /** Whether the value is a whole number, written in digits (`@effect/cli` takes `0x10`, `1e9` and ` 3` too). */
+  readonly integer?: boolean | undefined
 }
 
 const names = {
   input: { name: "input", alias: "i", example: "tasks.jsonl" },
   agent: { name: "agent", alias: "a", example: "classify" },
-  concurrency: { name: "concurrency", alias: "c", example: "8" },
+  concurrency: { name: "concurrency", alias: "c", example: "8", integer: true },
   timeout: { name: "timeout", example: "30s" },
   deadline: { name: "deadline", example: "10m" },
-  retries: { name: "retries", example: "2" },
+  retries: { name: "retries", example: "2", integer: true },
   output: { name: "output", alias: "o", example: "results.jsonl" },
   report: { name: "report", example: "report.html" },
   json: { name: "json" },
@@ -177,8 +179,8 @@ export const run: { readonly [K in keyof RunFlags]: Options.Options<RunFlags[K]>
     Options.withAlias(names.output.alias),
     Options.withPseudoName("file"),
     Options.withDescription(
-      "Where to write the results, one JSON line per task as it ends (stdout by default). The file is replaced; it " +
-        "may not be the input or the report."
+      "Where to write the results, one JSON line per task as it ends (stdout by default, or with -o -). The file " +
+        "is replaced; it may not be the input or the report."
     ),
     Options.optional
   ),
@@ -248,8 +250,9 @@ const byToken = new Map<string, Name>(
 
 /**
  * Checks the arguments of `run` (those after `run`) for what `@effect/cli` would only call an unknown argument: a
- * flag given twice, or a flag that takes a value given none (at the end, or before another flag). Returns what is
- * wrong, if anything; other mistakes are left to the parser.
+ * flag given twice, or a flag that takes a value given none (at the end, or before another flag); and for a whole
+ * number that is not one (`-c abc`, which `@effect/cli` reports without the flag's name, or `-c 0x10`, which it
+ * takes). Returns what is wrong, if anything; other mistakes are left to the parser.
  *
  * @category constructors
  * @since 0.1.0
@@ -271,6 +274,11 @@ export const check = (args: ReadonlyArray<string>): Option.Option<string> => {
       if (value === undefined || value === "" || (equals < 0 && isFlag(value))) {
         return Option.some(`${called} needs a value, such as ${flag} ${name.example}`)
       }
+      if (name.integer === true && !/^-?[0-9]+$/.test(value)) {
+        return Option.some(
+          `${long}: expected a whole number, such as ${flag} ${name.example}, got ${JSON.stringify(value)}`
+        )
+      }
       given = `${flag} ${value}`
       if (equals < 0) i++
     }
@@ -279,6 +287,32 @@ export const check = (args: ReadonlyArray<string>): Option.Option<string> => {
       return Option.some(`${long} is given twice (${before}, then ${given}): give it once`)
     }
     seen.set(name, given)
+  }
+  return Option.none()
+}
+
+/**
+ * Checks the whole-number flags of another subcommand (`serve`, `runner`) as `check` checks those of `run`: a value
+ * that is not written in digits (`--port abc`, which `@effect/cli` reports without the flag's name, or `0x10`, which
+ * it takes) is named with its flag. `flags` maps each flag and alias to its long name.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const checkWholeNumbers = (
+  args: ReadonlyArray<string>,
+  flags: Readonly<Record<string, string>>
+): Option.Option<string> => {
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i]!
+    if (token === "--") break
+    const equals = token.startsWith("--") ? token.indexOf("=") : -1
+    const long = flags[equals < 0 ? token : token.slice(0, equals)]
+    if (long === undefined) continue
+    const value = equals < 0 ? args[i + 1] : token.slice(equals + 1)
+    if (value !== undefined && !/^-?[0-9]+$/.test(value)) {
+      return Option.some(`${long}: expected a whole number, got ${JSON.stringify(value)}`)
+    }
   }
   return Option.none()
 }

@@ -288,7 +288,8 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     const shown = path.relative(cwd, file)
     return shown.startsWith("..") || path.isAbsolute(shown) ? file : shown
   }
-  const outputFile = Option.map(options.output, (file) => path.resolve(file))
+  // `-o -` is stdout, as for most tools, not a file named `-`.
+  const outputFile = Option.map(Option.filter(options.output, (file) => file !== "-"), (file) => path.resolve(file))
   const reportFile = Option.map(options.report, (file) => path.resolve(file))
   const journaling = Option.isSome(options.journal) || Option.isSome(options.resume)
   if (options.retryFailed && Option.isNone(options.resume)) {
@@ -319,12 +320,27 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const opened = journaling
     ? Option.some(yield* Journal.open({ command: "run", file: options.journal, create: Option.isNone(options.resume) }))
     : Option.none()
-  if (Option.isSome(opened) && Option.isSome(options.resume)) {
+  if (Option.isSome(opened)) {
     const journal = opened.value.journal
+    // Held until the command ends, and taken before the run is looked up or the results file is touched: a second
+    // process on the same run stops here, with the first one's results file as it is.
+    yield* Journal.lockRun(opened.value, { command: "run", runId })
     const info = yield* journal.run(runId).pipe(
       Effect.catchAll((error) => usage(`cannot read the journal ${opened.value.shown}: ${error.message}`))
     )
-    if (Option.isNone(info)) {
+    // A new run under the id of one the journal holds would replay that run's results into this one, whatever its
+    // agent: only --resume continues a run.
+    if (Option.isNone(options.resume) && Option.isSome(info)) {
+      const agent = Predicate.hasProperty(info.value.options, "agent") && typeof info.value.options.agent === "string"
+        ? info.value.options.agent
+        : info.value.agent
+      return yield* usage(
+        `the journal ${opened.value.shown} already holds a run ${JSON.stringify(runId)}${
+          agent === undefined ? "" : ` (agent ${agent})`
+        }: resume it with --resume ${runId}, or give another --run-id`
+      )
+    }
+    if (Option.isSome(options.resume) && Option.isNone(info)) {
       const runs = yield* Effect.orElseSucceed(journal.runs, () => [])
       return yield* usage(
         `the journal ${opened.value.shown} holds no run ${JSON.stringify(runId)}` + (runs.length === 0
@@ -332,26 +348,28 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           : `; its latest runs: ${runs.slice(0, 5).map((run) => run.runId).join(", ")} (parallel-agents runs)`)
       )
     }
-    const recorded = info.value.options
+    const recorded = Option.isSome(info) ? info.value.options : undefined
     const ranAgent = Predicate.hasProperty(recorded, "agent") && typeof recorded.agent === "string"
       ? recorded.agent
       : undefined
+    const startedAgent = Option.isSome(info) ? info.value.agent : undefined
     if (
       (ranAgent !== undefined && ranAgent !== entry.name) ||
-      (info.value.agent !== undefined && info.value.agent !== entry.agent.name)
+      (startedAgent !== undefined && startedAgent !== entry.agent.name)
     ) {
       return yield* usage(
-        `run ${runId} ran the agent ${JSON.stringify(ranAgent ?? info.value.agent)}, not ${
+        `run ${runId} ran the agent ${JSON.stringify(ranAgent ?? startedAgent)}, not ${
           JSON.stringify(entry.name)
         }: resume it with the same --agent`
       )
     }
   }
-  const writeResults: (text: string) => Effect.Effect<void, Files.FileError> = yield* Option.match(outputFile, {
-    onNone: () => Effect.succeed(output.stdout),
+  const resultsFile = yield* Option.match(outputFile, {
+    onNone: () => Effect.succeed(undefined),
     onSome: (file) =>
       Files.openResults(file, relative(file)).pipe(Effect.catchTag("FileError", (error) => usage(error.message)))
   })
+  const writeResults: (text: string) => Effect.Effect<void, Files.FileError> = resultsFile?.write ?? output.stdout
 
   const timeout = Option.getOrElse(
     options.timeout,
@@ -365,7 +383,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       `${Option.isSome(options.resume) ? "Resuming run" : "Run"} ${runId}, journal ${
         Text.escape(relative(opened.value.file))
       }: after a crash or Ctrl-C, resume it with --resume ${runId}${
-        Option.isSome(options.journal) ? ` --journal ${Text.escape(options.journal.value)}` : ""
+        Option.isSome(options.journal) ? ` --journal ${Text.escape(Text.shellWord(options.journal.value))}` : ""
       }\n`
     )
   }
@@ -378,7 +396,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const skipped = new Skipped()
 
   // The total, counted while the run goes; the run's events, for what is in flight; the progress line.
-  yield* Effect.forkScoped(
+  const counter = yield* Effect.forkScoped(
     TaskFile.countTasks(fs.stream(input)).pipe(
       Effect.flatMap((total) =>
         Effect.sync(() => {
@@ -517,6 +535,27 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           `parallel-agents: ${Text.escape(error instanceof Error ? error.message : String(error))}\n`
         )
       }
+      // A run that wrote no line replaces the results file all the same (with an empty one), unless it failed: then
+      // the previous results are left as they were.
+      let outputKept = false
+      if (resultsFile !== undefined && !resultsFile.replaced()) {
+        if (failure === undefined) {
+          const replaced = yield* Effect.either(resultsFile.replace)
+          if (replaced._tag === "Left") {
+            failure = "results"
+            yield* output.stderr(`parallel-agents: ${Text.escape(replaced.left.message)}\n`)
+          }
+        } else {
+          outputKept = true
+        }
+      }
+      // A run cut short (a deadline, Ctrl-C) may end before the count of its lines does: it says how many have no
+      // result, so the count gets a moment to finish.
+      if (tally.total === undefined && !tally.inputDone) {
+        yield* Effect.ignore(Effect.timeout(Fiber.await(counter), stopGrace))
+      }
+      // The deadline ended the run before the whole file was read: lines have no result.
+      const cutShort = !interrupted && Option.isSome(options.deadline) && !tally.inputDone
       let reportWritten = false
       if (collected !== undefined && Option.isSome(reportFile) && Option.isSome(reportTarget)) {
         collected.sort((a, b) => a.index - b.index)
@@ -536,7 +575,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         // The run was cut short by Ctrl-C, or by its deadline before it read the whole file.
         const stopped = interrupted
           ? { reason: "Ctrl-C", notRead }
-          : Option.isSome(options.deadline) && !tally.inputDone
+          : cutShort
           ? { reason: "its deadline", notRead }
           : undefined
         const html = RunReportHtml.toHtml(report, {
@@ -563,7 +602,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         ? internal.ExitCode.Usage
         : interrupted
         ? internal.ExitCode.Interrupted
-        : failure !== undefined || tally.done !== tally.succeeded
+        : failure !== undefined || tally.done !== tally.succeeded || cutShort
         ? internal.ExitCode.TasksFailed
         : internal.ExitCode.Success
       const summary: Summary.Summary = {
@@ -573,6 +612,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         concurrency,
         input,
         output: Option.getOrNull(outputFile),
+        ...(outputKept ? { outputKept } : {}),
         report: reportWritten ? Option.getOrNull(reportFile) : null,
         interrupted,
         exitCode: code,

@@ -53,7 +53,12 @@ const time = (millis: number | undefined) =>
 const agentOf = (run: RunJournal.RunInfo): string | undefined =>
   Predicate.hasProperty(run.options, "agent") && typeof run.options.agent === "string" ? run.options.agent : run.agent
 
-const state = (run: RunJournal.RunInfo) => run.finishedAt !== undefined ? "finished" : "stopped"
+/** A run as listed: its journal's record, and whether a process is running it now. */
+interface Listed extends RunJournal.RunInfo {
+  readonly running?: boolean | undefined
+}
+
+const state = (run: Listed) => run.finishedAt !== undefined ? "finished" : run.running === true ? "running" : "stopped"
 
 /**
  * The runs as a table for people: one row per run.
@@ -61,7 +66,9 @@ const state = (run: RunJournal.RunInfo) => run.finishedAt !== undefined ? "finis
  * @category getters
  * @since 0.1.0
  */
-export const format = (runs: ReadonlyArray<RunJournal.RunInfo>): string => {
+export const format = (
+  runs: ReadonlyArray<RunJournal.RunInfo & { readonly running?: boolean | undefined }>
+): string => {
   const header = ["RUN", "AGENT", "STARTED (UTC)", "STARTS", "STATE", "RECORDED", "SUCCEEDED", "FAILED", "TIMED OUT"]
   const rows = runs.map((run) => [
     Text.escape(run.runId),
@@ -84,8 +91,9 @@ export const format = (runs: ReadonlyArray<RunJournal.RunInfo>): string => {
 
 const listRuns = Effect.fnUntraced(function*(options: RunsFlags) {
   const output = yield* Output.Output
-  const { journal, shown } = yield* Journal.open({ command: "runs", file: options.journal, create: false })
-  const runs = yield* journal.runs.pipe(
+  const opened = yield* Journal.open({ command: "runs", file: options.journal, create: false })
+  const { journal, shown } = opened
+  const recorded = yield* journal.runs.pipe(
     Effect.catchAll((error) =>
       Effect.zipRight(
         output.stderr(
@@ -95,6 +103,11 @@ const listRuns = Effect.fnUntraced(function*(options: RunsFlags) {
       )
     )
   )
+  // A run that has not finished is running, or stopped (Ctrl-C, a crash): its process holds its lock while it runs.
+  const runs: Array<Listed> = yield* Effect.forEach(recorded, (run) =>
+    run.finishedAt !== undefined
+      ? Effect.succeed(run)
+      : Effect.map(Journal.isRunning(opened, run.runId), (running) => ({ ...run, running })))
   if (options.json) {
     let text = ""
     for (const run of runs) {
@@ -106,6 +119,7 @@ const listRuns = Effect.fnUntraced(function*(options: RunsFlags) {
         starts: run.starts,
         resumedAt: run.resumedAt ?? null,
         finishedAt: run.finishedAt ?? null,
+        running: run.running === true,
         lastRecordedAt: run.lastRecordedAt ?? null,
         recorded: run.recorded
       }) + "\n"

@@ -20,8 +20,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import * as Executor from "../../src/Executor.js"
 import * as RunJournal from "../../src/RunJournal.js"
 import * as Runs from "../http/Runs.js"
@@ -31,6 +31,7 @@ import * as AgentRegistry from "../models/AgentRegistry.js"
 import * as LanguageModelAgent from "../models/LanguageModelAgent.js"
 import * as internal from "./internal/exit.js"
 import * as Journal from "./internal/journal.js"
+import * as Text from "./internal/text.js"
 import * as Output from "./Output.js"
 import * as RunCommand from "./RunCommand.js"
 
@@ -124,7 +125,9 @@ const options = {
   port: Options.integer("port").pipe(
     Options.withAlias("p"),
     Options.withDescription("The port to listen on (0 for any free one)."),
-    Options.withSchema(Schema.Int.pipe(Schema.between(0, 65535))),
+    Options.mapEffect((n) =>
+      n >= 0 && n <= 65535 ? Effect.succeed(n) : Effect.fail(invalid(`--port: expected 0 to 65535, got ${n}`))
+    ),
     Options.withDefault(8787)
   ),
   host: Options.text("host").pipe(
@@ -154,7 +157,7 @@ const serve = Effect.fnUntraced(function*(
   const listen = yield* ServerFactory
   const usage = (message: string) =>
     Effect.zipRight(
-      output.stderr(`parallel-agents: ${message}\n`),
+      output.stderr(`parallel-agents: ${Text.escape(message)}\n`),
       Effect.fail(new internal.CliExit({ code: internal.ExitCode.Usage }))
     )
   const settings = yield* Effect.catchAll(
@@ -186,7 +189,14 @@ const serve = Effect.fnUntraced(function*(
   )
   const context = yield* Layer.build(app).pipe(
     Effect.provide(services),
-    Effect.catchAll((error) => usage(`cannot listen on ${flags.host}:${flags.port}: ${error.message}`))
+    // The server's error (`ServeError`) has no message of its own: Node's, in its cause, says why (EADDRINUSE...).
+    Effect.catchAll((error) =>
+      usage(
+        `cannot listen on ${flags.host}:${flags.port}: ${
+          Predicate.hasProperty(error, "cause") && error.cause instanceof Error ? error.cause.message : error.message
+        }`
+      )
+    )
   )
   const address = Context.get(context, HttpServer.HttpServer).address
   const url = address._tag === "TcpAddress"

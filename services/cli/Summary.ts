@@ -26,6 +26,11 @@ export interface Summary {
   readonly input: string
   /** The results file, or `null` when the results went to stdout. */
   readonly output: string | null
+  /**
+   * `true` when the run failed before it wrote its first line (a journal it could not read back, say): the results
+   * file was left as it was, not replaced.
+   */
+  readonly outputKept?: boolean | undefined
   /** The HTML report, or `null` without `--report`. */
   readonly report: string | null
   /** Whether Ctrl-C stopped the run. */
@@ -115,7 +120,11 @@ export const format = (
       } out, over ${Progress.count(summary.usage.requests)} requests`
     )
   }
-  lines.push(`Results: ${summary.output === null ? "stdout" : show(summary.output)}`)
+  lines.push(
+    `Results: ${summary.output === null ? "stdout" : show(summary.output)}${
+      summary.outputKept === true ? ", left as it was: the run wrote no line" : ""
+    }`
+  )
   if (summary.report !== null) lines.push(`Report: ${show(summary.report)}`)
   return lines.join("\n")
 }

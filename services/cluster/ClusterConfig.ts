@@ -10,7 +10,7 @@ import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type * as SqlError from "@effect/sql/SqlError"
+import * as SqlError from "@effect/sql/SqlError"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -19,7 +19,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 
 // =============================================================================
@@ -414,9 +415,22 @@ export const layerConfig = (options?: Options): Layer.Layer<ClusterConfig, Confi
  * @category config
  * @since 0.1.0
  */
-export const databaseUrl: Config.Config<Redacted.Redacted> = Config.redacted("DATABASE_URL").pipe(
+export const databaseUrl: Config.Config<Redacted.Redacted> = Config.string("DATABASE_URL").pipe(
+  // Read as a string, then redacted: `Config.redacted` redacts its own message when the variable is missing
+  // (`Missing data at DATABASE_URL: "<redacted>"`), and a string's errors never quote its value.
+  Config.map((url) => Redacted.make(url)),
   Config.withDescription("The PostgreSQL database every runner and coordinator shares, as a postgres:// URL")
 )
+
+/** Why a connection failed: the driver's error (`connect ECONNREFUSED 127.0.0.1:5432`), or its code. */
+const connectionError = (cause: unknown): string => {
+  if (Predicate.hasProperty(cause, "message") && typeof cause.message === "string" && cause.message !== "") {
+    return cause.message
+  }
+  // Node.js gives an AggregateError with no message when every address of a host refused (localhost: ::1, 127.0.0.1).
+  if (Predicate.hasProperty(cause, "code") && typeof cause.code === "string") return cause.code
+  return String(cause)
+}
 
 /**
  * A PostgreSQL client for the database at `DATABASE_URL`.
@@ -427,7 +441,17 @@ export const databaseUrl: Config.Config<Redacted.Redacted> = Config.redacted("DA
 export const layerDatabase: Layer.Layer<
   PgClient.PgClient | SqlClient.SqlClient,
   ConfigError.ConfigError | SqlError.SqlError
-> = PgClient.layerConfig({ url: databaseUrl })
+> = PgClient.layerConfig({ url: databaseUrl }).pipe(
+  // The driver's error says only "PgClient: Failed to connect": why is in its cause.
+  Layer.mapError((error) =>
+    error._tag === "SqlError" && error.message === "PgClient: Failed to connect"
+      ? new SqlError.SqlError({
+        message: `${error.message} to the database at DATABASE_URL: ${connectionError(error.cause)}`,
+        cause: error.cause
+      })
+      : error
+  )
+)
 
 // =============================================================================
 // sharding

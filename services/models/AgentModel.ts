@@ -20,6 +20,11 @@ import * as AgentRegistry from "./AgentRegistry.js"
 import * as ChatCompletionsLanguageModel from "./ChatCompletionsLanguageModel.js"
 import * as OfflineLanguageModel from "./OfflineLanguageModel.js"
 
+// URL is a global of every runtime the models run on; the project's libraries do not declare it.
+declare const URL: new(
+  url: string
+) => { readonly protocol: string; readonly host: string; readonly search: string; readonly hash: string }
+
 // =============================================================================
 // models
 // =============================================================================
@@ -137,8 +142,9 @@ export const config: Config.Config<{
   readonly baseUrl: string | undefined
 }> = Config.all({
   model: Config.string("AGENT_MODEL").pipe(
+    // An empty value is no value, as for the key and the base URL below: `AGENT_MODEL=` in a .env file is offline.
     Config.mapOrFail((raw) =>
-      Either.match(parse(raw), {
+      Either.match(raw.trim() === "" ? parse("offline") : parse(raw), {
         onLeft: (description) => Either.left(ConfigError.InvalidData([], description)),
         onRight: (service) => Either.right(service.spec as Spec)
       })
@@ -177,6 +183,29 @@ const checkApiKey = (apiKey: Redacted.Redacted): Effect.Effect<void, ConfigError
   return problem === undefined ? Effect.void : Effect.fail(ConfigError.InvalidData(["OPENAI_API_KEY"], problem))
 }
 
+// The base URL is read when the layer is built, not at each request: a URL that is not one (the scheme left out,
+// `localhost:11434/v1`) failed every task with a transport error, retried. A query or a fragment cannot be kept
+// either: the request's path goes after the base URL (`/v1?api-version=1/chat/completions`). The message quotes no
+// more of the URL than its scheme: credentials or a key in a query are not shown.
+const checkBaseUrl = (baseUrl: string): Effect.Effect<void, ConfigError.ConfigError> => {
+  const example = "such as http://localhost:11434/v1 or https://api.openai.com/v1"
+  const url = Either.try(() => new URL(baseUrl.trim()))
+  const problem = Either.isLeft(url)
+    ? `is not a URL: expected an http:// or https:// URL, ${example}`
+    : url.right.protocol !== "http:" && url.right.protocol !== "https:"
+    ? `expected an http:// or https:// URL, ${example}; this one starts with ${JSON.stringify(url.right.protocol)}`
+    : url.right.host === ""
+    ? `has no host: expected an http:// or https:// URL, ${example}`
+    : url.right.search !== "" || baseUrl.includes("?")
+    ? "has a query (?...), which the request's path would follow: give the URL up to /v1, without one"
+    : url.right.hash !== "" || baseUrl.includes("#")
+    ? "has a fragment (#...), which the request's path would follow: give the URL up to /v1, without one"
+    : undefined
+  return problem === undefined
+    ? Effect.void
+    : Effect.fail(ConfigError.InvalidData(["OPENAI_BASE_URL"], `OPENAI_BASE_URL ${problem}`))
+}
+
 // The built-in agents (AgentRegistry) answer offline by their fixed rule wherever they run; the app's `answer`
 // comes first.
 const withBuiltInAnswers = (offline: OfflineLanguageModel.Options | undefined): OfflineLanguageModel.Options => {
@@ -191,8 +220,8 @@ const withBuiltInAnswers = (offline: OfflineLanguageModel.Options | undefined): 
 
 /**
  * Provides the chosen model as the `LanguageModel`, with the `AgentModel` that names it. It fails with a
- * `ConfigError` when the model name is malformed, when `openai:` has no API key, or when `compat:` has no base
- * URL. The app provides the `HttpClient` (for example `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`);
+ * `ConfigError` when the model name is malformed, when `openai:` has no API key, when `compat:` has no base
+ * URL, or when the base URL is not an http:// or https:// URL without a query or fragment. The app provides the `HttpClient` (for example `NodeHttpClient.layerUndici` or `FetchHttpClient.layer`);
  * the offline model never uses it.
  *
  * @category layers
@@ -215,6 +244,7 @@ export const layer = (
           return yield* Effect.fail(ConfigError.MissingData(["OPENAI_API_KEY"], `${service.spec} needs an API key`))
         }
         yield* checkApiKey(options.apiKey)
+        if (options.baseUrl !== undefined) yield* checkBaseUrl(options.baseUrl)
         // Loaded only now: `@effect/ai-openai` is an optional peer, and loading it costs every start that never
         // calls OpenAI about half a second and 90 MB (see `internal/openAi.ts`).
         const openAi = yield* Effect.tryPromise({
@@ -238,6 +268,7 @@ export const layer = (
           ))
         }
         if (options.apiKey !== undefined) yield* checkApiKey(options.apiKey)
+        yield* checkBaseUrl(options.baseUrl)
         return ChatCompletionsLanguageModel.layer({
           model: service.model,
           baseUrl: options.baseUrl,

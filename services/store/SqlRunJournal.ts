@@ -592,6 +592,47 @@ const fileUrl = (filename: string): string =>
   (filename.startsWith("/") ? "file://" : "file:") + filename.split("/").map(encodeURIComponent).join("/")
 
 /**
+ * Holds an exclusive lock on a SQLite file (created if missing) for the scope: `Option.some(true)` once held,
+ * `Option.none()` when another connection holds it (in this process or another). The lock is the file's own SQLite
+ * lock, taken by a transaction left open: the operating system releases it with the process, so a process killed
+ * with `kill -9` leaves no stale lock behind. The command line holds one per run, so that two processes never run
+ * one run at once.
+ *
+ * @internal
+ */
+export const lockSqlite = (
+  filename: string,
+  options?: {
+    /** How long to wait for a lock another connection holds, in milliseconds; 0 (the default) does not wait. */
+    readonly wait?: number | undefined
+  }
+): Effect.Effect<Option.Option<true>, RunJournal.RunJournalError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const LibsqlClient = yield* driver("@effect/sql-libsql", () => import("@effect/sql-libsql/LibsqlClient"))
+    const open = (error: unknown) =>
+      new RunJournal.RunJournalError({
+        reason: "Open",
+        description: `cannot lock ${filename}: ${describe(error)}`,
+        cause: error
+      })
+    const client = yield* LibsqlClient.make({ url: fileUrl(filename) }).pipe(
+      Effect.catchAllDefect((defect) => Effect.fail(defect)),
+      Effect.mapError(open),
+      Effect.provide(Reactivity.layer)
+    )
+    yield* Effect.mapError(client.unsafe(`PRAGMA busy_timeout = ${Math.max(0, Math.round(options?.wait ?? 0))}`), open)
+    return yield* Effect.acquireRelease(
+      client.unsafe("BEGIN EXCLUSIVE").pipe(
+        Effect.as(Option.some(true as const)),
+        Effect.catchAll((error) =>
+          describe(error).includes("SQLITE_BUSY") ? Effect.succeed(Option.none()) : Effect.fail(open(error))
+        )
+      ),
+      (held) => Option.isSome(held) ? Effect.ignore(client.unsafe("ROLLBACK")) : Effect.void
+    )
+  })
+
+/**
  * The journal in a SQLite file, with `@effect/sql-libsql` (install it beside `@effect/sql`): the embedded default,
  * no server. The file is put in WAL mode, so that another process can read it (`parallel-agents runs`) while a run
  * writes.

@@ -160,8 +160,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const record = (result: TaskResult.TaskResult<unknown, unknown>): Effect.Effect<void, RunJournal.RunJournalError> => {
     // Interrupted is never final; a task that never started (its budget, its options, a changed input) runs on
-    // resume.
-    if (result._tag === "Interrupted" || !result.started) return Effect.void
+    // resume. Nor is a task the run's deadline stopped (TimedOut, `RunDeadline`): the deadline is the run's, as
+    // Ctrl-C is, not the task's; its own timeout (`TaskTimeout`) is final.
+    if (
+      result._tag === "Interrupted" || !result.started ||
+      (result._tag === "TimedOut" && result.reason === "RunDeadline")
+    ) return Effect.void
     // A result of a task `replay` did not see (one run elsewhere, whose task was read back) is hashed here.
     const hashed = hashes.has(result.task)
       ? Effect.succeed(hashes.get(result.task))

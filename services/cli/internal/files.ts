@@ -13,7 +13,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 
 /** A file of the run that cannot be used: `message` says which and why. @internal */
 export class FileError extends Data.TaggedError("FileError")<{ readonly message: string }> {}
@@ -54,14 +54,17 @@ const identity = (fs: FileSystem.FileSystem, file: string) =>
 interface Named {
   readonly flag: string
   readonly file: string
+  /** What the file is to the flag, when it is not the file the flag names: `, the journal's own`. */
+  readonly note: string
   readonly real: string
   readonly identity: Option.Option<string>
 }
 
-const named = (fs: FileSystem.FileSystem, path: Path.Path, flag: string, file: string) =>
+const named = (fs: FileSystem.FileSystem, path: Path.Path, flag: string, file: string, note = "") =>
   Effect.all({
     flag: Effect.succeed(flag),
     file: Effect.succeed(file),
+    note: Effect.succeed(note),
     real: resolveLinks(fs, path, file),
     identity: identity(fs, file)
   })
@@ -91,12 +94,16 @@ export const check = Effect.fnUntraced(function*(options: {
   if (Option.isSome(options.report)) files.push(yield* named(fs, path, "--report", options.report.value))
   if (options.journal !== undefined && Option.isSome(options.journal)) {
     files.push(yield* named(fs, path, "--journal", options.journal.value))
+    // SQLite's side files are the journal too: results written over its WAL lose what it recorded.
+    for (const side of ["-wal", "-shm", "-journal"]) {
+      files.push(yield* named(fs, path, "--journal", options.journal.value + side, ", the journal's own"))
+    }
   }
   for (const [i, a] of files.entries()) {
     for (const b of files.slice(i + 1)) {
-      if (same(a, b)) {
+      if (a.flag !== b.flag && same(a, b)) {
         return yield* new FileError({
-          message: `${a.flag} and ${b.flag} name the same file (${options.show(b.file)}): ${
+          message: `${a.flag} and ${b.flag} name the same file (${options.show(b.file)}${b.note}): ${
             a.flag === "--input" ? "it would be overwritten before it is read" : "one would overwrite the other"
           }. Give another ${b.flag}.`
         })
@@ -139,6 +146,15 @@ const writable = (fs: FileSystem.FileSystem, path: Path.Path, target: string, sh
         }`
       })
     }
+    // A file it may not write (read-only) is refused as the results file is, not replaced by a rename, which the
+    // directory alone allows.
+    if (Option.isSome(info)) {
+      yield* Effect.scoped(fs.open(target, { flag: "a" })).pipe(
+        Effect.mapError((error) =>
+          new FileError({ message: `cannot write the report to ${shown}: ${describe(error)}` })
+        )
+      )
+    }
     const probe = yield* temporaryName(path, target)
     yield* fs.writeFileString(probe, "", { flag: "wx" }).pipe(
       Effect.zipRight(fs.remove(probe)),
@@ -168,25 +184,49 @@ export const writeWhole = (target: string, text: string): Effect.Effect<
   })
 
 /**
- * Opens the results file, replacing it, for the scope: `write` writes whole lines, and fails with the path named.
+ * The results file of a run, for the scope. It is checked now (it can be opened for writing: not a folder, not
+ * read-only), without being touched, and replaced when the run writes its first line (`write`), or at its end for a
+ * run of no lines (`replace`): a run that fails before its first line (a journal it cannot read back) leaves the
+ * previous results as they were. Writes are whole lines, and fail with the path named.
  *
  * @internal
  */
+export interface Results {
+  readonly write: (text: string) => Effect.Effect<void, FileError>
+  /** Replaces the file (with an empty one) if no line was written yet. */
+  readonly replace: Effect.Effect<void, FileError>
+  /** Whether the file was replaced yet. */
+  readonly replaced: () => boolean
+}
+
+/** @internal */
 export const openResults = (
   file: string,
   shown: string
-): Effect.Effect<(text: string) => Effect.Effect<void, FileError>, FileError, FileSystem.FileSystem | Scope.Scope> =>
+): Effect.Effect<Results, FileError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const handle = yield* fs.open(file, { flag: "w" }).pipe(
-      Effect.mapError((error) => new FileError({ message: `cannot write the results to ${shown}: ${describe(error)}` }))
-    )
-    return (text: string) =>
-      handle.writeAll(encoder.encode(text)).pipe(
-        Effect.mapError((error) =>
-          new FileError({ message: `cannot write the results to ${shown}: ${describe(error)}` })
-        )
+    const scope = yield* Effect.scope
+    const fail = (error: PlatformError.PlatformError) =>
+      new FileError({ message: `cannot write the results to ${shown}: ${describe(error)}` })
+    // Opened to append, which creates a missing file and truncates nothing: the file can take the results.
+    yield* Effect.scoped(fs.open(file, { flag: "a" })).pipe(Effect.mapError(fail))
+    let handle: FileSystem.File | undefined
+    const open = Effect.suspend(() =>
+      handle !== undefined ? Effect.succeed(handle) : Effect.tap(
+        Scope.extend(fs.open(file, { flag: "w" }), scope),
+        (opened) =>
+          Effect.sync(() => {
+            handle = opened
+          })
       )
+    ).pipe(Effect.mapError(fail))
+    return {
+      write: (text: string) =>
+        Effect.flatMap(open, (handle) => Effect.mapError(handle.writeAll(encoder.encode(text)), fail)),
+      replace: Effect.asVoid(open),
+      replaced: () => handle !== undefined
+    }
   })
 
 // TextEncoder is a global of every runtime the command line runs on; the project's libraries do not declare it.

@@ -83,3 +83,12 @@ export const jsonLine = (value: unknown): string =>
     /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`
   )
+
+/**
+ * A word as a POSIX shell reads it back: as it is when it holds only characters a shell leaves alone, else in
+ * single quotes (`'my runs.db'`), so that a command printed for people to copy runs as printed.
+ *
+ * @internal
+ */
+export const shellWord = (text: string): string =>
+  /^[A-Za-z0-9_/.,:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`

@@ -11,6 +11,7 @@ import { NodeContext } from "@effect/platform-node"
 import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Random, Schedule } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import * as ModelServer from "../modelServer.js"
 import { readLines, run, start, tempDirectory, untilLines, writeLines } from "./process.js"
@@ -22,6 +23,10 @@ const concurrency = 16
  * to 20 s on a loaded one), so the test's limit is generous.
  */
 const rounds = 20
+
+/** Tasks `doc-<i>` whose text says their number, which the model server reads back (`documentOf`). */
+const numbered = (n: number) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `Document number ${i}.` }))
 
 /** The task ids the journal file holds for the run, read with a connection of this process (no process runs). */
 const journaled = (file: string, runId: string) =>
@@ -47,7 +52,7 @@ describe("parallel-agents (a process): durable runs", () => {
         const directory = yield* tempDirectory
         yield* writeLines(
           path.join(directory, "tasks.jsonl"),
-          Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `Document number ${i}.` }))
+          numbered(200)
         )
         const env = { AGENT_OFFLINE_LATENCY: "200 millis" }
         const args = ["run", "-i", "tasks.jsonl", "-a", "classify", "-o", "results.jsonl", "-c", "4"]
@@ -82,6 +87,64 @@ describe("parallel-agents (a process): durable runs", () => {
   )
 
   it.scopedLive(
+    "one run in two processes at once: the second is refused (exit 2) and leaves the first's results file as it is; " +
+      "after kill -9 the run resumes at once",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        yield* writeLines(
+          path.join(directory, "tasks.jsonl"),
+          numbered(200)
+        )
+        const results = path.join(directory, "results.jsonl")
+        const args = ["run", "-i", "tasks.jsonl", "-a", "classify", "--journal", "runs.db"]
+        // 100 s of work for the first process: it is still running while the others start (2 to 20 s each).
+        const first = yield* start([...args, "-c", "2", "-o", "results.jsonl", "--run-id", "shared"], {
+          directory,
+          env: { AGENT_OFFLINE_LATENCY: "1 second" }
+        })
+        yield* Effect.gen(function*() {
+          yield* untilLines(results, 4)
+          // Before, both ran: the tasks left were called twice, and both wrote results.jsonl, one over the other.
+          for (
+            const second of [
+              [...args, "-o", "results.jsonl", "--resume", "shared"],
+              [...args, "-o", "other.jsonl", "--resume", "shared"],
+              [...args, "-o", "results.jsonl", "--run-id", "shared"]
+            ]
+          ) {
+            const linesBefore = readLines(results).length
+            const refused = yield* run(second, { directory, env: { AGENT_OFFLINE_LATENCY: "1 millis" } })
+            assert.strictEqual(refused.exitCode, 2, refused.stderr)
+            assert.include(refused.stderr, "run shared is going on in another process")
+            assert.isAtLeast(readLines(results).length, linesBefore)
+            assert.isFalse(fs.existsSync(path.join(directory, "other.jsonl")))
+          }
+          // Listed as running (it was "stopped", like a run that crashed), and listing it takes nothing from it.
+          const listed = yield* run(["runs", "--journal", "runs.db", "--json"], { directory })
+          assert.strictEqual(JSON.parse(listed.stdout).running, true, listed.stdout)
+          assert.match((yield* run(["runs", "--journal", "runs.db"], { directory })).stdout, /^shared\s.*\srunning\s/m)
+          // The first run goes on, unharmed; killed, it leaves its lock to the next process at once.
+          const before = readLines(results).length
+          yield* untilLines(results, before + 2)
+          yield* first.process.kill("SIGKILL")
+          yield* first.output
+          const stopped = yield* run(["runs", "--journal", "runs.db", "--json"], { directory })
+          assert.strictEqual(JSON.parse(stopped.stdout).running, false, stopped.stdout)
+        }).pipe(Effect.timeout("120 seconds"), Effect.onExit(() => Effect.ignore(first.process.kill("SIGKILL"))))
+        const resumed = yield* run([...args, "-o", "results.jsonl", "--resume", "shared"], {
+          directory,
+          env: { AGENT_OFFLINE_LATENCY: "1 millis" }
+        }).pipe(Effect.timeout("60 seconds"))
+        assert.strictEqual(resumed.exitCode, 0, resumed.stderr)
+        const lines = readLines(results)
+        assert.strictEqual(lines.length, 200)
+        assert.strictEqual(new Set(lines.map((line) => line.id)).size, 200)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: 300_000 }
+  )
+
+  it.scopedLive(
     `${documents} documents, kill -9 at ${rounds} random points, resumed until done: one line per input line, ` +
       `no journaled task called again`,
     () =>
@@ -91,7 +154,7 @@ describe("parallel-agents (a process): durable runs", () => {
         const input = path.join(directory, "tasks.jsonl")
         yield* writeLines(
           input,
-          Array.from({ length: documents }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `Document number ${i}.` }))
+          numbered(documents)
         )
         const env = { AGENT_MODEL: "compat:crash-test", OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: server.baseUrl }
         const journal = path.join(directory, ".parallel-agents", "journal.db")

@@ -4,7 +4,7 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Summary from "../../../services/cli/Summary.js"
@@ -132,6 +132,54 @@ describe("parallel-agents (a process)", () => {
       assert.include(report, `${40 - lines.length} input lines were never read`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a terminal that closes (SIGHUP) stops the run as Ctrl-C does: its results and its report", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const input = path.join(directory, "tasks.jsonl")
+      const output = path.join(directory, "results.jsonl")
+      const report = path.join(directory, "report.html")
+      yield* writeLines(input, documents(40))
+      fs.writeFileSync(report, "previous report\n")
+      // The command runs on a terminal of its own (`script`); killing `script` closes it, and the kernel sends SIGHUP
+      // to the shell in between, then, as the shell dies of it, to the command.
+      const { process } = yield* start(
+        ["run", "-i", input, "-a", "classify", "-c", "3", "-o", output, "--report", "report.html"],
+        {
+          directory,
+          env: { AGENT_OFFLINE_LATENCY: "400 millis" },
+          wrap: ["bash", "-c", `exec script -qfec "$(printf "%q " "$@")" /dev/null`, "bash"]
+        }
+      )
+      yield* untilLines(output, 4)
+      yield* process.kill("SIGKILL")
+      // Before, Node.js's default: the process died where it stood, with no report and no summary. (Its exit code
+      // cannot be read here: Node.js 20 aborts at its very end when its terminal is gone, in ResetStdio.)
+      yield* Effect.try(() => fs.readFileSync(report, "utf8")).pipe(
+        Effect.filterOrFail((html) => html.includes("<b>This run was cut short</b>")),
+        Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds")))
+      )
+      assert.isBelow(readLines(output).length, 40)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("with no terminal (nohup, a job with its output redirected), SIGHUP is ignored: the run goes on", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const input = path.join(directory, "tasks.jsonl")
+      const output = path.join(directory, "results.jsonl")
+      yield* writeLines(input, documents(40))
+      const { done, process } = yield* start(["run", "-i", input, "-a", "classify", "-c", "4", "-o", output], {
+        directory,
+        env: { AGENT_OFFLINE_LATENCY: "100 millis" },
+        wrap: ["nohup"]
+      })
+      yield* untilLines(output, 4)
+      // Before, it died of it, nohup or not: Node.js resets an ignored SIGHUP when it starts.
+      yield* process.kill("SIGHUP")
+      const { exitCode, stderr } = yield* done
+      assert.strictEqual(exitCode, 0, stderr)
+      assert.strictEqual(readLines(output).length, 40)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("Ctrl-C in a file of many chunks: the chunk already read leaves no lines, the rest is not read", () =>
     Effect.gen(function*() {
       const directory = yield* tempDirectory
@@ -254,6 +302,41 @@ describe("parallel-agents (a process): files", () => {
   )
 
   it.scopedLive(
+    "a read-only results file or report is refused (exit 2), and both are as they were",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        yield* writeLines(path.join(directory, "tasks.jsonl"), documents(3))
+        for (const name of ["results.jsonl", "report.html"]) {
+          fs.writeFileSync(path.join(directory, name), `previous ${name}\n`)
+          fs.chmodSync(path.join(directory, name), 0o444)
+        }
+        fs.chmodSync(directory, 0o777)
+        // Root writes anything: the command runs as nobody, in a folder it may write (so a rename could replace).
+        const wrap = process.getuid?.() === 0
+          ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+          : undefined
+        const results = yield* run(["run", "-i", "tasks.jsonl", "-a", "classify", "-o", "results.jsonl"], {
+          directory,
+          wrap
+        })
+        assert.strictEqual(results.exitCode, 2, results.stderr)
+        assert.include(results.stderr, "cannot write the results to results.jsonl: EACCES")
+        // Before, the report was replaced by a rename, its mode and owner with it.
+        const report = yield* run(
+          ["run", "-i", "tasks.jsonl", "-a", "classify", "-o", "other.jsonl", "--report", "report.html"],
+          { directory, wrap }
+        )
+        assert.strictEqual(report.exitCode, 2, report.stderr)
+        assert.include(report.stderr, "cannot write the report to report.html: EACCES")
+        for (const name of ["results.jsonl", "report.html"]) {
+          assert.strictEqual(fs.readFileSync(path.join(directory, name), "utf8"), `previous ${name}\n`)
+        }
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
+  it.scopedLive(
     "killed with SIGKILL mid-run: every line written parses, the report is the previous one, whole",
     () =>
       Effect.gen(function*() {
@@ -278,6 +361,30 @@ describe("parallel-agents (a process): files", () => {
         assert.isTrue(lines.every((line) => line.status === "Succeeded"))
         assert.strictEqual(fs.readFileSync(report, "utf8"), "<html>previous report</html>\n")
         assert.deepStrictEqual(fs.readdirSync(directory).sort(), ["report.html", "results.jsonl", "tasks.jsonl"])
+      }).pipe(Effect.provide(NodeContext.layer)),
+    120_000
+  )
+
+  it.scopedLive(
+    "stderr closed early (2>&1 | head): the run goes on to its end, every result written, exit 0",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const input = path.join(directory, "tasks.jsonl")
+        yield* writeLines(input, documents(100))
+        // stderr is a pipe whose reader goes after 10 bytes; the command's own exit code is kept in a file. Before,
+        // the first write after that (a progress line) killed the process with an error nobody saw: exit 1, and a
+        // results file replaced by an empty one.
+        yield* run(
+          ["run", "-i", input, "-a", "classify", "-c", "4", "-o", "results.jsonl", "--progress-interval", "10ms"],
+          {
+            directory,
+            env: { AGENT_OFFLINE_LATENCY: "20 millis" },
+            wrap: ["sh", "-c", `{ "$@"; echo $? > exit-code; } 2>&1 >/dev/null | head -c 10 >/dev/null`, "sh"]
+          }
+        )
+        assert.strictEqual(fs.readFileSync(path.join(directory, "exit-code"), "utf8"), "0\n")
+        assert.strictEqual(readLines(path.join(directory, "results.jsonl")).length, 100)
       }).pipe(Effect.provide(NodeContext.layer)),
     120_000
   )

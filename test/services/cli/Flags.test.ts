@@ -48,6 +48,20 @@ describe("Flags", () => {
       assert.strictEqual(huge.code, Cli.ExitCode.Usage)
       assert.include(huge.stderr, "--concurrency: expected at most 1,000,000, got 10,000,000")
       assert.strictEqual(huge.stdout, "")
+      // A whole number written otherwise: `@effect/cli` said "'abc' is not a integer", naming no flag, and took
+      // 0x10 for 16 and 1e9 for a billion retries.
+      for (
+        const [flag, value] of [["-c", "abc"], ["--concurrency", "0x10"], ["--retries", "1e9"], ["--retries", "2.5"]]
+      ) {
+        const bad = yield* runCli(["run", "--input", file, "--agent", "classify", flag!, value!])
+        assert.strictEqual(bad.code, Cli.ExitCode.Usage)
+        assert.match(
+          bad.stderr,
+          new RegExp(`--(concurrency|retries): expected a whole number, such as ${flag} \\d+, got "${value}"`)
+        )
+      }
+      const equals = yield* runCli(["run", "--input", file, "--agent", "classify", "--retries=x"])
+      assert.include(equals.stderr, `--retries: expected a whole number, such as --retries 2, got "x"`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it("check: a flag given twice, or a flag with no value, says so; other mistakes are left to the parser", () => {

@@ -1,4 +1,6 @@
+import * as Reactivity from "@effect/experimental/Reactivity"
 import { NodeContext } from "@effect/platform-node"
+import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -77,6 +79,40 @@ describe("RunCommand with a journal", () => {
       assert.strictEqual(run.options.input, file)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("the resume command printed at the start runs as printed: a journal path with a space is quoted", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(2))
+      const journal = path.join(directory, "my runs.db")
+      const first = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "q"], env)
+      assert.strictEqual(first.code, 0, first.stderr)
+      assert.include(first.stderr, `resume it with --resume q --journal '${journal}'`)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a task the run's deadline stopped is not final: the resume runs it, as one Ctrl-C stopped", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(3))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-c", "1", "-o", output, "--journal", journal, "--run-id", "d"].concat(
+          ["--deadline", "300ms", "--timeout", "1m"]
+        ),
+        { AGENT_OFFLINE_LATENCY: "1 minute" }
+      )
+      assert.strictEqual(first.code, Cli.ExitCode.TasksFailed, first.stderr)
+      const stopped = readLines(output).find((line) => line.status === "TimedOut")
+      assert.strictEqual(stopped?.reason, "RunDeadline", JSON.stringify(readLines(output)))
+      // Before, it was recorded as a final TimedOut and replayed as one: only --retry-failed ran it again.
+      const resumed = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--resume", "d", "--journal", journal],
+        env
+      )
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      const lines = readLines(output)
+      assert.strictEqual(lines.length, 3)
+      assert.isTrue(lines.every((line) => line.status === "Succeeded" && line.replayed !== true))
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("a line whose input changed since it was recorded fails with JournalInputChanged; the rest replay", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(5))
@@ -100,6 +136,81 @@ describe("RunCommand with a journal", () => {
       assert.match(second.stderr, /line 4: failed: .*journal holds a result for another input/)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a new run under the id of a run the journal holds is refused: nothing replayed into it", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(4))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal, "--run-id", "nightly"],
+        env
+      )
+      assert.strictEqual(first.code, 0, first.stderr)
+      const before = fs.readFileSync(output, "utf8")
+      // Another agent under the same id would get the classifier's labels as its summaries; the same agent would
+      // get last night's results without asking for them. Either way: a usage error, and nothing touched.
+      for (const agent of ["summarize", "classify"]) {
+        const again = yield* runCli(
+          ["run", "-i", file, "-a", agent, "-o", output, "--journal", journal, "--run-id", "nightly"],
+          env
+        )
+        assert.strictEqual(again.code, Cli.ExitCode.Usage, again.stderr)
+        assert.match(
+          again.stderr,
+          /the journal .*journal\.db already holds a run "nightly" \(agent classify\): resume it with --resume nightly, or give another --run-id/
+        )
+        assert.strictEqual(fs.readFileSync(output, "utf8"), before)
+      }
+      const listed = yield* runCli(["runs", "--journal", journal, "--json"])
+      assert.strictEqual(JSON.parse(listed.stdout).starts, 1)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a resume that fails before its first line (an entry it cannot read back) leaves the results file as it was", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(5))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const first = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal, "--run-id", "r"],
+        env
+      )
+      assert.strictEqual(first.code, 0, first.stderr)
+      const before = fs.readFileSync(output, "utf8")
+      // One entry damaged outside the journal (a disk, an editor): the run cannot read it back.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const sql = yield* LibsqlClient.make({ url: `file:${journal}` })
+        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{not json' WHERE task_id = 'doc-3'`
+      })).pipe(Effect.provide(Reactivity.layer))
+      const resumed = yield* runCli([
+        "run",
+        "-i",
+        file,
+        "-a",
+        "classify",
+        "-o",
+        output,
+        "--resume",
+        "r",
+        "--journal",
+        journal
+      ], env)
+      assert.strictEqual(resumed.code, Cli.ExitCode.TasksFailed, resumed.stderr)
+      assert.match(resumed.stderr, /a stored value could not be read back \(run r, task doc-3\)/)
+      // Before, the results file was replaced first: the run's 5 lines were lost with nothing in their place.
+      assert.strictEqual(fs.readFileSync(output, "utf8"), before)
+      assert.match(resumed.stderr, /Results: .*results\.jsonl, left as it was: the run wrote no line/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a run of no lines still replaces the results file, with an empty one", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput([])
+      const output = path.join(directory, "results.jsonl")
+      fs.writeFileSync(output, "previous\n")
+      const { code, stderr } = yield* runCli(["run", "-i", file, "-a", "classify", "-o", output], env)
+      assert.strictEqual(code, 0, stderr)
+      assert.strictEqual(fs.readFileSync(output, "utf8"), "")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("misuse is a usage error that says what was wrong, before anything is written", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(3))
@@ -117,6 +228,24 @@ describe("RunCommand with a journal", () => {
       )
       assert.isFalse(fs.existsSync(journal))
       yield* usage(["runs", "--journal", journal], /^parallel-agents runs: no journal at /)
+      // An empty file (a results file of no lines, say) is not a journal: listing it, or resuming from it, made it one.
+      const empty = path.join(directory, "empty.jsonl")
+      fs.writeFileSync(empty, "")
+      yield* usage(["runs", "--journal", empty], /^parallel-agents runs: .*empty\.jsonl is empty: it is not a journal/)
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--resume", "abc", "--journal", empty],
+        /^parallel-agents run: .*empty\.jsonl is empty: it is not a journal/
+      )
+      assert.strictEqual(fs.statSync(empty).size, 0)
+      // A folder: said so, rather than the driver's "ConnectionFailed(... 14)".
+      yield* usage(
+        ["runs", "--journal", directory],
+        /^parallel-agents runs: .* is a folder, not a journal: give a file/
+      )
+      yield* usage(
+        ["run", "-i", file, "-a", "classify", "--journal", directory],
+        /^parallel-agents run: .* is a folder, not a journal: give a file/
+      )
       yield* usage(
         ["run", "-i", file, "-a", "classify", "--retry-failed", "--journal", journal],
         /--retry-failed runs again the failures of a run that is resumed: give --resume <run-id>/
@@ -126,6 +255,17 @@ describe("RunCommand with a journal", () => {
         /--output and --journal name the same file/
       )
       yield* usage(["run", "-i", file, "-a", "classify", "--journal", file], /--input and --journal name the same file/)
+      // The journal's side files are the journal too: results written over its WAL lost the run it recorded.
+      for (const side of ["-wal", "-shm", "-journal"]) {
+        yield* usage(
+          ["run", "-i", file, "-a", "classify", "-o", `${journal}${side}`, "--journal", journal],
+          new RegExp(`--output and --journal name the same file \\(.*journal\\.db${side}, the journal's own\\)`)
+        )
+        yield* usage(
+          ["run", "-i", file, "-a", "classify", "--report", `${journal}${side}`, "--journal", journal],
+          /--report and --journal name the same file/
+        )
+      }
       yield* usage(
         ["run", "-i", file, "-a", "classify", "--journal", journal, "--cluster"],
         /--journal and --resume record a run of this process; on the cluster, its runners keep each task's result/

@@ -2,6 +2,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import * as Cli from "../../../services/cli/Cli.js"
 import * as Text from "../../../services/cli/internal/text.js"
 import type * as Summary from "../../../services/cli/Summary.js"
@@ -26,6 +27,20 @@ describe("RunCommand", () => {
         [[1, "1", "Succeeded", { label: "positive" }], [3, "doc-1", "Succeeded", { label: "negative" }]]
       )
       assert.include(stderr, "classify: 2 tasks from")
+      assert.include(stderr, "Results: stdout")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("-o - is stdout, not a file named -", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput([`{"text": "a"}`, `{"text": "b"}`])
+      const { code, stderr, stdout } = yield* runCli(["run", "-i", file, "-a", "classify", "-o", "-"], {
+        AGENT_OFFLINE_LATENCY: "1 millis"
+      })
+      const created = fs.existsSync("-")
+      if (created) fs.rmSync("-")
+      assert.isFalse(created, "a file named - was written in the working directory")
+      assert.strictEqual(code, Cli.ExitCode.Success, stderr)
+      assert.strictEqual(stdout.trimEnd().split("\n").length, 2)
       assert.include(stderr, "Results: stdout")
     }).pipe(Effect.provide(NodeContext.layer)))
 
@@ -227,6 +242,61 @@ describe("RunCommand: settings", () => {
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a malformed OPENAI_BASE_URL is a configuration error naming it, not a failure of every task", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput([`{"text": "a"}`])
+      const output = `${directory}/results.jsonl`
+      const cases: ReadonlyArray<readonly [string, RegExp]> = [
+        // The scheme left out: the most common slip, which sent every request nowhere (a transport error, retried).
+        ["localhost:11434/v1", /an http:\/\/ or https:\/\/ URL.*starts with "localhost:"/],
+        ["not a url", /OPENAI_BASE_URL.*is not a URL/],
+        ["ftp://127.0.0.1/v1", /an http:\/\/ or https:\/\/ URL.*starts with "ftp:"/],
+        // A query or fragment: the request's path went after it (`/v1?api-version=1/chat/completions`), and the
+        // query, a key in it included, was quoted by every error.
+        ["http://127.0.0.1:9/v1?api-key=secret-in-query", /OPENAI_BASE_URL.*query/],
+        ["http://user:secret@127.0.0.1:9/v1#secret", /OPENAI_BASE_URL.*fragment/]
+      ]
+      for (const [url, message] of cases) {
+        for (const model of ["openai:gpt-4o-mini", "compat:llama3"]) {
+          const { code, stderr, stdout } = yield* runCli(["run", "-i", file, "-a", "classify", "-o", output], {
+            AGENT_MODEL: model,
+            OPENAI_API_KEY: "sk-key",
+            OPENAI_BASE_URL: url
+          })
+          assert.strictEqual(code, Cli.ExitCode.Usage, `${model} ${url}: ${stderr}`)
+          assert.include(stderr, "parallel-agents: configuration:")
+          assert.match(stderr, message)
+          assert.notInclude(stderr + stdout, "secret")
+          assert.isFalse(fs.existsSync(output))
+        }
+      }
+      // The offline model uses no URL: a stale OPENAI_BASE_URL does not stop it.
+      const offline = yield* runCli(["run", "-i", file, "-a", "classify"], {
+        AGENT_MODEL: "offline",
+        OPENAI_BASE_URL: "localhost:11434/v1",
+        AGENT_OFFLINE_LATENCY: "1 millis"
+      })
+      assert.strictEqual(offline.code, Cli.ExitCode.Success, offline.stderr)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("--cluster without a database it can reach says why: DATABASE_URL missing, or the connection's error", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput([`{"text": "a"}`])
+      // Before: `(Missing data at DATABASE_URL: "<redacted>")` and `PgClient: Failed to connect`, saying neither what
+      // was missing nor why the connection failed.
+      const missing = yield* runCli(["run", "-i", file, "-a", "classify", "--cluster"])
+      assert.strictEqual(missing.code, Cli.ExitCode.Usage, missing.stderr)
+      assert.include(missing.stderr, "DATABASE_URL")
+      assert.notInclude(missing.stderr, "<redacted>")
+      assert.match(missing.stderr, /Expected DATABASE_URL to exist/)
+      const refused = yield* runCli(["run", "-i", file, "-a", "classify", "--cluster"], {
+        DATABASE_URL: "postgres://agent:s3cret-pw@127.0.0.1:1/cluster"
+      })
+      assert.strictEqual(refused.code, Cli.ExitCode.Usage, refused.stderr)
+      assert.include(refused.stderr, "ECONNREFUSED")
+      assert.notInclude(refused.stderr, "s3cret")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("--deadline bounds the whole run: running tasks time out, those read ahead are interrupted", () =>
     Effect.gen(function*() {
       const { file } = yield* withInput([`{"text": "a"}`, `{"text": "b"}`, `{"text": "c"}`])
@@ -244,6 +314,26 @@ describe("RunCommand: settings", () => {
       assert.deepStrictEqual([first.line, first.status, first.reason], [1, "TimedOut", "RunDeadline"])
       for (const line of rest) assert.deepStrictEqual([line.status, line.reason], ["Interrupted", "RunDeadline"])
       assert.deepStrictEqual([summary.linesDone, summary.linesTotal], [lines.length, 3])
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("RunCommand: a deadline that ends the run early", () => {
+  it.scopedLive("a deadline that passes before a line is read is a run that did not succeed, counted in lines", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput(Array.from({ length: 2000 }, (_, i) => `{"text": "document ${i}"}`))
+      // Before, a deadline that ended the run before its first task exited 0 (every task succeeded: there were
+      // none) and the summary did not say how many lines had no result.
+      for (let round = 0; round < 3; round++) {
+        const { code, stderr, stdout } = yield* runCli(
+          ["run", "-i", file, "-a", "classify", "--deadline", "1ms", "--json"],
+          { AGENT_OFFLINE_LATENCY: "1 minute" }
+        )
+        const summary = JSON.parse(stdout.trimEnd().split("\n").at(-1)!) as Summary.Summary
+        assert.strictEqual(code, Cli.ExitCode.TasksFailed, stderr)
+        assert.strictEqual(summary.exitCode, Cli.ExitCode.TasksFailed)
+        assert.strictEqual(summary.linesTotal, 2000)
+        assert.isBelow(summary.linesDone, 2000)
+      }
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 

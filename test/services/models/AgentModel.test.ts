@@ -153,6 +153,38 @@ describe("AgentModel", () => {
         assert.include(noKey, "OPENAI_API_KEY")
         const noUrl = configError(yield* configured([["AGENT_MODEL", "compat:qwen"], ["OPENAI_BASE_URL", ""]]))
         assert.include(noUrl, "OPENAI_BASE_URL")
+        // So is an empty model: the offline one, as when it is not set (it was a ConfigError).
+        for (const empty of ["", "  "]) {
+          const offline = yield* configured([["AGENT_MODEL", empty], ["OPENAI_API_KEY", ""]])
+          assert(Exit.isSuccess(offline), empty)
+          assert.strictEqual(offline.value.spec, "offline")
+        }
+      }))
+
+    it.effect("a base URL that is not http(s), or has a query or fragment: a ConfigError that quotes none of it", () =>
+      Effect.gen(function*() {
+        for (
+          const url of [
+            "localhost:11434/v1",
+            "http//secret",
+            "file:///secret",
+            "http://h/v1?key=secret",
+            "http://h/v1#secret"
+          ]
+        ) {
+          const compat = configError(yield* configured([["AGENT_MODEL", "compat:qwen"], ["OPENAI_BASE_URL", url]]))
+          assert.include(compat, "OPENAI_BASE_URL", url)
+          assert.notInclude(compat, "secret", url)
+          const openai = configError(
+            yield* configured([["AGENT_MODEL", "openai:gpt-4o-mini"], ["OPENAI_API_KEY", "k"], [
+              "OPENAI_BASE_URL",
+              url
+            ]])
+          )
+          assert.include(openai, "OPENAI_BASE_URL", url)
+        }
+        const fine = yield* configured([["AGENT_MODEL", "compat:qwen"], ["OPENAI_BASE_URL", "https://h:8443/v1/"]])
+        assert(Exit.isSuccess(fine))
       }))
 
     it.effect("a malformed AGENT_MODEL: a ConfigError naming the key and what it expected", () =>

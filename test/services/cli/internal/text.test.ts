@@ -31,4 +31,12 @@ describe("text", () => {
     assert.isFalse(Text.hasControl(line))
     assert.notInclude(line, "\n")
   })
+
+  it("shellWord: a word a shell reads back as it is", () => {
+    assert.strictEqual(Text.shellWord("runs.db"), "runs.db")
+    assert.strictEqual(Text.shellWord("/tmp/a-b/c_d.db"), "/tmp/a-b/c_d.db")
+    assert.strictEqual(Text.shellWord("my runs.db"), "'my runs.db'")
+    assert.strictEqual(Text.shellWord("it's.db"), `'it'\\''s.db'`)
+    assert.strictEqual(Text.shellWord("$HOME;rm"), "'$HOME;rm'")
+  })
 })
