@@ -9,6 +9,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -73,7 +74,9 @@ export interface RunOptions<A, E, S> {
   readonly budget?: Budget.Service | Budget.Limits | undefined
   /**
    * What one task is expected to use: what it reserves from the budget, and its cost in tokens under a rate limit.
-   * Nothing by default: then a task fits the budget while anything is left.
+   * Nothing by default: then a task fits the budget while anything is left. A task whose function gives no usage (a
+   * field that is NaN, negative or infinite, nothing at all) or throws ends `Failed` with a `TaskOptionsError`
+   * (option `estimate`) without calling its agent.
    */
   readonly estimate?: Partial<Usage.Usage> | ((task: Task.Task<unknown>) => Partial<Usage.Usage>) | undefined
   /**
@@ -637,9 +640,9 @@ const planOf = Effect.fnUntraced(function*(
     estimate: estimate === undefined
       ? undefined
       : typeof estimate === "function"
-      ? (task) => Usage.make((estimate as (task: Task.Task<unknown>) => Partial<Usage.Usage>)(task))
+      ? (task) => internalOptions.estimateOf(estimate as (task: Task.Task<unknown>) => unknown, task)
       : (() => {
-        const usage = Usage.make(estimate)
+        const usage = Either.right(Usage.make(estimate))
         return () => usage
       })(),
     rateLimit,

@@ -15,6 +15,7 @@ import * as PubSub from "effect/PubSub"
 import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { RunOptionsError } from "./AgentError.js"
 import type * as RunReport from "./RunReport.js"
 import type * as TaskResult from "./TaskResult.js"
 
@@ -172,24 +173,41 @@ export const pubsubOf = (hub: Service): PubSub.PubSub<RunEvent> | undefined =>
 export const defaultCapacity = 4096
 
 /**
- * A hub of events.
+ * A hub of events, of `capacity` events per subscriber (see `layer`).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options?: { readonly capacity?: number | undefined }): Effect.Effect<Service> =>
-  Effect.map(PubSub.sliding<RunEvent>(options?.capacity ?? defaultCapacity), (pubsub) => new HubImpl(pubsub))
+export const make: {
+  (): Effect.Effect<Service>
+  (options: { readonly capacity?: number | undefined }): Effect.Effect<Service, RunOptionsError>
+} = ((options?: { readonly capacity?: number | undefined }): Effect.Effect<Service, RunOptionsError> => {
+  const capacity = options?.capacity ?? defaultCapacity
+  return Number.isInteger(capacity) && capacity >= 1 && capacity <= maxCapacity
+    ? Effect.map(PubSub.sliding<RunEvent>(capacity), (pubsub) => new HubImpl(pubsub))
+    : Effect.fail(
+      new RunOptionsError({
+        option: "capacity",
+        description: `expected a whole number from 1 to 1,000,000, got ${capacity}`
+      })
+    )
+}) as never
+
+// A hub's ring of events is allocated whole: past this, a mistake (a count of bytes, say) rather than a capacity.
+const maxCapacity = 1_000_000
 
 /**
  * Every run of the app publishes its events to one hub. `capacity` (4,096 by default) is how many events a
- * subscriber may fall behind by: past it, that subscriber loses its oldest events, and the run never waits.
+ * subscriber may fall behind by: past it, that subscriber loses its oldest events, and the run never waits. A
+ * capacity that is not a whole number from 1 to 1,000,000 fails the layer with a `RunOptionsError` naming it.
  *
  * **Details**
  *
  * A run's task events reach the hub a turn of the event loop at a time, in the order they happened, so that a
  * subscriber is woken once for the tasks that start or end together rather than once for each event. A run's
  * `RunStarted` goes out at once, its `RunFinished` after all its other events and before its report is returned
- * (or its stream of results ends).
+ * (or its stream of results ends); a run that is interrupted, or whose stream of results is ended early, publishes
+ * its `RunFinished` too, with the summary of what ended by then.
  *
  * **Example** (Following runs live)
  *
@@ -210,8 +228,12 @@ export const make = (options?: { readonly capacity?: number | undefined }): Effe
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: { readonly capacity?: number | undefined }): Layer.Layer<Hub> =>
-  Layer.effect(Hub, make(options))
+export const layer: {
+  (): Layer.Layer<Hub>
+  (options: { readonly capacity?: number | undefined }): Layer.Layer<Hub, RunOptionsError>
+} =
+  ((options?: { readonly capacity?: number | undefined }): Layer.Layer<Hub, RunOptionsError> =>
+    Layer.effect(Hub, make(options ?? {}))) as never
 
 /**
  * Subscribes to the hub in context: the stream has every event published from now on, until the scope closes.

@@ -80,15 +80,19 @@ class TaskImpl<In> implements Task<In> {
 Object.defineProperty(TaskImpl.prototype, TypeId, { value: TypeId })
 
 /**
- * Creates a task.
+ * Creates a task. An id that is not a string (a number read from JSON, say) is made one with `String`.
  *
  * @category constructors
  * @since 0.1.0
  */
 export const make = <In>(options: Options & { readonly id: string; readonly input: In }): Task<In> => {
   const timeout = decodeTimeout(options.timeout)
-  return new TaskImpl(options.id, options.input, timeout.duration, options.labels ?? noLabels, timeout.error)
+  return new TaskImpl(idOf(options.id), options.input, timeout.duration, options.labels ?? noLabels, timeout.error)
 }
+
+// An id that is not a string, as a number read from JSON data (`any`) can be, is made one: the journal, the events
+// and the report's page take strings, and `1` and `"1"` are then the same id, which a run refuses twice.
+const idOf = (id: unknown): string => typeof id === "string" ? id : String(id)
 
 const noTimeout = { duration: undefined, error: undefined }
 
@@ -105,10 +109,17 @@ const decodeTimeout = (input: Duration.DurationInput | undefined) => {
  *
  * @internal
  */
-export const timeoutError = (task: Task<unknown>): string | undefined => (task as TaskImpl<unknown>).timeoutError
+export const timeoutError = (task: Task<unknown>): string | undefined =>
+  task instanceof TaskImpl
+    ? task.timeoutError
+    // An object not made here (from JavaScript): its timeout was never checked.
+    : task.timeout === undefined || Duration.isDuration(task.timeout) && Duration.toMillis(task.timeout) > 0
+    ? undefined
+    : decodeTimeout(task.timeout).error
 
 /**
- * Creates one task per input. Ids default to the input's position (`"0"`, `"1"`, ...).
+ * Creates one task per input. Ids default to the input's position (`"0"`, `"1"`, ...); an id function's value that
+ * is not a string (a number read from JSON, say) is made one with `String`.
  *
  * **Example** (Tasks from a list of documents)
  *
@@ -140,7 +151,7 @@ export const fromIterable = <In>(
   for (const input of inputs) {
     out.push(
       new TaskImpl(
-        id === undefined ? String(index) : id(input, index),
+        id === undefined ? String(index) : idOf(id(input, index)),
         input,
         timeout.duration,
         labels === undefined ? noLabels : labels(input, index),

@@ -124,7 +124,9 @@ export interface Meter {
 export class UsageMeter extends Context.Tag("effect-parallel-agents/UsageMeter")<UsageMeter, Meter>() {}
 
 /**
- * Records one model response's usage on the meter of the task under way; outside a task it does nothing.
+ * Records one model response's usage on the meter of the task under way; outside a task it does nothing. A figure
+ * that is not a count (NaN, negative, infinite) is left out, with a warning that names it: counted, it would spoil
+ * the task's usage, the run's totals, the token metrics and the budget.
  *
  * **Example** (Recording usage in a model adapter)
  *
@@ -140,9 +142,28 @@ export class UsageMeter extends Context.Tag("effect-parallel-agents/UsageMeter")
  * @since 0.1.0
  */
 export const record = (usage: Record): Effect.Effect<void> =>
-  Effect.map(Effect.serviceOption(UsageMeter), (meter) => {
-    if (meter._tag === "Some") meter.value.record(usage)
+  Effect.flatMap(Effect.serviceOption(UsageMeter), (meter) => {
+    if (meter._tag === "None") return Effect.void
+    const invalid = counts.filter((key) => {
+      const value = usage[key]
+      return value !== undefined && !(typeof value === "number" && value >= 0 && value < Infinity)
+    })
+    if (invalid.length === 0) {
+      meter.value.record(usage)
+      return Effect.void
+    }
+    const valid: { -readonly [K in keyof Record]: Record[K] } = { ...usage }
+    for (const key of invalid) valid[key] = undefined
+    meter.value.record(valid)
+    return Effect.logWarning(
+      `Usage.record: ${invalid.map((key) => `${key} ${String(usage[key])}`).join(", ")} not a count ` +
+        "(a number, 0 or more): left out"
+    )
   })
+
+// A figure that is not a count (NaN, negative, infinite) would poison the task's usage, the run's totals, the
+// token metrics and the budget (a NaN used makes every later task fit it).
+const counts = ["inputTokens", "outputTokens", "cost", "requests"] as const
 
 /**
  * What the task under way has used so far (every attempt counted); `empty` outside a task.

@@ -441,6 +441,43 @@ describe("Executor resilience", () => {
         assert.match(RunReport.format(report), /tokens in \/ out\s+32 \/ 3/)
       }).pipe(provide))
 
+    it.effect("a recorded figure that is not a count is left out, with a warning, so the budget still holds", () =>
+      Effect.gen(function*() {
+        const name = uniqueName("careless")
+        // A careless adapter: a cost from a price it does not have (NaN), a count gone negative, an infinite one.
+        const recorded: Record<number, Usage.Record> = {
+          0: { model: "m", inputTokens: Number.NaN, outputTokens: 10 },
+          1: { model: "m", inputTokens: -50, cost: Infinity, requests: Number.NaN }
+        }
+        const agent = yield* TestAgent.make({
+          name,
+          run: (n: number) => Effect.as(Usage.record(recorded[n] ?? { model: "m", inputTokens: 100 }), n)
+        })
+        const logs: Array<string> = []
+        const logger = Logger.make(({ message }) => void logs.push(String(message)))
+        const report = yield* Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5]), agent.factory, {
+          concurrency: 1,
+          budget: { tokens: 250 }
+        }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        assert.deepStrictEqual(report.results.map((r) => r.usage), [
+          { requests: 1, inputTokens: 0, outputTokens: 10, cost: 0 },
+          { requests: 1, inputTokens: 0, outputTokens: 0, cost: 0 },
+          { requests: 1, inputTokens: 100, outputTokens: 0, cost: 0 },
+          { requests: 1, inputTokens: 100, outputTokens: 0, cost: 0 },
+          { requests: 1, inputTokens: 100, outputTokens: 0, cost: 0 },
+          Usage.empty
+        ])
+        // 10 + 200 used when task 4's turn came: it fits while anything is left (no estimate), and 310 leaves none.
+        assert.deepStrictEqual(report.summary, { total: 6, succeeded: 5, failed: 1, timedOut: 0, interrupted: 0 })
+        assert.deepStrictEqual(report.stats.usage, { requests: 5, inputTokens: 300, outputTokens: 10, cost: 0 })
+        const tokens = yield* Metric.value(
+          ExecutorMetrics.modelInputTokens.pipe(Metric.tagged("agent", name), Metric.tagged("model", "m"))
+        )
+        assert.strictEqual(tokens.count, 300)
+        assert.isTrue(logs.some((line) => /inputTokens NaN.*not a count/.test(line)), logs.join("\n"))
+        assert.isTrue(logs.some((line) => /inputTokens -50, cost Infinity, requests NaN.*not a count/.test(line)))
+      }).pipe(provide))
+
     it.effect("counts the usage of every attempt, retried ones included", () =>
       Effect.gen(function*() {
         const agent = yield* scripted("costly", (_, attempt) =>
@@ -512,6 +549,58 @@ describe("Executor resilience", () => {
         const budget = yield* Budget.Budget
         assert.strictEqual((yield* budget.snapshot).used.inputTokens, 500)
       }).pipe(provide, Effect.provide(Budget.layer({ tokens: 500 }))))
+
+    it.effect("a task whose estimate is not a usage fails with TaskOptionsError, and the budget still holds", () =>
+      Effect.gen(function*() {
+        const agent = yield* spender("estimated", 100)
+        // A careless estimate: NaN (a field read from nothing), negative, nothing at all, or a function that throws.
+        // Reserved, NaN would make every later task fit and a negative one would give room that is not there.
+        const estimate = (task: Task.Task<unknown>): Partial<Usage.Usage> => {
+          switch (task.input) {
+            case 1:
+              return { inputTokens: Number.NaN }
+            case 2:
+              return { inputTokens: -1_000 }
+            case 3:
+              return undefined as unknown as Partial<Usage.Usage>
+            case 4:
+              return { cost: Infinity }
+            case 5:
+              return JSON.parse("not json")
+            default:
+              return { inputTokens: 100 }
+          }
+        }
+        const report = yield* withClock(
+          Executor.run(Task.fromIterable([0, 1, 2, 3, 4, 5, 6, 7, 8]), agent.factory, {
+            concurrency: 1,
+            budget: { tokens: 250 },
+            estimate
+          })
+        )
+        const errors = report.results.map((r) =>
+          TaskResult.isFailed(r) && !r.started ? (r.error as AgentError.AgentError)._tag : r._tag
+        )
+        assert.deepStrictEqual(errors, [
+          "Succeeded",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "TaskOptionsError",
+          "Succeeded",
+          "BudgetExceeded",
+          "BudgetExceeded"
+        ])
+        const options = report.results.slice(1, 6).map((r) => (r as TaskResult.Failed<unknown>).error)
+        assert(options.every((e) => (e as AgentError.TaskOptionsError).option === "estimate"))
+        assert.match((options[0] as AgentError.TaskOptionsError).description, /inputTokens.*NaN/)
+        assert.match((options[1] as AgentError.TaskOptionsError).description, /inputTokens.*-1000/)
+        assert.match((options[4] as AgentError.TaskOptionsError).description, /threw.*JSON/)
+        assert.strictEqual((yield* agent.stats).builds, 2)
+        assert.deepStrictEqual(report.stats.budget?.used.inputTokens, 200)
+        assert.deepStrictEqual(report.stats.budget?.reserved, Usage.empty)
+      }).pipe(provide))
 
     it.effect("rejects bad limits and estimates", () =>
       Effect.gen(function*() {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, Option, Queue, Stream, TestClock } from "effect"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Executor from "../src/Executor.js"
 import * as RunEvent from "../src/RunEvent.js"
@@ -90,6 +90,71 @@ describe("RunEvent", () => {
       assert.strictEqual(events.length, 122)
       assertRun(events, "streamed", 40)
     }).pipe(withEvents))
+
+  it.scoped("a run interrupted, or a stream of results ended early, still ends its events with RunFinished", () =>
+    Effect.gen(function*() {
+      // A subscriber that follows a run until its RunFinished (as the README does) would otherwise wait for ever.
+      const agent = yield* TestAgent.sleep("cut", (n: number) => `${n} seconds`, (n: number) => n)
+      const subscription = yield* (yield* RunEvent.Hub).subscribe
+      const inputs = [1, 2, 60, 60, 60, 60]
+      // Interrupted once two tasks ended: the four others are running.
+      const run = yield* Effect.fork(
+        Executor.run(Task.fromIterable(inputs), agent.factory, { runId: "run", concurrency: 4 })
+      )
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.interrupt(run)
+      // Interrupted from outside: an enclosing timeout.
+      yield* Effect.timeout(
+        Executor.run(Task.fromIterable(inputs), agent.factory, { runId: "timed", concurrency: 4 }),
+        "10 seconds"
+      )
+        .pipe(withClock, Effect.ignore)
+      // A stream of results of which only the first two are taken.
+      yield* Executor.stream(Task.fromIterable(inputs), agent.factory, { runId: "taken", concurrency: 4 }).pipe(
+        Stream.take(2),
+        Stream.runDrain,
+        withClock
+      )
+      // One task, interrupted.
+      const one = yield* Effect.fork(
+        Executor.runOne(Task.make({ id: "one", input: 60 }), agent.factory, { runId: "one" })
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(one)
+      const events = Chunk.toArray(yield* Queue.takeAll(subscription))
+      for (const runId of ["run", "timed", "taken", "one"]) {
+        const own = events.filter((event) => event.runId === runId)
+        assert.strictEqual(own[0]?._tag, "RunStarted", runId)
+        assert.strictEqual(own.at(-1)?._tag, "RunFinished", runId)
+        assert.strictEqual(own.filter(RunEvent.RunEvent.$is("RunFinished")).length, 1, runId)
+      }
+      // Its summary counts what ended: the two that succeeded and the four interrupted while they ran.
+      const finished = events.find((event) => event.runId === "run" && event._tag === "RunFinished")
+      assert.deepStrictEqual((finished as Extract<RunEvent.RunEvent, { _tag: "RunFinished" }>).summary, {
+        total: 6,
+        succeeded: 2,
+        failed: 0,
+        timedOut: 0,
+        interrupted: 4
+      })
+    }).pipe(withEvents))
+
+  it.effect("a hub's capacity that is not a whole number from 1 to 1,000,000 is a RunOptionsError naming it", () =>
+    Effect.gen(function*() {
+      // PubSub died on these (InvalidPubSubCapacityException, "Index out of bounds", "Invalid array length").
+      for (const capacity of [0, -1, Number.NaN, 1.5, Infinity, 1e12]) {
+        const error = yield* Effect.flip(RunEvent.make({ capacity }))
+        assert.strictEqual(error._tag, "RunOptionsError")
+        assert.strictEqual(error.option, "capacity")
+        assert.include(error.description, `expected a whole number from 1 to 1,000,000, got ${capacity}`)
+        const exit = yield* Effect.exit(Layer.build(RunEvent.layer({ capacity })).pipe(Effect.scoped))
+        assert.isTrue(
+          Exit.isFailure(exit) && Cause.isFailType(exit.cause) && exit.cause.error._tag === "RunOptionsError"
+        )
+      }
+      const hub = yield* RunEvent.make({ capacity: 1 })
+      assert.isDefined(RunEvent.pubsubOf(hub))
+    }))
 
   it.scoped("runs at once on one hub: each run's events in order", () =>
     Effect.gen(function*() {

@@ -1,6 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration } from "effect"
+import { Duration, Effect, Layer } from "effect"
+import * as TestAgent from "../services/testing/TestAgent.js"
+import * as Executor from "../src/Executor.js"
+import * as RunJournal from "../src/RunJournal.js"
+import * as RunReportHtml from "../src/RunReportHtml.js"
 import * as Task from "../src/Task.js"
+import * as TaskFile from "../src/TaskFile.js"
 
 describe("Task", () => {
   describe("make", () => {
@@ -39,6 +44,23 @@ describe("Task", () => {
       assert.isTrue(tasks.every((task) => task.timeout === undefined && Task.timeoutError(task) !== undefined))
     })
 
+    it.effect("a task object not made here (from JavaScript) whose timeout is not a duration fails on its own", () =>
+      Effect.gen(function*() {
+        // Its timeout was never checked: "soon" died the whole run in Duration.toMillis, and 0 timed it out at once.
+        const tasks = [
+          { id: "a", input: "x", timeout: "soon", labels: {} },
+          { id: "b", input: "y", timeout: 0, labels: {} },
+          { id: "c", input: "z", timeout: "1 hour", labels: {} }
+        ] as unknown as ReadonlyArray<Task.Task<string>>
+        const agent = yield* TestAgent.succeed("upper", (s: string) => s.toUpperCase())
+        const report = yield* Executor.run(tasks, agent.factory)
+        assert.deepStrictEqual(
+          report.results.map((r) => r._tag === "Failed" ? (r.error as any).option : r._tag),
+          ["timeout", "timeout", "Succeeded"]
+        )
+        assert.strictEqual((yield* agent.stats).builds, 1)
+      }).pipe(Effect.provide(Executor.layer())))
+
     it("keeps the labels it is given", () => {
       const task = Task.make({ id: "a", input: 0, labels: { lang: "en", source: "web" } })
       assert.deepStrictEqual(task.labels, { lang: "en", source: "web" })
@@ -63,6 +85,20 @@ describe("Task", () => {
       assert.isTrue(tasks.every((task) => task.timeout === undefined))
       assert.isTrue(tasks.every((task) => Object.isFrozen(task.labels) && Object.keys(task.labels).length === 0))
     })
+
+    it.effect("makes an id that is not a string one, as ids from JSON data are: a durable run and its page take them", () =>
+      Effect.gen(function*() {
+        // `JSON.parse` gives `any`, so an id function that reads a number compiles.
+        const rows = JSON.parse(`[{"id": 1, "text": "a"}, {"id": 2, "text": "b"}]`)
+        const tasks = Task.fromIterable(rows as ReadonlyArray<{ readonly text: string }>, { id: (row: any) => row.id })
+        assert.deepStrictEqual(tasks.map((task) => task.id), ["1", "2"])
+        assert.strictEqual(Task.make({ id: 7 as any, input: 0 }).id, "7")
+        const agent = yield* TestAgent.succeed("upper", (row: { readonly text: string }) => row.text.toUpperCase())
+        const report = yield* Executor.run(tasks, agent.factory, { durable: { runId: "json-ids" } })
+        assert.deepStrictEqual(report.summary, { total: 2, succeeded: 2, failed: 0, timedOut: 0, interrupted: 0 })
+        assert.deepStrictEqual(report.results.map((result) => TaskFile.resultLine(result).id), ["1", "2"])
+        assert.include(RunReportHtml.toHtml(report), `data-task-id="2"`)
+      }).pipe(Effect.provide(Layer.mergeAll(Executor.layer(), RunJournal.layerMemory))))
 
     it("returns no tasks for no inputs", () => {
       assert.deepStrictEqual(Task.fromIterable([]), [])

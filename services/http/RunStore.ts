@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { RunOptionsError } from "../../src/AgentError.js"
 import type * as TaskResult from "../../src/TaskResult.js"
 import type * as Runs from "./Runs.js"
 
@@ -70,15 +71,25 @@ interface Kept {
 }
 
 /**
- * A store in memory. Past `maxRuns` runs (100 by default), the oldest finished run is forgotten with its results (a
- * running run never is).
+ * A store in memory. Past `maxRuns` runs (100 by default; a whole number, 1 or more, else a `RunOptionsError`
+ * naming it), the oldest finished run is forgotten with its results (a running run never is).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const makeMemory = (options?: { readonly maxRuns?: number | undefined }): Effect.Effect<Service> =>
+export const makeMemory: {
+  (): Effect.Effect<Service>
+  (options: { readonly maxRuns?: number | undefined }): Effect.Effect<Service, RunOptionsError>
+} = ((options?: { readonly maxRuns?: number | undefined }): Effect.Effect<Service, RunOptionsError> => {
+  const maxRuns = options?.maxRuns ?? 100
+  // NaN would forget every finished run at the next save.
+  return Number.isInteger(maxRuns) && maxRuns >= 1 ? memory(maxRuns) : Effect.fail(
+    new RunOptionsError({ option: "maxRuns", description: `expected a whole number, 1 or more, got ${maxRuns}` })
+  )
+}) as never
+
+const memory = (maxRuns: number): Effect.Effect<Service> =>
   Effect.sync(() => {
-    const maxRuns = Math.max(1, options?.maxRuns ?? 100)
     // In order of creation: the first finished run is the oldest one.
     const runs = new Map<string, Kept>()
     const evict = () => {
@@ -113,5 +124,9 @@ export const makeMemory = (options?: { readonly maxRuns?: number | undefined }):
  * @category layers
  * @since 0.1.0
  */
-export const layerMemory = (options?: { readonly maxRuns?: number | undefined }): Layer.Layer<RunStore> =>
-  Layer.effect(RunStore, makeMemory(options))
+export const layerMemory: {
+  (): Layer.Layer<RunStore>
+  (options: { readonly maxRuns?: number | undefined }): Layer.Layer<RunStore, RunOptionsError>
+} =
+  ((options?: { readonly maxRuns?: number | undefined }): Layer.Layer<RunStore, RunOptionsError> =>
+    Layer.effect(RunStore, makeMemory(options ?? {}))) as never

@@ -27,6 +27,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "../../src/Agent.js"
+import { RunOptionsError } from "../../src/AgentError.js"
 import * as Executor from "../../src/Executor.js"
 import * as RunEvent from "../../src/RunEvent.js"
 import * as RunReport from "../../src/RunReport.js"
@@ -245,9 +246,12 @@ export interface Event {
 export interface Options<R> {
   /** The agents it runs, by name. */
   readonly agents: ReadonlyArray<RegisteredAgent<R>>
-  /** The highest concurrency a run may ask for. @default 1000 */
+  /** The highest concurrency a run may ask for: a whole number, 1 or more. @default 1000 */
   readonly maxConcurrency?: number | undefined
-  /** How many finished runs keep their event log in memory (older ones replay theirs from their results). @default 20 */
+  /**
+   * How many finished runs keep their event log in memory (older ones replay theirs from their results): a whole
+   * number, 0 or more. @default 20
+   */
   readonly keepEventLogs?: number | undefined
   /** The models the agents use, for reports (`report.stats.models`). */
   readonly models?: ReadonlyArray<string> | undefined
@@ -479,13 +483,26 @@ const newId = Effect.map(Random.nextIntBetween(0, 36 ** 8), (n) => n.toString(36
  */
 export const make = <R>(
   options: Options<R>
-): Effect.Effect<Service, never, Executor.Executor | RunStore.RunStore | Scope.Scope | R> =>
+): Effect.Effect<Service, RunOptionsError, Executor.Executor | RunStore.RunStore | Scope.Scope | R> =>
   Effect.gen(function*() {
+    const maxConcurrency = options.maxConcurrency ?? 1000
+    const keepEventLogs = options.keepEventLogs ?? 20
+    // NaN here made every run's concurrency NaN (its record could not be sent: 500s), or kept every log for ever.
+    if (!(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
+      return yield* new RunOptionsError({
+        option: "maxConcurrency",
+        description: `expected a whole number, 1 or more, got ${maxConcurrency}`
+      })
+    }
+    if (!(Number.isInteger(keepEventLogs) && keepEventLogs >= 0)) {
+      return yield* new RunOptionsError({
+        option: "keepEventLogs",
+        description: `expected a whole number, 0 or more, got ${keepEventLogs}`
+      })
+    }
     const executor = yield* Executor.Executor
     const store = yield* RunStore.RunStore
     const agents = new Map(options.agents.map((agent) => [agent.name, agent]))
-    const maxConcurrency = Math.max(1, options.maxConcurrency ?? 1000)
-    const keepEventLogs = Math.max(0, options.keepEventLogs ?? 20)
     const defaultConcurrency = Math.min(
       maxConcurrency,
       typeof executor.config.concurrency === "number" ? executor.config.concurrency : 32
@@ -588,7 +605,7 @@ export const make = <R>(
 
     const runOf = (run: Live, agent: RegisteredAgent<R>, request: StartOptions) =>
       Effect.gen(function*() {
-        const hub = yield* RunEvent.make({ capacity: hubCapacity })
+        const hub = yield* Effect.orDie(RunEvent.make({ capacity: hubCapacity })) // A capacity in range.
         const subscription = yield* hub.subscribe
         const recorder = yield* Effect.forkScoped(record(run, subscription))
         yield* Effect.addFinalizer((exit) => finish(run, exit, recorder, subscription))
@@ -700,7 +717,11 @@ export const make = <R>(
       if (run !== undefined) return run.log.read(after)
       const info = yield* lookup(id)
       const stored = yield* store.results(id, 0)
-      return Stream.fromIterable(replay(info, stored).filter((event) => event.id > after))
+      const replayed = replay(info, stored)
+      // A number past the end is the live log's, which had more events (before it was let go, or on the server
+      // before this one): the client gets the run's end again, so that it learns how the run ended.
+      const last = replayed[replayed.length - 1]!
+      return Stream.fromIterable(after > last.id ? [last] : replayed.filter((event) => event.id > after))
     })
 
     const sse = Effect.fn("Runs.sse")(function*(
@@ -758,5 +779,6 @@ export const make = <R>(
  * @category layers
  * @since 0.1.0
  */
-export const layer = <R>(options: Options<R>): Layer.Layer<Runs, never, Executor.Executor | RunStore.RunStore | R> =>
-  Layer.scoped(Runs, make(options))
+export const layer = <R>(
+  options: Options<R>
+): Layer.Layer<Runs, RunOptionsError, Executor.Executor | RunStore.RunStore | R> => Layer.scoped(Runs, make(options))

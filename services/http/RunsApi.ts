@@ -27,6 +27,19 @@ import * as Runs from "./Runs.js"
 // =============================================================================
 
 /**
+ * The request has no bearer token, or not the server's: `401`, with what was wrong and what the endpoint needs (never
+ * the token, the server's or the one sent).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>("effect-parallel-agents/RunsApi/Unauthorized")(
+  "Unauthorized",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401, description: "No bearer token, or not the server's" })
+) {}
+
+/**
  * The bearer token every endpoint but the dashboard page and the docs needs: `Authorization: Bearer <token>`. A
  * request without it, or with another, gets `401` and starts nothing.
  *
@@ -36,7 +49,7 @@ import * as Runs from "./Runs.js"
 export class Authorization extends HttpApiMiddleware.Tag<Authorization>()(
   "effect-parallel-agents/RunsApi/Authorization",
   {
-    failure: HttpApiError.Unauthorized,
+    failure: Unauthorized,
     security: {
       bearer: HttpApiSecurity.bearer.pipe(
         HttpApiSecurity.annotate(
@@ -104,12 +117,20 @@ const DurationParam: Schema.Schema<Duration.Duration, string> = Schema.transform
   }
 ).annotations({ identifier: "DurationParam" })
 
+// What a count must be, with what came: a failed refinement's message is otherwise "Expected <its description>".
+const expected = (what: string) => (issue: ParseResult.ParseIssue) => ({
+  message: `expected ${what}, got ${String(issue.actual)}`,
+  override: true
+})
+
 const Concurrency = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({
-  description: "How many agents run at once (at most the server's limit)"
+  description: "How many agents run at once (at most the server's limit)",
+  message: expected("a whole number, 1 or more")
 })
 
 const Retries = Schema.Int.pipe(Schema.between(0, 10)).annotations({
-  description: "How many times a task is retried after a rate limit, a 5xx, a connection error or a timeout"
+  description: "How many times a task is retried after a rate limit, a 5xx, a connection error or a timeout",
+  message: expected("a whole number from 0 to 10")
 })
 
 /**
@@ -122,7 +143,13 @@ const Retries = Schema.Int.pipe(Schema.between(0, 10)).annotations({
 export const StartRequest = Schema.Struct({
   agent: Schema.String.annotations({ description: "The name of a registered agent (GET /agents)" }),
   tasks: Schema.Array(Schema.Unknown).pipe(Schema.minItems(1)).annotations({
-    description: "The tasks: JSON objects the agent's input schema decodes"
+    description: "The tasks: JSON objects the agent's input schema decodes",
+    message: (issue) => ({
+      message: Array.isArray(issue.actual) && issue.actual.length === 0
+        ? "expected at least one task, got none"
+        : "expected an array of tasks",
+      override: true
+    })
   }),
   concurrency: Schema.optional(Concurrency),
   timeout: Schema.optional(DurationInput).annotations({ description: "How long one attempt of a task may run" }),
@@ -252,7 +279,9 @@ export class RunsGroup extends HttpApiGroup.make("runs")
           "`event` (its `_tag`) and its JSON as `data` (a task's events without `_tag` and `runId`; a task's end " +
           "with its result line without `id`, `status` and, when its `TaskStarted` named it, `agent`, plus " +
           "`startedAt` and `slot`). " +
-          "`Last-Event-ID` resumes after that event. A comment is sent every few seconds to keep the connection open. The stream ends when the run ends. A run of a server " +
+          "`Last-Event-ID` resumes after that event (one past the end of the run's log gets its `RunFinished` " +
+          "again once it has ended). A comment is sent every few seconds to keep the connection open. The stream " +
+          "ends when the run ends. A run of a server " +
           "before a restart (`serve --journal`) replays its start, each result it recorded in the order they were " +
           "recorded, and its end, then the stream ends."
       )

@@ -22,6 +22,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -30,6 +31,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { RunOptionsError } from "../../src/AgentError.js"
 import * as RunReportHtml from "../../src/RunReportHtml.js"
 import * as TaskFile from "../../src/TaskFile.js"
 import * as Dashboard from "./Dashboard.js"
@@ -44,16 +46,50 @@ import type * as RunStore from "./RunStore.js"
 // =============================================================================
 
 /**
- * Options of the handlers.
+ * Options of the handlers. One out of range fails the layer with a `RunOptionsError` naming it.
  *
  * @category models
  * @since 0.1.0
  */
 export interface Options {
-  /** The largest request body accepted, in bytes; a larger one gets `413`. @default 10 MiB */
+  /**
+   * The largest request body accepted, in bytes (a whole number, 1 or more); a larger one gets `413`.
+   * @default 10 MiB
+   */
   readonly maxBodySize?: number | undefined
-  /** How often an event stream sends a comment to keep its connection open (0: never). @default 15 seconds */
+  /**
+   * How often an event stream sends a comment to keep its connection open (0: never; not negative).
+   * @default 15 seconds
+   */
   readonly keepAlive?: Duration.DurationInput | undefined
+}
+
+// The options, checked: a keep-alive that is not a duration, or a body limit that is not a number of bytes (which
+// would refuse every run with 413), fails the layer with a RunOptionsError naming it.
+const check = (
+  options: Options | undefined
+): Either.Either<{ readonly maxBodySize: number; readonly keepAlive: Duration.Duration }, RunOptionsError> => {
+  const maxBodySize = options?.maxBodySize ?? defaultMaxBodySize
+  if (!(Number.isInteger(maxBodySize) && maxBodySize >= 1)) {
+    return Either.left(
+      new RunOptionsError({
+        option: "maxBodySize",
+        description: `expected a whole number of bytes, 1 or more, got ${maxBodySize}`
+      })
+    )
+  }
+  const raw = options?.keepAlive ?? "15 seconds"
+  // Duration reads a negative number or NaN as 0 (none): here they are mistakes.
+  const keepAlive = typeof raw === "number" && !(raw >= 0) ? Option.none() : Duration.decodeUnknown(raw)
+  if (Option.isNone(keepAlive)) {
+    return Either.left(
+      new RunOptionsError({
+        option: "keepAlive",
+        description: `expected a duration, 0 or more (0: none), got ${String(options?.keepAlive)}`
+      })
+    )
+  }
+  return Either.right({ maxBodySize, keepAlive: keepAlive.value })
 }
 
 /**
@@ -145,10 +181,15 @@ export const layerAuthorization: Layer.Layer<RunsApi.Authorization, never, Acces
   RunsApi.Authorization,
   Effect.map(AccessToken, ({ token }) =>
     RunsApi.Authorization.of({
-      bearer: (given) =>
-        sameToken(Redacted.value(given), Redacted.value(token))
-          ? Effect.void
-          : Effect.fail(new HttpApiError.Unauthorized())
+      bearer: (given) => {
+        const value = Redacted.value(given)
+        return sameToken(value, Redacted.value(token)) ? Effect.void : Effect.fail(
+          new RunsApi.Unauthorized({
+            message: `${value === "" ? "no bearer token" : "the token was refused"}: this endpoint needs the ` +
+              "server's token, as Authorization: Bearer <token>"
+          })
+        )
+      }
     }))
 )
 
@@ -259,9 +300,10 @@ const sse = (events: Stream.Stream<Uint8Array, RunStore.RunStoreError>) =>
 export const layerRuns = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
   api: HttpApi.HttpApi<Id, Groups, E, R>,
   options?: Options
-): Layer.Layer<HttpApiGroup.ApiGroup<Id, "runs">, never, Runs.Runs | RunsApi.Authorization> => {
-  const maxBodySize = options?.maxBodySize ?? defaultMaxBodySize
-  const keepAlive = Duration.decode(options?.keepAlive ?? "15 seconds")
+): Layer.Layer<HttpApiGroup.ApiGroup<Id, "runs">, RunOptionsError, Runs.Runs | RunsApi.Authorization> => {
+  const checked = check(options)
+  if (Either.isLeft(checked)) return Layer.fail(checked.left)
+  const { keepAlive, maxBodySize } = checked.right
   // The group is looked up in `api`, where it may have a prefix; its types are those of `RunsApi.Api`.
   const layer = HttpApiBuilder.group(
     api as unknown as typeof RunsApi.Api,
@@ -414,16 +456,16 @@ export type Handled<Id extends string> =
 export const layer = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
   api: HttpApi.HttpApi<Id, Groups, E, R>,
   options?: Options
-): Layer.Layer<Handled<Id>, never, Runs.Runs | RunsApi.Authorization> => {
+): Layer.Layer<Handled<Id>, RunOptionsError, Runs.Runs | RunsApi.Authorization> => {
   const groups = api.groups as Record<string, unknown>
-  const layers: Array<Layer.Layer<never, never, Runs.Runs | RunsApi.Authorization>> = []
+  const layers: Array<Layer.Layer<never, RunOptionsError, Runs.Runs | RunsApi.Authorization>> = []
   if ("runs" in groups) layers.push(Layer.discard(layerRuns(api, options)))
   if ("metrics" in groups) layers.push(Layer.discard(layerMetrics(api)))
   if ("dashboard" in groups) layers.push(Layer.discard(layerDashboard(api)))
   if ("docs" in groups) layers.push(Layer.discard(layerDocs(api)))
   return Layer.mergeAll(Layer.empty, ...layers) as unknown as Layer.Layer<
     Handled<Id>,
-    never,
+    RunOptionsError,
     Runs.Runs | RunsApi.Authorization
   >
 }
@@ -438,7 +480,11 @@ export const layer = <Id extends string, Groups extends HttpApiGroup.HttpApiGrou
  */
 export const layerServer = (
   options?: Options & { readonly cors?: ReadonlyArray<string> | undefined }
-): Layer.Layer<never, never, HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices | Runs.Runs | AccessToken> =>
+): Layer.Layer<
+  never,
+  RunOptionsError,
+  HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices | Runs.Runs | AccessToken
+> =>
   HttpApiBuilder.serve().pipe(
     Layer.provide(HttpApiScalar.layer({ path: "/docs", scalar: { withDefaultFonts: false } })),
     Layer.provide(

@@ -95,10 +95,24 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     )
   }
   const watchdog = yield* Watchdog.make(clock, graceMillis, scope, { single: options?.single })
-  // When the run is interrupted (or a stream of results closed early), the attempts under way stop with it.
-  yield* Scope.addFinalizer(scope, watchdog.interruptAll)
   const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
   const tally = RunTally.make({ agent: plan.factory.name, startedAt })
+  let ended = false
+  const finished = Effect.suspend(() => {
+    ended = true
+    return observe.publish(RunEvent.RunEvent.RunFinished({
+      runId: plan.runId,
+      at: clock.unsafeCurrentTimeMillis(),
+      summary: tally.summary,
+      wallMillis: clock.unsafeCurrentTimeMillis() - startedAt
+    }))
+  })
+  // A run interrupted (or a stream of results closed early) ends its events too, with what ended by then: after
+  // the attempts under way have stopped (the finalizer below runs first) and their tasks' events, so that a
+  // subscriber that follows the run to its RunFinished is not left waiting. A hub already shut down takes nothing.
+  yield* Scope.addFinalizer(scope, Effect.suspend(() => ended ? Effect.void : Effect.asVoid(Effect.exit(finished))))
+  // When the run is interrupted (or a stream of results closed early), the attempts under way stop with it.
+  yield* Scope.addFinalizer(scope, watchdog.interruptAll)
   const lanes = new RunOne.Lanes()
   const models: Array<string> = []
   const concurrency = plan.concurrency === "unbounded" ? (total ?? 1) : plan.concurrency
@@ -172,14 +186,6 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
         }
       })
     })
-  const finished = Effect.suspend(() =>
-    observe.publish(RunEvent.RunEvent.RunFinished({
-      runId: plan.runId,
-      at: clock.unsafeCurrentTimeMillis(),
-      summary: tally.summary,
-      wallMillis: clock.unsafeCurrentTimeMillis() - startedAt
-    }))
-  )
   yield* observe.publish(RunEvent.RunEvent.RunStarted({
     runId: plan.runId,
     at: startedAt,

@@ -9,6 +9,8 @@ import type * as Aggregate from "../Aggregate.js"
 import * as Budget from "../Budget.js"
 import * as ExecutorConfig from "../ExecutorConfig.js"
 import * as RateLimit from "../RateLimit.js"
+import type * as Task from "../Task.js"
+import * as Usage from "../Usage.js"
 
 /**
  * The one schema every run's options go through: `Executor.run`, `Executor.stream`, and what the layers and the
@@ -67,6 +69,13 @@ const Limit = Schema.Struct({
   algorithm: Schema.optional(Schema.Literal("token-bucket", "fixed-window"))
 })
 
+const Estimate = Schema.Struct({
+  requests: Schema.optional(NonNegative),
+  inputTokens: Schema.optional(NonNegative),
+  outputTokens: Schema.optional(NonNegative),
+  cost: Schema.optional(NonNegative)
+})
+
 const RunId = Schema.String.pipe(
   Schema.filter((id) => /^[^\s/#]+$/.test(id) || `expected an id without spaces, "/" or "#", got "${id}"`)
 )
@@ -90,15 +99,7 @@ const Options = Schema.Struct({
       requests: Schema.optional(NonNegative)
     })
   )),
-  estimate: Schema.optional(Schema.Union(
-    AnyFunction,
-    Schema.Struct({
-      requests: Schema.optional(NonNegative),
-      inputTokens: Schema.optional(NonNegative),
-      outputTokens: Schema.optional(NonNegative),
-      cost: Schema.optional(NonNegative)
-    })
-  )),
+  estimate: Schema.optional(Schema.Union(AnyFunction, Estimate)),
   rateLimit: Schema.optional(Schema.Union(
     instanceOf(RateLimit.isRateLimit, "a RateLimit"),
     Schema.Struct({ requests: Schema.optional(Limit), tokens: Schema.optional(Limit) })
@@ -154,6 +155,36 @@ const optionError = (error: ParseResult.ParseError): RunOptionsError => {
  */
 export const decodeOptions = (options: unknown): Either.Either<Decoded, RunOptionsError> =>
   Either.mapLeft(decode(options ?? {}), optionError)
+
+const decodeEstimate = Schema.decodeUnknownEither(Estimate, { errors: "first", onExcessProperty: "ignore" })
+
+/**
+ * A task's estimate from the run's `estimate` function: a usage whose fields are numbers, 0 or more, or why not (a
+ * NaN reserved would make every later task fit the budget; a negative one would give it room it does not have). A
+ * function that throws is that task's problem too.
+ *
+ * @internal
+ */
+export const estimateOf = (
+  estimate: (task: Task.Task<unknown>) => unknown,
+  task: Task.Task<unknown>
+): Either.Either<Usage.Usage, string> => {
+  const value = Either.try({ try: () => estimate(task), catch: (error) => error })
+  if (Either.isLeft(value)) {
+    const error = value.left
+    return Either.left(`the estimate function threw: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (typeof value.right !== "object" || value.right === null) {
+    return Either.left(`expected a usage ({ requests, inputTokens, outputTokens, cost }), got ${String(value.right)}`)
+  }
+  return Either.match(decodeEstimate(value.right), {
+    onLeft: (error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      return Either.left(`${issue?.path.map(String).join(".") ?? ""}: ${issue?.message ?? "invalid"}`)
+    },
+    onRight: (usage) => Either.right(Usage.make(usage))
+  })
+}
 
 /** @internal */
 export const fail = (option: string, description: string) => Either.left(new RunOptionsError({ option, description }))

@@ -57,9 +57,9 @@ export const make = <In, Out, E, EL, R, A>(
   return (
     task: Task.Task<unknown>,
     index: number,
-    queuedAt: number
+    queuedAt: number,
+    estimate: Usage.Usage
   ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
-    const estimate = run.estimate === undefined ? Usage.empty : run.estimate(task)
     const budget = run.budget
     // What a task that reserved its estimate and never went out gives back.
     const unreserve = budget === undefined ? Effect.void : budget.settle(estimate, Usage.empty)

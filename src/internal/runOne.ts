@@ -196,6 +196,15 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
 
   const remote = run.execute === undefined ? undefined : Remote.make(run, { finish, notStarted, neverStarted })
 
+  // A task one of whose own options is invalid ends without reaching its agent.
+  const invalid = (task: Task.Task<unknown>, index: number, queuedAt: number, option: string, description: string) =>
+    notStarted(
+      task,
+      index,
+      queuedAt,
+      new AgentError.TaskOptionsError({ agent: factory.name, taskId: task.id, option, description })
+    )
+
   const admit = (
     task: Task.Task<unknown>,
     index: number,
@@ -203,21 +212,13 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
   ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
     if (!gate.open(now)) return neverStarted(task, index, queuedAt, gate.reason!)
     const timeoutError = Task.timeoutError(task)
-    if (timeoutError !== undefined) {
-      return notStarted(
-        task,
-        index,
-        queuedAt,
-        new AgentError.TaskOptionsError({
-          agent: factory.name,
-          taskId: task.id,
-          option: "timeout",
-          description: timeoutError
-        })
-      )
+    if (timeoutError !== undefined) return invalid(task, index, queuedAt, "timeout", timeoutError)
+    const estimated = run.estimate === undefined ? undefined : run.estimate(task)
+    if (estimated !== undefined && estimated._tag === "Left") {
+      return invalid(task, index, queuedAt, "estimate", estimated.left)
     }
-    if (remote !== undefined) return remote(task, index, queuedAt)
-    const estimate = run.estimate === undefined ? Usage.empty : run.estimate(task)
+    const estimate = estimated === undefined ? Usage.empty : estimated.right
+    if (remote !== undefined) return remote(task, index, queuedAt, estimate)
     const adaptive = run.adaptive
     if (adaptive === undefined) return budgeted(task, index, queuedAt, estimate)
     // With adaptive concurrency a task holds a permit while it runs; one still waiting for a permit when the run

@@ -9,6 +9,7 @@ import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import type * as FiberRefs from "effect/FiberRefs"
 import type * as ParseResult from "effect/ParseResult"
 import type * as RuntimeFlags from "effect/RuntimeFlags"
@@ -49,7 +50,8 @@ export interface Run<In, Out, E, EL, R, A> {
     | { readonly schedule: Schedule.Schedule<unknown, unknown>; readonly while: (error: unknown) => boolean }
     | undefined
   readonly budget: Budget.Service | undefined
-  readonly estimate: ((task: Task.Task<unknown>) => Usage.Usage) | undefined
+  /** A task's estimate, or why the run's `estimate` function gave none that can be reserved. */
+  readonly estimate: ((task: Task.Task<unknown>) => Either.Either<Usage.Usage, string>) | undefined
   readonly rateLimit: RateLimit.Service | undefined
   readonly adaptive: Adaptive | undefined
   readonly decodeInput: ((input: unknown) => Effect.Effect<In, ParseResult.ParseError, R>) | undefined

@@ -222,7 +222,10 @@ export class EventLog {
       const tick = grid > 0
         ? Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Duration.millis(grid - (now % grid))))
         : Effect.void
-      let cursor = after
+      // A number this log never gave (the client's, from a log before this one) reads as its end: the last event
+      // again if the log is closed (the run's RunFinished), so that the client learns how the run ended, else
+      // what comes from now on.
+      let cursor = after > this.last ? (this.closed ? this.last - 1 : this.last) : after
       const next: Effect.Effect<Chunk.Chunk<Entry>, Option.Option<never>> = Effect.suspend(() => {
         const found = this.since(cursor, batch)
         if (found.length > 0) {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Exit, Layer, Option } from "effect"
 import type * as Runs from "../../../services/http/Runs.js"
 import * as RunStore from "../../../services/http/RunStore.js"
 import * as AgentInstance from "../../../src/AgentInstance.js"
@@ -60,6 +60,18 @@ describe("RunStore.layerMemory", () => {
       assert.deepStrictEqual((yield* store.results("a", 0)).map((r) => r.taskId), ["t0", "t1", "t2"])
       assert.deepStrictEqual((yield* store.results("a", 2)).map((r) => r.taskId), ["t2"])
       assert.deepStrictEqual(yield* store.results("c", 0), [])
+    }))
+
+  it.effect("a maxRuns that is not a whole number from 1 is a RunOptionsError naming it", () =>
+    Effect.gen(function*() {
+      // NaN forgot every finished run at the next save (a finished run's page then 404s), 0 kept one.
+      for (const maxRuns of [Number.NaN, 0, -1, 2.5]) {
+        const error = yield* Effect.flip(RunStore.makeMemory({ maxRuns }))
+        assert.deepStrictEqual([error._tag, error.option], ["RunOptionsError", "maxRuns"])
+        assert.include(error.description, `expected a whole number, 1 or more, got ${maxRuns}`)
+        const exit = yield* Effect.exit(Layer.build(RunStore.layerMemory({ maxRuns })).pipe(Effect.scoped))
+        assert.isTrue(Exit.isFailure(exit))
+      }
     }))
 
   it.effect("past maxRuns it forgets the oldest finished runs with their results, never a running one", () =>

@@ -1,4 +1,5 @@
 import { HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import {
   Chunk,
@@ -21,6 +22,7 @@ import * as Runs from "../../../services/http/Runs.js"
 import * as RunsServer from "../../../services/http/RunsServer.js"
 import * as RunStore from "../../../services/http/RunStore.js"
 import * as TestAgent from "../../../services/testing/TestAgent.js"
+import * as Executor from "../../../src/Executor.js"
 import * as TaskFile from "../../../src/TaskFile.js"
 import * as Server from "./server.js"
 
@@ -184,6 +186,51 @@ describe("RunsServer", () => {
         assert.strictEqual(error._tag, "HttpApiDecodeError", body)
         assert.deepStrictEqual(error.issues[0].path, path, body)
       }
+      // The message says what was expected, and what came.
+      const messages: ReadonlyArray<readonly [body: string, contentType: string, query: string, message: RegExp]> = [
+        [
+          `{"agent": "classify", "tasks": [{}], "concurrency": -1}`,
+          "application/json",
+          "",
+          /^expected a whole number, 1 or more, got -1$/
+        ],
+        [
+          `{"agent": "classify", "tasks": [{}], "concurrency": 1.5}`,
+          "application/json",
+          "",
+          /^expected a whole number, 1 or more, got 1.5$/
+        ],
+        [
+          `{"agent": "classify", "tasks": [{}], "retries": 2.5}`,
+          "application/json",
+          "",
+          /^expected a whole number from 0 to 10, got 2.5$/
+        ],
+        [
+          `{"agent": "classify", "tasks": [{}], "retries": 11}`,
+          "application/json",
+          "",
+          /^expected a whole number from 0 to 10, got 11$/
+        ],
+        [`{"agent": "classify", "tasks": []}`, "application/json", "", /^expected at least one task, got none$/],
+        [
+          `{"text": "a"}`,
+          "application/x-ndjson",
+          "?agent=classify&concurrency=0",
+          /^expected a whole number, 1 or more, got 0$/
+        ],
+        [
+          `{"text": "a"}`,
+          "application/x-ndjson",
+          "?agent=classify&retries=-1",
+          /^expected a whole number from 0 to 10, got -1$/
+        ]
+      ]
+      for (const [body, contentType, query, message] of messages) {
+        const { body: error, status } = yield* post(server, body, contentType, query)
+        assert.strictEqual(status, 400, body)
+        assert.match(error.issues[0].message, message, body)
+      }
       // Not JSON at all, and a type of body the API does not take.
       const notJson = yield* post(server, `{"agent": "classify", "tasks": [`)
       assert.strictEqual(notJson.status, 400)
@@ -192,6 +239,47 @@ describe("RunsServer", () => {
       assert.strictEqual(csv.status, 400)
       assert.include(csv.body.message, "application/x-ndjson")
       assert.deepStrictEqual(yield* server.client.runs.list(), [])
+    }))
+
+  it.effect("options out of range fail the server's and the runs service's layers with a RunOptionsError", () =>
+    Effect.gen(function*() {
+      // A keep-alive that is not a duration threw when the layer was made; a body limit of 0, -1 or NaN refused
+      // every run with 413.
+      const cases: ReadonlyArray<readonly [RunsServer.Options, string]> = [
+        [{ keepAlive: "soon" as Duration.DurationInput }, "keepAlive"],
+        [{ keepAlive: -1 }, "keepAlive"],
+        [{ maxBodySize: 0 }, "maxBodySize"],
+        [{ maxBodySize: -1 }, "maxBodySize"],
+        [{ maxBodySize: Number.NaN }, "maxBodySize"],
+        [{ maxBodySize: 1.5 }, "maxBodySize"]
+      ]
+      for (const [options, option] of cases) {
+        const layer = RunsServer.layerServer(options).pipe(
+          Layer.provide(Runs.layer<never>({ agents: [] })),
+          Layer.provide(Layer.mergeAll(Executor.layer(), RunStore.layerMemory())),
+          Layer.provide(RunsServer.layerAccessToken(Server.token)),
+          Layer.provide(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" }))
+        )
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
+        assert.strictEqual(error._tag, "RunOptionsError", JSON.stringify(options))
+        assert.strictEqual((error as { readonly option: string }).option, option)
+      }
+      // And the runs service's: a NaN concurrency limit made every run's record unsendable (500s).
+      const runsCases: ReadonlyArray<readonly [Omit<Runs.Options<never>, "agents">, string]> = [
+        [{ maxConcurrency: Number.NaN }, "maxConcurrency"],
+        [{ maxConcurrency: 0 }, "maxConcurrency"],
+        [{ maxConcurrency: 2.5 }, "maxConcurrency"],
+        [{ keepEventLogs: Number.NaN }, "keepEventLogs"],
+        [{ keepEventLogs: -1 }, "keepEventLogs"]
+      ]
+      for (const [options, option] of runsCases) {
+        const layer = Runs.layer<never>({ agents: [], ...options }).pipe(
+          Layer.provide(Layer.mergeAll(Executor.layer(), RunStore.layerMemory()))
+        )
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
+        assert.strictEqual(error._tag, "RunOptionsError", JSON.stringify(options))
+        assert.strictEqual((error as { readonly option: string }).option, option)
+      }
     }))
 
   it.scopedLive("an unknown agent is 404 and names the known ones", () =>
@@ -227,8 +315,21 @@ describe("RunsServer", () => {
             HttpClientRequest.bodyText(body, "application/json"),
             authorization === "" ? (r) => r : HttpClientRequest.setHeader("authorization", authorization)
           )
-        ).pipe(Effect.scoped)
+        )
         assert.strictEqual(response.status, 401, authorization)
+        // The body says what is missing, and never shows the token (the right one, or the one sent).
+        const text = yield* response.text
+        const error = JSON.parse(text)
+        assert.strictEqual(error._tag, "Unauthorized", text)
+        assert.match(
+          error.message,
+          authorization === ""
+            ? /^no bearer token: this endpoint needs the server's token, as Authorization: Bearer <token>$/
+            : /^the token was refused: this endpoint needs the server's token, as Authorization: Bearer <token>$/,
+          text
+        )
+        assert.notInclude(text, Server.token.slice(0, 12))
+        assert.notInclude(text, "wrong")
       }
       for (
         const path of ["/runs", "/runs/x", "/runs/x/events", "/runs/x/results", "/agents", "/metrics", "/openapi.json"]
@@ -368,6 +469,29 @@ describe("RunsServer", () => {
       assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 4), events.slice(4))
     }))
 
+  it.scopedLive("a Last-Event-ID past the end of an ended run's log gets its RunFinished again, not nothing", () =>
+    Effect.gen(function*() {
+      // A client that followed the run live has the live log's numbers (14 events for 4 tasks); the log rebuilt
+      // from the results (after it was let go, or by a server started again on a journal) has 6. Resuming after
+      // event 13, with nothing sent, it would never learn that the run ended, and the dashboard would reconnect
+      // every second for ever.
+      const server = yield* Server.start({ runs: { keepEventLogs: 0 } })
+      const info = yield* server.client.runs.start({ payload: { agent: "classify", tasks: docs(4) }, urlParams: {} })
+      yield* Server.finished(server, info.id)
+      assert.lengthOf(yield* Server.allEvents(server, info.id), 6)
+      const resumed = yield* Server.allEvents(server, info.id, 13)
+      assert.deepStrictEqual(resumed.map((event) => [event.id, event.event]), [[6, "RunFinished"]])
+      assert.strictEqual(resumed[0]!.data.summary.succeeded, 4)
+      // At its end, nothing more.
+      assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 6), [])
+      // The same for a log still kept: a number it never gave gets its end.
+      const kept = yield* Server.start()
+      const run = yield* kept.client.runs.start({ payload: { agent: "classify", tasks: docs(2) }, urlParams: {} })
+      yield* Server.finished(kept, run.id)
+      const end = yield* Server.allEvents(kept, run.id, 1_000)
+      assert.deepStrictEqual(end.map((event) => [event.id, event.event]), [[8, "RunFinished"]])
+    }))
+
   it.scopedLive("an event stream sends a keep-alive comment while nothing happens", () =>
     Effect.gen(function*() {
       const { registered } = yield* sleepy()
@@ -445,8 +569,12 @@ describe("RunsServer", () => {
       const response = yield* server.http.execute(HttpClientRequest.get(`/runs/${info.id}/events`)).pipe(
         Scope.extend(scope)
       )
-      const first = yield* Server.sseEvents(response).pipe(Stream.take(3), Stream.runCollect)
-      assert.strictEqual(Chunk.unsafeHead(first).event, "RunStarted")
+      // Read without ending the stream: ending it (`Stream.take`) closes the response's body, and so the
+      // connection, which raced the count of readers below.
+      const pull = yield* Stream.toPull(Server.sseEvents(response)).pipe(Scope.extend(scope))
+      const first: Array<{ readonly event: string }> = []
+      while (first.length < 3) for (const event of yield* Effect.orDie(pull)) first.push(event)
+      assert.strictEqual(first[0]!.event, "RunStarted")
       assert.strictEqual((yield* server.client.runs.get({ path: { id: info.id } })).eventStreams, 1)
       // The client goes away mid-run.
       yield* Scope.close(scope, Exit.void)

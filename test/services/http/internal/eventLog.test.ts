@@ -36,6 +36,20 @@ describe("EventLog", () => {
       assert.strictEqual(log.lastId, 3)
     }))
 
+  it.live("a number past the end reads as the end: what comes next while the log is open, its last event once closed", () =>
+    Effect.gen(function*() {
+      const log = yield* EventLog.EventLog.make
+      yield* log.append([event("Started"), event("Output")])
+      const reader = yield* Effect.fork(Stream.runCollect(log.read(40, "0 millis")))
+      yield* Effect.sleep("10 millis").pipe(Effect.repeat({ until: () => log.readers === 1 }))
+      yield* log.append([event("Ended")])
+      yield* log.close((entry) => entry.type !== "Output")
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(reader)).map((entry) => entry.id), [3])
+      const closed = yield* Stream.runCollect(log.read(40, "0 millis"))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(closed).map((entry) => [entry.id, entry.type]), [[3, "Ended"]])
+      assert.strictEqual(Chunk.size(yield* Stream.runCollect(log.read(3, "0 millis"))), 0)
+    }))
+
   it.live("readers of a live log wait for events and end when it closes; appends after the close are dropped", () =>
     Effect.gen(function*() {
       const log = yield* EventLog.EventLog.make
