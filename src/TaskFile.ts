@@ -90,11 +90,16 @@ const messageOf = (error: ParseResult.ParseError): string => {
   return text.length > maxMessage ? `${text.slice(0, maxMessage)}…` : text
 }
 
-const idOf = (value: JsonObject): string | undefined => {
+// The line's id: the object's `id` when it is a non-empty string or a number, none when it is missing, `null` or
+// `""`, and a message for any other value (an object, an array, `true`), which would otherwise be dropped unseen.
+const idOf = (value: JsonObject): string | undefined | { readonly bad: string } => {
   const id = value.id
-  return (typeof id === "string" && id !== "") || (typeof id === "number" && Number.isFinite(id))
-    ? String(id)
-    : undefined
+  if (id === undefined || id === null || id === "") return undefined
+  if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) return String(id)
+  const shown = JSON.stringify(id) ?? String(id)
+  return {
+    bad: `at ["id"]: expected a string or a number, got ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}`
+  }
 }
 
 /**
@@ -152,8 +157,9 @@ const nestsDeeper = (text: string, max: number): boolean => {
 
 /**
  * The task of one line, numbered `line` from 1: its id is the object's `id` (a non-empty string or a finite
- * number), or else the line number; its `line` label is the line number. A bad line's task has the line number
- * as its id and the `BadLine` as its input.
+ * number), or else (no `id`, `null`, `""`) the line number; its `line` label is the line number. A bad line's task
+ * has the line number as its id and the `BadLine` as its input: a line that is not a JSON object, or whose `id` is
+ * anything else (an object, an array, `true`).
  *
  * @category constructors
  * @since 0.1.0
@@ -162,7 +168,12 @@ export const taskOf = (text: string, line: number): Task.Task<Input> => {
   const labels = { line: String(line) }
   return Either.match(decodeLine(text, line), {
     onLeft: (bad): Task.Task<Input> => Task.make({ id: String(line), input: bad, labels }),
-    onRight: (value) => Task.make({ id: idOf(value) ?? String(line), input: value, labels })
+    onRight: (value): Task.Task<Input> => {
+      const id = idOf(value)
+      return typeof id === "object"
+        ? Task.make({ id: String(line), input: new BadLine({ line, message: id.bad }), labels })
+        : Task.make({ id: id ?? String(line), input: value, labels })
+    }
   })
 }
 

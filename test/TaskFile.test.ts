@@ -47,6 +47,19 @@ describe("TaskFile", () => {
         ])
       }))
 
+    it.effect("an id that is neither a string nor a number (an object, an array, a boolean) makes a bad line", () =>
+      Effect.gen(function*() {
+        const tasks = yield* read(`{"id": {"n": 1}, "text": "a"}\n{"id": [1], "text": "b"}\n{"id": true}\n{"id": 4}`)
+        assert.deepStrictEqual(tasks.map(([id, line]) => [id, line]), [["1", 1], ["2", 2], ["3", 3], ["4", 4]])
+        const messages = tasks.map(([, , input]) => TaskFile.isBadLine(input) ? input.message : undefined)
+        assert.deepStrictEqual(messages, [
+          `at ["id"]: expected a string or a number, got {"n":1}`,
+          `at ["id"]: expected a string or a number, got [1]`,
+          `at ["id"]: expected a string or a number, got true`,
+          undefined
+        ])
+      }))
+
     it.effect("lines may end with \\r\\n or be cut across chunks, and a byte order mark at the start is ignored", () =>
       Effect.gen(function*() {
         const tasks = yield* read(`\uFEFF{"id": "a"}\r\n\r\n{"id":`, ` "b"}\r`, `\n{"id": "c"}`)
