@@ -10,12 +10,15 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import type * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { RunOptionsError } from "./AgentError.js"
+import type { RunOptionsError } from "./AgentError.js"
+import * as internalOptions from "./internal/options.js"
 import type * as RunReport from "./RunReport.js"
 import type * as TaskResult from "./TaskResult.js"
 
@@ -181,20 +184,22 @@ export const defaultCapacity = 4096
 export const make: {
   (): Effect.Effect<Service>
   (options: { readonly capacity?: number | undefined }): Effect.Effect<Service, RunOptionsError>
-} = ((options?: { readonly capacity?: number | undefined }): Effect.Effect<Service, RunOptionsError> => {
-  const capacity = options?.capacity ?? defaultCapacity
-  return Number.isInteger(capacity) && capacity >= 1 && capacity <= maxCapacity
-    ? Effect.map(PubSub.sliding<RunEvent>(capacity), (pubsub) => new HubImpl(pubsub))
-    : Effect.fail(
-      new RunOptionsError({
-        option: "capacity",
-        description: `expected a whole number from 1 to 1,000,000, got ${capacity}`
-      })
-    )
-}) as never
+} =
+  ((options?: { readonly capacity?: number | undefined }): Effect.Effect<Service, RunOptionsError> =>
+    Either.match(decodeOptions(options), {
+      onLeft: Effect.fail,
+      onRight: ({ capacity = defaultCapacity }) =>
+        Effect.map(PubSub.sliding<RunEvent>(capacity), (pubsub) => new HubImpl(pubsub))
+    })) as never
 
-// A hub's ring of events is allocated whole: past this, a mistake (a count of bytes, say) rather than a capacity.
-const maxCapacity = 1_000_000
+// A hub's ring of events is allocated whole: past a million, a mistake (a count of bytes, say) rather than a capacity.
+const decodeOptions = internalOptions.decoderOf(Schema.Struct({
+  capacity: Schema.optional(Schema.Number.pipe(
+    Schema.filter((n) =>
+      Number.isInteger(n) && n >= 1 && n <= 1_000_000 || `expected a whole number from 1 to 1,000,000, got ${n}`
+    )
+  ))
+}))
 
 /**
  * Every run of the app publishes its events to one hub. `capacity` (4,096 by default) is how many events a

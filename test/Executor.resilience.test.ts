@@ -262,6 +262,21 @@ describe("Executor resilience", () => {
         assert.strictEqual(error.option, "retry.times")
         assert.strictEqual((yield* agent.stats).builds, 0)
       }).pipe(provide))
+
+    it.effect("a maxRetryAfter of a negative number of milliseconds, or NaN, is refused (Duration reads both as 0)", () =>
+      Effect.gen(function*() {
+        const agent = yield* TestAgent.succeed("never", (s: string) => s)
+        for (const maxRetryAfter of [-1, Number.NaN]) {
+          const exit = yield* Effect.exit(
+            Executor.run(Task.fromIterable(["a"]), agent.factory, { retry: { times: 1, maxRetryAfter } })
+          )
+          assert(Exit.isFailure(exit))
+          const error = Cause.squash(exit.cause) as AgentError.RunOptionsError
+          assert.strictEqual(error.option, "retry.maxRetryAfter")
+          assert.include(error.description, `expected a duration, 0 or more, got ${maxRetryAfter}`)
+        }
+        assert.strictEqual((yield* agent.stats).builds, 0)
+      }).pipe(provide))
   })
 
   describe("timer", () => {

@@ -8,10 +8,12 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { RunOptionsError } from "../../src/AgentError.js"
+import type { RunOptionsError } from "../../src/AgentError.js"
+import * as internalOptions from "../../src/internal/options.js"
 import type * as TaskResult from "../../src/TaskResult.js"
 import type * as Runs from "./Runs.js"
 
@@ -80,13 +82,17 @@ interface Kept {
 export const makeMemory: {
   (): Effect.Effect<Service>
   (options: { readonly maxRuns?: number | undefined }): Effect.Effect<Service, RunOptionsError>
-} = ((options?: { readonly maxRuns?: number | undefined }): Effect.Effect<Service, RunOptionsError> => {
-  const maxRuns = options?.maxRuns ?? 100
-  // NaN would forget every finished run at the next save.
-  return Number.isInteger(maxRuns) && maxRuns >= 1 ? memory(maxRuns) : Effect.fail(
-    new RunOptionsError({ option: "maxRuns", description: `expected a whole number, 1 or more, got ${maxRuns}` })
-  )
-}) as never
+} =
+  ((options?: { readonly maxRuns?: number | undefined }): Effect.Effect<Service, RunOptionsError> =>
+    Either.match(decodeMemoryOptions(options), {
+      onLeft: Effect.fail,
+      onRight: ({ maxRuns = 100 }) => memory(maxRuns)
+    })) as never
+
+// NaN would forget every finished run at the next save.
+const decodeMemoryOptions = internalOptions.decoderOf(
+  Schema.Struct({ maxRuns: Schema.optional(internalOptions.WholeFromOne) })
+)
 
 const memory = (maxRuns: number): Effect.Effect<Service> =>
   Effect.sync(() => {

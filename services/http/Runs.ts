@@ -27,8 +27,9 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "../../src/Agent.js"
-import { RunOptionsError } from "../../src/AgentError.js"
+import type { RunOptionsError } from "../../src/AgentError.js"
 import * as Executor from "../../src/Executor.js"
+import * as internalOptions from "../../src/internal/options.js"
 import * as RunEvent from "../../src/RunEvent.js"
 import * as RunReport from "../../src/RunReport.js"
 import type * as Task from "../../src/Task.js"
@@ -474,6 +475,12 @@ const orphaned = (info: RunInfo): RunInfo =>
 
 const newId = Effect.map(Random.nextIntBetween(0, 36 ** 8), (n) => n.toString(36).padStart(8, "0"))
 
+// NaN here made every run's concurrency NaN (its record could not be sent: 500s), or kept every log for ever.
+const decodeOptions = internalOptions.decoderOf(Schema.Struct({
+  maxConcurrency: Schema.optional(internalOptions.WholeFromOne),
+  keepEventLogs: Schema.optional(internalOptions.WholeFromZero)
+}))
+
 /**
  * Creates the runs service in the current scope: its runs live in that scope, and closing it cancels the runs
  * still going.
@@ -485,21 +492,7 @@ export const make = <R>(
   options: Options<R>
 ): Effect.Effect<Service, RunOptionsError, Executor.Executor | RunStore.RunStore | Scope.Scope | R> =>
   Effect.gen(function*() {
-    const maxConcurrency = options.maxConcurrency ?? 1000
-    const keepEventLogs = options.keepEventLogs ?? 20
-    // NaN here made every run's concurrency NaN (its record could not be sent: 500s), or kept every log for ever.
-    if (!(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
-      return yield* new RunOptionsError({
-        option: "maxConcurrency",
-        description: `expected a whole number, 1 or more, got ${maxConcurrency}`
-      })
-    }
-    if (!(Number.isInteger(keepEventLogs) && keepEventLogs >= 0)) {
-      return yield* new RunOptionsError({
-        option: "keepEventLogs",
-        description: `expected a whole number, 0 or more, got ${keepEventLogs}`
-      })
-    }
+    const { keepEventLogs = 20, maxConcurrency = 1000 } = yield* decodeOptions(options)
     const executor = yield* Executor.Executor
     const store = yield* RunStore.RunStore
     const agents = new Map(options.agents.map((agent) => [agent.name, agent]))

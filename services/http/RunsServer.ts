@@ -31,7 +31,8 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { RunOptionsError } from "../../src/AgentError.js"
+import type { RunOptionsError } from "../../src/AgentError.js"
+import * as internalOptions from "../../src/internal/options.js"
 import * as RunReportHtml from "../../src/RunReportHtml.js"
 import * as TaskFile from "../../src/TaskFile.js"
 import * as Dashboard from "./Dashboard.js"
@@ -66,31 +67,18 @@ export interface Options {
 
 // The options, checked: a keep-alive that is not a duration, or a body limit that is not a number of bytes (which
 // would refuse every run with 413), fails the layer with a RunOptionsError naming it.
+const decodeOptions = internalOptions.decoderOf(Schema.Struct({
+  maxBodySize: Schema.optional(internalOptions.WholeFromOne),
+  keepAlive: Schema.optional(internalOptions.DurationFromZero)
+}))
+
 const check = (
   options: Options | undefined
-): Either.Either<{ readonly maxBodySize: number; readonly keepAlive: Duration.Duration }, RunOptionsError> => {
-  const maxBodySize = options?.maxBodySize ?? defaultMaxBodySize
-  if (!(Number.isInteger(maxBodySize) && maxBodySize >= 1)) {
-    return Either.left(
-      new RunOptionsError({
-        option: "maxBodySize",
-        description: `expected a whole number of bytes, 1 or more, got ${maxBodySize}`
-      })
-    )
-  }
-  const raw = options?.keepAlive ?? "15 seconds"
-  // Duration reads a negative number or NaN as 0 (none): here they are mistakes.
-  const keepAlive = typeof raw === "number" && !(raw >= 0) ? Option.none() : Duration.decodeUnknown(raw)
-  if (Option.isNone(keepAlive)) {
-    return Either.left(
-      new RunOptionsError({
-        option: "keepAlive",
-        description: `expected a duration, 0 or more (0: none), got ${String(options?.keepAlive)}`
-      })
-    )
-  }
-  return Either.right({ maxBodySize, keepAlive: keepAlive.value })
-}
+): Either.Either<{ readonly maxBodySize: number; readonly keepAlive: Duration.Duration }, RunOptionsError> =>
+  Either.map(decodeOptions(options), ({ keepAlive = Duration.seconds(15), maxBodySize = defaultMaxBodySize }) => ({
+    maxBodySize,
+    keepAlive
+  }))
 
 /**
  * The default limit of a request body: 10 MiB.

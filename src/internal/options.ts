@@ -38,29 +38,36 @@ const DurationInput = Schema.transformOrFail(Schema.Unknown, Schema.DurationFrom
 const NonNegative = Schema.Number.pipe(
   Schema.filter((n) => n >= 0 && n < Infinity || `expected a number, 0 or more, got ${n}`)
 )
-const WholeFromZero = Schema.Number.pipe(
+/** @internal */
+export const WholeFromZero = Schema.Number.pipe(
   Schema.filter((n) => Number.isInteger(n) && n >= 0 || `expected a whole number, 0 or more, got ${n}`)
 )
-const WholeFromOne = Schema.Number.pipe(
+/** @internal */
+export const WholeFromOne = Schema.Number.pipe(
   Schema.filter((n) => Number.isInteger(n) && n >= 1 || `expected a whole number, 1 or more, got ${n}`)
 )
+
+/**
+ * A duration, 0 or more. `Duration` reads a negative number of milliseconds, or NaN, as 0: here they are mistakes.
+ *
+ * @internal
+ */
+export const DurationFromZero = Schema.transformOrFail(Schema.Unknown, Schema.DurationFromSelf, {
+  strict: true,
+  decode: (input, _, ast) => {
+    const decoded = typeof input === "number" && !(input >= 0) ? undefined : Duration.decodeUnknown(input)
+    return decoded !== undefined && decoded._tag === "Some" && Duration.toMillis(decoded.value) >= 0
+      ? ParseResult.succeed(decoded.value)
+      : ParseResult.fail(new ParseResult.Type(ast, input, `expected a duration, 0 or more, got ${String(input)}`))
+  },
+  encode: ParseResult.succeed
+})
 
 const RetryOptions = Schema.Struct({
   schedule: Schema.optional(instanceOf(Schedule.isSchedule, "a Schedule")),
   times: Schema.optional(WholeFromZero),
   while: Schema.optional(AnyFunction),
-  maxRetryAfter: Schema.optional(
-    Schema.transformOrFail(Schema.Unknown, Schema.DurationFromSelf, {
-      strict: true,
-      decode: (input, _, ast) => {
-        const decoded = Duration.decodeUnknown(input)
-        return decoded._tag === "Some" && Duration.toMillis(decoded.value) >= 0
-          ? ParseResult.succeed(decoded.value)
-          : ParseResult.fail(new ParseResult.Type(ast, input, `expected a duration, 0 or more, got ${String(input)}`))
-      },
-      encode: ParseResult.succeed
-    })
-  )
+  maxRetryAfter: Schema.optional(DurationFromZero)
 })
 
 const Limit = Schema.Struct({
@@ -155,6 +162,20 @@ const optionError = (error: ParseResult.ParseError): RunOptionsError => {
  */
 export const decodeOptions = (options: unknown): Either.Either<Decoded, RunOptionsError> =>
   Either.mapLeft(decode(options ?? {}), optionError)
+
+/**
+ * A decoder of the options of one of the library's services (an event hub, a run store, a server), with the
+ * schemas and the errors of a run's options: `options` (a struct of `WholeFromOne`, ...) checked whole, a problem
+ * reported as a `RunOptionsError` naming its option.
+ *
+ * @internal
+ */
+export const decoderOf = <A, I>(
+  options: Schema.Schema<A, I>
+): (input: unknown) => Either.Either<A, RunOptionsError> => {
+  const decode = Schema.decodeUnknownEither(options, { errors: "first", onExcessProperty: "ignore" })
+  return (input) => Either.mapLeft(decode(input ?? {}), optionError)
+}
 
 const decodeEstimate = Schema.decodeUnknownEither(Estimate, { errors: "first", onExcessProperty: "ignore" })
 
