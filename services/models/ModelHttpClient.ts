@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -79,7 +79,7 @@ export const layer = (options?: Options): Layer.Layer<HttpClient.HttpClient, Con
       ),
       (agent) => Effect.promise(() => agent.destroy())
     )
-    return NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
-      Layer.provide(Layer.succeed(NodeHttpClient.Dispatcher, dispatcher))
-    )
+    // The client itself, not `layerUndiciWithoutDispatcher`: that layer merges its own context (the dispatcher, which
+    // the client already holds) into every request's, which costs a copy of the context per call.
+    return Layer.succeed(HttpClient.HttpClient, NodeHttpClient.makeUndici(dispatcher))
   }))
