@@ -13,7 +13,6 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
 import type * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
-import * as Telemetry from "@effect/ai/Telemetry"
 import * as Tool from "@effect/ai/Tool"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -283,18 +282,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return HttpClientRequest.post("/chat/completions").pipe(HttpClientRequest.bodyUnsafeJson(body))
     })
 
-  const annotateRequest = (span: LanguageModel.ProviderOptions["span"], body: Readonly<Record<string, unknown>>) =>
-    Telemetry.addGenAIAnnotations(span, {
-      system: "openai_compatible",
-      operation: { name: "chat" },
-      request: {
-        model: options.model,
-        temperature: typeof body.temperature === "number" ? body.temperature : undefined,
-        topP: typeof body.top_p === "number" ? body.top_p : undefined,
-        maxTokens: typeof body.max_tokens === "number" ? body.max_tokens : undefined,
-        seed: typeof body.seed === "number" ? body.seed : undefined
-      }
+  const annotateRequest = (span: LanguageModel.ProviderOptions["span"], body: Readonly<Record<string, unknown>>) => {
+    InternalLanguageModel.genAI.base(span, { system: "openai_compatible" })
+    InternalLanguageModel.genAI.operation(span, { name: "chat" })
+    InternalLanguageModel.genAI.request(span, {
+      model: options.model,
+      temperature: typeof body.temperature === "number" ? body.temperature : undefined,
+      top_p: typeof body.top_p === "number" ? body.top_p : undefined,
+      max_tokens: typeof body.max_tokens === "number" ? body.max_tokens : undefined,
+      seed: typeof body.seed === "number" ? body.seed : undefined
     })
+  }
 
   const annotateResponse = (
     span: LanguageModel.ProviderOptions["span"],
@@ -304,11 +302,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       readonly finishReason: string
       readonly usage: typeof Response.Usage.Encoded
     }
-  ) =>
-    Telemetry.addGenAIAnnotations(span, {
-      response: { id: response.id, model: response.model, finishReasons: [response.finishReason] },
-      usage: { inputTokens: response.usage.inputTokens, outputTokens: response.usage.outputTokens }
+  ) => {
+    InternalLanguageModel.genAI.response(span, {
+      id: response.id,
+      model: response.model,
+      finish_reasons: [response.finishReason]
     })
+    InternalLanguageModel.genAI.usage(span, {
+      input_tokens: response.usage.inputTokens,
+      output_tokens: response.usage.outputTokens
+    })
+  }
 
   // One completion: the request, the response decoded and the span annotated.
   const complete = (providerOptions: LanguageModel.ProviderOptions) =>

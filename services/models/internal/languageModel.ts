@@ -8,6 +8,7 @@ import * as Toolkit from "@effect/ai/Toolkit"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -166,6 +167,25 @@ const resolveStructuredOutput = <A, I, R>(
       cause
     }))
 }
+
+// =============================================================================
+// telemetry
+// =============================================================================
+
+/**
+ * `Telemetry.addGenAIAnnotations`'s attributes, with the keys given in snake case already (`top_p`, `max_tokens`,
+ * `finish_reasons`, `input_tokens`): its `camelToSnake` of every key on every call costs more than the attributes.
+ * Each adds the attributes that are not null or undefined, in the order given, as `addGenAIAnnotations` does.
+ *
+ * @internal
+ */
+export const genAI = {
+  base: Telemetry.addSpanAttributes("gen_ai", identity),
+  operation: Telemetry.addSpanAttributes("gen_ai.operation", identity),
+  request: Telemetry.addSpanAttributes("gen_ai.request", identity),
+  response: Telemetry.addSpanAttributes("gen_ai.response", identity),
+  usage: Telemetry.addSpanAttributes("gen_ai.usage", identity)
+} as const
 
 // =============================================================================
 // usage

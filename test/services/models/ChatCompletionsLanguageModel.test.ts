@@ -2,7 +2,7 @@ import type { AiError } from "@effect/ai"
 import { LanguageModel, Response, Telemetry } from "@effect/ai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Chunk, Effect, Layer, Option, Redacted, Stream, type Tracer } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as ChatCompletionsLanguageModel from "../../../services/models/ChatCompletionsLanguageModel.js"
@@ -296,11 +296,14 @@ describe("ChatCompletionsLanguageModel", () => {
       const server = yield* bodiesServer(bodies)
       const model = yield* ChatCompletionsLanguageModel.make({
         model: "llama-test",
-        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        parameters: { temperature: 0.5, top_p: 0.9, max_tokens: 100, seed: 7 }
       })
       const seen: Array<ReadonlyArray<Response.AnyPart>> = []
-      const transformer: Telemetry.SpanTransformer = ({ response }) => {
+      const spans: Array<ReadonlyMap<string, unknown>> = []
+      const transformer: Telemetry.SpanTransformer = ({ response, span }) => {
         seen.push(response)
+        spans.push(span.attributes)
       }
       for (let i = 0; i < bodies.length; i++) {
         // `LanguageModel`'s own method decodes what `generateText` encodes; the agents' path takes the parts as made.
@@ -330,6 +333,25 @@ describe("ChatCompletionsLanguageModel", () => {
         reasoningTokens: 2,
         cachedInputTokens: 3
       })
+      // Each span has the attributes `Telemetry.addGenAIAnnotations` gives, as the model's requests and answers
+      // have them.
+      const expected = new Map<string, unknown>()
+      const recorder = {
+        attribute: (key: string, value: unknown) => expected.set(key, value)
+      } as unknown as Tracer.Span
+      Telemetry.addGenAIAnnotations(recorder, {
+        system: "openai_compatible",
+        operation: { name: "chat" },
+        request: { model: "llama-test", temperature: 0.5, topP: 0.9, maxTokens: 100, seed: 7 }
+      })
+      Telemetry.addGenAIAnnotations(recorder, {
+        response: { id: "chatcmpl-1", model: "llama-test", finishReasons: ["length"] },
+        usage: { inputTokens: 11, outputTokens: 7 }
+      })
+      for (const attributes of spans.slice(0, 2)) {
+        const genAI = new Map([...attributes].filter(([key]) => key.startsWith("gen_ai.")))
+        assert.deepStrictEqual(genAI, expected)
+      }
       const late = seen[7]![0]
       assert(late?.type === "response-metadata")
       assert.isTrue(Option.isNone(late.timestamp))
