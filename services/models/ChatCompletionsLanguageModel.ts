@@ -253,16 +253,12 @@ const mapParseError = (method: string) => (error: ParseResult.ParseError) =>
 export const make = Effect.fnUntraced(function*(options: Options) {
   const strict = options.strict ?? true
   const baseUrl = withoutCredentials(options.baseUrl).replace(/\/+$/, "")
-  const client = (yield* HttpClient.HttpClient).pipe(
-    HttpClient.mapRequest((request) =>
-      request.pipe(
-        HttpClientRequest.prependUrl(baseUrl),
-        options.apiKey === undefined ? identity : HttpClientRequest.bearerToken(options.apiKey),
-        HttpClientRequest.acceptJson
-      )
-    ),
-    options.transformClient ?? identity,
-    HttpClient.filterStatusOk
+  const client = (yield* HttpClient.HttpClient).pipe(options.transformClient ?? identity, HttpClient.filterStatusOk)
+  // Every call's request, but for its body: made once, as the client's `mapRequest` would make it on every call.
+  const completions = HttpClientRequest.post("/chat/completions").pipe(
+    HttpClientRequest.prependUrl(baseUrl),
+    options.apiKey === undefined ? identity : HttpClientRequest.bearerToken(options.apiKey),
+    HttpClientRequest.acceptJson
   )
 
   const request = (providerOptions: LanguageModel.ProviderOptions, stream: boolean) =>
@@ -279,7 +275,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
       }
       annotateRequest(providerOptions.span, body)
-      return HttpClientRequest.post("/chat/completions").pipe(HttpClientRequest.bodyUnsafeJson(body))
+      return HttpClientRequest.bodyUnsafeJson(completions, body)
     })
 
   const annotateRequest = (span: LanguageModel.ProviderOptions["span"], body: Readonly<Record<string, unknown>>) => {
