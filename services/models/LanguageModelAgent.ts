@@ -211,17 +211,19 @@ const promptWith = (system: string | undefined): (raw: Prompt.RawInput) => Promp
 const makeWith = <In, Out>(
   options: BaseOptions<In>,
   generate: (model: LanguageModel.Service, prompt: Prompt.Prompt) => Effect.Effect<Out, AiError.AiError>
-): Effect.Effect<Agent.Agent<In, Out, AiError.AiError>, never, LanguageModel.LanguageModel> =>
-  Effect.gen(function*() {
-    const model = yield* LanguageModel.LanguageModel
-    const instance = Option.getOrUndefined(yield* Effect.serviceOption(AgentInstance.AgentInstance))
-    const promptOf = promptWith(options.system)
+): Effect.Effect<Agent.Agent<In, Out, AiError.AiError>, never, LanguageModel.LanguageModel> => {
+  // Made once for all the agent's instances (a factory builds one per task).
+  const promptOf = promptWith(options.system)
+  return Effect.contextWith((context: Context.Context<LanguageModel.LanguageModel>) => {
+    const model = Context.get(context, LanguageModel.LanguageModel)
+    const instance = Option.getOrUndefined(Context.getOption(context, AgentInstance.AgentInstance))
     return Agent.make({
       name: options.name,
       // Each call records its usage on the task's meter (`metered`).
       run: (input: In) => generate(model, promptOf(options.prompt(input, instance)))
     })
   })
+}
 
 /**
  * A factory layer for a language-model agent under your own tag. It needs the `LanguageModel`, which the app
