@@ -5,7 +5,7 @@
  * accessors memoise with `Effect.cached` + `Effect.runSync`) and through the same client with a body read once into
  * a shared promise (`services/models/internal/undiciClient.ts`), one call at a time and 64 at once.
  */
-import type * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
