@@ -95,6 +95,18 @@ export interface RunOptions<A, E, S> {
    * `FailurePolicy`; running tasks finish.
    */
   readonly failurePolicy?: FailurePolicy | undefined
+  /**
+   * Stops the run gracefully when this effect completes (or fails): a `Deferred` (`Deferred.await`), a latch's
+   * `await`, a signal. No task starts after it; the tasks not started are reported `Interrupted` with reason
+   * `Stopped` (`started: false`); the attempts under way are interrupted (their agents released, their finalizers
+   * run) and reported `Interrupted` with reason `Stopped`, and so is a task waiting to retry; a task waiting for its
+   * turn under the rate limit or for an adaptive permit ends at once, never started. The run then returns its whole
+   * report (a stream ends after the last result) and publishes `RunFinished`: interrupting the run instead loses
+   * the tasks that had not ended. The effect runs on a fiber of the run's own from the run's start, so one complete
+   * already stops the run before any task starts; one that completes after the run ended does nothing. An attempt
+   * that does not stop within 5 seconds is left running, as at a timeout.
+   */
+  readonly stop?: Effect.Effect<unknown, unknown> | undefined
 }
 
 /**
@@ -652,6 +664,7 @@ const planOf = Effect.fnUntraced(function*(
     decodeInput: raw?.input === undefined ? undefined : Schema.decodeUnknown(raw.input, allErrors),
     decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
     aggregate: raw?.aggregate as LoosePlan["aggregate"],
+    stop: options.stop as Effect.Effect<unknown, unknown> | undefined,
     finish: journal?._tag === "Some" && markers ? journal.value.finish(runId) : Effect.void
   }
   let durablePlan: LoosePlan = plan

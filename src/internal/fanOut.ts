@@ -58,6 +58,8 @@ export interface Plan<In, Out, E, EL, R, A, S> extends
   readonly ledger?: RunOne.Ledger | undefined
   /** Runs each task elsewhere (see `RunOne.Run.execute`). */
   readonly execute?: RunOne.Run<In, Out, E, EL, R, A>["execute"]
+  /** Stops the run gracefully when it completes (the run's `stop` option). */
+  readonly stop?: Effect.Effect<unknown, unknown> | undefined
 }
 
 /**
@@ -86,7 +88,8 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
   const gate = new Gate(startedAt, deadlineAt, {
     maxFailures: plan.maxFailures,
     minSuccessRate: plan.minSuccessRate,
-    total
+    total,
+    stoppable: plan.stop !== undefined
   })
   if (plan.deadlineMillis !== Infinity) {
     yield* Effect.forkIn(
@@ -95,6 +98,22 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     )
   }
   const watchdog = yield* Watchdog.make(clock, graceMillis, scope, { single: options?.single })
+  if (plan.stop !== undefined) {
+    // When `stop` ends (however it ends), the run stops: no task starts, and the attempts under way are interrupted.
+    // Its fiber lives as long as the run; it runs before the first task starts, so that a stop complete already
+    // stops the run before any task starts.
+    yield* Effect.forkIn(
+      Effect.zipRight(
+        Effect.exit(plan.stop),
+        Effect.suspend(() => {
+          gate.close("Stopped")
+          return watchdog.stopAll
+        })
+      ),
+      scope
+    )
+    yield* Effect.yieldNow()
+  }
   const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
   const tally = RunTally.make({ agent: plan.factory.name, startedAt })
   let ended = false
