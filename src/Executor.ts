@@ -639,6 +639,14 @@ const planOf = Effect.fnUntraced(function*(
     )
   }
   const runId = durable?.runId ?? options.runId ?? (yield* randomRunId)
+  // A durable run that was stopped is not finished: its journal leaves it to be resumed.
+  let stopped = false
+  const stop = options.stop === undefined ? undefined : Effect.zipRight(
+    Effect.exit(options.stop as Effect.Effect<unknown, unknown>),
+    Effect.sync(() => {
+      stopped = true
+    })
+  )
   const plan: LoosePlan = {
     runId,
     factory: agent,
@@ -664,8 +672,12 @@ const planOf = Effect.fnUntraced(function*(
     decodeInput: raw?.input === undefined ? undefined : Schema.decodeUnknown(raw.input, allErrors),
     decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
     aggregate: raw?.aggregate as LoosePlan["aggregate"],
-    stop: options.stop as Effect.Effect<unknown, unknown> | undefined,
-    finish: journal?._tag === "Some" && markers ? journal.value.finish(runId) : Effect.void
+    stop,
+    finish: journal?._tag === "Some" && markers
+      ? (stop === undefined
+        ? journal.value.finish(runId)
+        : Effect.suspend(() => stopped ? Effect.void : journal.value.finish(runId)))
+      : Effect.void
   }
   let durablePlan: LoosePlan = plan
   if (durable !== undefined && journal?._tag === "Some") {

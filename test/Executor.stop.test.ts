@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Fiber, Schedule, Stream, Supervisor, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Fiber, Option, Schedule, Stream, Supervisor, TestClock } from "effect"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import * as Budget from "../src/Budget.js"
 import * as Executor from "../src/Executor.js"
 import * as RunEvent from "../src/RunEvent.js"
+import * as RunJournal from "../src/RunJournal.js"
 import * as Task from "../src/Task.js"
 import * as TaskResult from "../src/TaskResult.js"
 import * as Usage from "../src/Usage.js"
@@ -226,6 +227,42 @@ describe("Executor stop", () => {
       assert.deepStrictEqual(shape(stopped.results), ["Stopped", "Stopped", "Stopped-", "Stopped-"])
       const stats = yield* agent.stats
       assert.deepStrictEqual([stats.builds, stats.releases], [5, 5])
+    }).pipe(Effect.provide(Executor.layer())))
+
+  it.scoped("a durable run that was stopped keeps what ended and is not finished: a resume runs the rest", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.sleep("durable", "1 second", (n: number) => n)
+      const journal = yield* RunJournal.makeMemory
+      const stop = yield* stopAfter("1500 millis")
+      const first = yield* withClock(
+        Executor.run(tasks(6), agent.factory, { concurrency: 2, durable: { runId: "d1" }, stop: Deferred.await(stop) })
+      ).pipe(Effect.provideService(RunJournal.RunJournal, journal))
+      assert.deepStrictEqual(shape(first.results), [
+        "Succeeded",
+        "Succeeded",
+        "Stopped",
+        "Stopped",
+        "Stopped-",
+        "Stopped-"
+      ])
+      const info = yield* journal.run("d1")
+      assert(Option.isSome(info))
+      assert.isUndefined(info.value.finishedAt)
+      assert.strictEqual(info.value.recorded.succeeded, 2)
+      const resumed = yield* withClock(
+        Executor.run(tasks(6), agent.factory, { concurrency: 2, durable: { runId: "d1" } })
+      ).pipe(Effect.provideService(RunJournal.RunJournal, journal))
+      assert.deepStrictEqual(resumed.results.map((r) => [r._tag, r.replayed]), [
+        ["Succeeded", true],
+        ["Succeeded", true],
+        ["Succeeded", false],
+        ["Succeeded", false],
+        ["Succeeded", false],
+        ["Succeeded", false]
+      ])
+      const again = yield* journal.run("d1")
+      assert(Option.isSome(again))
+      assert.isDefined(again.value.finishedAt)
     }).pipe(Effect.provide(Executor.layer())))
 
   it.effect("runOne stops its task; a stop that is not an effect is a RunOptionsError", () =>
