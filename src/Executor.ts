@@ -433,7 +433,9 @@ export interface Service {
    * same options and guarantees as `run` (but `aggregate`). Memory is bounded by the concurrency, not by the
    * input: tasks are read as workers need them, and a slow consumer holds the workers back. Ending the stream
    * early interrupts the running agents and releases them. If the input stream fails, no task starts after that,
-   * the tasks under way are reported, and then the stream fails with the input's error.
+   * the tasks under way are reported, and then the stream fails with the input's error. Once the run stops starting
+   * tasks (its `deadline`, `failurePolicy` or `stop`), a `Stream` of tasks is read no further: the tasks read are
+   * reported, as never started, and the rest never read; a list is read whole, so that every task of it is reported.
    */
   readonly stream: RunStream<never>
   /**
@@ -764,11 +766,13 @@ const streamWith = (config: ExecutorConfig.Service, remote: Remote<never> | unde
     Stream.unwrapScoped(Effect.gen(function*() {
       const plan = yield* planOf(config, undefined, agent, options, remote, yield* Effect.scope)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, concurrency: plan.concurrency })
-      const source = Stream.StreamTypeId in tasks
-        ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
-        : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
-      // A durable run is marked finished once its last result is out.
-      return Stream.concat(fanOut.runStream(plan, source), Stream.execute(plan.finish))
+      const list = !(Stream.StreamTypeId in tasks)
+      const source = list
+        ? Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
+        : tasks as Stream.Stream<Task.Task<unknown>, unknown>
+      // A durable run is marked finished once its last result is out. A list is read whole, so that every task of
+      // it has its result even when the run stops starting tasks.
+      return Stream.concat(fanOut.runStream(plan, source, list), Stream.execute(plan.finish))
     })).pipe(Stream.withSpan("Executor.stream", { captureStackTrace: false }))
   return stream as unknown as RunStream<never>
 }

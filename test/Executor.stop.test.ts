@@ -202,6 +202,21 @@ describe("Executor stop", () => {
       assert.deepStrictEqual([stats.builds, stats.releases], [6, 6])
     }).pipe(Effect.provide(Executor.layer())))
 
+  it.scoped("a stream run over a list reports every task of the list", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.sleep("listed", "1 second", (n: number) => n)
+      const stop = yield* stopAfter("1500 millis")
+      const all = Chunk.toArray(
+        yield* withClock(
+          Stream.runCollect(Executor.stream(tasks(30), agent.factory, { concurrency: 3, stop: Deferred.await(stop) }))
+        )
+      )
+      assert.deepStrictEqual(all.map((r) => r.index).sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i))
+      assert.strictEqual(all.filter(TaskResult.isSucceeded).length, 3)
+      assert.strictEqual(all.filter((r) => TaskResult.isInterrupted(r) && r.reason === "Stopped").length, 27)
+      assert.strictEqual(all.filter((r) => r.started).length, 6)
+    }).pipe(Effect.provide(Executor.layer())))
+
   it.effect("a stop after the run ended does nothing; stopping twice is stopping once", () =>
     Effect.gen(function*() {
       const agent = yield* TestAgent.sleep("quick", "1 second", (n: number) => n)
