@@ -223,6 +223,40 @@ describe("parallel-agents (a process)", () => {
       assert.isAtLeast(Number(peak![1]), 1)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive(
+    "Ctrl-C once every line is written (the report being written): exit 130, and the summary says 130",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const input = path.join(directory, "tasks.jsonl")
+        const output = path.join(directory, "results.jsonl")
+        // Enough results that writing their report takes a while after the last line.
+        const total = 20_000
+        yield* writeLines(
+          input,
+          Array.from({ length: total }, (_, i) => JSON.stringify({ text: `Document number ${i}.` }))
+        )
+        const { done, process } = yield* start(
+          ["run", "-i", input, "-a", "classify", "-c", "200", "-o", output, "--json", "--report", "report.html"],
+          { directory, env: { AGENT_OFFLINE_LATENCY: "1 millis" } }
+        )
+        yield* Effect.sync(() => fs.existsSync(output) ? fs.readFileSync(output, "utf8").split("\n").length - 1 : 0)
+          .pipe(
+            Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (lines) => lines >= total }),
+            Effect.timeout("60 seconds")
+          )
+        const interrupted = yield* Effect.fork(process.kill("SIGINT"))
+        const { exitCode, stderr, stdout } = yield* done
+        yield* Fiber.join(interrupted)
+        assert.strictEqual(exitCode, 130, stderr)
+        // Before, the run that had ended was summed up as a success (exit code 0) and the process exited 130.
+        const summary = JSON.parse(stdout) as Summary.Summary
+        assert.deepStrictEqual([summary.exitCode, summary.interrupted], [130, true])
+        assert.strictEqual(summary.summary.succeeded, total)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: 120_000 }
+  )
+
   it.scopedLive("Ctrl-C on a real endpoint aborts the requests under way and ends a task's wait to retry at once", () =>
     Effect.gen(function*() {
       // A server that speaks OpenAI's Responses API: `ok` answers, `hang` never does, `rate-limited` says 429 with
