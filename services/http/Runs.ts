@@ -608,7 +608,8 @@ export const make = <R>(
         const subscription = yield* hub.subscribe
         const recorder = yield* Effect.forkScoped(record(run, subscription))
         yield* Effect.addFinalizer((exit) => finish(run, exit, recorder, subscription))
-        const results = executor.stream(Stream.fromIterable(request.tasks), agent.factory, {
+        // A list, not a `Stream`: stopped, the run reports every task of it.
+        const results = executor.stream(request.tasks, agent.factory, {
           input: TaskFile.input(agent.input),
           runId: run.id,
           concurrency: run.options.concurrency,

@@ -591,32 +591,32 @@ describe("RunsServer", () => {
       const info = yield* server.client.runs.start({
         payload: {
           agent: "sleepy",
-          tasks: [{ ms: 10 }, { ms: 10 }, { ms: 60_000 }, { ms: 60_000 }, { ms: 60_000 }, { ms: 60_000 }],
-          concurrency: 2
+          // 30 tasks, 3 at once: 3 end at once, 3 run for a minute, 24 wait.
+          tasks: [{ ms: 10 }, { ms: 10 }, { ms: 10 }, ...Array.from({ length: 27 }, () => ({ ms: 60_000 }))],
+          concurrency: 3
         },
         urlParams: {}
       })
-      yield* until(server, info.id, (run) => run.summary.total === 2 && run.inFlight === 2)
+      yield* until(server, info.id, (run) => run.summary.total === 3 && run.inFlight === 3)
       const started = Date.now()
       const cancelled = yield* server.client.runs.cancel({ path: { id: info.id } })
       assert.isBelow(Date.now() - started, 5000)
       assert.strictEqual(cancelled.state, "cancelled")
-      assert.deepStrictEqual(cancelled.summary, { total: 6, succeeded: 2, failed: 0, timedOut: 0, interrupted: 4 })
+      assert.deepStrictEqual(cancelled.summary, { total: 30, succeeded: 3, failed: 0, timedOut: 0, interrupted: 27 })
       assert.strictEqual(cancelled.inFlight, 0)
-      // Four agents were built (two finished, two interrupted), all released; the last two tasks never started.
+      // Six agents were built (three finished, three interrupted), all released; the other 24 tasks never started.
       const stats = yield* agent.stats
-      assert.deepStrictEqual([stats.builds, stats.releases, stats.running], [4, 4, 0])
-      // Every task has its result: the two stopped under way, and the two that never started.
+      assert.deepStrictEqual([stats.builds, stats.releases, stats.running], [6, 6, 0])
+      // Every task has its result: the three stopped under way, and the 24 that never started.
       const lines = resultLines(yield* server.client.runs.results({ path: { id: info.id } }))
+        .sort((a, b) => a.line! - b.line!)
+      assert.deepStrictEqual(lines.map((line) => line.line), Array.from({ length: 30 }, (_, i) => i + 1))
       assert.deepStrictEqual(
-        lines.map((line) => [line.line, line.status, line.reason ?? null]).sort((a, b) => Number(a[0]) - Number(b[0])),
+        lines.map((line) => [line.status, line.reason ?? null, line.attempts]),
         [
-          [1, "Succeeded", null],
-          [2, "Succeeded", null],
-          [3, "Interrupted", "Stopped"],
-          [4, "Interrupted", "Stopped"],
-          [5, "Interrupted", "Stopped"],
-          [6, "Interrupted", "Stopped"]
+          ...Array.from({ length: 3 }, () => ["Succeeded", null, 1]),
+          ...Array.from({ length: 3 }, () => ["Interrupted", "Stopped", 1]),
+          ...Array.from({ length: 24 }, () => ["Interrupted", "Stopped", 0])
         ]
       )
       const report = yield* server.client.runs.report({ path: { id: info.id } })
