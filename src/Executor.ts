@@ -425,7 +425,8 @@ export interface Service {
    * input order. A task's failure, defect or timeout never fails the run; the run fails only with
    * `RunOptionsError`, before any task starts, when an option is out of range, and, when it is durable
    * (`durable`), with `RunJournalError` when its journal cannot read or record. Interrupting the run interrupts
-   * every running agent and releases every instance.
+   * every running agent and releases every instance, and its report is lost; its `stop` option stops it and keeps
+   * the whole report.
    */
   readonly run: Run<never>
   /**
