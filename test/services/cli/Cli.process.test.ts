@@ -230,8 +230,9 @@ describe("parallel-agents (a process)", () => {
         const directory = yield* tempDirectory
         const input = path.join(directory, "tasks.jsonl")
         const output = path.join(directory, "results.jsonl")
-        // Enough results that writing their report takes a while after the last line.
-        const total = 20_000
+        // Enough results that writing their report takes a while after the last line (about 0.2 s for 20,000 on a
+        // loaded machine, twice that here).
+        const total = 40_000
         yield* writeLines(
           input,
           Array.from({ length: total }, (_, i) => JSON.stringify({ text: `Document number ${i}.` }))
