@@ -99,6 +99,12 @@ describe("Executor.layerRemote", () => {
         report.results.map((r) => r._tag === "Interrupted" ? r.reason : r._tag),
         ["Stopped", "Succeeded", "Stopped", "Stopped"]
       )
+      // Those under way were sent: they started.
+      assert.deepStrictEqual([0, 2, 3].map((i) => [report.results[i]!.started, report.results[i]!.durationMillis]), [
+        [true, 2500],
+        [true, 1500],
+        [false, 0]
+      ])
       assert.deepStrictEqual(report.summary, { total: 4, succeeded: 1, failed: 0, timedOut: 0, interrupted: 3 })
       assert.strictEqual(Duration.toMillis(report.stats.wallTime), 2500)
       assert.deepStrictEqual((yield* calls).map((c) => c.taskId), ["0", "1", "2"])

@@ -45,8 +45,11 @@ export const make = <In, Out, E, EL, R, A>(
         Effect.exit(restore(started === undefined ? execute : Effect.zipRight(started, execute))),
         (exit) => {
           run.lanes.release(lane)
+          // A task the run's stop interrupted was sent: it started, with the instance its start was told of.
           const result = exit._tag === "Success" ? exit.value as Result<A, E> : TaskResult.interrupted(
-            { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
+            gate.stopped
+              ? { task, index, instance, startedAt: at, queuedAt, durationMillis: now() - at, slot: lane }
+              : { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
             { reason: gate.stopped ? "Stopped" : "Interrupted", cause: exit.cause as Cause.Cause<never> }
           ) as Result<A, E>
           return run.budget === undefined
