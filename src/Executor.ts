@@ -95,6 +95,18 @@ export interface RunOptions<A, E, S> {
    * `FailurePolicy`; running tasks finish.
    */
   readonly failurePolicy?: FailurePolicy | undefined
+  /**
+   * Stops the run gracefully when this effect completes (or fails): a `Deferred` (`Deferred.await`), a latch's
+   * `await`, a signal. No task starts after it; the tasks not started are reported `Interrupted` with reason
+   * `Stopped` (`started: false`); the attempts under way are interrupted (their agents released, their finalizers
+   * run) and reported `Interrupted` with reason `Stopped`, and so is a task waiting to retry; a task waiting for its
+   * turn under the rate limit or for an adaptive permit ends at once, never started. The run then returns its whole
+   * report (a stream ends after the last result) and publishes `RunFinished`: interrupting the run instead loses
+   * the tasks that had not ended. The effect runs on a fiber of the run's own from the run's start, so one complete
+   * already stops the run before any task starts; one that completes after the run ended does nothing. An attempt
+   * that does not stop within 5 seconds is left running, as at a timeout.
+   */
+  readonly stop?: Effect.Effect<unknown, unknown> | undefined
 }
 
 /**
@@ -413,7 +425,8 @@ export interface Service {
    * input order. A task's failure, defect or timeout never fails the run; the run fails only with
    * `RunOptionsError`, before any task starts, when an option is out of range, and, when it is durable
    * (`durable`), with `RunJournalError` when its journal cannot read or record. Interrupting the run interrupts
-   * every running agent and releases every instance.
+   * every running agent and releases every instance, and its report is lost; its `stop` option stops it and keeps
+   * the whole report.
    */
   readonly run: Run<never>
   /**
@@ -421,7 +434,9 @@ export interface Service {
    * same options and guarantees as `run` (but `aggregate`). Memory is bounded by the concurrency, not by the
    * input: tasks are read as workers need them, and a slow consumer holds the workers back. Ending the stream
    * early interrupts the running agents and releases them. If the input stream fails, no task starts after that,
-   * the tasks under way are reported, and then the stream fails with the input's error.
+   * the tasks under way are reported, and then the stream fails with the input's error. Once the run stops starting
+   * tasks (its `deadline`, `failurePolicy` or `stop`), a `Stream` of tasks is read no further: the tasks read are
+   * reported, as never started, and the rest never read; a list is read whole, so that every task of it is reported.
    */
   readonly stream: RunStream<never>
   /**
@@ -627,6 +642,14 @@ const planOf = Effect.fnUntraced(function*(
     )
   }
   const runId = durable?.runId ?? options.runId ?? (yield* randomRunId)
+  // A durable run that was stopped is not finished: its journal leaves it to be resumed.
+  let stopped = false
+  const stop = options.stop === undefined ? undefined : Effect.zipRight(
+    Effect.exit(options.stop as Effect.Effect<unknown, unknown>),
+    Effect.sync(() => {
+      stopped = true
+    })
+  )
   const plan: LoosePlan = {
     runId,
     factory: agent,
@@ -652,7 +675,12 @@ const planOf = Effect.fnUntraced(function*(
     decodeInput: raw?.input === undefined ? undefined : Schema.decodeUnknown(raw.input, allErrors),
     decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
     aggregate: raw?.aggregate as LoosePlan["aggregate"],
-    finish: journal?._tag === "Some" && markers ? journal.value.finish(runId) : Effect.void
+    stop,
+    finish: journal?._tag === "Some" && markers
+      ? (stop === undefined
+        ? journal.value.finish(runId)
+        : Effect.suspend(() => stopped ? Effect.void : journal.value.finish(runId)))
+      : Effect.void
   }
   let durablePlan: LoosePlan = plan
   if (durable !== undefined && journal?._tag === "Some") {
@@ -739,11 +767,13 @@ const streamWith = (config: ExecutorConfig.Service, remote: Remote<never> | unde
     Stream.unwrapScoped(Effect.gen(function*() {
       const plan = yield* planOf(config, undefined, agent, options, remote, yield* Effect.scope)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, concurrency: plan.concurrency })
-      const source = Stream.StreamTypeId in tasks
-        ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
-        : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
-      // A durable run is marked finished once its last result is out.
-      return Stream.concat(fanOut.runStream(plan, source), Stream.execute(plan.finish))
+      const list = !(Stream.StreamTypeId in tasks)
+      const source = list
+        ? Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
+        : tasks as Stream.Stream<Task.Task<unknown>, unknown>
+      // A durable run is marked finished once its last result is out. A list is read whole, so that every task of
+      // it has its result even when the run stops starting tasks.
+      return Stream.concat(fanOut.runStream(plan, source, list), Stream.execute(plan.finish))
     })).pipe(Stream.withSpan("Executor.stream", { captureStackTrace: false }))
   return stream as unknown as RunStream<never>
 }

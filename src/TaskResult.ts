@@ -156,7 +156,9 @@ export interface TimedOut extends Common {
 /**
  * The task did not finish because it was interrupted: its agent interrupted itself or was interrupted from
  * outside (`Interrupted`), or it never started because the run's deadline passed (`RunDeadline`) or the run's
- * failure policy stopped starting tasks (`FailurePolicy`); those have `started: false`.
+ * failure policy stopped starting tasks (`FailurePolicy`); those have `started: false`. A run stopped by its `stop`
+ * option reports the tasks it stopped with reason `Stopped`: those under way (`started: true`, their agents
+ * interrupted and released, or waiting to retry) and those that never started (`started: false`).
  *
  * @category models
  * @since 0.1.0
@@ -173,7 +175,7 @@ export interface Interrupted extends Common {
  * @category models
  * @since 0.1.0
  */
-export type InterruptionReason = "Interrupted" | "RunDeadline" | "FailurePolicy"
+export type InterruptionReason = "Interrupted" | "RunDeadline" | "FailurePolicy" | "Stopped"
 
 /**
  * A whole number that fits in 31 bits as a number V8 keeps in the object itself: the difference of two times read
@@ -659,6 +661,8 @@ export const message = <A, E>(self: TaskResult<A, E>): string => {
         ? "not started before the run's deadline"
         : self.reason === "FailurePolicy"
         ? "not started: the run's failure policy stopped it"
+        : self.reason === "Stopped"
+        ? self.started ? "stopped with the run" : "not started: the run was stopped"
         : "interrupted"
   }
 }
@@ -824,7 +828,7 @@ export const schema = <
     Schema.Struct({
       _tag: Schema.Literal("Interrupted"),
       ...common,
-      reason: Schema.Literal("Interrupted", "RunDeadline", "FailurePolicy"),
+      reason: Schema.Literal("Interrupted", "RunDeadline", "FailurePolicy", "Stopped"),
       cause: interruption
     })
   )

@@ -83,6 +83,33 @@ describe("Executor.layerRemote", () => {
       assert.isTrue(sent.every((c) => c.deadlineAt === Infinity))
     }))
 
+  it.effect("a stopped run interrupts the tasks it sent and reports every task", () =>
+    Effect.gen(function*() {
+      const { calls, remote } = yield* elsewhere
+      const stop = yield* Effect.makeLatch(false)
+      const fiber = yield* Executor.run(Task.fromIterable([3, 1, 2, 1]), double, {
+        concurrency: 2,
+        stop: stop.await
+      }).pipe(Effect.provide(Executor.layerRemote(remote)), Effect.fork)
+      yield* TestClock.adjust("2500 millis")
+      yield* stop.open
+      const report = yield* Fiber.join(fiber)
+      // 1 ended at 1 s; 0 and 2 were under way at the stop; 3 was never sent.
+      assert.deepStrictEqual(
+        report.results.map((r) => r._tag === "Interrupted" ? r.reason : r._tag),
+        ["Stopped", "Succeeded", "Stopped", "Stopped"]
+      )
+      // Those under way were sent: they started.
+      assert.deepStrictEqual([0, 2, 3].map((i) => [report.results[i]!.started, report.results[i]!.durationMillis]), [
+        [true, 2500],
+        [true, 1500],
+        [false, 0]
+      ])
+      assert.deepStrictEqual(report.summary, { total: 4, succeeded: 1, failed: 0, timedOut: 0, interrupted: 3 })
+      assert.strictEqual(Duration.toMillis(report.stats.wallTime), 2500)
+      assert.deepStrictEqual((yield* calls).map((c) => c.taskId), ["0", "1", "2"])
+    }))
+
   it.effect("the budget is reserved before a task is sent and settled with the usage that comes back", () =>
     Effect.gen(function*() {
       const { calls, remote } = yield* elsewhere

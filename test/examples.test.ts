@@ -111,6 +111,13 @@ describe("examples", () => {
       assert.strictEqual(lines[4], "Labels over the 19 successes: positive 10, negative 9 (1 missing)")
     }))
 
+  it.live("graceful-stop reports every task of a run stopped before its end", () =>
+    Effect.gen(function*() {
+      const { exitCode, lines, stderr } = yield* runExample("graceful-stop")
+      assert.strictEqual(exitCode, 0, stderr)
+      assert.deepStrictEqual(lines, ["Total: 30", "Succeeded: 10", "Stopped under way: 5", "Never started: 15"])
+    }))
+
   it.live("resilience retries, adapts, stays within its budget and reports every task", () =>
     Effect.gen(function*() {
       const { exitCode, lines, stderr } = yield* runExample("resilience")

@@ -1,5 +1,5 @@
 import { assert, it } from "@effect/vitest"
-import { Cause, Effect, FastCheck as fc, FiberRef, Schedule, Supervisor } from "effect"
+import { Cause, Duration, Effect, FastCheck as fc, FiberRef, Schedule, Supervisor } from "effect"
 import * as FaultInjection from "../services/testing/FaultInjection.js"
 import * as TestAgent from "../services/testing/TestAgent.js"
 import type * as AgentError from "../src/AgentError.js"
@@ -33,7 +33,9 @@ const scenario = fc.record({
   retries: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
   spacing: fc.integer({ min: 1, max: 50 }),
   adaptive: fc.boolean(),
-  budgetTasks: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined })
+  budgetTasks: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+  // The run is stopped (its `stop` option) this many milliseconds after it starts, in half of the runs.
+  stopAt: fc.option(fc.integer({ min: 0, max: 1_500 }), { nil: undefined, freq: 2 })
 })
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer A> ? A : never
@@ -53,9 +55,10 @@ const expected = (s: Scenario, options: FaultInjection.Options, id: string) => {
 }
 
 /**
- * The resilience property, `numRuns` random mixes: faults, retries, budgets, adaptive concurrency. Every task is
- * reported once, as its faults say; bounds, releases, retries and budget hold; no fiber outlives the run; and tasks
- * stay apart: a FiberRef one task's agent sets (and leaves set) is never seen by another, nor by the program.
+ * The resilience property, `numRuns` random mixes: faults, retries, budgets, adaptive concurrency, a stop at a random
+ * moment. Every task is reported once, as its faults say (or stopped, if the run was stopped first); bounds,
+ * releases, retries and budget hold; no fiber outlives the run; a stopped run ends at its stop; and tasks stay
+ * apart: a FiberRef one task's agent sets (and leaves set) is never seen by another, nor by the program.
  */
 export const property = (numRuns: number) =>
   it.effect.prop(
@@ -91,7 +94,8 @@ export const property = (numRuns: number) =>
             retry: s.retries === undefined ? undefined : { schedule: Schedule.spaced(s.spacing), times: s.retries },
             adaptive: s.adaptive,
             budget,
-            estimate: { inputTokens: perTask }
+            estimate: { inputTokens: perTask },
+            stop: s.stopAt === undefined ? undefined : Effect.sleep(s.stopAt)
           }).pipe(Effect.supervised(supervisor))
         )
         // Tasks stay apart, and the program's own value is untouched.
@@ -109,7 +113,18 @@ export const property = (numRuns: number) =>
         })
         const { failed, interrupted, succeeded, timedOut, total } = report.summary
         assert.strictEqual(succeeded + failed + timedOut + interrupted, total)
-        assert.strictEqual(interrupted, 0)
+        // Only a stop interrupts a task; a stopped run ends at its stop, and no task starts after it.
+        const stopped = report.results.filter((r) => TaskResult.isInterrupted(r) && r.reason === "Stopped")
+        assert.strictEqual(interrupted, stopped.length)
+        if (s.stopAt === undefined) assert.strictEqual(interrupted, 0)
+        else {
+          assert(Duration.toMillis(report.stats.wallTime) <= s.stopAt, "the run ends at its stop")
+          for (const result of report.results) {
+            const last = result.failedAttempts.at(-1)
+            assert(result.startedAt === undefined || result.startedAt <= s.stopAt)
+            assert(last === undefined || last.startedAt <= s.stopAt)
+          }
+        }
 
         // Concurrency bound, and one released instance per attempt.
         const stats = yield* agent.stats
@@ -121,6 +136,18 @@ export const property = (numRuns: number) =>
 
         // Each started task ends as its faults say, within the retry schedule; the others did not fit the budget.
         for (const result of report.results) {
+          if (TaskResult.isInterrupted(result)) {
+            // Stopped: under way (an attempt interrupted, or waiting to retry after the attempts that failed as their
+            // faults say), or never started.
+            const oracle = expected(s, options, result.taskId)
+            assert(result.attempt <= oracle.attempt)
+            assert(result.started ? result.attempt >= 1 : result.attempt === 0)
+            assert(
+              result.failedAttempts.length === result.attempt || result.failedAttempts.length === result.attempt - 1 ||
+                !result.started
+            )
+            continue
+          }
           if (!result.started) {
             assert(TaskResult.isFailed(result))
             assert.strictEqual((result.error as AgentError.BudgetExceeded)._tag, "BudgetExceeded")
@@ -143,8 +170,10 @@ export const property = (numRuns: number) =>
           const snapshot = yield* budget.snapshot
           assert(Usage.totalTokens(snapshot.used) <= snapshot.limits.tokens!)
           assert.deepStrictEqual(snapshot.reserved, Usage.empty)
-          // Tasks that used less than they reserved leave room for more.
-          assert(report.results.filter((r) => r.started).length >= Math.min(s.tasks, s.budgetTasks!))
+          // Tasks that used less than they reserved leave room for more (unless the run was stopped first).
+          if (s.stopAt === undefined) {
+            assert(report.results.filter((r) => r.started).length >= Math.min(s.tasks, s.budgetTasks!))
+          }
         }
         if (report.stats.adaptiveConcurrency !== undefined) {
           const adaptive = report.stats.adaptiveConcurrency

@@ -1,8 +1,10 @@
 /**
  * `parallel-agents run`: streams a JSONL task file (`TaskFile`) through a built-in agent (`AgentRegistry`) with
  * `Executor.stream`, writes one JSON line per task as it ends, shows progress, and prints a summary. A line that is
- * not JSON or does not fit the agent's input schema fails on its own, with its line number. Ctrl-C stops the run:
- * running agents are interrupted and released, every finished result is written, and the summary is printed.
+ * not JSON or does not fit the agent's input schema fails on its own, with its line number. Ctrl-C stops the run
+ * (the engine's `stop`): running agents are interrupted and released, a task waiting to retry ends at once, every
+ * task under way is written as `Interrupted` (reason `Stopped`) beside every finished result, and the summary is
+ * printed.
  *
  * @since 0.1.0
  */
@@ -15,7 +17,6 @@ import * as Cause from "effect/Cause"
 import type * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,7 +30,6 @@ import * as Stream from "effect/Stream"
 import * as Agent from "../../src/Agent.js"
 import * as AgentInstance from "../../src/AgentInstance.js"
 import * as Executor from "../../src/Executor.js"
-import * as Retry from "../../src/Retry.js"
 import * as RunEvent from "../../src/RunEvent.js"
 import * as RunJournal from "../../src/RunJournal.js"
 import * as RunReport from "../../src/RunReport.js"
@@ -84,8 +84,15 @@ export class ModelClient extends Context.Reference<ModelClient>()("effect-parall
 /** How many failed lines are printed as they happen; the rest are only in the results. */
 const liveReports = 20
 
-/** How long, after Ctrl-C, the run has to report the tasks under way (a task waiting to retry, say). */
-const stopGrace = Duration.seconds(3)
+/** How long, after the end of a run cut short, the count of its input's lines has to finish. */
+const countGrace = Duration.seconds(3)
+
+/**
+ * How long, after Ctrl-C, the run has to report the tasks under way and write their lines: the engine stops them at
+ * once (an agent that does not stop within its 5 seconds of grace is left running, its task reported), so this
+ * only bounds a write that does not end (a blocked stdout).
+ */
+const stopGrace = Duration.seconds(10)
 
 /**
  * One line on a task that did not succeed, for people: `bad input: at ["text"]: is missing`. What comes from the
@@ -110,21 +117,11 @@ const describe = (line: TaskFile.ResultLine): string => {
 const randomRunId = Effect.map(Random.nextIntBetween(0, 36 ** 6), (n) => n.toString(36).padStart(6, "0"))
 
 /**
- * The agent of an entry, stoppable: once the run is stopped (`Running.stop`), a running agent is interrupted, so the
- * engine reports its task `Interrupted` and releases it; an agent built after that does not call its model, and its
- * task id goes to `skipped` (a task the run had read ahead, which never ran). An agent counts as in flight
- * (`Progress.Tally.started`) from when it starts to when it stops, so the count never exceeds the concurrency even
- * while finished results wait to be written.
- *
- * The fiber an agent runs on (the engine's attempt fiber) is kept while the agent runs, and the stop interrupts those
- * fibers: no race per call (`Effect.raceFirst` forked two fibers for each), so a call costs what the agent costs.
+ * The agent of an entry, counted: an agent counts as in flight (`Progress.Tally.started`) from when it starts to when
+ * it stops, so the count never exceeds the concurrency even while finished results wait to be written. Ctrl-C stops
+ * the run through the engine (its `stop` option), which interrupts the running agents and starts none after it.
  */
-const stoppableFactory = (
-  entry: AgentRegistry.AnyEntry,
-  running: Running,
-  skipped: Skipped,
-  tally: Progress.Tally
-) => {
+const countedFactory = (entry: AgentRegistry.AnyEntry, tally: Progress.Tally) => {
   const tag = Context.GenericTag<Agent.Agent<unknown, unknown, AiError.AiError>>(
     `effect-parallel-agents/Cli/${entry.agent.name}`
   )
@@ -136,62 +133,18 @@ const stoppableFactory = (
         Agent.make({
           name: agent.name,
           run: (input: unknown) =>
-            Effect.withFiberRuntime<unknown, AiError.AiError>((fiber) => {
-              if (running.stopped) {
-                skipped.add(instance.taskId)
-                return Effect.interrupt
-              }
+            Effect.suspend(() => {
               tally.started(instance.attempt === 1)
-              running.fibers.add(fiber)
-              return Effect.onExit(agent.run(input), () =>
-                Effect.sync(() => {
-                  running.fibers.delete(fiber)
-                  tally.stopped()
-                }))
+              return Effect.onExit(agent.run(input), () => Effect.sync(() => tally.stopped()))
             })
         }))
   )
   return Agent.effect(tag, make, { name: entry.agent.name })
 }
 
-/** The fibers of the agents running now, and whether the run was stopped. */
-class Running {
-  readonly fibers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
-  stopped = false
-  /** How many agents the stop interrupted. */
-  interrupted = 0
-  /** Stops the run: no agent starts from now on, and the running ones are interrupted (not awaited). */
-  readonly stop = Effect.flatMap(Effect.fiberId, (id) =>
-    Effect.suspend(() => {
-      this.stopped = true
-      const fibers = Array.from(this.fibers)
-      this.interrupted = fibers.length
-      this.fibers.clear()
-      return Effect.forEach(fibers, (fiber) => Fiber.interruptAsFork(fiber, id), { discard: true })
-    }))
-}
-
-/**
- * The ids of tasks read ahead and never run, counted by id: ids may repeat in a file, and each such task has one
- * result to leave out.
- */
-class Skipped {
-  private readonly counts = new Map<string, number>()
-  add(taskId: string): void {
-    this.counts.set(taskId, (this.counts.get(taskId) ?? 0) + 1)
-  }
-  /** Whether a task with this id was skipped (and one fewer is, from now on). */
-  take(taskId: string): boolean {
-    const n = this.counts.get(taskId)
-    if (n === undefined) return false
-    if (n === 1) this.counts.delete(taskId)
-    else this.counts.set(taskId, n - 1)
-    return true
-  }
-}
-
-/** The input's end after Ctrl-C: the run reports the tasks under way, then ends. */
-class Stopped extends Data.TaggedError("Stopped") {}
+/** A task Ctrl-C kept from starting (one read ahead): like the lines not read, it has no result line. */
+const keptFromStarting = (result: TaskResult.TaskResult<unknown, unknown>): boolean =>
+  result._tag === "Interrupted" && result.reason === "Stopped" && !result.started
 
 /** A usage or setup error: its message on stderr (escaped), and exit code 2. */
 const usage = (message: string) =>
@@ -392,8 +345,6 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     ? []
     : undefined
   const stop = yield* Deferred.make<void>()
-  const running = new Running()
-  const skipped = new Skipped()
 
   // The total, counted while the run goes; the run's events, for what is in flight; the progress line.
   const counter = yield* Effect.forkScoped(
@@ -430,33 +381,27 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     }),
     Stream.onEnd(Effect.sync(() => {
       tally.inputDone = true
-    })),
-    // Ctrl-C stops the reading (at the next chunk of lines, or while it waits for the file). The input then fails
-    // with `Stopped`, so that the run reports the tasks under way and ends without being marked finished in its
-    // journal. The tasks of a chunk already read go to the engine in chunks, as they were read (the engine takes
-    // one at a time, as its concurrency allows): those it starts after Ctrl-C call no model and leave no result
-    // (`stoppableFactory`). Cutting the input into chunks of one task (`Stream.rechunk(1)`, or a `Stream.mapEffect`
-    // that checks each task) made every later stage, the engine's own included, pay its cost per task: about a
-    // third of the command's CPU.
-    Stream.interruptWhen(Effect.zipRight(Deferred.await(stop), Effect.fail(new Stopped())))
+    }))
   )
-  const results = executor.stream(tasks, stoppableFactory(entry, running, skipped, tally), {
+  // Ctrl-C stops the run (`stop`): the engine reads no more of the input (it stops at the next chunk of lines, or
+  // while it waits for the file), starts no task, interrupts the running agents and a task waiting to retry, reports
+  // every task under way (`Interrupted`, reason `Stopped`) and ends; its journal does not mark it finished. The
+  // tasks of a chunk already read that never started leave no line (`keptFromStarting`).
+  const results = executor.stream(tasks, countedFactory(entry, tally), {
     input: TaskFile.input(entry.input),
     runId,
     concurrency,
     timeout,
     deadline: Option.getOrUndefined(options.deadline),
     // On the cluster, the runners retry with their own rule (retryable errors only).
-    retry: options.retries === 0 ? undefined : options.cluster ? { times: options.retries } : {
-      times: options.retries,
-      while: (error: unknown) => !running.stopped && Retry.isRetryable(error)
-    },
+    retry: options.retries === 0 ? undefined : { times: options.retries },
     durable: Option.isNone(opened) ? undefined : {
       runId,
       retryFailed: options.retryFailed,
       metadata: { input, agent: entry.name, concurrency }
-    }
-  }).pipe(Stream.catchTag("Stopped", () => Stream.empty))
+    },
+    stop: Deferred.await(stop)
+  })
 
   // Each chunk of results is written before the next is taken, whole lines at a time; a result counts (in the
   // progress, the summary and the report) once its line is written.
@@ -471,7 +416,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       let text = ""
       for (const result of chunk) {
         // A task read ahead and never run, because Ctrl-C came first: like the lines not read, it has no result.
-        if (result._tag === "Interrupted" && skipped.take(result.taskId)) continue
+        if (keptFromStarting(result)) continue
         const line = TaskFile.resultLine(result)
         kept.push(result)
         if (result._tag !== "Succeeded") (failures ??= []).push([result, line])
@@ -493,7 +438,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
           if (failures === undefined) return Effect.void
           let live = ""
           for (const [result, line] of failures) {
-            if (!(running.stopped && result._tag === "Interrupted")) {
+            if (!(result._tag === "Interrupted" && result.reason === "Stopped")) {
               reported++
               if (reported <= liveReports) {
                 live += `line ${line.line}: ${describe(line)}\n`
@@ -552,7 +497,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       // A run cut short (a deadline, Ctrl-C) may end before the count of its lines does: it says how many have no
       // result, so the count gets a moment to finish.
       if (tally.total === undefined && !tally.inputDone) {
-        yield* Effect.ignore(Effect.timeout(Fiber.await(counter), stopGrace))
+        yield* Effect.ignore(Effect.timeout(Fiber.await(counter), countGrace))
       }
       // The deadline ended the run before the whole file was read: lines have no result.
       const cutShort = !interrupted && Option.isSome(options.deadline) && !tally.inputDone
@@ -598,9 +543,12 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         )
         if (!reportWritten) failure ??= "report"
       }
+      // Ctrl-C after the run ended (while its report was written, say) still makes the process exit 130: the summary
+      // says so too, decided now, as late as it can be.
+      const ctrlC = interrupted || (yield* Deferred.isDone(stop))
       const code = failure === "usage"
         ? internal.ExitCode.Usage
-        : interrupted
+        : ctrlC
         ? internal.ExitCode.Interrupted
         : failure !== undefined || tally.done !== tally.succeeded || cutShort
         ? internal.ExitCode.TasksFailed
@@ -614,7 +562,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         output: Option.getOrNull(outputFile),
         ...(outputKept ? { outputKept } : {}),
         report: reportWritten ? Option.getOrNull(reportFile) : null,
-        interrupted,
+        interrupted: ctrlC,
         exitCode: code,
         summary: {
           total: tally.done,
@@ -640,6 +588,8 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       return code
     })
 
+  // How many agents were running when Ctrl-C came.
+  let runningAtStop = 0
   // The run's end is decided in a fiber of its own, so that Ctrl-C (which interrupts this one) can still wait for
   // it: the running agents stop, the tasks under way are reported and written, then the summary is printed.
   const owner = yield* Effect.forkScoped(Effect.gen(function*() {
@@ -650,27 +600,27 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     if (Option.isSome(first)) return yield* finish(first.value, false)
     yield* clear
     yield* output.stderr(
-      `Interrupted: stopping ${
-        Progress.count(options.cluster ? tally.inFlight : running.interrupted)
-      } running agents and writing their results ` +
+      `Interrupted: stopping ${Progress.count(runningAtStop)} running agents and writing their results ` +
         `(Ctrl-C again to exit at once)\n`
     )
     const drained = yield* Effect.timeout(Fiber.await(consumer), stopGrace).pipe(Effect.option)
     if (Option.isSome(drained)) return yield* finish(drained.value, true)
-    // A task waiting to retry (after a 429, say) would only be reported when its wait ends: give up on it.
+    // The engine reports every task under way at once: what is left is a write that does not end.
     const left = tally.underWay
     const exit = yield* Fiber.interrupt(consumer)
     yield* output.stderr(
-      `Gave up after ${Duration.format(stopGrace)}: ${Progress.count(left)} tasks still under way ` +
-        `(waiting to retry, say) have no result line\n`
+      `Gave up after ${Duration.format(stopGrace)}: ${Progress.count(left)} tasks still under way have no ` +
+        `result line\n`
     )
     return yield* finish(exit, true)
   }))
   const code = yield* Fiber.join(owner).pipe(
     Effect.onInterrupt(() =>
       Effect.suspend(() => {
-        return Effect.zipRight(running.stop, Deferred.succeed(stop, undefined))
-      }).pipe(Effect.zipRight(Fiber.await(owner)))
+        // Counted before the engine stops them.
+        runningAtStop = tally.inFlight
+        return Effect.zipRight(Deferred.succeed(stop, undefined), Fiber.await(owner))
+      })
     )
   )
   if (code !== internal.ExitCode.Success) return yield* new internal.CliExit({ code })

@@ -29,8 +29,10 @@ export * as Output from "./Output.js"
 /**
  * `parallel-agents run`: streams a JSONL task file (`TaskFile`) through a built-in agent (`AgentRegistry`) with
  * `Executor.stream`, writes one JSON line per task as it ends, shows progress, and prints a summary. A line that is
- * not JSON or does not fit the agent's input schema fails on its own, with its line number. Ctrl-C stops the run:
- * running agents are interrupted and released, every finished result is written, and the summary is printed.
+ * not JSON or does not fit the agent's input schema fails on its own, with its line number. Ctrl-C stops the run
+ * (the engine's `stop`): running agents are interrupted and released, a task waiting to retry ends at once, every
+ * task under way is written as `Interrupted` (reason `Stopped`) beside every finished result, and the summary is
+ * printed.
  *
  * @since 0.1.0
  */

@@ -2,8 +2,9 @@
  * The runs service behind the HTTP API: it starts runs of registered agents, each on a fiber of its own in the
  * service's scope (never in the fiber of the request that started it, so a client that disconnects stops
  * nothing), records each run's events for any number of readers, and keeps its record and results in the
- * `RunStore`. Cancelling a run interrupts its running agents, which are released, and keeps the results of the
- * tasks that ended. Closing the service's scope (a server shutting down) cancels the runs still going.
+ * `RunStore`. Cancelling a run stops it gracefully (the run's `stop` option): its running agents are interrupted
+ * and released, and every task gets its result (those stopped are `Interrupted` with reason `Stopped`). Closing the
+ * service's scope (a server shutting down) cancels the runs still going, the same way.
  *
  * @since 0.1.0
  */
@@ -45,8 +46,8 @@ import * as RunStore from "./RunStore.js"
 // =============================================================================
 
 /**
- * Where a run is: `running`, `finished` (every task ended), `cancelled` (stopped by a cancel or a shutdown; the
- * tasks that ended are kept), `failed` (the run itself failed, before or while it ran its tasks) or `interrupted`
+ * Where a run is: `running`, `finished` (every task ended), `cancelled` (stopped by a cancel or a shutdown; every
+ * task has its result, those stopped `Interrupted` with reason `Stopped`), `failed` (the run itself failed, before or while it ran its tasks) or `interrupted`
  * (with a durable store: the run was going when its server stopped, a crash or a `kill -9`, before it could be
  * cancelled; the results it had recorded are kept, its `summary` counts them, its `endedAt` is when the last of them
  * was recorded, and its events replay them).
@@ -271,9 +272,9 @@ export interface Service {
   readonly list: Effect.Effect<ReadonlyArray<RunInfo>, RunStore.RunStoreError>
   readonly get: (id: string) => Effect.Effect<RunInfo, RunNotFound | RunStore.RunStoreError>
   /**
-   * Cancels a run: its running agents are interrupted and released, tasks not started never start, the results
-   * of the tasks that ended are kept. Returns the record once the run has stopped; a run that ended is left as it
-   * is.
+   * Cancels a run, gracefully: its running agents are interrupted and released, tasks not started never start, and
+   * every task gets its result (those stopped are `Interrupted` with reason `Stopped`). Returns the record once the
+   * run has stopped; a run that ended is left as it is.
    */
   readonly cancel: (id: string) => Effect.Effect<RunInfo, RunNotFound | RunStore.RunStoreError>
   /** The run's results so far, then each one as it ends, until the run ends. */
@@ -352,7 +353,9 @@ class Live {
     readonly tasks: number,
     readonly log: EventLog.EventLog,
     readonly results: PubSub.PubSub<void>,
-    readonly done: Deferred.Deferred<void>
+    readonly done: Deferred.Deferred<void>,
+    /** Completed to stop the run (its `stop` option). */
+    readonly stop: Deferred.Deferred<void>
   ) {}
 
   info(now: number): RunInfo {
@@ -507,11 +510,14 @@ export const make = <R>(
     // Runs are forked with the service's own runtime (its context and fiber refs), not the requester's: a run is no
     // part of the request that started it, nor of its span.
     const runFork = yield* FiberMap.runtime(fibers)<R>()
-    // Runs before the fiber map's own finalizer: the runs it then interrupts are recorded as cancelled.
+    // Runs before the fiber map's own finalizer: the runs still going are stopped, and each has its every task's
+    // result recorded before the fiber map interrupts what is left (a run that does not stop).
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        for (const run of live.values()) run.cancelled = true
-      })
+      Effect.forEach(live.values(), (run) => {
+        if (run.state !== "running") return Effect.void
+        run.cancelled = true
+        return Effect.zipRight(Deferred.succeed(run.stop, undefined), Deferred.await(run.done))
+      }, { concurrency: "unbounded", discard: true })
     )
 
     const now = Clock.currentTimeMillis
@@ -602,13 +608,15 @@ export const make = <R>(
         const subscription = yield* hub.subscribe
         const recorder = yield* Effect.forkScoped(record(run, subscription))
         yield* Effect.addFinalizer((exit) => finish(run, exit, recorder, subscription))
-        const results = executor.stream(Stream.fromIterable(request.tasks), agent.factory, {
+        // A list, not a `Stream`: stopped, the run reports every task of it.
+        const results = executor.stream(request.tasks, agent.factory, {
           input: TaskFile.input(agent.input),
           runId: run.id,
           concurrency: run.options.concurrency,
           timeout: request.timeout,
           deadline: request.deadline,
-          retry: run.options.retries > 0 ? { times: run.options.retries } : undefined
+          retry: run.options.retries > 0 ? { times: run.options.retries } : undefined,
+          stop: Deferred.await(run.stop)
         })
         yield* results.pipe(
           // A result is counted in the run's summary once the store has kept it: what the record shows is what a
@@ -646,6 +654,7 @@ export const make = <R>(
         request.tasks.length,
         yield* EventLog.EventLog.make,
         yield* PubSub.sliding<void>(1),
+        yield* Deferred.make<void>(),
         yield* Deferred.make<void>()
       )
       const info = run.info(yield* now)
@@ -672,7 +681,7 @@ export const make = <R>(
       if (run === undefined) return yield* lookup(id)
       if (run.state === "running") {
         run.cancelled = true
-        yield* FiberMap.remove(fibers, id)
+        yield* Deferred.succeed(run.stop, undefined)
       }
       yield* Deferred.await(run.done)
       return run.info(yield* now)

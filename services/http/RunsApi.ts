@@ -244,8 +244,9 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .annotate(OpenApi.Summary, "Cancel a run")
       .annotate(
         OpenApi.Description,
-        "Interrupts the run's running agents, which are released; tasks not started never start; the results of " +
-          "the tasks that ended are kept. Answers with the record once the run has stopped."
+        "Stops the run: its running agents are interrupted and released, tasks not started never start, and every " +
+          "task gets its result (those stopped are `Interrupted` with reason `Stopped`). Answers with the record " +
+          "once the run has stopped."
       )
   )
   .add(

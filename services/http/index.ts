@@ -37,8 +37,9 @@ export * as RunStore from "./RunStore.js"
  * The runs service behind the HTTP API: it starts runs of registered agents, each on a fiber of its own in the
  * service's scope (never in the fiber of the request that started it, so a client that disconnects stops
  * nothing), records each run's events for any number of readers, and keeps its record and results in the
- * `RunStore`. Cancelling a run interrupts its running agents, which are released, and keeps the results of the
- * tasks that ended. Closing the service's scope (a server shutting down) cancels the runs still going.
+ * `RunStore`. Cancelling a run stops it gracefully (the run's `stop` option): its running agents are interrupted
+ * and released, and every task gets its result (those stopped are `Interrupted` with reason `Stopped`). Closing the
+ * service's scope (a server shutting down) cancels the runs still going, the same way.
  *
  * @since 0.1.0
  */

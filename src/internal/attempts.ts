@@ -7,10 +7,12 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
@@ -145,6 +147,22 @@ class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
   }
 }
 
+/** What an attempt that would start after its run was stopped gives instead: its task ends interrupted. */
+const stoppedExit = Exit.interrupt(FiberId.none)
+
+/**
+ * The run's clock, whose sleeps end when the run is stopped (`stopped` opens): `Effect.retry` sleeps out a retry
+ * schedule's delays on the `Clock` of its fiber, so a task that waits to retry stops waiting then.
+ */
+const stoppableClock = (clock: Clock.Clock, stopped: Effect.Latch): Clock.Clock => ({
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => clock.unsafeCurrentTimeMillis(),
+  unsafeCurrentTimeNanos: () => clock.unsafeCurrentTimeNanos(),
+  currentTimeMillis: clock.currentTimeMillis,
+  currentTimeNanos: clock.currentTimeNanos,
+  sleep: (duration) => Effect.raceFirst(clock.sleep(duration), stopped.await)
+})
+
 /**
  * The attempts of a started task, as one effect: its value, or the error of its last attempt. Called as the task
  * starts, it may start the first attempt at once, and return its outcome as an `Exit` when it ended as it started.
@@ -181,6 +199,8 @@ export const make = <In, Out, E, EL, R, A>(
     now,
     settle: settle as Shared["settle"]
   }
+
+  const stoppable = gate.stoppedLatch === undefined ? undefined : stoppableClock(clock, gate.stoppedLatch)
 
   // ===========================================================================
   // one attempt, on a fiber of its own
@@ -237,6 +257,8 @@ export const make = <In, Out, E, EL, R, A>(
       ;(task.failed ??= []).push({ ...last, delayMillis: startedAt - last.endedAt })
       task.last = undefined
     }
+    // The run was stopped while the task waited for its next attempt (or for the rate limit): it ends interrupted.
+    if (gate.stopped) return stoppedExit
     if (startedAt >= run.deadlineAt) {
       // The run's deadline passed while the task waited for its next attempt (or for the rate limit).
       return Effect.fail(
@@ -292,7 +314,7 @@ export const make = <In, Out, E, EL, R, A>(
     Effect.zipRight(
       Effect.raceFirst(
         run.rateLimit!.take(task.estimate.inputTokens + task.estimate.outputTokens),
-        gate.deadline.await
+        gate.halted.await
       ),
       attempt(task)
     )
@@ -331,7 +353,11 @@ export const make = <In, Out, E, EL, R, A>(
         })
       )
     })
-    return Effect.retry(attempts, schedule)
+    // A run that can be stopped sleeps between attempts on a clock whose sleeps end when it is stopped: the next
+    // attempt then does not start (`attemptNow`), and the task ends at once.
+    return stoppable === undefined
+      ? Effect.retry(attempts, schedule)
+      : Effect.withClock(Effect.retry(attempts, schedule), stoppable)
   }
 
   // Called as the task starts: a task with no turn to wait for starts its first attempt now (see `attemptNow`).

@@ -58,6 +58,8 @@ export interface Plan<In, Out, E, EL, R, A, S> extends
   readonly ledger?: RunOne.Ledger | undefined
   /** Runs each task elsewhere (see `RunOne.Run.execute`). */
   readonly execute?: RunOne.Run<In, Out, E, EL, R, A>["execute"]
+  /** Stops the run gracefully when it completes (the run's `stop` option). */
+  readonly stop?: Effect.Effect<unknown, unknown> | undefined
 }
 
 /**
@@ -86,7 +88,8 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
   const gate = new Gate(startedAt, deadlineAt, {
     maxFailures: plan.maxFailures,
     minSuccessRate: plan.minSuccessRate,
-    total
+    total,
+    stoppable: plan.stop !== undefined
   })
   if (plan.deadlineMillis !== Infinity) {
     yield* Effect.forkIn(
@@ -95,6 +98,22 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
     )
   }
   const watchdog = yield* Watchdog.make(clock, graceMillis, scope, { single: options?.single })
+  if (plan.stop !== undefined) {
+    // When `stop` ends (however it ends), the run stops: no task starts, and the attempts under way are interrupted.
+    // Its fiber lives as long as the run; it runs before the first task starts, so that a stop complete already
+    // stops the run before any task starts.
+    yield* Effect.forkIn(
+      Effect.zipRight(
+        Effect.exit(plan.stop),
+        Effect.suspend(() => {
+          gate.close("Stopped")
+          return watchdog.stopAll
+        })
+      ),
+      scope
+    )
+    yield* Effect.yieldNow()
+  }
   const observe = yield* Observe.make({ runId: plan.runId, agent: plan.factory.name })
   const tally = RunTally.make({ agent: plan.factory.name, startedAt })
   let ended = false
@@ -270,14 +289,16 @@ export const runSingle = <In, Out, E, EL, R, A, S>(
  * task's own fiber, `runOne`), results in completion order. Tasks are read as the run has room for them: the reader
  * is at most `concurrency` tasks (and the chunk it holds) ahead of the workers; a task is queued (its position
  * given, its `TaskQueued` published) when a worker takes it. Once the run stops starting tasks (its deadline, its
- * failure policy), it stops reading; the tasks already read are reported, as never started. If the input fails,
- * the tasks under way are reported and then the stream fails with the input's error.
+ * failure policy, its stop), it stops reading; the tasks already read are reported, as never started. An input that
+ * is a list (`list`) is read whole even then: its every task is reported. If the input fails, the tasks under way
+ * are reported and then the stream fails with the input's error.
  *
  * @internal
  */
 export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
   plan: Plan<In, Out, E, EL, R, A, S>,
-  tasks: Stream.Stream<Task.Task<unknown>, EIn, RIn>
+  tasks: Stream.Stream<Task.Task<unknown>, EIn, RIn>,
+  list = false
 ): Stream.Stream<TaskResult.TaskResult<A, E | AgentError.AgentError>, EIn | RunJournal.RunJournalError, R | RIn> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const run = yield* setUp(plan, undefined, yield* Effect.scope)
@@ -312,7 +333,7 @@ export const runStream = <In, Out, E, EL, R, A, S, EIn, RIn>(
         const task = run.runOne(read.task, position, read.at)
         return events ? Effect.zipRight(run.observe.queued(read.task, position, read.at), task) : task
       },
-      { stop: run.gate.closed.await }
+      { stop: list ? undefined : run.gate.closed.await }
     )
     yield* Effect.forkScoped(
       // A defect in the watchdog (a bug in the engine) fails the run rather than leaving its timeouts unenforced.

@@ -1,4 +1,5 @@
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import { hasProperty, isFunction } from "effect/Predicate"
@@ -135,6 +136,7 @@ const Options = Schema.Struct({
   aggregate: Schema.optional(
     instanceOf((u): u is Aggregate.Aggregate<never, never, unknown> => hasProperty(u, "start"), "an Aggregate")
   ),
+  stop: Schema.optional(instanceOf(Effect.isEffect, "an Effect")),
   input: Schema.optional(instanceOf(Schema.isSchema, "a Schema")),
   output: Schema.optional(instanceOf(Schema.isSchema, "a Schema"))
 })

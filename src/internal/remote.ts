@@ -36,15 +36,21 @@ export const make = <In, Out, E, EL, R, A>(
     // Its first attempt starts as it is sent (attempts after it, if any, are the remote's).
     const instance = AgentInstance.make({ agent: factory.name, runId, taskId: task.id, attempt: 1 })
     const started = observe.attemptStarted(task, index, instance, 1, at)
-    const execute = run.execute!(task, index, queuedAt)
+    let execute = run.execute!(task, index, queuedAt)
+    // A run stopped (its `stop` option) interrupts the tasks it sent and reports them stopped.
+    const stopped = gate.stoppedLatch
+    if (stopped !== undefined) execute = Effect.raceFirst(execute, Effect.zipRight(stopped.await, Effect.interrupt))
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(
         Effect.exit(restore(started === undefined ? execute : Effect.zipRight(started, execute))),
         (exit) => {
           run.lanes.release(lane)
+          // A task the run's stop interrupted was sent: it started, with the instance its start was told of.
           const result = exit._tag === "Success" ? exit.value as Result<A, E> : TaskResult.interrupted(
-            { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
-            { reason: "Interrupted", cause: exit.cause as Cause.Cause<never> }
+            gate.stopped
+              ? { task, index, instance, startedAt: at, queuedAt, durationMillis: now() - at, slot: lane }
+              : { task, index, instance: undefined, startedAt: undefined, queuedAt, durationMillis: 0 },
+            { reason: gate.stopped ? "Stopped" : "Interrupted", cause: exit.cause as Cause.Cause<never> }
           ) as Result<A, E>
           return run.budget === undefined
             ? finish(result, true)
@@ -68,14 +74,14 @@ export const make = <In, Out, E, EL, R, A>(
       Effect.onInterrupt(
         Effect.raceFirst(
           Effect.as(rateLimit.take(estimate.inputTokens + estimate.outputTokens), true),
-          Effect.as(gate.deadline.await, false)
+          Effect.as(gate.halted.await, false)
         ),
         () => unreserve
       ),
       (allowed) =>
-        allowed && now() < run.deadlineAt
+        allowed && !gate.stopped && now() < run.deadlineAt
           ? sent(task, index, queuedAt, estimate)
-          : Effect.zipRight(unreserve, neverStarted(task, index, queuedAt, "RunDeadline"))
+          : Effect.zipRight(unreserve, neverStarted(task, index, queuedAt, gate.stopped ? "Stopped" : "RunDeadline"))
     )
     if (budget === undefined) return turn
     return Effect.flatMap(budget.reserve(estimate), (exhausted) =>

@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -41,37 +42,50 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
   const { count, finish, neverStarted, notStarted, publish } = RunState.outcomes(run)
   const ledger = run.ledger
 
+  // What a result tells of its task: all of it, or what a task that never started has.
+  const metaOf = (task: Started, endedAt: number, usage: Usage.Usage): TaskResult.Meta => ({
+    task: task.task,
+    index: task.index,
+    instance: task.instance,
+    startedAt: task.startedAt,
+    queuedAt: task.queuedAt,
+    durationMillis: endedAt - task.startedAt,
+    slot: task.lane,
+    usage,
+    failedAttempts: task.failed
+  })
+  const notRun = (task: Started): TaskResult.Meta => ({
+    task: task.task,
+    index: task.index,
+    instance: undefined,
+    startedAt: undefined,
+    queuedAt: task.queuedAt,
+    durationMillis: 0
+  })
+
   // A task's result from its attempts' outcome, with its lane given back and its span ended.
   const resultOf = (task: Started, exit: Exit.Exit<A, unknown>, endedAt: number): Result<A, E> => {
     run.lanes.release(task.lane)
     const usage = task.meter.current
     for (const model of task.meter.models) if (!run.models.includes(model)) run.models.push(model)
-    // The run's deadline passed before the task's first attempt could start (while it waited for the rate limit):
-    // it never started.
-    const result = (task.instance === undefined && exit._tag === "Failure" && exit.cause._tag === "Fail" &&
-        exit.cause.error instanceof AgentError.AgentTimeout
-      ? TaskResult.interrupted(
-        {
-          task: task.task,
-          index: task.index,
-          instance: undefined,
-          startedAt: undefined,
-          queuedAt: task.queuedAt,
-          durationMillis: 0
-        },
-        { reason: "RunDeadline" }
-      )
-      : TaskResult.fromExit({
-        task: task.task,
-        index: task.index,
-        instance: task.instance,
-        startedAt: task.startedAt,
-        queuedAt: task.queuedAt,
-        durationMillis: endedAt - task.startedAt,
-        slot: task.lane,
-        usage,
-        failedAttempts: task.failed
-      }, exit)) as Result<A, E>
+    let result: Result<A, E>
+    if (
+      exit._tag === "Failure" && task.instance === undefined && exit.cause._tag === "Fail" &&
+      exit.cause.error instanceof AgentError.AgentTimeout
+    ) {
+      // The run's deadline passed before the task's first attempt could start (while it waited for the rate limit):
+      // it never started.
+      result = TaskResult.interrupted(notRun(task), { reason: "RunDeadline" }) as Result<A, E>
+    } else if (exit._tag === "Failure" && gate.stopped && TaskResult.isInterruption(exit.cause)) {
+      // The run was stopped: the attempt under way was interrupted, or the task waited to retry, or (never started)
+      // for its turn under the rate limit.
+      result = TaskResult.interrupted(
+        task.instance === undefined ? notRun(task) : metaOf(task, endedAt, usage),
+        { reason: "Stopped", cause: exit.cause as Cause.Cause<never> }
+      ) as Result<A, E>
+    } else {
+      result = TaskResult.fromExit(metaOf(task, endedAt, usage), exit) as Result<A, E>
+    }
     if (task.span !== undefined) observe.endSpan(task.span, result, clock.unsafeCurrentTimeNanos())
     return result
   }

@@ -48,6 +48,13 @@ export interface Watchdog {
    * already gone on (interrupted) by then.
    */
   readonly interruptAll: Effect.Effect<void>
+  /**
+   * Interrupts the attempts running now, as their deadlines would but for the error, and waits for them to stop, each
+   * within the grace: what a run does when it is stopped (its `stop` option). Each attempt ends interrupted, and its
+   * task, which still waits for it, is told once the attempt has stopped (its finalizers run); an attempt that does
+   * not stop within the grace is left running, and its task told it was interrupted.
+   */
+  readonly stopAll: Effect.Effect<void>
 }
 
 /**
@@ -296,5 +303,33 @@ export const make = (
       )
     })
 
-    return { died: fiber === undefined ? Effect.never : Fiber.join(fiber), run, start, interruptAll }
+    const stopAll: Effect.Effect<void> = Effect.fiberIdWith((id) => {
+      if (running.size === 0) return Effect.void
+      const entries = Array.from(running)
+      return Effect.zipRight(
+        Effect.forEach(entries, (entry) => Fiber.interruptAsFork(entry.fiber, id), { discard: true }),
+        Effect.raceFirst(
+          Effect.forEach(entries, (entry) => Fiber.await(entry.fiber), { discard: true }),
+          Effect.zipRight(
+            clock.sleep(Duration.millis(graceMillis)),
+            Effect.suspend(() => {
+              let warnings: Effect.Effect<void> = Effect.void
+              for (const entry of entries) {
+                if (entry.settled) continue
+                abandoned(entry)
+                heap.remove(entry)
+                entry.end(Exit.interrupt(id))
+                warnings = Effect.zipRight(
+                  warnings,
+                  warn(entry, `The agent did not stop within ${grace} of the run's stop; it is left running`)
+                )
+              }
+              return warnings
+            })
+          )
+        )
+      )
+    })
+
+    return { died: fiber === undefined ? Effect.never : Fiber.join(fiber), run, start, interruptAll, stopAll }
   })

@@ -21,6 +21,8 @@ export interface ResultLine {
   readonly error?: string
   readonly errorTag?: string
   readonly reason?: string
+  readonly attempts?: number
+  readonly retries?: number
 }
 
 /**

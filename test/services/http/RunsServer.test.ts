@@ -584,32 +584,44 @@ describe("RunsServer", () => {
       assert.deepStrictEqual([done.state, done.summary.succeeded], ["finished", 6])
     }))
 
-  it.scopedLive("DELETE /runs/{id}: running agents are interrupted and released, finished results are kept", () =>
+  it.scopedLive("DELETE /runs/{id}: running agents are interrupted and released, every task has its result", () =>
     Effect.gen(function*() {
       const { agent, registered } = yield* sleepy()
       const server = yield* Server.start({ agents: [registered] })
       const info = yield* server.client.runs.start({
         payload: {
           agent: "sleepy",
-          tasks: [{ ms: 10 }, { ms: 10 }, { ms: 60_000 }, { ms: 60_000 }, { ms: 60_000 }, { ms: 60_000 }],
-          concurrency: 2
+          // 30 tasks, 3 at once: 3 end at once, 3 run for a minute, 24 wait.
+          tasks: [{ ms: 10 }, { ms: 10 }, { ms: 10 }, ...Array.from({ length: 27 }, () => ({ ms: 60_000 }))],
+          concurrency: 3
         },
         urlParams: {}
       })
-      yield* until(server, info.id, (run) => run.summary.total === 2 && run.inFlight === 2)
+      yield* until(server, info.id, (run) => run.summary.total === 3 && run.inFlight === 3)
       const started = Date.now()
       const cancelled = yield* server.client.runs.cancel({ path: { id: info.id } })
       assert.isBelow(Date.now() - started, 5000)
       assert.strictEqual(cancelled.state, "cancelled")
-      assert.deepStrictEqual(cancelled.summary, { total: 2, succeeded: 2, failed: 0, timedOut: 0, interrupted: 0 })
+      assert.deepStrictEqual(cancelled.summary, { total: 30, succeeded: 3, failed: 0, timedOut: 0, interrupted: 27 })
       assert.strictEqual(cancelled.inFlight, 0)
-      // Four agents were built (two finished, two interrupted), all released; the last two tasks never started.
+      // Six agents were built (three finished, three interrupted), all released; the other 24 tasks never started.
       const stats = yield* agent.stats
-      assert.deepStrictEqual([stats.builds, stats.releases, stats.running], [4, 4, 0])
-      assert.strictEqual(resultLines(yield* server.client.runs.results({ path: { id: info.id } })).length, 2)
+      assert.deepStrictEqual([stats.builds, stats.releases, stats.running], [6, 6, 0])
+      // Every task has its result: the three stopped under way, and the 24 that never started.
+      const lines = resultLines(yield* server.client.runs.results({ path: { id: info.id } }))
+        .sort((a, b) => a.line! - b.line!)
+      assert.deepStrictEqual(lines.map((line) => line.line), Array.from({ length: 30 }, (_, i) => i + 1))
+      assert.deepStrictEqual(
+        lines.map((line) => [line.status, line.reason ?? null, line.attempts]),
+        [
+          ...Array.from({ length: 3 }, () => ["Succeeded", null, 1]),
+          ...Array.from({ length: 3 }, () => ["Interrupted", "Stopped", 1]),
+          ...Array.from({ length: 24 }, () => ["Interrupted", "Stopped", 0])
+        ]
+      )
       const report = yield* server.client.runs.report({ path: { id: info.id } })
       assert.include(report, "<b>This run was cut short</b> (cancelled).")
-      assert.include(report, "4 tasks of the run were never read")
+      assert.notInclude(report, "never read")
       const events = yield* Server.allEvents(server, info.id)
       assert.strictEqual(events.at(-1)!.event, "RunFinished")
       // Cancelling again changes nothing.
@@ -751,6 +763,13 @@ describe("RunsServer", () => {
       const record = Option.getOrThrow(yield* server.store.get(info.id))
       assert.strictEqual(record.state, "cancelled")
       assert.isNotNull(record.endedAt)
+      // Stopped, not cut off: every task has its result in the store.
+      assert.deepStrictEqual(record.summary, { total: 3, succeeded: 0, failed: 0, timedOut: 0, interrupted: 3 })
+      const results = yield* server.store.results(info.id, 0)
+      assert.deepStrictEqual(
+        results.map((r) => [r.index, r._tag === "Interrupted" ? r.reason : r._tag, r.started]).sort(),
+        [[0, "Stopped", true], [1, "Stopped", true], [2, "Stopped", false]]
+      )
     }))
 
   it.scopedLive("the token appears in no response, event, report or log", () =>

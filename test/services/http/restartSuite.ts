@@ -130,12 +130,13 @@ export const restartSuite = (backend: Backend) =>
           kept(yield* server.client.runs.get({ path: { id: before.cancelled.id } })),
           kept(before.cancelled)
         )
+        // Stopped: the three that ended, and the three still sleeping, stopped.
         assert.deepStrictEqual(before.cancelled.summary, {
-          total: 3,
+          total: 6,
           succeeded: 3,
           failed: 0,
           timedOut: 0,
-          interrupted: 0
+          interrupted: 3
         })
 
         // Results: the same lines, in the order they were recorded.
