@@ -14,7 +14,7 @@ import * as AgentError from "./AgentError.js"
 import * as Executor from "./Executor.js"
 import type * as RunReport from "./RunReport.js"
 import * as Task from "./Task.js"
-import type * as TaskResult from "./TaskResult.js"
+import * as TaskResult from "./TaskResult.js"
 import type * as Team from "./Team.js"
 
 /**
@@ -107,7 +107,8 @@ export const findings = <A, E>(results: Results<A, E>): Findings<A> => {
         missing.push({
           team: result.taskId,
           outcome: "Interrupted",
-          description: result.reason === "RunDeadline" ? "not started before the run's deadline" : "interrupted"
+          // "not started before the run's deadline", "stopped with the run", "interrupted"...
+          description: TaskResult.message(result)
         })
         break
     }

@@ -704,6 +704,26 @@ describe("Team", () => {
   })
 
   describe("synthesis", () => {
+    it("a team missing from a run cut short says why: its deadline, its failure policy, or its stop", () => {
+      const team = (id: string, index: number) => ({
+        task: Task.make({ id, input: id }),
+        index,
+        instance: undefined,
+        startedAt: undefined,
+        durationMillis: 0
+      })
+      const { missing } = Synthesis.findings([
+        TaskResult.interrupted(team("late", 0), { reason: "RunDeadline" }),
+        TaskResult.interrupted(team("held", 1), { reason: "FailurePolicy" }),
+        TaskResult.interrupted(team("unstarted", 2), { reason: "Stopped" })
+      ])
+      assert.deepStrictEqual(missing.map((m) => [m.team, m.outcome, m.description]), [
+        ["late", "Interrupted", "not started before the run's deadline"],
+        ["held", "Interrupted", "not started: the run's failure policy stopped it"],
+        ["unstarted", "Interrupted", "not started: the run was stopped"]
+      ])
+    })
+
     it.effect("the synthesizer reads the teams that agreed and is told which are missing, and why", () =>
       Effect.gen(function*() {
         // "ok-1" and "ok-2" agree in round 1; "stuck" never does; "slow" outlives its timeout; "broken" fails.
