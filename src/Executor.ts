@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -17,7 +19,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "./Agent.js"
-import type * as AgentError from "./AgentError.js"
+import * as AgentError from "./AgentError.js"
 import type * as Aggregate from "./Aggregate.js"
 import * as Budget from "./Budget.js"
 import * as ExecutorConfig from "./ExecutorConfig.js"
@@ -411,7 +413,8 @@ export interface Service {
   /**
    * Runs every task with a fresh agent instance, at most `concurrency` at once, and reports every task's result in
    * input order. A task's failure, defect or timeout never fails the run; the run fails only with
-   * `RunOptionsError`, before any task starts, when an option is out of range, and, when it is durable
+   * `RunOptionsError`, before any task starts, when an option is out of range or the list holds something that is
+   * not a task (named by its position), and, when it is durable
    * (`durable`), with `RunJournalError` when its journal cannot read or record. Interrupting the run interrupts
    * every running agent and releases every instance.
    */
@@ -421,7 +424,8 @@ export interface Service {
    * same options and guarantees as `run` (but `aggregate`). Memory is bounded by the concurrency, not by the
    * input: tasks are read as workers need them, and a slow consumer holds the workers back. Ending the stream
    * early interrupts the running agents and releases them. If the input stream fails, no task starts after that,
-   * the tasks under way are reported, and then the stream fails with the input's error.
+   * the tasks under way are reported, and then the stream fails with the input's error; so it does with a
+   * `RunOptionsError` (option `tasks`, naming the position) when the input holds something that is not a task.
    */
   readonly stream: RunStream<never>
   /**
@@ -535,6 +539,58 @@ type LooseRun = (
 >
 
 /** Task ids that appear more than once in a list of tasks, with their positions. */
+// A task list from JavaScript (or `as any`) may hold something that is not a task: it is named by its position
+// rather than read as one.
+const notATask = (task: unknown, index: number): string | undefined =>
+  typeof task === "object" && task !== null && (typeof (task as Task.Task<unknown>).id === "string" ||
+      typeof (task as Task.Task<unknown>).id === "number")
+    ? undefined
+    : `expected a task at position ${index} (an object with an id), got ${
+      typeof task === "object" && task !== null ? "an object without an id" : String(task)
+    }`
+
+const malformed = (tasks: ReadonlyArray<unknown>): string | undefined => {
+  for (let index = 0; index < tasks.length; index++) {
+    const problem = notATask(tasks[index], index)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+const checkTasks = (
+  source: Stream.Stream<Task.Task<unknown>, unknown>
+): Stream.Stream<Task.Task<unknown>, unknown> =>
+  Stream.suspend(() => {
+    let position = 0
+    const loop: Channel.Channel<
+      Chunk.Chunk<Task.Task<unknown>>,
+      Chunk.Chunk<Task.Task<unknown>>,
+      unknown,
+      unknown,
+      unknown,
+      unknown
+    > = Channel.readWithCause({
+      onInput: (chunk: Chunk.Chunk<Task.Task<unknown>>) => {
+        let index = 0
+        for (const task of chunk) {
+          const problem = notATask(task, position + index)
+          if (problem !== undefined) {
+            return Channel.zipRight(
+              Channel.write(Chunk.take(chunk, index)),
+              Channel.fail(new AgentError.RunOptionsError({ option: "tasks", description: problem }))
+            )
+          }
+          index++
+        }
+        position += index
+        return Channel.zipRight(Channel.write(chunk), loop)
+      },
+      onFailure: Channel.failCause,
+      onDone: Channel.succeed
+    })
+    return Stream.pipeThroughChannel(source, loop)
+  })
+
 const duplicates = (tasks: ReadonlyArray<Task.Task<unknown>>): string | undefined => {
   // Ids that are the tasks' positions (`Task.fromIterable`'s default) are unique: no need to index them.
   let index = 0
@@ -583,6 +639,8 @@ const planOf = Effect.fnUntraced(function*(
     )
   }
   if (list !== undefined) {
+    const problem = malformed(list)
+    if (problem !== undefined) return yield* internalOptions.fail("tasks", problem)
     const repeated = duplicates(list)
     if (repeated !== undefined) {
       return yield* internalOptions.fail("tasks", `task ids must be unique within a run: ${repeated}`)
@@ -739,9 +797,11 @@ const streamWith = (config: ExecutorConfig.Service, remote: Remote<never> | unde
     Stream.unwrapScoped(Effect.gen(function*() {
       const plan = yield* planOf(config, undefined, agent, options, remote, yield* Effect.scope)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, concurrency: plan.concurrency })
-      const source = Stream.StreamTypeId in tasks
-        ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
-        : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
+      const source = checkTasks(
+        Stream.StreamTypeId in tasks
+          ? tasks as Stream.Stream<Task.Task<unknown>, unknown>
+          : Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
+      )
       // A durable run is marked finished once its last result is out.
       return Stream.concat(fanOut.runStream(plan, source), Stream.execute(plan.finish))
     })).pipe(Stream.withSpan("Executor.stream", { captureStackTrace: false }))

@@ -122,6 +122,78 @@ describe("Executor", () => {
       }).pipe(provide))
   })
 
+  it.effect("a quorum outside 0..1 fails the run with RunOptionsError before any task starts", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed(uniqueName("quorum"), (n: number) => n)
+      for (const ratio of [1.5, -1, NaN]) {
+        const error = yield* Effect.flip(
+          Executor.run(Task.fromIterable([1, 2]), agent.factory, {
+            aggregate: Aggregate.struct({ quorum: Aggregate.quorum(ratio) })
+          })
+        )
+        assert.strictEqual(error._tag, "RunOptionsError")
+        assert.strictEqual(error.option, "aggregate")
+        assert.strictEqual(error.description, `quorum: Aggregate.quorum: expected a ratio from 0 to 1, got ${ratio}`)
+      }
+      assert.strictEqual((yield* agent.stats).builds, 0)
+    }).pipe(provide))
+
+  it.effect("a task list holding something that is not a task fails with RunOptionsError naming its position", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed(uniqueName("not-a-task"), (n: number) => n)
+      const cases: ReadonlyArray<readonly [ReadonlyArray<unknown>, string]> = [
+        [[null], "expected a task at position 0 (an object with an id), got null"],
+        [
+          [Task.make({ id: "a", input: 1 }), undefined],
+          "expected a task at position 1 (an object with an id), got undefined"
+        ],
+        [
+          [Task.make({ id: "a", input: 1 }), Task.make({ id: "b", input: 2 }), 3],
+          "expected a task at position 2 (an object with an id), got 3"
+        ],
+        [[{ input: 1 }], "expected a task at position 0 (an object with an id), got an object without an id"]
+      ]
+      for (const [tasks, description] of cases) {
+        const error = yield* Effect.flip(Executor.run(tasks as ReadonlyArray<Task.Task<number>>, agent.factory))
+        assert.strictEqual(error._tag, "RunOptionsError")
+        assert.strictEqual(error.option, "tasks")
+        assert.strictEqual(error.description, description)
+      }
+      const one = yield* Effect.flip(Executor.runOne(null as unknown as Task.Task<number>, agent.factory))
+      assert.strictEqual(one._tag, "RunOptionsError")
+      assert.strictEqual(one.description, "expected a task at position 0 (an object with an id), got null")
+      assert.strictEqual((yield* agent.stats).builds, 0)
+    }).pipe(provide))
+
+  it.effect("a stream of tasks holding something that is not a task: the tasks before it are reported, then the stream fails naming its position", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed(uniqueName("not-a-task-stream"), (n: number) => n)
+      const tasks = [
+        Task.make({ id: "a", input: 1 }),
+        Task.make({ id: "b", input: 2 }),
+        null,
+        Task.make({ id: "c", input: 3 })
+      ]
+      const seen: Array<string> = []
+      const exit = yield* Executor.stream(
+        Stream.fromIterable(tasks as ReadonlyArray<Task.Task<number>>).pipe(Stream.rechunk(1)),
+        agent.factory,
+        { concurrency: 1 }
+      ).pipe(
+        Stream.runForEach((result) => Effect.sync(() => seen.push(result.taskId))),
+        Effect.exit
+      )
+      assert.deepStrictEqual(seen, ["a", "b"])
+      assert(Exit.isFailure(exit))
+      const error = Cause.failureOption(exit.cause)
+      assert(Option.isSome(error))
+      assert.strictEqual((error.value as AgentError.RunOptionsError).option, "tasks")
+      assert.strictEqual(
+        (error.value as AgentError.RunOptionsError).description,
+        "expected a task at position 2 (an object with an id), got null"
+      )
+    }).pipe(provide))
+
   describe("fresh agents", () => {
     it.effect("builds one instance per task, never shares its state, and releases every one", () =>
       Effect.gen(function*() {
