@@ -161,6 +161,25 @@ export class AgentNotFound extends Schema.TaggedError<AgentNotFound>("effect-par
 }
 
 /**
+ * A run asked for a concurrency above the service's `maxConcurrency`: it is refused, not lowered, so that the
+ * client knows the limit. HTTP: 400.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ConcurrencyTooHigh
+  extends Schema.TaggedError<ConcurrencyTooHigh>("effect-parallel-agents/Runs/ConcurrencyTooHigh")(
+    "ConcurrencyTooHigh",
+    { concurrency: Schema.Number, maximum: Schema.Number },
+    HttpApiSchema.annotations({ status: 400 })
+  )
+{
+  get message(): string {
+    return `a concurrency of ${this.concurrency} is above this server's maximum, ${this.maximum}`
+  }
+}
+
+/**
  * No run has that id (or it was forgotten).
  *
  * @category errors
@@ -247,7 +266,10 @@ export interface Event {
 export interface Options<R> {
   /** The agents it runs, by name. */
   readonly agents: ReadonlyArray<RegisteredAgent<R>>
-  /** The highest concurrency a run may ask for: a whole number, 1 or more. @default 1000 */
+  /**
+   * The highest concurrency a run may ask for: a whole number, 1 or more. A run that asks for more is refused
+   * (`ConcurrencyTooHigh`). @default 1000
+   */
   readonly maxConcurrency?: number | undefined
   /**
    * How many finished runs keep their event log in memory (older ones replay theirs from their results): a whole
@@ -266,7 +288,9 @@ export interface Service {
   /** The agents it runs. */
   readonly agents: ReadonlyArray<AgentInfo>
   /** Starts a run on a fiber of the service and returns its record at once. */
-  readonly start: (options: StartOptions) => Effect.Effect<RunInfo, AgentNotFound | RunStore.RunStoreError>
+  readonly start: (
+    options: StartOptions
+  ) => Effect.Effect<RunInfo, AgentNotFound | ConcurrencyTooHigh | RunStore.RunStoreError>
   /** Every run kept, the most recent first. */
   readonly list: Effect.Effect<ReadonlyArray<RunInfo>, RunStore.RunStoreError>
   readonly get: (id: string) => Effect.Effect<RunInfo, RunNotFound | RunStore.RunStoreError>
@@ -639,6 +663,9 @@ export const make = <R>(
       if (agent === undefined) {
         return yield* new AgentNotFound({ agent: request.agent, known: Array.from(agents.keys()) })
       }
+      if (request.concurrency !== undefined && request.concurrency > maxConcurrency) {
+        return yield* new ConcurrencyTooHigh({ concurrency: request.concurrency, maximum: maxConcurrency })
+      }
       let id = yield* newId
       while (live.has(id) || Option.isSome(yield* store.get(id))) id = yield* newId
       const run = new Live(
@@ -646,7 +673,7 @@ export const make = <R>(
         agent.name,
         yield* now,
         {
-          concurrency: Math.min(maxConcurrency, request.concurrency ?? defaultConcurrency),
+          concurrency: request.concurrency ?? defaultConcurrency,
           timeoutMillis: request.timeout === undefined ? null : Duration.toMillis(request.timeout),
           retries: request.retries ?? 0,
           deadlineMillis: request.deadline === undefined ? null : Duration.toMillis(request.deadline)

@@ -216,6 +216,7 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .setPayload(Schema.Union(StartRequest, HttpApiSchema.Text({ contentType: jsonlContentType })))
       .addSuccess(Runs.RunInfo, { status: 202 })
       .addError(Runs.AgentNotFound)
+      .addError(Runs.ConcurrencyTooHigh)
       .addError(PayloadTooLarge)
       .annotate(OpenApi.Summary, "Start a run")
       .annotate(
@@ -223,7 +224,8 @@ export class RunsGroup extends HttpApiGroup.make("runs")
         "Starts a run of a registered agent and answers at once with its record. The tasks come as JSON " +
           "(`StartRequest`) or as JSONL (`application/x-ndjson`: one JSON object per line, with the agent and the " +
           "options in the URL). A task whose object does not fit the agent's input schema fails on its own, naming " +
-          "the path, and the run goes on; a body that does not fit gets 400 with the path of what is wrong."
+          "the path, and the run goes on; a body that does not fit gets 400 with the path of what is wrong, and a " +
+          "concurrency above the server's maximum 400 with the maximum (`ConcurrencyTooHigh`)."
       )
   )
   .add(

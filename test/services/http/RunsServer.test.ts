@@ -241,6 +241,34 @@ describe("RunsServer", () => {
       assert.deepStrictEqual(yield* server.client.runs.list(), [])
     }))
 
+  it.scopedLive("a concurrency above the server's maximum gets 400 naming the limit, and starts nothing", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.start({ runs: { maxConcurrency: 4 } })
+      const json = yield* post(server, `{"agent": "classify", "tasks": [{"text": "a"}], "concurrency": 5}`)
+      const jsonl = yield* post(server, `{"text": "a"}`, "application/x-ndjson", "?agent=classify&concurrency=500")
+      for (const [{ body, status }, requested] of [[json, 5], [jsonl, 500]] as const) {
+        assert.strictEqual(status, 400)
+        assert.deepStrictEqual(body, {
+          _tag: "ConcurrencyTooHigh",
+          concurrency: requested,
+          maximum: 4
+        })
+      }
+      assert.deepStrictEqual(yield* server.client.runs.list(), [])
+      // The typed client fails with the error, and its message names the limit.
+      const error = yield* Effect.flip(
+        server.client.runs.start({ payload: { agent: "classify", tasks: docs(1), concurrency: 5 }, urlParams: {} })
+      )
+      assert(error._tag === "ConcurrencyTooHigh")
+      assert.strictEqual(error.message, "a concurrency of 5 is above this server's maximum, 4")
+      // At the maximum, the run starts with it.
+      const ok = yield* server.client.runs.start({
+        payload: { agent: "classify", tasks: docs(1), concurrency: 4 },
+        urlParams: {}
+      })
+      assert.strictEqual(ok.options.concurrency, 4)
+    }))
+
   it.effect("options out of range fail the server's and the runs service's layers with a RunOptionsError", () =>
     Effect.gen(function*() {
       // A keep-alive that is not a duration threw when the layer was made; a body limit of 0, -1 or NaN refused
