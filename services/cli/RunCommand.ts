@@ -440,6 +440,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     // third of the command's CPU.
     Stream.interruptWhen(Effect.zipRight(Deferred.await(stop), Effect.fail(new Stopped())))
   )
+  const durableMetadata = { input, agent: entry.name, concurrency }
   const results = executor.stream(tasks, stoppableFactory(entry, running, skipped, tally), {
     input: TaskFile.input(entry.input),
     runId,
@@ -454,13 +455,16 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     durable: Option.isNone(opened) ? undefined : {
       runId,
       retryFailed: options.retryFailed,
-      metadata: { input, agent: entry.name, concurrency }
+      metadata: durableMetadata
     }
   }).pipe(Stream.catchTag("Stopped", () => Stream.empty))
 
   // Each chunk of results is written before the next is taken, whole lines at a time; a result counts (in the
   // progress, the summary and the report) once its line is written.
   let reported = 0
+  // Whether the run's deadline stopped a task (it timed out, or never started): the journal then says the run was
+  // cut short, and `runs` lists it so.
+  let deadlineStopped = false
   const write = (chunk: Chunk.Chunk<TaskResult.TaskResult<unknown, unknown>>) =>
     Effect.suspend(() => {
       // What is kept until the lines are written: the results (the tally counts them then) and the lines of those
@@ -472,6 +476,9 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       for (const result of chunk) {
         // A task read ahead and never run, because Ctrl-C came first: like the lines not read, it has no result.
         if (result._tag === "Interrupted" && skipped.take(result.taskId)) continue
+        if ((result._tag === "TimedOut" || result._tag === "Interrupted") && result.reason === "RunDeadline") {
+          deadlineStopped = true
+        }
         const line = TaskFile.resultLine(result)
         kept.push(result)
         if (result._tag !== "Succeeded") (failures ??= []).push([result, line])
@@ -556,6 +563,23 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       }
       // The deadline ended the run before the whole file was read: lines have no result.
       const cutShort = !interrupted && Option.isSome(options.deadline) && !tally.inputDone
+      if (Option.isSome(opened) && !interrupted && failure === undefined && (cutShort || deadlineStopped)) {
+        // The engine marked the run finished; its options now say that the deadline cut it short (a resume that
+        // starts it again writes them anew).
+        yield* opened.value.journal.update({
+          runId,
+          agent: entry.agent.name,
+          options: { ...durableMetadata, cutShort: "deadline" }
+        }).pipe(
+          Effect.catchAll((error) =>
+            output.stderr(
+              `parallel-agents: cannot mark run ${runId} as cut short by its deadline in the journal: ${
+                Text.escape(error.message)
+              }\n`
+            )
+          )
+        )
+      }
       let reportWritten = false
       if (collected !== undefined && Option.isSome(reportFile) && Option.isSome(reportTarget)) {
         collected.sort((a, b) => a.index - b.index)

@@ -102,6 +102,12 @@ describe("RunCommand with a journal", () => {
       assert.strictEqual(first.code, Cli.ExitCode.TasksFailed, first.stderr)
       const stopped = readLines(output).find((line) => line.status === "TimedOut")
       assert.strictEqual(stopped?.reason, "RunDeadline", JSON.stringify(readLines(output)))
+      // Listed as cut short by its deadline, not as finished.
+      const listedCut = yield* runCli(["runs", "--journal", journal])
+      assert.match(listedCut.stdout.trimEnd().split("\n")[1]!, /^d\s+classify\s+\S+ \S+\s+1\s+deadline\s/)
+      const cut = JSON.parse((yield* runCli(["runs", "--journal", journal, "--json"])).stdout)
+      assert.strictEqual(cut.state, "deadline")
+      assert.isNotNull(cut.finishedAt)
       // Before, it was recorded as a final TimedOut and replayed as one: only --retry-failed ran it again.
       const resumed = yield* runCli(
         ["run", "-i", file, "-a", "classify", "-o", output, "--resume", "d", "--journal", journal],
@@ -111,6 +117,9 @@ describe("RunCommand with a journal", () => {
       const lines = readLines(output)
       assert.strictEqual(lines.length, 3)
       assert.isTrue(lines.every((line) => line.status === "Succeeded" && line.replayed !== true))
+      // Resumed to its end: finished.
+      const done = JSON.parse((yield* runCli(["runs", "--journal", journal, "--json"])).stdout)
+      assert.strictEqual(done.state, "finished")
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a line whose input changed since it was recorded fails with JournalInputChanged; the rest replay", () =>
