@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   Cause,
   Chunk,
+  Config,
   ConfigProvider,
   Context,
   Duration,
@@ -836,6 +837,23 @@ describe("Executor", () => {
           withEnv({ AGENT_CONCURRENCY: "unbounded" })
         )
         assert.strictEqual(unbounded.concurrency, "unbounded")
+      }))
+
+    it.effect("a value given to layerConfig is used without reading its key: a malformed one it overrides is no error", () =>
+      Effect.gen(function*() {
+        const given = yield* Effect.provide(
+          ExecutorConfig.ExecutorConfig,
+          ExecutorConfig.layerConfig({ concurrency: Config.succeed(3), timeout: Config.succeed(Duration.seconds(5)) })
+        ).pipe(withEnv({ AGENT_CONCURRENCY: "abc", AGENT_TIMEOUT: "abc" }))
+        assert.strictEqual(given.concurrency, 3)
+        assert.strictEqual(Duration.toMillis(given.timeout!), 5000)
+        // The key not given is still read, and still checked.
+        const exit = yield* Effect.exit(
+          Effect.provide(ExecutorConfig.ExecutorConfig, ExecutorConfig.layerConfig({ concurrency: Config.succeed(3) }))
+            .pipe(withEnv({ AGENT_CONCURRENCY: "abc", AGENT_TIMEOUT: "abc" }))
+        )
+        assert(Exit.isFailure(exit))
+        assert.include(String(Cause.squash(exit.cause)), "AGENT_TIMEOUT")
       }))
 
     it.effect("defaults to min(32, cpus + 4) and no timeout", () =>

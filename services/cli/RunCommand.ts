@@ -256,7 +256,14 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const settings = yield* Effect.catchAll(config, (error) => usage(`configuration: ${error}`))
   const executorLayer = options.cluster
     ? yield* clusterExecutor
-    : Layer.mapError(Executor.layerConfig(), (error) => `configuration: ${error}`)
+    // A setting a flag gives is not read from the environment (`AGENT_TIMEOUT=abc --timeout 5s` runs).
+    : Layer.mapError(
+      Executor.layerConfig(Config.succeed({
+        concurrency: Option.getOrUndefined(options.concurrency),
+        timeout: Option.getOrUndefined(options.timeout)
+      })),
+      (error) => `configuration: ${error}`
+    )
   const executorContext = yield* Effect.catchAll(Layer.build(executorLayer), usage)
   const executor = Context.get(executorContext, Executor.Executor)
   const concurrency = yield* Option.match(options.concurrency, {
