@@ -79,6 +79,35 @@ describe("RunCommand with a journal", () => {
       assert.strictEqual(run.options.input, file)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a run deletes its lock file when it ends, whatever the end, and one a dead process left", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(3))
+      const journal = path.join(directory, "journal.db")
+      const locks = path.join(directory, ".journal.db.locks")
+      const ok = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "a"], env)
+      assert.strictEqual(ok.code, 0, ok.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "1")
+      // A run that did not succeed (its deadline), and its resume.
+      const cut = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "b", "--deadline", "100ms"],
+        { AGENT_OFFLINE_LATENCY: "1 minute" }
+      )
+      assert.strictEqual(cut.code, Cli.ExitCode.TasksFailed, cut.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "2")
+      const resumed = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--resume", "b"], env)
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "3")
+      // A usage error after the lock was taken (a new run under an id the journal holds).
+      const refused = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "a"], env)
+      assert.strictEqual(refused.code, Cli.ExitCode.Usage, refused.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "4")
+      // The lock file of a process killed with kill -9 stays; the next process on the run takes it, and deletes it.
+      fs.writeFileSync(path.join(locks, "a.lock"), "")
+      const again = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--resume", "a"], env)
+      assert.strictEqual(again.code, 0, again.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "5")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("the resume command printed at the start runs as printed: a journal path with a space is quoted", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(2))
