@@ -2,7 +2,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { NodeContext } from "@effect/platform-node"
 import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Logger } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Cli from "../../../services/cli/Cli.js"
@@ -203,7 +203,62 @@ describe("RunCommand with a journal", () => {
       assert.strictEqual(JSON.parse(listed.stdout).starts, 1)
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.scopedLive("a resume that fails before its first line (an entry it cannot read back) leaves the results file as it was", () =>
+  it.scopedLive("entries the journal cannot read back run again, each named in a warning; the rest replay", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(5))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const args = ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal]
+      const first = yield* runCli([...args, "--run-id", "r"], env)
+      assert.strictEqual(first.code, 0, first.stderr)
+      // Entries damaged outside the journal (a disk, an editor, another version): a result that is not JSON, one
+      // that is JSON but not a result, an outcome the journal does not know.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const sql = yield* LibsqlClient.make({ url: `file:${journal}` })
+        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{not json' WHERE task_id = 'doc-3'`
+        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{"_tag":"Nonsense"}' WHERE task_id = 'doc-1'`
+        yield* sql`UPDATE parallel_agents_journal_entries SET outcome = 'Maybe' WHERE task_id = 'doc-0'`
+      })).pipe(Effect.provide(Reactivity.layer))
+      // Before, one such entry made the run impossible to resume: it failed before its first line. (Its log lines go
+      // to stderr as the executable writes them, logfmt.)
+      const logs: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.map(Logger.logfmtLogger, (line) => {
+          logs.push(line)
+        })
+      )
+      const resumed = yield* runCli([...args, "--resume", "r"], env).pipe(Effect.provide(capture))
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      const lines = readLines(output)
+      assert.strictEqual(lines.length, 5)
+      assert.isTrue(lines.every((line) => line.status === "Succeeded"))
+      assert.deepStrictEqual(
+        lines.filter((line) => line.replayed !== true).map((line) => line.id).sort(),
+        ["doc-0", "doc-1", "doc-3"]
+      )
+      for (
+        const [task, why] of [["doc-3", "its result is not JSON"], ["doc-0", `unknown outcome \\"Maybe\\"`], [
+          "doc-1",
+          "does not read back as a result (at [\\\"_tag\\\"]"
+        ]] as const
+      ) {
+        const warning = logs.find((line) => line.includes(`taskId=${task}`))
+        assert.isDefined(warning, logs.join("\n"))
+        assert.include(warning, "level=WARN", warning)
+        assert.include(warning, "runId=r", warning)
+        assert.include(warning, why, warning)
+        assert.include(warning, "it runs again", warning)
+      }
+      // Their new results were recorded: a resume now replays every line.
+      logs.length = 0
+      const again = yield* runCli([...args, "--resume", "r"], env).pipe(Effect.provide(capture))
+      assert.strictEqual(again.code, 0, again.stderr)
+      assert.isTrue(readLines(output).every((line) => line.replayed === true))
+      assert.deepStrictEqual(logs, [])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a resume that fails before its first line (a journal it cannot read) leaves the results file as it was", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(5))
       const journal = path.join(directory, "journal.db")
@@ -214,10 +269,10 @@ describe("RunCommand with a journal", () => {
       )
       assert.strictEqual(first.code, 0, first.stderr)
       const before = fs.readFileSync(output, "utf8")
-      // One entry damaged outside the journal (a disk, an editor): the run cannot read it back.
+      // The journal's entries cannot be read at all (a column gone: a journal of another version, say).
       yield* Effect.scoped(Effect.gen(function*() {
         const sql = yield* LibsqlClient.make({ url: `file:${journal}` })
-        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{not json' WHERE task_id = 'doc-3'`
+        yield* sql`ALTER TABLE parallel_agents_journal_entries DROP COLUMN input_hash`
       })).pipe(Effect.provide(Reactivity.layer))
       const resumed = yield* runCli([
         "run",
@@ -233,7 +288,7 @@ describe("RunCommand with a journal", () => {
         journal
       ], env)
       assert.strictEqual(resumed.code, Cli.ExitCode.TasksFailed, resumed.stderr)
-      assert.match(resumed.stderr, /a stored value could not be read back \(run r, task doc-3\)/)
+      assert.match(resumed.stderr, /input_hash/)
       // Before, the results file was replaced first: the run's 5 lines were lost with nothing in their place.
       assert.strictEqual(fs.readFileSync(output, "utf8"), before)
       assert.match(resumed.stderr, /Results: .*results\.jsonl, left as it was: the run wrote no line/)
