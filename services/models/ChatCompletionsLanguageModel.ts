@@ -12,16 +12,17 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
 import type * as Prompt from "@effect/ai/Prompt"
-import type * as Response from "@effect/ai/Response"
-import * as Telemetry from "@effect/ai/Telemetry"
+import * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -135,6 +136,13 @@ const usageOf = (usage: typeof Usage.Type | null | undefined): typeof Response.U
     : {})
 })
 
+// When a response was made: `created` is in seconds; one that is no date (out of range) is left out.
+const dateOf = (created: number | null | undefined): Date | undefined => {
+  if (typeof created !== "number") return undefined
+  const date = new Date(created * 1000)
+  return Number.isNaN(date.getTime()) ? undefined : date
+}
+
 const metadataOf = (
   completion: { readonly id?: string | null | undefined; readonly model?: string | null | undefined },
   created: number | null | undefined
@@ -142,8 +150,27 @@ const metadataOf = (
   type: "response-metadata",
   ...(typeof completion.id === "string" ? { id: completion.id } : {}),
   ...(typeof completion.model === "string" ? { modelId: completion.model } : {}),
-  ...(typeof created === "number" ? { timestamp: new Date(created * 1000).toISOString() } : {})
+  ...(dateOf(created) === undefined ? {} : { timestamp: dateOf(created)!.toISOString() })
 })
+
+// A part as `Response.Part` decodes it: its fields and the part's type id.
+const decodedPart = <P extends Response.Part<{}>>(part: Omit<P, typeof Response.PartTypeId>): P =>
+  ({ [Response.PartTypeId]: Response.PartTypeId, ...part }) as P
+
+// `metadataOf`'s part, decoded.
+const decodedMetadataOf = (
+  completion: { readonly id?: string | null | undefined; readonly model?: string | null | undefined },
+  created: number | null | undefined
+): Response.ResponseMetadataPart => {
+  const date = dateOf(created)
+  return decodedPart<Response.ResponseMetadataPart>({
+    type: "response-metadata",
+    id: typeof completion.id === "string" ? Option.some(completion.id) : Option.none(),
+    modelId: typeof completion.model === "string" ? Option.some(completion.model) : Option.none(),
+    timestamp: date === undefined ? Option.none() : Option.some(DateTime.unsafeMake(date)),
+    metadata: {}
+  })
+}
 
 interface Message {
   readonly role: "system" | "user" | "assistant" | "tool"
@@ -226,16 +253,12 @@ const mapParseError = (method: string) => (error: ParseResult.ParseError) =>
 export const make = Effect.fnUntraced(function*(options: Options) {
   const strict = options.strict ?? true
   const baseUrl = withoutCredentials(options.baseUrl).replace(/\/+$/, "")
-  const client = (yield* HttpClient.HttpClient).pipe(
-    HttpClient.mapRequest((request) =>
-      request.pipe(
-        HttpClientRequest.prependUrl(baseUrl),
-        options.apiKey === undefined ? identity : HttpClientRequest.bearerToken(options.apiKey),
-        HttpClientRequest.acceptJson
-      )
-    ),
-    options.transformClient ?? identity,
-    HttpClient.filterStatusOk
+  const client = (yield* HttpClient.HttpClient).pipe(options.transformClient ?? identity, HttpClient.filterStatusOk)
+  // Every call's request, but for its body: made once, as the client's `mapRequest` would make it on every call.
+  const completions = HttpClientRequest.post("/chat/completions").pipe(
+    HttpClientRequest.prependUrl(baseUrl),
+    options.apiKey === undefined ? identity : HttpClientRequest.bearerToken(options.apiKey),
+    HttpClientRequest.acceptJson
   )
 
   const request = (providerOptions: LanguageModel.ProviderOptions, stream: boolean) =>
@@ -252,21 +275,20 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
       }
       annotateRequest(providerOptions.span, body)
-      return HttpClientRequest.post("/chat/completions").pipe(HttpClientRequest.bodyUnsafeJson(body))
+      return HttpClientRequest.bodyUnsafeJson(completions, body)
     })
 
-  const annotateRequest = (span: LanguageModel.ProviderOptions["span"], body: Readonly<Record<string, unknown>>) =>
-    Telemetry.addGenAIAnnotations(span, {
-      system: "openai_compatible",
-      operation: { name: "chat" },
-      request: {
-        model: options.model,
-        temperature: typeof body.temperature === "number" ? body.temperature : undefined,
-        topP: typeof body.top_p === "number" ? body.top_p : undefined,
-        maxTokens: typeof body.max_tokens === "number" ? body.max_tokens : undefined,
-        seed: typeof body.seed === "number" ? body.seed : undefined
-      }
+  const annotateRequest = (span: LanguageModel.ProviderOptions["span"], body: Readonly<Record<string, unknown>>) => {
+    InternalLanguageModel.genAI.base(span, { system: "openai_compatible" })
+    InternalLanguageModel.genAI.operation(span, { name: "chat" })
+    InternalLanguageModel.genAI.request(span, {
+      model: options.model,
+      temperature: typeof body.temperature === "number" ? body.temperature : undefined,
+      top_p: typeof body.top_p === "number" ? body.top_p : undefined,
+      max_tokens: typeof body.max_tokens === "number" ? body.max_tokens : undefined,
+      seed: typeof body.seed === "number" ? body.seed : undefined
     })
+  }
 
   const annotateResponse = (
     span: LanguageModel.ProviderOptions["span"],
@@ -276,18 +298,24 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       readonly finishReason: string
       readonly usage: typeof Response.Usage.Encoded
     }
-  ) =>
-    Telemetry.addGenAIAnnotations(span, {
-      response: { id: response.id, model: response.model, finishReasons: [response.finishReason] },
-      usage: { inputTokens: response.usage.inputTokens, outputTokens: response.usage.outputTokens }
+  ) => {
+    InternalLanguageModel.genAI.response(span, {
+      id: response.id,
+      model: response.model,
+      finish_reasons: [response.finishReason]
     })
+    InternalLanguageModel.genAI.usage(span, {
+      input_tokens: response.usage.inputTokens,
+      output_tokens: response.usage.outputTokens
+    })
+  }
 
-  const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
+  // One completion: the request, the response decoded and the span annotated.
+  const complete = (providerOptions: LanguageModel.ProviderOptions) =>
     Effect.gen(function*() {
       const completion = yield* request(providerOptions, false).pipe(
         Effect.flatMap(client.execute),
         Effect.flatMap(decodeCompletion),
-        Effect.scoped,
         Effect.catchTags({
           RequestError: mapHttpError("generateText"),
           ResponseError: mapHttpError("generateText"),
@@ -303,12 +331,40 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         finishReason: reason,
         usage
       })
+      return { completion, message: choice.message, reason, usage }
+    })
+
+  const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
+    Effect.map(complete(providerOptions), ({ completion, message, reason, usage }) => {
       const parts: Array<Response.PartEncoded> = [metadataOf(completion, completion.created)]
-      if (typeof choice.message.reasoning_content === "string" && choice.message.reasoning_content.length > 0) {
-        parts.push({ type: "reasoning", text: choice.message.reasoning_content })
+      if (typeof message.reasoning_content === "string" && message.reasoning_content.length > 0) {
+        parts.push({ type: "reasoning", text: message.reasoning_content })
       }
-      if (typeof choice.message.content === "string") parts.push({ type: "text", text: choice.message.content })
+      if (typeof message.content === "string") parts.push({ type: "text", text: message.content })
       parts.push({ type: "finish", reason, usage })
+      return parts
+    })
+
+  // The parts `generateText`'s answer decodes to, made as they are (the agents' path: see `languageModel.ts`).
+  const generateParts = (providerOptions: LanguageModel.ProviderOptions) =>
+    Effect.map(complete(providerOptions), ({ completion, message, reason, usage }) => {
+      const parts: Array<Response.Part<{}>> = [decodedMetadataOf(completion, completion.created)]
+      if (typeof message.reasoning_content === "string" && message.reasoning_content.length > 0) {
+        parts.push(
+          decodedPart<Response.ReasoningPart>({ type: "reasoning", text: message.reasoning_content, metadata: {} })
+        )
+      }
+      if (typeof message.content === "string") {
+        parts.push(decodedPart<Response.TextPart>({ type: "text", text: message.content, metadata: {} }))
+      }
+      parts.push(
+        decodedPart<Response.FinishPart>({
+          type: "finish",
+          reason,
+          usage: new Response.Usage(usage, true),
+          metadata: {}
+        })
+      )
       return parts
     })
 
@@ -374,7 +430,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   return yield* InternalLanguageModel.make({
     generateText: (providerOptions) => redact(generateText(providerOptions)),
     streamText: (providerOptions) => redactStream(streamText(providerOptions))
-  })
+  }, { generateParts: (providerOptions) => redact(generateParts(providerOptions)) })
 })
 
 /**

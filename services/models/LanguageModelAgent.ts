@@ -8,8 +8,6 @@
 import type * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
-import type * as Response from "@effect/ai/Response"
-import * as Telemetry from "@effect/ai/Telemetry"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -20,7 +18,6 @@ import * as Stream from "effect/Stream"
 import * as Agent from "../../src/Agent.js"
 import * as AgentInstance from "../../src/AgentInstance.js"
 import * as TaskOutput from "../../src/TaskOutput.js"
-import * as Usage from "../../src/Usage.js"
 import * as InternalLanguageModel from "./internal/languageModel.js"
 
 // =============================================================================
@@ -98,19 +95,6 @@ export type Placeholders<S extends string> = S extends `${string}{{${infer K}}}$
 // usage
 // =============================================================================
 
-type ResponseParts = Parameters<Telemetry.SpanTransformer>[0]["response"]
-
-const recordOf = (response: ResponseParts): Usage.Record | undefined => {
-  let model: string | undefined
-  let usage: Response.Usage | undefined
-  for (const part of response) {
-    if (part.type === "response-metadata" && Option.isSome(part.modelId)) model = part.modelId.value
-    else if (part.type === "finish") usage = part.usage
-  }
-  if (usage === undefined) return undefined
-  return { model, inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 }
-}
-
 /**
  * Records, on the usage meter of the task under way, the usage of every model response `self` receives: its input
  * and output tokens, under the model that answered. A response is counted even when its output then fails to
@@ -124,21 +108,7 @@ const recordOf = (response: ResponseParts): Usage.Record | undefined => {
  * @category combinators
  * @since 0.1.0
  */
-export const metered = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.contextWithEffect((context: Context.Context<never>) => {
-    // Outside a task there is no meter and nothing to record: `self` runs as it is.
-    const meter = Context.getOption(context, Usage.UsageMeter)
-    if (Option.isNone(meter)) return self
-    const outer = Context.getOption(context, Telemetry.CurrentSpanTransformer)
-    // The transformer runs when the response arrives, in the task's own fiber: the usage is recorded then, before
-    // the output is decoded.
-    const transformer: Telemetry.SpanTransformer = (options) => {
-      if (Option.isSome(outer)) outer.value(options)
-      const record = recordOf(options.response)
-      if (record !== undefined) meter.value.record(record)
-    }
-    return Effect.provideService(self, Telemetry.CurrentSpanTransformer, transformer)
-  })
+export const metered: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = InternalLanguageModel.metered
 
 // =============================================================================
 // constructors
@@ -194,12 +164,13 @@ export const make: {
     ? makeWith(
       options,
       "stream" in options && options.stream === true
-        ? streamed
-        : (model, prompt) => InternalLanguageModel.generateText(model, { prompt })
+        ? (model, prompt) => metered(streamed(model, prompt))
+        : (model, prompt) => InternalLanguageModel.generateText(model, { prompt, metered: true })
     )
     : makeWith(
       options,
-      (model, prompt) => InternalLanguageModel.generateObject(model, { prompt, schema: output, objectName })
+      (model, prompt) =>
+        InternalLanguageModel.generateObject(model, { prompt, schema: output, objectName, metered: true })
     )
 }
 
@@ -240,16 +211,19 @@ const promptWith = (system: string | undefined): (raw: Prompt.RawInput) => Promp
 const makeWith = <In, Out>(
   options: BaseOptions<In>,
   generate: (model: LanguageModel.Service, prompt: Prompt.Prompt) => Effect.Effect<Out, AiError.AiError>
-): Effect.Effect<Agent.Agent<In, Out, AiError.AiError>, never, LanguageModel.LanguageModel> =>
-  Effect.gen(function*() {
-    const model = yield* LanguageModel.LanguageModel
-    const instance = Option.getOrUndefined(yield* Effect.serviceOption(AgentInstance.AgentInstance))
-    const promptOf = promptWith(options.system)
+): Effect.Effect<Agent.Agent<In, Out, AiError.AiError>, never, LanguageModel.LanguageModel> => {
+  // Made once for all the agent's instances (a factory builds one per task).
+  const promptOf = promptWith(options.system)
+  return Effect.contextWith((context: Context.Context<LanguageModel.LanguageModel>) => {
+    const model = Context.get(context, LanguageModel.LanguageModel)
+    const instance = Option.getOrUndefined(Context.getOption(context, AgentInstance.AgentInstance))
     return Agent.make({
       name: options.name,
-      run: (input: In) => metered(generate(model, promptOf(options.prompt(input, instance))))
+      // Each call records its usage on the task's meter (`metered`).
+      run: (input: In) => generate(model, promptOf(options.prompt(input, instance)))
     })
   })
+}
 
 /**
  * A factory layer for a language-model agent under your own tag. It needs the `LanguageModel`, which the app

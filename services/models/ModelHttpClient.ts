@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -67,8 +67,8 @@ export const layer = (options?: Options): Layer.Layer<HttpClient.HttpClient, Con
       )
     }
     // Loaded here, not imported above: the models need @effect/platform-node only when this layer is used.
-    const [NodeHttpClient, Undici] = yield* Effect.promise(() =>
-      Promise.all([import("@effect/platform-node/NodeHttpClient"), import("@effect/platform-node/Undici")])
+    const [UndiciClient, Undici] = yield* Effect.promise(() =>
+      Promise.all([import("./internal/undiciClient.js"), import("@effect/platform-node/Undici")])
     )
     const dispatcher = yield* Effect.acquireRelease(
       Effect.sync(() =>
@@ -79,7 +79,8 @@ export const layer = (options?: Options): Layer.Layer<HttpClient.HttpClient, Con
       ),
       (agent) => Effect.promise(() => agent.destroy())
     )
-    return NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
-      Layer.provide(Layer.succeed(NodeHttpClient.Dispatcher, dispatcher))
-    )
+    // `NodeHttpClient.makeUndici`'s client, with responses read without a fiber each (`internal/undiciClient.ts`);
+    // and the client itself, not `layerUndiciWithoutDispatcher`, which merges its own context (the dispatcher, which
+    // the client already holds) into every request's: a copy of the context per call.
+    return Layer.succeed(HttpClient.HttpClient, UndiciClient.make(dispatcher))
   }))

@@ -12,7 +12,6 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
 import type * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
-import * as Telemetry from "@effect/ai/Telemetry"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
@@ -478,14 +477,13 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
     }
   })
 
-  const annotate = (span: LanguageModel.ProviderOptions["span"], reply: Reply) =>
-    Telemetry.addGenAIAnnotations(span, {
-      system: modelName,
-      operation: { name: "chat" },
-      request: { model: modelName },
-      response: { id: reply.id, model: modelName, finishReasons: ["stop"] },
-      usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens }
-    })
+  const annotate = (span: LanguageModel.ProviderOptions["span"], reply: Reply) => {
+    InternalLanguageModel.genAI.base(span, { system: modelName })
+    InternalLanguageModel.genAI.operation(span, { name: "chat" })
+    InternalLanguageModel.genAI.request(span, { model: modelName })
+    InternalLanguageModel.genAI.response(span, { id: reply.id, model: modelName, finish_reasons: ["stop"] })
+    InternalLanguageModel.genAI.usage(span, { input_tokens: reply.inputTokens, output_tokens: reply.outputTokens })
+  }
 
   // The answer after its latency, and the time it was made, with the span annotated: then its parts.
   const answered = <A>(

@@ -5,11 +5,14 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
 import * as Telemetry from "@effect/ai/Telemetry"
 import * as Toolkit from "@effect/ai/Toolkit"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Usage from "../../../src/Usage.js"
 
 // Why this module exists: `@effect/ai`'s `LanguageModel.make` builds, on every call, the schema of the response parts
 // (`Schema.mutable(Schema.Array(Response.Part(Toolkit.empty)))`) and, for `generateObject`, `Schema.parseJson(schema)`,
@@ -30,6 +33,8 @@ interface Provider {
     options: LanguageModel.ProviderOptions
   ) => Effect.Effect<Array<Response.Part<{}>>, AiError.AiError | ParseResult.ParseError, IdGenerator.IdGenerator>
   readonly idGenerator: IdGenerator.Service
+  /** Whether the parts are made by the provider's `generateText`, which may read the `IdGenerator`. */
+  readonly needsIdGenerator: boolean
   readonly parentSpanTransformer: Option.Option<Telemetry.SpanTransformer>
 }
 
@@ -71,6 +76,7 @@ export const make = (
       generateParts: options?.generateParts ??
         ((providerOptions) => Effect.flatMap(params.generateText(providerOptions), decodeParts)),
       idGenerator,
+      needsIdGenerator: options?.generateParts === undefined,
       parentSpanTransformer
     }
     const model: WithProvider = { ...service, [ProviderTypeId]: provider }
@@ -162,8 +168,77 @@ const resolveStructuredOutput = <A, I, R>(
     }))
 }
 
+// =============================================================================
+// telemetry
+// =============================================================================
+
+/**
+ * `Telemetry.addGenAIAnnotations`'s attributes, with the keys given in snake case already (`top_p`, `max_tokens`,
+ * `finish_reasons`, `input_tokens`): its `camelToSnake` of every key on every call costs more than the attributes.
+ * Each adds the attributes that are not null or undefined, in the order given, as `addGenAIAnnotations` does.
+ *
+ * @internal
+ */
+export const genAI = {
+  base: Telemetry.addSpanAttributes("gen_ai", identity),
+  operation: Telemetry.addSpanAttributes("gen_ai.operation", identity),
+  request: Telemetry.addSpanAttributes("gen_ai.request", identity),
+  response: Telemetry.addSpanAttributes("gen_ai.response", identity),
+  usage: Telemetry.addSpanAttributes("gen_ai.usage", identity)
+} as const
+
+// =============================================================================
+// usage
+// =============================================================================
+
+type ResponseParts = Parameters<Telemetry.SpanTransformer>[0]["response"]
+
+const recordOf = (response: ResponseParts): Usage.Record | undefined => {
+  let model: string | undefined
+  let usage: Response.Usage | undefined
+  for (const part of response) {
+    if (part.type === "response-metadata" && Option.isSome(part.modelId)) model = part.modelId.value
+    else if (part.type === "finish") usage = part.usage
+  }
+  if (usage === undefined) return undefined
+  return { model, inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 }
+}
+
+// The span transformer of a metered call: the one around it first, then the usage on the task's meter.
+const meteringTransformer = (
+  outer: Option.Option<Telemetry.SpanTransformer>,
+  meter: Usage.Meter
+): Telemetry.SpanTransformer =>
+(options) => {
+  if (Option.isSome(outer)) outer.value(options)
+  const record = recordOf(options.response)
+  if (record !== undefined) meter.record(record)
+}
+
+/**
+ * Records the usage of every response `self` receives on the usage meter of the task under way, through
+ * `@effect/ai`'s `CurrentSpanTransformer` (`LanguageModelAgent.metered`).
+ *
+ * @internal
+ */
+export const metered = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.contextWithEffect((context: Context.Context<never>) => {
+    // Outside a task there is no meter and nothing to record: `self` runs as it is.
+    const meter = Context.getOption(context, Usage.UsageMeter)
+    if (Option.isNone(meter)) return self
+    // The transformer runs when the response arrives, in the task's own fiber: the usage is recorded then, before
+    // the output is decoded.
+    const transformer = meteringTransformer(Context.getOption(context, Telemetry.CurrentSpanTransformer), meter.value)
+    return Effect.provideService(self, Telemetry.CurrentSpanTransformer, transformer)
+  })
+
+// =============================================================================
+// calls
+// =============================================================================
+
 // `model.generateObject({ prompt, schema, objectName })`, answering with the value: through the provider of a model
-// built by `make` with codecs built once, through `generateObject` itself for any other model.
+// built by `make` with codecs built once, through `generateObject` itself for any other model. `metered`: as
+// `metered(generateObject(...))`, without a transformer provided around the call when the model is one of these.
 /** @internal */
 export const generateObject = <A, I extends Record<string, unknown>, R>(
   model: LanguageModel.Service,
@@ -171,11 +246,12 @@ export const generateObject = <A, I extends Record<string, unknown>, R>(
     readonly prompt: Prompt.RawInput
     readonly schema: Schema.Schema<A, I, R>
     readonly objectName?: string | undefined
+    readonly metered?: boolean | undefined
   }
 ): Effect.Effect<A, AiError.AiError, R> => {
   const provider = providerOf(model, "generateObject")
   if (provider === undefined) {
-    return Effect.map(
+    const call = Effect.map(
       model.generateObject({
         prompt: options.prompt,
         schema: options.schema,
@@ -183,6 +259,7 @@ export const generateObject = <A, I extends Record<string, unknown>, R>(
       }),
       (response) => response.value
     )
+    return options.metered === true ? metered(call) : call
   }
   const { schema } = options
   const objectName = objectNameOf(options.objectName, schema)
@@ -192,19 +269,24 @@ export const generateObject = <A, I extends Record<string, unknown>, R>(
     { objectName, concurrency: undefined, toolChoice: undefined },
     options.prompt,
     { type: "json", objectName, schema },
-    (content) => resolveStructuredOutput(content, schema)
+    (content) => resolveStructuredOutput(content, schema),
+    options.metered === true
   )
 }
 
 // `model.generateText({ prompt })`, answering with the text: through the provider of a model built by `make` with
-// the parts' decoder built once, through `generateText` itself for any other model.
+// the parts' decoder built once, through `generateText` itself for any other model. `metered` as for
+// `generateObject`.
 /** @internal */
 export const generateText = (
   model: LanguageModel.Service,
-  options: { readonly prompt: Prompt.RawInput }
+  options: { readonly prompt: Prompt.RawInput; readonly metered?: boolean | undefined }
 ): Effect.Effect<string, AiError.AiError> => {
   const provider = providerOf(model, "generateText")
-  if (provider === undefined) return Effect.map(model.generateText({ prompt: options.prompt }), (r) => r.text)
+  if (provider === undefined) {
+    const call = Effect.map(model.generateText({ prompt: options.prompt }), (r) => r.text)
+    return options.metered === true ? metered(call) : call
+  }
   return generate(
     provider,
     "LanguageModel.generateText",
@@ -218,19 +300,23 @@ export const generateText = (
         if (part.type === "text") text.push(part.text)
       }
       return Effect.succeed(text.join(""))
-    }
+    },
+    options.metered === true
   )
 }
 
 // What `LanguageModel`'s `generateText` and `generateObject` do without a toolkit: a span, the provider's answer
-// decoded into parts, the span transformer, then the answer read from the parts.
+// decoded into parts, the span transformer, then the answer read from the parts. A metered call's transformer is
+// `metered`'s, made here rather than provided around the call. The `IdGenerator` is provided only to a provider's
+// `generateText` (parts a provider makes itself need none).
 const generate = <A, R>(
   provider: Provider,
   spanName: string,
   attributes: Record<string, unknown>,
   prompt: Prompt.RawInput,
   responseFormat: LanguageModel.ProviderOptions["responseFormat"],
-  answer: (content: Array<Response.Part<{}>>) => Effect.Effect<A, AiError.AiError, R>
+  answer: (content: Array<Response.Part<{}>>) => Effect.Effect<A, AiError.AiError, R>,
+  meteredCall: boolean
 ): Effect.Effect<A, AiError.AiError, R> =>
   Effect.useSpan(
     spanName,
@@ -243,23 +329,28 @@ const generate = <A, R>(
         responseFormat,
         span
       }
-      return Effect.serviceOption(Telemetry.CurrentSpanTransformer).pipe(
-        Effect.flatMap((current) =>
-          Effect.flatMap(
-            provider.generateParts(providerOptions),
-            (content) => {
-              const transformer = Option.orElse(current, () => provider.parentSpanTransformer)
-              if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })
-              return answer(content)
-            }
-          )
-        ),
+      const parts = provider.needsIdGenerator
+        ? Effect.provideService(provider.generateParts(providerOptions), IdGenerator.IdGenerator, provider.idGenerator)
+        : provider.generateParts(providerOptions) as Effect.Effect<
+          Array<Response.Part<{}>>,
+          AiError.AiError | ParseResult.ParseError
+        >
+      return Effect.contextWithEffect((context: Context.Context<never>) => {
+        const current = Context.getOption(context, Telemetry.CurrentSpanTransformer)
+        const meter = meteredCall ? Context.getOption(context, Usage.UsageMeter) : Option.none()
+        const transformer = Option.isSome(meter)
+          ? Option.some(meteringTransformer(current, meter.value))
+          : Option.orElse(current, () => provider.parentSpanTransformer)
+        return Effect.flatMap(parts, (content) => {
+          if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })
+          return answer(content)
+        })
+      }).pipe(
         Effect.catchTag(
           "ParseError",
           (error) => AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error })
         ),
-        Effect.withParentSpan(span),
-        Effect.provideService(IdGenerator.IdGenerator, provider.idGenerator)
+        Effect.withParentSpan(span)
       )
     }
   )

@@ -1,9 +1,12 @@
 import type { AiError } from "@effect/ai"
-import { LanguageModel } from "@effect/ai"
+import { LanguageModel, Response, Telemetry } from "@effect/ai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Chunk, Effect, Layer, Option, Redacted, Stream, type Tracer } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as ChatCompletionsLanguageModel from "../../../services/models/ChatCompletionsLanguageModel.js"
+import * as InternalLanguageModel from "../../../services/models/internal/languageModel.js"
 import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
 import * as TaskResult from "../../../src/TaskResult.js"
 import * as Usage from "../../../src/Usage.js"
@@ -234,4 +237,123 @@ describe("ChatCompletionsLanguageModel", () => {
         )
       )
     ))
+
+  // A server on 127.0.0.1 that answers the requests with `bodies` in turn, each twice.
+  const bodiesServer = (bodies: ReadonlyArray<unknown>) =>
+    Effect.acquireRelease(
+      Effect.async<Http.Server>((resume) => {
+        let next = 0
+        const server = Http.createServer((request, response) => {
+          request.resume()
+          request.on("end", () => {
+            response.writeHead(200, { "content-type": "application/json" })
+            response.end(JSON.stringify(bodies[Math.floor(next++ / 2) % bodies.length]))
+          })
+        })
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+        })
+    )
+
+  it.scopedLive("the parts it makes for agents are those its encoded answer decodes to", () =>
+    Effect.gen(function*() {
+      const bodies = [
+        {
+          id: "chatcmpl-1",
+          model: "llama-test",
+          created: 1_700_000_000,
+          choices: [{
+            message: { content: "the answer", reasoning_content: "thinking", refusal: null },
+            finish_reason: "length"
+          }],
+          usage: {
+            prompt_tokens: 11,
+            completion_tokens: 7,
+            prompt_tokens_details: { cached_tokens: 3 },
+            completion_tokens_details: { reasoning_tokens: 2 }
+          }
+        },
+        // No metadata, no content, no usage.
+        { choices: [{ message: { content: null }, finish_reason: null }] },
+        {
+          id: null,
+          model: null,
+          created: 1_700_000_000.1234,
+          choices: [{ message: { content: "", reasoning_content: "" }, finish_reason: "content_filter" }],
+          usage: {
+            prompt_tokens: 1,
+            completion_tokens: 0,
+            prompt_tokens_details: null,
+            completion_tokens_details: null
+          }
+        },
+        // A `created` that is no date: no timestamp, on both paths.
+        { created: 1e20, choices: [{ message: { content: "late" }, finish_reason: "tool_calls" }] }
+      ]
+      const server = yield* bodiesServer(bodies)
+      const model = yield* ChatCompletionsLanguageModel.make({
+        model: "llama-test",
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        parameters: { temperature: 0.5, top_p: 0.9, max_tokens: 100, seed: 7 }
+      })
+      const seen: Array<ReadonlyArray<Response.AnyPart>> = []
+      const spans: Array<ReadonlyMap<string, unknown>> = []
+      const transformer: Telemetry.SpanTransformer = ({ response, span }) => {
+        seen.push(response)
+        spans.push(span.attributes)
+      }
+      for (let i = 0; i < bodies.length; i++) {
+        // `LanguageModel`'s own method decodes what `generateText` encodes; the agents' path takes the parts as made.
+        yield* Effect.provideService(
+          model.generateText({ prompt: "hello" }),
+          Telemetry.CurrentSpanTransformer,
+          transformer
+        )
+        yield* Effect.provideService(
+          InternalLanguageModel.generateText(model, { prompt: "hello" }),
+          Telemetry.CurrentSpanTransformer,
+          transformer
+        )
+      }
+      assert.strictEqual(seen.length, 2 * bodies.length)
+      for (let i = 0; i < bodies.length; i++) assert.deepStrictEqual(seen[2 * i + 1], seen[2 * i], `body ${i}`)
+      const [metadata, reasoning, text, finish] = seen[1]!
+      assert(metadata?.type === "response-metadata" && Option.isSome(metadata.timestamp))
+      assert.strictEqual(metadata.timestamp.value.epochMillis, 1_700_000_000_000)
+      assert.deepStrictEqual([reasoning?.type, text?.type], ["reasoning", "text"])
+      assert(finish?.type === "finish")
+      assert.instanceOf(finish.usage, Response.Usage)
+      assert.deepStrictEqual({ ...finish.usage }, {
+        inputTokens: 11,
+        outputTokens: 7,
+        totalTokens: 18,
+        reasoningTokens: 2,
+        cachedInputTokens: 3
+      })
+      // Each span has the attributes `Telemetry.addGenAIAnnotations` gives, as the model's requests and answers
+      // have them.
+      const expected = new Map<string, unknown>()
+      const recorder = {
+        attribute: (key: string, value: unknown) => expected.set(key, value)
+      } as unknown as Tracer.Span
+      Telemetry.addGenAIAnnotations(recorder, {
+        system: "openai_compatible",
+        operation: { name: "chat" },
+        request: { model: "llama-test", temperature: 0.5, topP: 0.9, maxTokens: 100, seed: 7 }
+      })
+      Telemetry.addGenAIAnnotations(recorder, {
+        response: { id: "chatcmpl-1", model: "llama-test", finishReasons: ["length"] },
+        usage: { inputTokens: 11, outputTokens: 7 }
+      })
+      for (const attributes of spans.slice(0, 2)) {
+        const genAI = new Map([...attributes].filter(([key]) => key.startsWith("gen_ai.")))
+        assert.deepStrictEqual(genAI, expected)
+      }
+      const late = seen[7]![0]
+      assert(late?.type === "response-metadata")
+      assert.isTrue(Option.isNone(late.timestamp))
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })

@@ -254,6 +254,25 @@ describe("LanguageModelAgent", () => {
         assert.lengthOf(transformed, 2)
       }).pipe(Effect.provide(OfflineLanguageModel.layer())))
 
+    it.effect("an agent records its usage and keeps the app's span transformer, text and structured alike", () =>
+      Effect.gen(function*() {
+        const { meter, records } = TestMeter.make()
+        const transformed: Array<number> = []
+        const structured = yield* LanguageModelAgent.make({ name: "s", prompt: (s: string) => s, output: Label })
+        const text = yield* LanguageModelAgent.make({ name: "t", prompt: (s: string) => s })
+        yield* withClock(Effect.zip(structured.run("first"), text.run("second question"))).pipe(
+          Effect.provideService(Usage.UsageMeter, meter),
+          Effect.provideService(Telemetry.CurrentSpanTransformer, (options) => {
+            transformed.push(options.response.length)
+          })
+        )
+        assert.deepStrictEqual(records.map((record) => [record.model, record.inputTokens]), [
+          ["offline", 6 + 1],
+          ["offline", 6 + 2]
+        ])
+        assert.deepStrictEqual(transformed, [3, 3])
+      }).pipe(Effect.provide(OfflineLanguageModel.layer())))
+
     it.effect("outside a task, with no meter, nothing is recorded and nothing fails", () =>
       Effect.gen(function*() {
         const agent = yield* LanguageModelAgent.make({ name: "plain", prompt: (s: string) => s, output: Label })

@@ -1,6 +1,18 @@
 import { type AiError, LanguageModel, Model, Prompt, Response, Telemetry } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Clock, Duration, Effect, FastCheck, Fiber, Option, Schema, Stream, TestClock } from "effect"
+import {
+  Chunk,
+  Clock,
+  Duration,
+  Effect,
+  FastCheck,
+  Fiber,
+  Option,
+  Schema,
+  Stream,
+  TestClock,
+  type Tracer
+} from "effect"
 import * as InternalLanguageModel from "../../../services/models/internal/languageModel.js"
 import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
 import { withClock } from "../../utils.js"
@@ -185,8 +197,10 @@ describe("OfflineLanguageModel", () => {
         // Each path's response parts, as a span transformer sees them: `LanguageModel`'s own methods decode what
         // the model's `generateText` encodes; the agents' path (`LanguageModelAgent`) takes the parts as made.
         const seen: Array<ReadonlyArray<unknown>> = []
-        const transformer: Telemetry.SpanTransformer = ({ response }) => {
+        const spans: Array<ReadonlyMap<string, unknown>> = []
+        const transformer: Telemetry.SpanTransformer = ({ response, span }) => {
           seen.push(response)
+          spans.push(span.attributes)
         }
         const model = yield* LanguageModel.LanguageModel
         const prompt = Prompt.setSystem(Prompt.make("Classify: the soup was cold 7"), "You are terse.")
@@ -208,6 +222,23 @@ describe("OfflineLanguageModel", () => {
         const finish = seen[1]!.find((part) => (part as Response.Part<{}>).type === "finish") as Response.FinishPart
         assert.instanceOf(finish.usage, Response.Usage)
         assert.isTrue(finish.usage.inputTokens! > 0)
+        // The span has the attributes `Telemetry.addGenAIAnnotations` gives, with the answer's id and usage.
+        const metadata = seen[1]!.find((part) =>
+          (part as Response.Part<{}>).type === "response-metadata"
+        ) as Response.ResponseMetadataPart
+        const expected = new Map<string, unknown>()
+        const recorder = {
+          attribute: (key: string, value: unknown) => expected.set(key, value)
+        } as unknown as Tracer.Span
+        Telemetry.addGenAIAnnotations(recorder, {
+          system: "offline",
+          operation: { name: "chat" },
+          request: { model: "offline" },
+          response: { id: Option.getOrThrow(metadata.id), model: "offline", finishReasons: ["stop"] },
+          usage: { inputTokens: finish.usage.inputTokens, outputTokens: finish.usage.outputTokens }
+        })
+        const genAI = new Map([...spans[1]!].filter(([key]) => key.startsWith("gen_ai.")))
+        assert.deepStrictEqual(genAI, expected)
       }).pipe(offline({ latency: 5 })))
   })
 
