@@ -175,24 +175,29 @@ describe("Executor", () => {
         null,
         Task.make({ id: "c", input: 3 })
       ]
-      const seen: Array<string> = []
-      const exit = yield* Executor.stream(
-        Stream.fromIterable(tasks as ReadonlyArray<Task.Task<number>>).pipe(Stream.rechunk(1)),
-        agent.factory,
-        { concurrency: 1 }
-      ).pipe(
-        Stream.runForEach((result) => Effect.sync(() => seen.push(result.taskId))),
-        Effect.exit
-      )
-      assert.deepStrictEqual(seen, ["a", "b"])
-      assert(Exit.isFailure(exit))
-      const error = Cause.failureOption(exit.cause)
-      assert(Option.isSome(error))
-      assert.strictEqual((error.value as AgentError.RunOptionsError).option, "tasks")
-      assert.strictEqual(
-        (error.value as AgentError.RunOptionsError).description,
-        "expected a task at position 2 (an object with an id), got null"
-      )
+      // In chunks of one task, and in one chunk (the tasks before it in that chunk go in too).
+      for (const source of [Stream.rechunk(1), Stream.rechunk(4)]) {
+        const seen: Array<string> = []
+        const exit = yield* Executor.stream(
+          Stream.fromIterable(tasks as ReadonlyArray<Task.Task<number>>).pipe(source),
+          agent.factory,
+          { concurrency: 1 }
+        ).pipe(
+          Stream.runForEach((result) => Effect.sync(() => seen.push(`${result.taskId}:${result._tag}`))),
+          Effect.exit
+        )
+        assert.strictEqual(seen.length, 2, seen.join())
+        assert.strictEqual(seen[0], "a:Succeeded")
+        assert.match(seen[1]!, /^b:/)
+        assert(Exit.isFailure(exit))
+        const error = Cause.failureOption(exit.cause)
+        assert(Option.isSome(error))
+        assert.strictEqual((error.value as AgentError.RunOptionsError).option, "tasks")
+        assert.strictEqual(
+          (error.value as AgentError.RunOptionsError).description,
+          "expected a task at position 2 (an object with an id), got null"
+        )
+      }
     }).pipe(provide))
 
   describe("fresh agents", () => {
