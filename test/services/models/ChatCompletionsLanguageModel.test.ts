@@ -2,7 +2,7 @@ import type { AiError } from "@effect/ai"
 import { LanguageModel, Response, Telemetry } from "@effect/ai"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Option, Redacted, Stream, type Tracer } from "effect"
+import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as ChatCompletionsLanguageModel from "../../../services/models/ChatCompletionsLanguageModel.js"
@@ -10,6 +10,7 @@ import * as InternalLanguageModel from "../../../services/models/internal/langua
 import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
 import * as TaskResult from "../../../src/TaskResult.js"
 import * as Usage from "../../../src/Usage.js"
+import * as GenAI from "../genAI.js"
 import * as ModelServer from "../modelServer.js"
 import * as TestMeter from "../testMeter.js"
 import * as WireFormat from "../wireFormat.js"
@@ -335,23 +336,15 @@ describe("ChatCompletionsLanguageModel", () => {
       })
       // Each span has the attributes `Telemetry.addGenAIAnnotations` gives, as the model's requests and answers
       // have them.
-      const expected = new Map<string, unknown>()
-      const recorder = {
-        attribute: (key: string, value: unknown) => expected.set(key, value)
-      } as unknown as Tracer.Span
-      Telemetry.addGenAIAnnotations(recorder, {
+      const expected = GenAI.expected({
         system: "openai_compatible",
         operation: { name: "chat" },
         request: { model: "llama-test", temperature: 0.5, topP: 0.9, maxTokens: 100, seed: 7 }
-      })
-      Telemetry.addGenAIAnnotations(recorder, {
+      }, {
         response: { id: "chatcmpl-1", model: "llama-test", finishReasons: ["length"] },
         usage: { inputTokens: 11, outputTokens: 7 }
       })
-      for (const attributes of spans.slice(0, 2)) {
-        const genAI = new Map([...attributes].filter(([key]) => key.startsWith("gen_ai.")))
-        assert.deepStrictEqual(genAI, expected)
-      }
+      for (const attributes of spans.slice(0, 2)) assert.deepStrictEqual(GenAI.of(attributes), expected)
       const late = seen[7]![0]
       assert(late?.type === "response-metadata")
       assert.isTrue(Option.isNone(late.timestamp))

@@ -232,45 +232,42 @@ describe("LanguageModelAgent", () => {
         )
       }).pipe(Effect.provide(Layer.merge(Executor.layer(), OfflineLanguageModel.layer()))))
 
-    it.effect("metered records every response of an agent of your own, and keeps the app's span transformer", () =>
+    // Two calls of 1 and 2 words under a meter and an app's span transformer: what each recorded.
+    const meteredCalls = <E, R>(calls: Effect.Effect<unknown, E, R>) =>
       Effect.gen(function*() {
         const { meter, records } = TestMeter.make()
         const transformed: Array<number> = []
+        yield* withClock(calls).pipe(
+          Effect.provideService(Usage.UsageMeter, meter),
+          Effect.provideService(Telemetry.CurrentSpanTransformer, (options) => {
+            transformed.push(options.response.length)
+          })
+        )
+        assert.deepStrictEqual(records.map((record) => [record.model, record.inputTokens]), [
+          ["offline", 6 + 1],
+          ["offline", 6 + 2]
+        ])
+        return transformed
+      })
+
+    it.effect("metered records every response of an agent of your own, and keeps the app's span transformer", () =>
+      Effect.gen(function*() {
         const twoCalls = Effect.gen(function*() {
           const model = yield* LanguageModel.LanguageModel
           yield* model.generateText({ prompt: "first" })
           yield* model.generateText({ prompt: "second question" })
         })
-        yield* withClock(LanguageModelAgent.metered(twoCalls)).pipe(
-          Effect.provideService(Usage.UsageMeter, meter),
-          Effect.provideService(Telemetry.CurrentSpanTransformer, (options) => {
-            transformed.push(options.response.length)
-          })
-        )
-        assert.deepStrictEqual(records.map((record) => [record.model, record.inputTokens]), [
-          ["offline", 6 + 1],
-          ["offline", 6 + 2]
-        ])
-        assert.lengthOf(transformed, 2)
+        assert.lengthOf(yield* meteredCalls(LanguageModelAgent.metered(twoCalls)), 2)
       }).pipe(Effect.provide(OfflineLanguageModel.layer())))
 
     it.effect("an agent records its usage and keeps the app's span transformer, text and structured alike", () =>
       Effect.gen(function*() {
-        const { meter, records } = TestMeter.make()
-        const transformed: Array<number> = []
         const structured = yield* LanguageModelAgent.make({ name: "s", prompt: (s: string) => s, output: Label })
         const text = yield* LanguageModelAgent.make({ name: "t", prompt: (s: string) => s })
-        yield* withClock(Effect.zip(structured.run("first"), text.run("second question"))).pipe(
-          Effect.provideService(Usage.UsageMeter, meter),
-          Effect.provideService(Telemetry.CurrentSpanTransformer, (options) => {
-            transformed.push(options.response.length)
-          })
-        )
-        assert.deepStrictEqual(records.map((record) => [record.model, record.inputTokens]), [
-          ["offline", 6 + 1],
-          ["offline", 6 + 2]
+        assert.deepStrictEqual(yield* meteredCalls(Effect.zip(structured.run("first"), text.run("second question"))), [
+          3,
+          3
         ])
-        assert.deepStrictEqual(transformed, [3, 3])
       }).pipe(Effect.provide(OfflineLanguageModel.layer())))
 
     it.effect("outside a task, with no meter, nothing is recorded and nothing fails", () =>

@@ -1,21 +1,10 @@
 import { type AiError, LanguageModel, Model, Prompt, Response, Telemetry } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import {
-  Chunk,
-  Clock,
-  Duration,
-  Effect,
-  FastCheck,
-  Fiber,
-  Option,
-  Schema,
-  Stream,
-  TestClock,
-  type Tracer
-} from "effect"
+import { Chunk, Clock, Duration, Effect, FastCheck, Fiber, Option, Schema, Stream, TestClock } from "effect"
 import * as InternalLanguageModel from "../../../services/models/internal/languageModel.js"
 import * as OfflineLanguageModel from "../../../services/models/OfflineLanguageModel.js"
 import { withClock } from "../../utils.js"
+import * as GenAI from "../genAI.js"
 
 const Review = Schema.Struct({
   label: Schema.Literal("positive", "negative"),
@@ -226,19 +215,14 @@ describe("OfflineLanguageModel", () => {
         const metadata = seen[1]!.find((part) =>
           (part as Response.Part<{}>).type === "response-metadata"
         ) as Response.ResponseMetadataPart
-        const expected = new Map<string, unknown>()
-        const recorder = {
-          attribute: (key: string, value: unknown) => expected.set(key, value)
-        } as unknown as Tracer.Span
-        Telemetry.addGenAIAnnotations(recorder, {
+        const expected = GenAI.expected({
           system: "offline",
           operation: { name: "chat" },
           request: { model: "offline" },
           response: { id: Option.getOrThrow(metadata.id), model: "offline", finishReasons: ["stop"] },
           usage: { inputTokens: finish.usage.inputTokens, outputTokens: finish.usage.outputTokens }
         })
-        const genAI = new Map([...spans[1]!].filter(([key]) => key.startsWith("gen_ai.")))
-        assert.deepStrictEqual(genAI, expected)
+        assert.deepStrictEqual(GenAI.of(spans[1]!), expected)
       }).pipe(offline({ latency: 5 })))
   })
 
