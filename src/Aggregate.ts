@@ -75,6 +75,24 @@ export const fromFold = <A, E, S>(start: () => Fold<A, E, S>): Aggregate<A, E, S
   return self
 }
 
+const ProblemId: unique symbol = Symbol.for("effect-parallel-agents/Aggregate/problem")
+
+const withProblem = <A, E, S>(self: Aggregate<A, E, S>, problem: string | undefined): Aggregate<A, E, S> => {
+  if (problem !== undefined) (self as unknown as Record<symbol, string>)[ProblemId] = problem
+  return self
+}
+
+/**
+ * Why an aggregate cannot give a meaningful value (a `quorum` whose ratio is not from 0 to 1, also inside `map` or
+ * `struct`), or `undefined`. A run given such an aggregate fails with `RunOptionsError` (option `aggregate`) before
+ * any task starts; `run` folds it anyway, and its value says the quorum was not reached.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const problemOf = (self: Aggregate<never, never, unknown>): string | undefined =>
+  hasProperty(self, ProblemId) ? self[ProblemId] as string : undefined
+
 /**
  * Creates an aggregate from an initial state and a step, like `Array.reduce`.
  *
@@ -140,10 +158,13 @@ export const map: {
   <S, T>(f: (s: S) => T): <A, E>(self: Aggregate<A, E, S>) => Aggregate<A, E, T>
   <A, E, S, T>(self: Aggregate<A, E, S>, f: (s: S) => T): Aggregate<A, E, T>
 } = dual(2, <A, E, S, T>(self: Aggregate<A, E, S>, f: (s: S) => T): Aggregate<A, E, T> =>
-  fromFold(() => {
-    const fold = self.start()
-    return { step: fold.step, done: () => f(fold.done()) }
-  }))
+  withProblem(
+    fromFold(() => {
+      const fold = self.start()
+      return { step: fold.step, done: () => f(fold.done()) }
+    }),
+    problemOf(self as Aggregate<never, never, S>)
+  ))
 
 /**
  * Runs several aggregates in one pass and collects their values in a struct.
@@ -166,21 +187,28 @@ export const struct = <A, E, S extends Record<string, unknown>>(
   fields: { readonly [K in keyof S]: Aggregate<A, E, S[K]> } & Record<string, Aggregate<A, E, unknown>>
 ): Aggregate<A, E, { readonly [K in keyof S]: S[K] }> => {
   const keys = Object.keys(fields)
-  return fromFold(() => {
-    const folds = keys.map((key) => fields[key]!.start() as Fold<A, E, unknown>)
-    return {
-      step: (result) => {
-        for (const fold of folds) fold.step(result)
-      },
-      done: () => {
-        const out: Record<string, unknown> = {}
-        keys.forEach((key, i) => {
-          out[key] = folds[i]!.done()
-        })
-        return out as never
+  const problem = keys.reduce<string | undefined>((found, key) => {
+    const own = found === undefined ? problemOf(fields[key] as Aggregate<never, never, unknown>) : undefined
+    return own === undefined ? found : `${key}: ${own}`
+  }, undefined)
+  return withProblem(
+    fromFold(() => {
+      const folds = keys.map((key) => fields[key]!.start() as Fold<A, E, unknown>)
+      return {
+        step: (result) => {
+          for (const fold of folds) fold.step(result)
+        },
+        done: () => {
+          const out: Record<string, unknown> = {}
+          keys.forEach((key, i) => {
+            out[key] = folds[i]!.done()
+          })
+          return out as never
+        }
       }
-    }
-  })
+    }),
+    problem
+  )
 }
 
 /**
@@ -319,12 +347,25 @@ export interface Quorum {
 }
 
 /**
- * Checks that at least `ratio` (between 0 and 1) of the tasks succeeded.
+ * Checks that at least `ratio` (from 0 to 1) of the tasks succeeded.
+ *
+ * **Gotchas**
+ *
+ * A ratio outside 0..1, or NaN, is a mistake, not a clamp: a run given it fails with `RunOptionsError` (option
+ * `aggregate`) before any task starts, and folded by hand (`run`) it is never reached (`problemOf` says why).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const quorum = (ratio: number): Aggregate<unknown, unknown, Quorum> =>
+export const quorum = (ratio: number): Aggregate<unknown, unknown, Quorum> => {
+  const valid = typeof ratio === "number" && ratio >= 0 && ratio <= 1
+  return withProblem(
+    quorumOf(ratio, valid),
+    valid ? undefined : `Aggregate.quorum: expected a ratio from 0 to 1, got ${ratio}`
+  )
+}
+
+const quorumOf = (ratio: number, valid: boolean): Aggregate<unknown, unknown, Quorum> =>
   fromFold(() => {
     let succeeded = 0
     let total = 0
@@ -335,7 +376,7 @@ export const quorum = (ratio: number): Aggregate<unknown, unknown, Quorum> =>
       },
       done: () => {
         const actual = total === 0 ? 0 : succeeded / total
-        return { reached: total > 0 && actual >= ratio, succeeded, total, ratio: actual, required: ratio }
+        return { reached: valid && total > 0 && actual >= ratio, succeeded, total, ratio: actual, required: ratio }
       }
     }
   })

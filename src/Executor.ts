@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -17,7 +19,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "./Agent.js"
-import type * as AgentError from "./AgentError.js"
+import * as AgentError from "./AgentError.js"
 import type * as Aggregate from "./Aggregate.js"
 import * as Budget from "./Budget.js"
 import * as ExecutorConfig from "./ExecutorConfig.js"
@@ -423,7 +425,8 @@ export interface Service {
   /**
    * Runs every task with a fresh agent instance, at most `concurrency` at once, and reports every task's result in
    * input order. A task's failure, defect or timeout never fails the run; the run fails only with
-   * `RunOptionsError`, before any task starts, when an option is out of range, and, when it is durable
+   * `RunOptionsError`, before any task starts, when an option is out of range or the list holds something that is
+   * not a task (named by its position), and, when it is durable
    * (`durable`), with `RunJournalError` when its journal cannot read or record. Interrupting the run interrupts
    * every running agent and releases every instance, and its report is lost; its `stop` option stops it and keeps
    * the whole report.
@@ -434,9 +437,11 @@ export interface Service {
    * same options and guarantees as `run` (but `aggregate`). Memory is bounded by the concurrency, not by the
    * input: tasks are read as workers need them, and a slow consumer holds the workers back. Ending the stream
    * early interrupts the running agents and releases them. If the input stream fails, no task starts after that,
-   * the tasks under way are reported, and then the stream fails with the input's error. Once the run stops starting
-   * tasks (its `deadline`, `failurePolicy` or `stop`), a `Stream` of tasks is read no further: the tasks read are
-   * reported, as never started, and the rest never read; a list is read whole, so that every task of it is reported.
+   * the tasks under way are reported, and then the stream fails with the input's error; so it does with a
+   * `RunOptionsError` (option `tasks`, naming the position) when the input holds something that is not a task. Once
+   * the run stops starting tasks (its `deadline`, `failurePolicy` or `stop`), a `Stream` of tasks is read no further:
+   * the tasks read are reported, as never started, and the rest never read; a list is read whole, so that every task
+   * of it is reported.
    */
   readonly stream: RunStream<never>
   /**
@@ -550,6 +555,58 @@ type LooseRun = (
 >
 
 /** Task ids that appear more than once in a list of tasks, with their positions. */
+// A task list from JavaScript (or `as any`) may hold something that is not a task: it is named by its position
+// rather than read as one.
+const notATask = (task: unknown, index: number): string | undefined =>
+  typeof task === "object" && task !== null && (typeof (task as Task.Task<unknown>).id === "string" ||
+      typeof (task as Task.Task<unknown>).id === "number")
+    ? undefined
+    : `expected a task at position ${index} (an object with an id), got ${
+      typeof task === "object" && task !== null ? "an object without an id" : String(task)
+    }`
+
+const malformed = (tasks: ReadonlyArray<unknown>): string | undefined => {
+  for (let index = 0; index < tasks.length; index++) {
+    const problem = notATask(tasks[index], index)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+const checkTasks = (
+  source: Stream.Stream<Task.Task<unknown>, unknown>
+): Stream.Stream<Task.Task<unknown>, unknown> =>
+  Stream.suspend(() => {
+    let position = 0
+    const loop: Channel.Channel<
+      Chunk.Chunk<Task.Task<unknown>>,
+      Chunk.Chunk<Task.Task<unknown>>,
+      unknown,
+      unknown,
+      unknown,
+      unknown
+    > = Channel.readWithCause({
+      onInput: (chunk: Chunk.Chunk<Task.Task<unknown>>) => {
+        let index = 0
+        for (const task of chunk) {
+          const problem = notATask(task, position + index)
+          if (problem !== undefined) {
+            return Channel.zipRight(
+              Channel.write(Chunk.take(chunk, index)),
+              Channel.fail(new AgentError.RunOptionsError({ option: "tasks", description: problem }))
+            )
+          }
+          index++
+        }
+        position += index
+        return Channel.zipRight(Channel.write(chunk), loop)
+      },
+      onFailure: Channel.failCause,
+      onDone: Channel.succeed
+    })
+    return Stream.pipeThroughChannel(source, loop)
+  })
+
 const duplicates = (tasks: ReadonlyArray<Task.Task<unknown>>): string | undefined => {
   // Ids that are the tasks' positions (`Task.fromIterable`'s default) are unique: no need to index them.
   let index = 0
@@ -598,6 +655,8 @@ const planOf = Effect.fnUntraced(function*(
     )
   }
   if (list !== undefined) {
+    const problem = malformed(list)
+    if (problem !== undefined) return yield* internalOptions.fail("tasks", problem)
     const repeated = duplicates(list)
     if (repeated !== undefined) {
       return yield* internalOptions.fail("tasks", `task ids must be unique within a run: ${repeated}`)
@@ -768,9 +827,11 @@ const streamWith = (config: ExecutorConfig.Service, remote: Remote<never> | unde
       const plan = yield* planOf(config, undefined, agent, options, remote, yield* Effect.scope)
       yield* Effect.annotateCurrentSpan({ agent: agent.name, runId: plan.runId, concurrency: plan.concurrency })
       const list = !(Stream.StreamTypeId in tasks)
-      const source = list
-        ? Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
-        : tasks as Stream.Stream<Task.Task<unknown>, unknown>
+      const source = checkTasks(
+        list
+          ? Stream.fromIterable(tasks as Iterable<Task.Task<unknown>>)
+          : tasks as Stream.Stream<Task.Task<unknown>, unknown>
+      )
       // A durable run is marked finished once its last result is out. A list is read whole, so that every task of
       // it has its result even when the run stops starting tasks.
       return Stream.concat(fanOut.runStream(plan, source, list), Stream.execute(plan.finish))

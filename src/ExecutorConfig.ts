@@ -9,6 +9,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -262,7 +263,9 @@ export const timeoutConfig = (name: string): Config.Config<Duration.Duration> =>
  * @category config
  * @since 0.1.0
  */
-export const config: Config.Config<Service> = Config.all({
+export const config: Config.Config<Service> = Config.suspend(() => Config.all(settings))
+
+const settings = {
   concurrency: concurrencyConfig("AGENT_CONCURRENCY").pipe(
     Config.withDescription("How many agents run at once: a whole number, or `unbounded`"),
     Config.withDefault(defaults.concurrency)
@@ -272,11 +275,12 @@ export const config: Config.Config<Service> = Config.all({
     Config.option,
     Config.map(Option.getOrUndefined)
   )
-})
+}
 
 /**
  * Provides settings read from configuration (see `config`). Values given here are used instead of what the
- * configuration says; a value out of range is a `ConfigError`.
+ * configuration says, whose key is then not read (a malformed `AGENT_TIMEOUT` is no error when a timeout is given);
+ * a value out of range is a `ConfigError`.
  *
  * @category layers
  * @since 0.1.0
@@ -286,15 +290,18 @@ export const layerConfig = (
 ): Layer.Layer<ExecutorConfig, ConfigError.ConfigError> =>
   Layer.effect(
     ExecutorConfig,
-    Config.all([config, options === undefined ? Config.succeed({} as Options) : Config.unwrap(options)]).pipe(
-      Config.mapOrFail(([fromConfig, overrides]) =>
-        Either.mapLeft(
-          make({
-            concurrency: overrides.concurrency ?? fromConfig.concurrency,
-            timeout: overrides.timeout ?? fromConfig.timeout
+    Effect.flatMap(
+      options === undefined ? Effect.succeed({} as Options) : Config.unwrap(options),
+      (overrides) =>
+        Effect.flatMap(
+          Config.all({
+            concurrency: overrides.concurrency === undefined
+              ? settings.concurrency
+              : Config.succeed(overrides.concurrency),
+            timeout: overrides.timeout === undefined ? settings.timeout : Config.succeed(overrides.timeout)
           }),
-          (error) => ConfigError.InvalidData([error.option], error.description)
+          (settings) =>
+            Either.mapLeft(make(settings), (error) => ConfigError.InvalidData([error.option], error.description))
         )
-      )
     )
   )

@@ -197,13 +197,14 @@ export declare namespace Members {
 
 /**
  * A team: an agent factory whose every instance builds fresh members, runs their discussion on the task's input
- * and returns the team's `Result`, or fails with `NoConsensus` at the round limit.
+ * and returns the team's `Result`, or fails with `NoConsensus` at the round limit (or `AgentOutputError`, naming the
+ * member, when a member answers something that is not a `Reply`: `null`, a string, an `approve` that is not a boolean).
  *
  * @category models
  * @since 0.1.0
  */
 export interface Team<In, A, E = never, EL = never, R = never>
-  extends Agent.Factory<In, Result<A>, E | AgentError.NoConsensus, EL, R>
+  extends Agent.Factory<In, Result<A>, E | AgentError.NoConsensus | AgentError.AgentOutputError, EL, R>
 {
   readonly [TypeId]: TypeId
   /** The roles, in turn order. */
@@ -271,6 +272,30 @@ const memberMeter = (
     return task._tag === "Some" ? task.value.models : Array.from(new Set(members.flatMap((m) => m.models)))
   }
 })
+
+// A member written in JavaScript (or cast) may answer something that is not a `Reply`: the team run fails with
+// a typed error naming the member rather than dying on it.
+const notAReply = (
+  reply: unknown,
+  role: string
+): { readonly path: ReadonlyArray<string>; readonly message: string } | undefined => {
+  if (typeof reply !== "object" || reply === null) {
+    return {
+      path: [],
+      message: `expected a reply ({ content, approve? }) from the member "${role}", got ${
+        typeof reply === "string" ? JSON.stringify(reply) : String(reply)
+      }`
+    }
+  }
+  const approve = (reply as Reply<unknown>).approve
+  if (approve !== undefined && typeof approve !== "boolean") {
+    return {
+      path: ["approve"],
+      message: `expected true, false or nothing from the member "${role}", got ${JSON.stringify(approve)}`
+    }
+  }
+  return undefined
+}
 
 const teamUsage = (members: ReadonlyArray<MemberState>): Usage.Usage =>
   members.reduce((total, member) => Usage.add(total, member.usage), Usage.empty)
@@ -360,7 +385,9 @@ export const make = <const M extends Members>(
     }))
     const consensus = options.consensus as Consensus.Consensus<unknown>
     const maxRounds = options.maxRounds
-    const tag = Context.GenericTag<Agent.Agent<In, Result<A>, Members.Error<M> | AgentError.NoConsensus>>(
+    const tag = Context.GenericTag<
+      Agent.Agent<In, Result<A>, Members.Error<M> | AgentError.NoConsensus | AgentError.AgentOutputError>
+    >(
       `effect-parallel-agents/Team/${name}`
     )
 
@@ -390,7 +417,7 @@ export const make = <const M extends Members>(
       }
       return Agent.make({ name, run: discuss(instance, members) as never })
     }) as unknown as Effect.Effect<
-      Agent.Agent<In, Result<A>, Members.Error<M> | AgentError.NoConsensus>,
+      Agent.Agent<In, Result<A>, Members.Error<M> | AgentError.NoConsensus | AgentError.AgentOutputError>,
       Members.BuildError<M>,
       Members.Context<M> | AgentInstance.AgentInstance | Scope.Scope
     >
@@ -443,6 +470,15 @@ export const make = <const M extends Members>(
             )
             member.turns++
             member.durationMillis += (yield* Clock.currentTimeMillis) - turnStartedAt
+            const problem = notAReply(reply, member.role)
+            if (problem !== undefined) {
+              return yield* new AgentError.AgentOutputError({
+                agent: member.instance.name,
+                taskId: instance.taskId,
+                path: problem.path,
+                issues: [problem]
+              })
+            }
             transcript.push(
               reply.approve === undefined
                 ? { round, role: member.role, agent: member.instance.name, content: reply.content }

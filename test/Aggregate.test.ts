@@ -274,6 +274,30 @@ describe("Aggregate", () => {
       assert.isTrue(Aggregate.run(Aggregate.quorum(1), [ok(1), ok(2)]).reached)
       assert.isFalse(Aggregate.run(Aggregate.quorum(1), [ok(1), ok(2), failed()]).reached)
     })
+
+    it("a ratio outside 0..1 (or NaN) is never reached, and says why", () => {
+      for (const ratio of [1.5, -1, NaN, Infinity]) {
+        const q = Aggregate.run(Aggregate.quorum(ratio), [ok(1), ok(2)])
+        assert.isFalse(q.reached, String(ratio))
+        assert.strictEqual(
+          Aggregate.problemOf(Aggregate.quorum(ratio)),
+          `Aggregate.quorum: expected a ratio from 0 to 1, got ${ratio}`
+        )
+      }
+      assert.isUndefined(Aggregate.problemOf(Aggregate.quorum(0.5)))
+      assert.isUndefined(Aggregate.problemOf(Aggregate.successes()))
+    })
+
+    it("the problem of a quorum is kept through map and struct", () => {
+      assert.strictEqual(
+        Aggregate.problemOf(Aggregate.map(Aggregate.quorum(2), (q) => q.reached)),
+        "Aggregate.quorum: expected a ratio from 0 to 1, got 2"
+      )
+      assert.strictEqual(
+        Aggregate.problemOf(Aggregate.struct({ values: Aggregate.successes(), vote: Aggregate.quorum(-0.5) })),
+        "vote: Aggregate.quorum: expected a ratio from 0 to 1, got -0.5"
+      )
+    })
   })
 
   describe("fresh state", () => {

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   Cause,
   Chunk,
+  Config,
   ConfigProvider,
   Context,
   Duration,
@@ -121,6 +122,83 @@ describe("Executor", () => {
         assert.deepStrictEqual(report.aggregate.split.failed.map((r) => r.taskId), ["4"])
       }).pipe(provide))
   })
+
+  it.effect("a quorum outside 0..1 fails the run with RunOptionsError before any task starts", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed(uniqueName("quorum"), (n: number) => n)
+      for (const ratio of [1.5, -1, NaN]) {
+        const error = yield* Effect.flip(
+          Executor.run(Task.fromIterable([1, 2]), agent.factory, {
+            aggregate: Aggregate.struct({ quorum: Aggregate.quorum(ratio) })
+          })
+        )
+        assert.strictEqual(error._tag, "RunOptionsError")
+        assert.strictEqual(error.option, "aggregate")
+        assert.strictEqual(error.description, `quorum: Aggregate.quorum: expected a ratio from 0 to 1, got ${ratio}`)
+      }
+      assert.strictEqual((yield* agent.stats).builds, 0)
+    }).pipe(provide))
+
+  it.effect("a task list holding something that is not a task fails with RunOptionsError naming its position", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed(uniqueName("not-a-task"), (n: number) => n)
+      const cases: ReadonlyArray<readonly [ReadonlyArray<unknown>, string]> = [
+        [[null], "expected a task at position 0 (an object with an id), got null"],
+        [
+          [Task.make({ id: "a", input: 1 }), undefined],
+          "expected a task at position 1 (an object with an id), got undefined"
+        ],
+        [
+          [Task.make({ id: "a", input: 1 }), Task.make({ id: "b", input: 2 }), 3],
+          "expected a task at position 2 (an object with an id), got 3"
+        ],
+        [[{ input: 1 }], "expected a task at position 0 (an object with an id), got an object without an id"]
+      ]
+      for (const [tasks, description] of cases) {
+        const error = yield* Effect.flip(Executor.run(tasks as ReadonlyArray<Task.Task<number>>, agent.factory))
+        assert.strictEqual(error._tag, "RunOptionsError")
+        assert.strictEqual(error.option, "tasks")
+        assert.strictEqual(error.description, description)
+      }
+      const one = yield* Effect.flip(Executor.runOne(null as unknown as Task.Task<number>, agent.factory))
+      assert.strictEqual(one._tag, "RunOptionsError")
+      assert.strictEqual(one.description, "expected a task at position 0 (an object with an id), got null")
+      assert.strictEqual((yield* agent.stats).builds, 0)
+    }).pipe(provide))
+
+  it.effect("a stream of tasks holding something that is not a task: the tasks before it are reported, then the stream fails naming its position", () =>
+    Effect.gen(function*() {
+      const agent = yield* TestAgent.succeed(uniqueName("not-a-task-stream"), (n: number) => n)
+      const tasks = [
+        Task.make({ id: "a", input: 1 }),
+        Task.make({ id: "b", input: 2 }),
+        null,
+        Task.make({ id: "c", input: 3 })
+      ]
+      // In chunks of one task, and in one chunk (the tasks before it in that chunk go in too).
+      for (const source of [Stream.rechunk(1), Stream.rechunk(4)]) {
+        const seen: Array<string> = []
+        const exit = yield* Executor.stream(
+          Stream.fromIterable(tasks as ReadonlyArray<Task.Task<number>>).pipe(source),
+          agent.factory,
+          { concurrency: 1 }
+        ).pipe(
+          Stream.runForEach((result) => Effect.sync(() => seen.push(`${result.taskId}:${result._tag}`))),
+          Effect.exit
+        )
+        assert.strictEqual(seen.length, 2, seen.join())
+        assert.strictEqual(seen[0], "a:Succeeded")
+        assert.match(seen[1]!, /^b:/)
+        assert(Exit.isFailure(exit))
+        const error = Cause.failureOption(exit.cause)
+        assert(Option.isSome(error))
+        assert.strictEqual((error.value as AgentError.RunOptionsError).option, "tasks")
+        assert.strictEqual(
+          (error.value as AgentError.RunOptionsError).description,
+          "expected a task at position 2 (an object with an id), got null"
+        )
+      }
+    }).pipe(provide))
 
   describe("fresh agents", () => {
     it.effect("builds one instance per task, never shares its state, and releases every one", () =>
@@ -764,6 +842,23 @@ describe("Executor", () => {
           withEnv({ AGENT_CONCURRENCY: "unbounded" })
         )
         assert.strictEqual(unbounded.concurrency, "unbounded")
+      }))
+
+    it.effect("a value given to layerConfig is used without reading its key: a malformed one it overrides is no error", () =>
+      Effect.gen(function*() {
+        const given = yield* Effect.provide(
+          ExecutorConfig.ExecutorConfig,
+          ExecutorConfig.layerConfig({ concurrency: Config.succeed(3), timeout: Config.succeed(Duration.seconds(5)) })
+        ).pipe(withEnv({ AGENT_CONCURRENCY: "abc", AGENT_TIMEOUT: "abc" }))
+        assert.strictEqual(given.concurrency, 3)
+        assert.strictEqual(Duration.toMillis(given.timeout!), 5000)
+        // The key not given is still read, and still checked.
+        const exit = yield* Effect.exit(
+          Effect.provide(ExecutorConfig.ExecutorConfig, ExecutorConfig.layerConfig({ concurrency: Config.succeed(3) }))
+            .pipe(withEnv({ AGENT_CONCURRENCY: "abc", AGENT_TIMEOUT: "abc" }))
+        )
+        assert(Exit.isFailure(exit))
+        assert.include(String(Cause.squash(exit.cause)), "AGENT_TIMEOUT")
       }))
 
     it.effect("defaults to min(32, cpus + 4) and no timeout", () =>

@@ -439,6 +439,37 @@ describe("Team", () => {
         assert.strictEqual((yield* ok.stats).releases, 1)
         assert.strictEqual((yield* failing.stats).releases, 1)
       }).pipe(provide))
+
+    it.effect("a member whose reply is not a reply (null, a string) fails its team with AgentOutputError, not a defect", () =>
+      Effect.gen(function*() {
+        for (const bad of [null, undefined, "yes", { content: "x", approve: "yes" }]) {
+          const ok = yield* member("ok", () => say("x"))
+          const broken = yield* member("broken", () => Effect.succeed(bad as unknown as Reply))
+          const team = yield* Team.make({
+            name: "careless",
+            members: { ok: ok.factory, broken: broken.factory },
+            consensus: Consensus.majority(),
+            maxRounds: 2
+          })
+          const report = yield* Executor.run([Task.make({ id: "q", input: "q" })], team, { runId: "r" })
+          const result = report.results[0]!
+          assert(TaskResult.isFailed(result), String(bad))
+          const error = Cause.failureOption(result.cause)
+          assert(Option.isSome(error), `a typed failure for ${String(bad)}, got ${Cause.pretty(result.cause)}`)
+          assert(error.value instanceof AgentError.AgentOutputError)
+          assert.strictEqual(error.value.agent, "careless#r/q/1/broken")
+          assert.strictEqual(
+            error.value.message,
+            typeof bad === "object" && bad !== null
+              ? `careless#r/q/1/broken: the output of task q does not match the schema: at ["approve"]: expected true, false or nothing from the member "broken", got "yes"`
+              : `careless#r/q/1/broken: the output of task q does not match the schema: at (root): expected a reply ({ content, approve? }) from the member "broken", got ${
+                bad === "yes" ? "\"yes\"" : String(bad)
+              }`
+          )
+          assert.strictEqual((yield* ok.stats).releases, 1)
+          assert.strictEqual((yield* broken.stats).releases, 1)
+        }
+      }).pipe(provide))
   })
 
   describe("through the executor", () => {

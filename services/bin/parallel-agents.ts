@@ -9,8 +9,11 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Fs from "node:fs"
+import * as Tty from "node:tty"
 import * as Cli from "../cli/Cli.js"
 import * as HttpClientLazy from "../cli/internal/httpClient.js"
 import * as Progress from "../cli/internal/progress.js"
@@ -71,6 +74,17 @@ process.once("SIGINT", () => {
 const onTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true
 process.on("SIGHUP", () => {
   if (onTerminal) process.kill(process.pid, "SIGTERM")
+})
+
+// Node.js 20 restores the settings of each terminal it started on when it exits, and aborts (exit code 134, or 139)
+// when that fails because the terminal is gone (a closed SSH session): nodejs/node#51519, fixed in Node.js 24
+// (nodejs/node#58200). A descriptor that was a terminal at the start and is no longer one (its terminal hung up) is
+// closed at exit: Node.js then leaves it alone, and the process exits with its own code.
+const terminals = [0, 1, 2].filter((fd) => Tty.isatty(fd))
+process.on("exit", () => {
+  for (const fd of terminals) {
+    if (!Tty.isatty(fd)) Either.try(() => Fs.closeSync(fd))
+  }
 })
 
 Cli.run(process.argv).pipe(

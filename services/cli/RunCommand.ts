@@ -209,7 +209,14 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   const settings = yield* Effect.catchAll(config, (error) => usage(`configuration: ${error}`))
   const executorLayer = options.cluster
     ? yield* clusterExecutor
-    : Layer.mapError(Executor.layerConfig(), (error) => `configuration: ${error}`)
+    // A setting a flag gives is not read from the environment (`AGENT_TIMEOUT=abc --timeout 5s` runs).
+    : Layer.mapError(
+      Executor.layerConfig(Config.succeed({
+        concurrency: Option.getOrUndefined(options.concurrency),
+        timeout: Option.getOrUndefined(options.timeout)
+      })),
+      (error) => `configuration: ${error}`
+    )
   const executorContext = yield* Effect.catchAll(Layer.build(executorLayer), usage)
   const executor = Context.get(executorContext, Executor.Executor)
   const concurrency = yield* Option.match(options.concurrency, {
@@ -383,6 +390,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       tally.inputDone = true
     }))
   )
+  const durableMetadata = { input, agent: entry.name, concurrency }
   // Ctrl-C stops the run (`stop`): the engine reads no more of the input (it stops at the next chunk of lines, or
   // while it waits for the file), starts no task, interrupts the running agents and a task waiting to retry, reports
   // every task under way (`Interrupted`, reason `Stopped`) and ends; its journal does not mark it finished. The
@@ -398,7 +406,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     durable: Option.isNone(opened) ? undefined : {
       runId,
       retryFailed: options.retryFailed,
-      metadata: { input, agent: entry.name, concurrency }
+      metadata: durableMetadata
     },
     stop: Deferred.await(stop)
   })
@@ -406,6 +414,9 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
   // Each chunk of results is written before the next is taken, whole lines at a time; a result counts (in the
   // progress, the summary and the report) once its line is written.
   let reported = 0
+  // Whether the run's deadline stopped a task (it timed out, or never started): the journal then says the run was
+  // cut short, and `runs` lists it so.
+  let deadlineStopped = false
   const write = (chunk: Chunk.Chunk<TaskResult.TaskResult<unknown, unknown>>) =>
     Effect.suspend(() => {
       // What is kept until the lines are written: the results (the tally counts them then) and the lines of those
@@ -417,6 +428,9 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       for (const result of chunk) {
         // A task read ahead and never run, because Ctrl-C came first: like the lines not read, it has no result.
         if (keptFromStarting(result)) continue
+        if ((result._tag === "TimedOut" || result._tag === "Interrupted") && result.reason === "RunDeadline") {
+          deadlineStopped = true
+        }
         const line = TaskFile.resultLine(result)
         kept.push(result)
         if (result._tag !== "Succeeded") (failures ??= []).push([result, line])
@@ -501,6 +515,23 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
       }
       // The deadline ended the run before the whole file was read: lines have no result.
       const cutShort = !interrupted && Option.isSome(options.deadline) && !tally.inputDone
+      if (Option.isSome(opened) && !interrupted && failure === undefined && (cutShort || deadlineStopped)) {
+        // The engine marked the run finished; its options now say that the deadline cut it short (a resume that
+        // starts it again writes them anew).
+        yield* opened.value.journal.update({
+          runId,
+          agent: entry.agent.name,
+          options: { ...durableMetadata, cutShort: "deadline" }
+        }).pipe(
+          Effect.catchAll((error) =>
+            output.stderr(
+              `parallel-agents: cannot mark run ${runId} as cut short by its deadline in the journal: ${
+                Text.escape(error.message)
+              }\n`
+            )
+          )
+        )
+      }
       let reportWritten = false
       if (collected !== undefined && Option.isSome(reportFile) && Option.isSome(reportTarget)) {
         collected.sort((a, b) => a.index - b.index)

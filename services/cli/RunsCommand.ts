@@ -1,6 +1,7 @@
 /**
  * `parallel-agents runs`: lists the runs a journal holds (`run --journal`), the most recently started first, with
- * their agent, when they started, how many times, whether they finished, and their recorded results by outcome.
+ * their agent, when they started, how many times, their state (`finished`, `deadline` when its deadline cut it
+ * short, `running`, `stopped`), and their recorded results by outcome.
  * `--json` prints one JSON object per run instead.
  *
  * @since 0.1.0
@@ -58,7 +59,16 @@ interface Listed extends RunJournal.RunInfo {
   readonly running?: boolean | undefined
 }
 
-const state = (run: Listed) => run.finishedAt !== undefined ? "finished" : run.running === true ? "running" : "stopped"
+/** Whether the run's deadline cut it short: `run` says so in the run's options. */
+const cutShort = (run: RunJournal.RunInfo): boolean =>
+  Predicate.hasProperty(run.options, "cutShort") && run.options.cutShort === "deadline"
+
+const state = (run: Listed) =>
+  run.finishedAt !== undefined
+    ? cutShort(run) ? "deadline" : "finished"
+    : run.running === true
+    ? "running"
+    : "stopped"
 
 /**
  * The runs as a table for people: one row per run.
@@ -113,6 +123,7 @@ const listRuns = Effect.fnUntraced(function*(options: RunsFlags) {
     for (const run of runs) {
       text += JSON.stringify({
         runId: run.runId,
+        state: state(run),
         agent: run.agent ?? null,
         options: run.options ?? null,
         startedAt: run.startedAt ?? null,

@@ -12,9 +12,11 @@ import * as CliCommand from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
+import type * as Path from "@effect/platform/Path"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -166,12 +168,19 @@ const serve = Effect.fnUntraced(function*(
   )
   const [{ cors, maxBodySize }, { offlineLatency }] = settings
   const [RunsServer, JournalRunStore] = yield* serverModules
-  const store = Option.isSome(flags.journal)
-    ? JournalRunStore.layer().pipe(
-      Layer.provide(Layer.succeed(
-        RunJournal.RunJournal,
-        (yield* Journal.open({ command: "serve", file: flags.journal, create: true })).journal
-      ))
+  const opened = Option.isSome(flags.journal)
+    ? Option.some(yield* Journal.open({ command: "serve", file: flags.journal, create: true }))
+    : Option.none()
+  const platform = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+  const store = Option.isSome(opened)
+    // Each run holds its lock while it goes, as `run` does: a `run --resume` of it is refused meanwhile.
+    ? Layer.scoped(
+      RunStore.RunStore,
+      Effect.flatMap(RunStore.RunStore, (store) => Journal.lockingStore(opened.value, store))
+    ).pipe(
+      Layer.provide(JournalRunStore.layer()),
+      Layer.provide(Layer.succeed(RunJournal.RunJournal, opened.value.journal)),
+      Layer.provide(Layer.succeedContext(platform))
     )
     : RunStore.layerMemory()
   const services = yield* Layer.build(Layer.mergeAll(

@@ -53,7 +53,8 @@ export * as RunnerCommand from "./RunnerCommand.js"
 
 /**
  * `parallel-agents runs`: lists the runs a journal holds (`run --journal`), the most recently started first, with
- * their agent, when they started, how many times, whether they finished, and their recorded results by outcome.
+ * their agent, when they started, how many times, their state (`finished`, `deadline` when its deadline cut it
+ * short, `running`, `stopped`), and their recorded results by outcome.
  * `--json` prints one JSON object per run instead.
  *
  * @since 0.1.0

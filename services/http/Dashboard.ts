@@ -217,6 +217,7 @@ const script = `
       return issue ? (issue.path.length ? issue.path.join(".") + ": " : "") + issue.message : body.message;
     }
     if (body && body._tag === "AgentNotFound") return "no agent " + body.agent + ": the known agents are " + body.known.join(", ");
+    if (body && body._tag === "ConcurrencyTooHigh") return "a concurrency of " + body.concurrency + " is above this server's maximum, " + body.maximum;
     if (body && body._tag === "PayloadTooLarge") return "the tasks are larger than " + body.limit + " bytes";
     if (body && body._tag === "RunNotFound") return "no run " + body.runId;
     return "the server answered " + status;

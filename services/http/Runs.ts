@@ -162,6 +162,25 @@ export class AgentNotFound extends Schema.TaggedError<AgentNotFound>("effect-par
 }
 
 /**
+ * A run asked for a concurrency above the service's `maxConcurrency`: it is refused, not lowered, so that the
+ * client knows the limit. HTTP: 400.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ConcurrencyTooHigh
+  extends Schema.TaggedError<ConcurrencyTooHigh>("effect-parallel-agents/Runs/ConcurrencyTooHigh")(
+    "ConcurrencyTooHigh",
+    { concurrency: Schema.Number, maximum: Schema.Number },
+    HttpApiSchema.annotations({ status: 400 })
+  )
+{
+  get message(): string {
+    return `a concurrency of ${this.concurrency} is above this server's maximum, ${this.maximum}`
+  }
+}
+
+/**
  * No run has that id (or it was forgotten).
  *
  * @category errors
@@ -248,7 +267,10 @@ export interface Event {
 export interface Options<R> {
   /** The agents it runs, by name. */
   readonly agents: ReadonlyArray<RegisteredAgent<R>>
-  /** The highest concurrency a run may ask for: a whole number, 1 or more. @default 1000 */
+  /**
+   * The highest concurrency a run may ask for: a whole number, 1 or more. A run that asks for more is refused
+   * (`ConcurrencyTooHigh`). @default 1000
+   */
   readonly maxConcurrency?: number | undefined
   /**
    * How many finished runs keep their event log in memory (older ones replay theirs from their results): a whole
@@ -267,7 +289,9 @@ export interface Service {
   /** The agents it runs. */
   readonly agents: ReadonlyArray<AgentInfo>
   /** Starts a run on a fiber of the service and returns its record at once. */
-  readonly start: (options: StartOptions) => Effect.Effect<RunInfo, AgentNotFound | RunStore.RunStoreError>
+  readonly start: (
+    options: StartOptions
+  ) => Effect.Effect<RunInfo, AgentNotFound | ConcurrencyTooHigh | RunStore.RunStoreError>
   /** Every run kept, the most recent first. */
   readonly list: Effect.Effect<ReadonlyArray<RunInfo>, RunStore.RunStoreError>
   readonly get: (id: string) => Effect.Effect<RunInfo, RunNotFound | RunStore.RunStoreError>
@@ -424,10 +448,15 @@ class Live {
   }
 }
 
-/** The events of a run whose log is gone, from its record and results: its start, its tasks' ends, its end. */
+/**
+ * The events of a run whose log is gone, from its record and results: its start, its tasks' ends, its end. They are
+ * numbered after `after`, the live log's last event, so that a number the client has from the live log is never
+ * taken for one of the replay's.
+ */
 const replay = (
   info: RunInfo,
-  results: ReadonlyArray<TaskResult.TaskResult<unknown, unknown>>
+  results: ReadonlyArray<TaskResult.TaskResult<unknown, unknown>>,
+  after: number
 ): Array<Event> => {
   const at = info.startedAt ?? info.createdAt
   const out: Array<{ readonly type: string; readonly data: string }> = [
@@ -454,8 +483,11 @@ const replay = (
     }),
     0
   ))
-  return out.map((event, i) => ({ id: i + 1, ...event }))
+  return out.map((event, i) => ({ id: after + i + 1, ...event }))
 }
+
+/** Where the replay of a run whose live log's length is not known starts its numbers: 2^40. */
+const unknownLiveLog = 2 ** 40
 
 /**
  * A stored run that is not live here, though its record says it is running: it was going when the process that ran
@@ -639,6 +671,9 @@ export const make = <R>(
       if (agent === undefined) {
         return yield* new AgentNotFound({ agent: request.agent, known: Array.from(agents.keys()) })
       }
+      if (request.concurrency !== undefined && request.concurrency > maxConcurrency) {
+        return yield* new ConcurrencyTooHigh({ concurrency: request.concurrency, maximum: maxConcurrency })
+      }
       let id = yield* newId
       while (live.has(id) || Option.isSome(yield* store.get(id))) id = yield* newId
       const run = new Live(
@@ -646,7 +681,7 @@ export const make = <R>(
         agent.name,
         yield* now,
         {
-          concurrency: Math.min(maxConcurrency, request.concurrency ?? defaultConcurrency),
+          concurrency: request.concurrency ?? defaultConcurrency,
           timeoutMillis: request.timeout === undefined ? null : Duration.toMillis(request.timeout),
           retries: request.retries ?? 0,
           deadlineMillis: request.deadline === undefined ? null : Duration.toMillis(request.deadline)
@@ -717,13 +752,28 @@ export const make = <R>(
     const eventsOf = Effect.fn("Runs.events")(function*(id: string, after: number) {
       const run = live.get(id)
       if (run !== undefined) return run.log.read(after)
-      const info = yield* lookup(id)
+      const record = yield* store.get(id)
+      if (Option.isNone(record)) return yield* new RunNotFound({ runId: id })
+      const info = orphaned(record.value)
+      // The record of a run that ended here has the live log's last number. One cut short by its server's stop has
+      // the number it had when it started: its live log went further, how far is not known, so the replay's
+      // numbers start far above any a live log reaches.
+      const liveLast = record.value.state === "running" ? unknownLiveLog : info.lastEventId
       const stored = yield* store.results(id, 0)
-      const replayed = replay(info, stored)
-      // A number past the end is the live log's, which had more events (before it was let go, or on the server
-      // before this one): the client gets the run's end again, so that it learns how the run ended.
+      const replayed = replay(info, stored, liveLast)
+      const first = replayed[0]!
       const last = replayed[replayed.length - 1]!
-      return Stream.fromIterable(after > last.id ? [last] : replayed.filter((event) => event.id > after))
+      // A number of the replay resumes right after it. A number past its end (a later log's), or the live log's
+      // last one (its RunFinished), gets the run's end again, so that the client learns how the run ended. A number
+      // of the live log before its end cannot be placed among the replay's events (which of them the client saw is
+      // not known): it gets them all, from the RunStarted, rather than lose one.
+      return Stream.fromIterable(
+        after > last.id || (after === liveLast && after > 0)
+          ? [last]
+          : after >= first.id
+          ? replayed.filter((event) => event.id > after)
+          : replayed
+      )
     })
 
     const sse = Effect.fn("Runs.sse")(function*(

@@ -188,6 +188,14 @@ export const jsonlContentType = "application/x-ndjson"
 
 const RunId = HttpApiSchema.param("id", Schema.String)
 
+/** An event's number, as the SSE `id` gave it: decimal digits only (`Number` reads `0x10` and `1e1` too). */
+const LastEventId = Schema.String.pipe(
+  Schema.filter((id) =>
+    /^[0-9]{1,15}$/.test(id) || `expected a decimal whole number (the id of an event), got ${JSON.stringify(id)}`
+  ),
+  Schema.compose(Schema.NumberFromString)
+)
+
 // =============================================================================
 // groups
 // =============================================================================
@@ -208,6 +216,7 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .setPayload(Schema.Union(StartRequest, HttpApiSchema.Text({ contentType: jsonlContentType })))
       .addSuccess(Runs.RunInfo, { status: 202 })
       .addError(Runs.AgentNotFound)
+      .addError(Runs.ConcurrencyTooHigh)
       .addError(PayloadTooLarge)
       .annotate(OpenApi.Summary, "Start a run")
       .annotate(
@@ -215,7 +224,8 @@ export class RunsGroup extends HttpApiGroup.make("runs")
         "Starts a run of a registered agent and answers at once with its record. The tasks come as JSON " +
           "(`StartRequest`) or as JSONL (`application/x-ndjson`: one JSON object per line, with the agent and the " +
           "options in the URL). A task whose object does not fit the agent's input schema fails on its own, naming " +
-          "the path, and the run goes on; a body that does not fit gets 400 with the path of what is wrong."
+          "the path, and the run goes on; a body that does not fit gets 400 with the path of what is wrong, and a " +
+          "concurrency above the server's maximum 400 with the maximum (`ConcurrencyTooHigh`)."
       )
   )
   .add(
@@ -269,7 +279,7 @@ export class RunsGroup extends HttpApiGroup.make("runs")
   .add(
     HttpApiEndpoint.get("events")`/runs/${RunId}/events`
       .setHeaders(Schema.Struct({
-        "last-event-id": Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()))
+        "last-event-id": Schema.optional(LastEventId)
       }))
       .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
       .addError(Runs.RunNotFound)
@@ -280,11 +290,13 @@ export class RunsGroup extends HttpApiGroup.make("runs")
           "`event` (its `_tag`) and its JSON as `data` (a task's events without `_tag` and `runId`; a task's end " +
           "with its result line without `id`, `status` and, when its `TaskStarted` named it, `agent`, plus " +
           "`startedAt` and `slot`). " +
-          "`Last-Event-ID` resumes after that event (one past the end of the run's log gets its `RunFinished` " +
-          "again once it has ended). A comment is sent every few seconds to keep the connection open. The stream " +
+          "`Last-Event-ID` (a decimal whole number, else 400) resumes after that event (one past the end of the " +
+          "run's log gets its `RunFinished` again once it has ended). A comment is sent every few seconds to keep the connection open. The stream " +
           "ends when the run ends. A run of a server " +
           "before a restart (`serve --journal`) replays its start, each result it recorded in the order they were " +
-          "recorded, and its end, then the stream ends."
+          "recorded, and its end, then the stream ends; its events are numbered after the live log's last, so a " +
+          "number of the live log (which is gone) gets the replay from its start, and one of the replay resumes " +
+          "right after it."
       )
   )
   .add(

@@ -386,28 +386,35 @@ export const make = (
 
     // === reads
 
-    // One synchronous pass per page: a run may hold 100,000 entries.
+    // One synchronous pass per page: a run may hold 100,000 entries. An entry that cannot be read back (damaged
+    // outside the journal: a result that is not JSON, an outcome it does not know) is left out, with a warning: its
+    // task has no result here, so a run that resumes runs it again and records its new result in its place. It
+    // failed the whole read before, so that no task of the run could be replayed.
     const decodePage = (runId: string, rows: ReadonlyArray<EntryRow>) =>
       Effect.suspend(() => {
-        const decoded: Array<RunJournal.Entry> = new Array(rows.length)
+        const decoded: Array<RunJournal.Entry> = []
+        let unreadable: Array<readonly [taskId: string, why: string]> | undefined
         for (let i = 0; i < rows.length; i++) {
           const row = rows[i]!
           const result = parseJson(row.result)
           if (result === parseFailure || !isOutcome(row.outcome)) {
-            return Effect.fail(
-              new RunJournal.RunJournalError({
-                reason: "Decode",
-                runId,
-                taskId: row.task_id,
-                description: result === parseFailure
-                  ? "its result is not JSON"
-                  : `unknown outcome ${JSON.stringify(row.outcome)}`
-              })
-            )
+            ;(unreadable ??= []).push([
+              row.task_id,
+              result === parseFailure ? "its result is not JSON" : `unknown outcome ${JSON.stringify(row.outcome)}`
+            ])
+            continue
           }
-          decoded[i] = { taskId: row.task_id, inputHash: row.input_hash, outcome: row.outcome, result }
+          decoded.push({ taskId: row.task_id, inputHash: row.input_hash, outcome: row.outcome, result })
         }
-        return Effect.succeed(decoded)
+        if (unreadable === undefined) return Effect.succeed(decoded)
+        return Effect.as(
+          Effect.forEach(unreadable, ([taskId, why]) =>
+            Effect.logWarning(
+              `the journal's entry of task ${taskId} cannot be read back (${why}): it is left out, so that a run ` +
+                `that resumes has no result for it, and it runs again`
+            ).pipe(Effect.annotateLogs({ package: "effect-parallel-agents", module: "RunJournal", runId, taskId }))),
+          decoded
+        )
       })
 
     // Keyset pages in the order entries were recorded: each page starts after the last one's `(seq, task_id)`, a row

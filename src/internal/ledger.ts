@@ -50,16 +50,20 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // The hash of each task's input, from `replay` to `record`; `undefined` for a task whose result is not recorded.
   const hashes = new WeakMap<Task.Task<unknown>, string | undefined>()
 
-  const decodeError = (taskId: string, error: ParseResult.ParseError) =>
-    new RunJournal.RunJournalError({
-      reason: "Decode",
-      runId,
-      taskId,
-      description: `the recorded result does not read back as a result: ${
-        ParseResult.TreeFormatter.formatErrorSync(error)
-      }`,
-      cause: error
-    })
+  // A recorded result that does not read back (damaged, or recorded by another version or with another output
+  // schema) is no result: the task runs again, and its new result is recorded in its place. It failed the run
+  // before, so that no task of it could be replayed.
+  const unreadable = (taskId: string, error: ParseResult.ParseError) =>
+    Effect.logWarning(
+      `the journal's result of task ${taskId} does not read back as a result (${
+        ParseResult.ArrayFormatter.formatErrorSync(error).slice(0, 1).map((issue) =>
+          `${issue.path.length === 0 ? "" : `at ${JSON.stringify(issue.path)}: `}${issue.message}`
+        ).join("")
+      }): it runs again`
+    ).pipe(
+      Effect.annotateLogs({ package: "effect-parallel-agents", module: "Executor", runId, taskId }),
+      Effect.as(undefined)
+    )
 
   // The recorded result, as the result of the task given now (its input, its labels, its position).
   const replayed = (
@@ -150,8 +154,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             (options.retryFailed && (entry.outcome === "Failed" || entry.outcome === "TimedOut"))
           ) return Effect.succeed(undefined)
           return decode(entry.result as Stored).pipe(
-            Effect.mapError((error) => decodeError(task.id, error)),
-            Effect.map((result) => replayed(result, task, index, queuedAt))
+            Effect.matchEffect({
+              onFailure: (error) => unreadable(task.id, error),
+              onSuccess: (result) => Effect.succeed(replayed(result, task, index, queuedAt))
+            })
           )
         }
       })

@@ -6,7 +6,7 @@ import { hasProperty, isFunction } from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { RunOptionsError } from "../AgentError.js"
-import type * as Aggregate from "../Aggregate.js"
+import * as Aggregate from "../Aggregate.js"
 import * as Budget from "../Budget.js"
 import * as ExecutorConfig from "../ExecutorConfig.js"
 import * as RateLimit from "../RateLimit.js"
@@ -134,7 +134,9 @@ const Options = Schema.Struct({
     )
   })),
   aggregate: Schema.optional(
-    instanceOf((u): u is Aggregate.Aggregate<never, never, unknown> => hasProperty(u, "start"), "an Aggregate")
+    instanceOf((u): u is Aggregate.Aggregate<never, never, unknown> => hasProperty(u, "start"), "an Aggregate").pipe(
+      Schema.filter((aggregate) => Aggregate.problemOf(aggregate) ?? true)
+    )
   ),
   stop: Schema.optional(instanceOf(Effect.isEffect, "an Effect")),
   input: Schema.optional(instanceOf(Schema.isSchema, "a Schema")),

@@ -9,10 +9,16 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as RunJournal from "../../../src/RunJournal.js"
+import * as RunStore from "../../http/RunStore.js"
 import * as Output from "../Output.js"
 import * as internal from "./exit.js"
 import * as Text from "./text.js"
@@ -94,7 +100,7 @@ export const open = Effect.fnUntraced(function*(options: {
  * call the agents of the tasks left (paying twice) and write one results file over the other. The lock is a SQLite
  * file's own lock (`SqlRunJournal.lockSqlite`), in a folder beside the journal (`.journal.db.locks/<run-id>`): the
  * operating system releases it with the process, so a run killed with `kill -9` can be resumed at once. A run held
- * by another process is a usage error.
+ * by another process is a usage error. The lock file is deleted when the scope ends (`acquireRunLock`).
  *
  * @internal
  */
@@ -102,19 +108,11 @@ export const lockRun = Effect.fnUntraced(function*(
   opened: Effect.Effect.Success<ReturnType<typeof open>>,
   options: { readonly command: string; readonly runId: string }
 ) {
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  const file = lockFile(path, opened.file, options.runId)
-  yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(
-    Effect.catchAll((error) =>
-      usage(options.command, `cannot create the folder of the journal's locks ${path.dirname(file)}: ${error.message}`)
-    )
-  )
   // Waits a moment: `parallel-agents runs` takes a run's lock for an instant to tell whether it is running.
-  const held = yield* opened.store.lockSqlite(file, { wait: 2000 }).pipe(
-    Effect.catchAll((error) => usage(options.command, `cannot lock run ${options.runId}: ${error.message}`))
+  const held = yield* acquireRunLock(opened, options.runId, { wait: 2000 }).pipe(
+    Effect.catchAll((error) => usage(options.command, error.message))
   )
-  if (Option.isNone(held)) {
+  if (!held) {
     return yield* usage(
       options.command,
       `run ${options.runId} is going on in another process (it holds the run's lock in ${opened.shown}): let it ` +
@@ -122,6 +120,78 @@ export const lockRun = Effect.fnUntraced(function*(
     )
   }
 })
+
+/** Why a run's lock could not be taken (not that another process holds it: that is `false`). @internal */
+export class RunLockError extends Data.TaggedError("RunLockError")<{ readonly message: string }> {}
+
+/**
+ * Takes the lock of a run for the scope: `true` once held, `false` when another process (or connection) holds it.
+ * Held, the lock file is deleted when the scope ends, before the lock is let go, so that the locks folder keeps no
+ * file per run. That is safe because a process only ever counts as holding the lock when the file it locked is the
+ * one at the lock's path: it opens the file first, keeping it open, locks it, then checks that the path still names
+ * that file (its device and inode). A process that was waiting on a file that was deleted meanwhile gets a lock on
+ * a file no one else will ever open; it lets it go and tries again, on the file now at the path. So a lock file is
+ * only deleted by the process that holds it, and never while another process holds it.
+ *
+ * @internal
+ */
+export const acquireRunLock = (
+  opened: Effect.Effect.Success<ReturnType<typeof open>>,
+  runId: string,
+  options: { readonly wait: number }
+): Effect.Effect<boolean, RunLockError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const file = lockFile(path, opened.file, runId)
+    yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(
+      Effect.mapError((error) =>
+        new RunLockError({
+          message: `cannot create the folder of the journal's locks ${path.dirname(file)}: ${error.message}`
+        })
+      )
+    )
+    const outer = yield* Effect.scope
+    // A few tries: each one that finds its file gone was a process ending its run (and deleting its file) while
+    // this one waited; more than that in a row would be a bug.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
+      const outcome = yield* Effect.gen(function*() {
+        const handle = yield* fs.open(file, { flag: "a" })
+        const mine = yield* handle.stat
+        // Whether the path no longer names the file this process opened.
+        const moved = Effect.map(
+          Effect.option(fs.stat(file)),
+          (now) =>
+            Option.isSome(mine.ino) && (Option.isNone(now) || now.value.dev !== mine.dev ||
+              !Option.getEquivalence(Equal.equals)(now.value.ino, mine.ino))
+        )
+        // SQLite itself may refuse a file deleted while it waited for its lock (`SQLITE_IOERR_FSTAT`): try again then.
+        const held = yield* opened.store.lockSqlite(file, { wait: options.wait }).pipe(
+          Effect.catchAll((error) =>
+            Effect.flatMap(moved, (yes) => yes ? Effect.succeed("moved" as const) : Effect.fail(error))
+          )
+        )
+        if (held === "moved") return held
+        if (Option.isNone(held)) return "busy" as const
+        if (Option.isNone(mine.ino)) return "held" as const // No inodes here: the file is kept, as it was.
+        if (yield* moved) return "moved" as const
+        // Deleted while the lock is still held (finalizers run in reverse order: this one before the lock's).
+        yield* Effect.addFinalizer(() => Effect.ignore(fs.remove(file)))
+        return "held" as const
+      }).pipe(
+        Scope.extend(scope),
+        Effect.mapError((error) => new RunLockError({ message: `cannot lock run ${runId}: ${error.message}` })),
+        Effect.onError(() => Scope.close(scope, Exit.void))
+      )
+      if (outcome === "held") return true
+      yield* Scope.close(scope, Exit.void)
+      if (outcome === "busy") return false
+    }
+    return yield* new RunLockError({
+      message: `cannot lock run ${runId}: its lock file ${file} was replaced 20 times in a row`
+    })
+  })
 
 /** The lock file of a run: `.journal.db.locks/<run-id>.lock` beside the journal. */
 const lockFile = (path: Path.Path, journal: string, runId: string) =>
@@ -134,7 +204,7 @@ const lockFile = (path: Path.Path, journal: string, runId: string) =>
 
 /**
  * Whether another process is running the run now: it holds the run's lock (`lockRun`). Taken for an instant to find
- * out; a run whose lock file does not exist (a run of the HTTP API, say) is not running here.
+ * out; a run whose lock file does not exist is not running.
  *
  * @internal
  */
@@ -147,5 +217,59 @@ export const isRunning = (
     const path = yield* Path.Path
     const file = lockFile(path, opened.file, runId)
     if (!(yield* Effect.orElseSucceed(fs.exists(file), () => false))) return false
-    return Option.isNone(yield* Effect.scoped(opened.store.lockSqlite(file)))
+    // Held here for an instant, the lock file of a run no process runs (one killed with `kill -9`) is deleted.
+    return !(yield* Effect.scoped(acquireRunLock(opened, runId, { wait: 0 })))
   }).pipe(Effect.orElseSucceed(() => false))
+
+/**
+ * The store of `serve --journal`, holding each of its runs' lock while the run goes (`acquireRunLock`), as `run`
+ * does: a `parallel-agents run --resume` of a run the server is running is refused, and the other way round. The
+ * lock is taken when the run's record is first saved (`running`) and let go, its file deleted, when its final record
+ * is saved or the server stops. A run whose lock another process holds fails to start (`RunStoreError`). The lock is
+ * taken without waiting more than 100 ms: `libsql` waits on the server's only thread.
+ *
+ * @internal
+ */
+export const lockingStore = (
+  opened: Effect.Effect.Success<ReturnType<typeof open>>,
+  store: RunStore.Service
+): Effect.Effect<RunStore.Service, never, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  Effect.gen(function*() {
+    const outer = yield* Effect.scope
+    const platform = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    const held = new Map<string, Scope.CloseableScope>()
+    const release = (runId: string) =>
+      Effect.suspend(() => {
+        const scope = held.get(runId)
+        held.delete(runId)
+        return scope === undefined ? Effect.void : Scope.close(scope, Exit.void)
+      })
+    const lock = (runId: string) =>
+      Effect.gen(function*() {
+        if (held.has(runId)) return
+        const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
+        const taken = yield* acquireRunLock(opened, runId, { wait: 100 }).pipe(
+          Scope.extend(scope),
+          Effect.provide(platform),
+          Effect.either
+        )
+        if (taken._tag === "Right" && taken.right) {
+          held.set(runId, scope)
+          return
+        }
+        yield* Scope.close(scope, Exit.void)
+        return yield* new RunStore.RunStoreError({
+          operation: "save",
+          description: taken._tag === "Left"
+            ? taken.left.message
+            : `run ${runId} is going on in another process (it holds the run's lock in ${opened.shown})`
+        })
+      })
+    return RunStore.RunStore.of({
+      ...store,
+      save: (info) =>
+        info.state === "running"
+          ? Effect.zipRight(lock(info.id), store.save(info))
+          : Effect.ensuring(store.save(info), release(info.id))
+    })
+  })

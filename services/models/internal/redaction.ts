@@ -56,8 +56,20 @@ const redactRequest = (
  */
 export const withoutCredentials = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
 
+/**
+ * The shortest key that is scrubbed from text. Shorter ones are the placeholders local servers take and do not check
+ * (`ollama`, vLLM's `EMPTY`, `x`): scrubbed, they took those words, and a key of 3 letters every word holding them,
+ * out of every message. A key is never shown in a header whatever its length (the header is redacted by name).
+ *
+ * @internal
+ */
+export const minScrubbedLength = 8
+
 const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce((text, secret) => secret.length === 0 ? text : text.split(secret).join(redacted), text)
+  secrets.reduce(
+    (text, secret) => secret.length < minScrubbedLength ? text : text.split(secret).join(redacted),
+    text
+  )
 
 const scrubOptional = <K extends string>(
   key: K,

@@ -153,11 +153,39 @@ describe("parallel-agents (a process)", () => {
       yield* untilLines(output, 4)
       yield* process.kill("SIGKILL")
       // Before, Node.js's default: the process died where it stood, with no report and no summary. (Its exit code
-      // cannot be read here: Node.js 20 aborts at its very end when its terminal is gone, in ResetStdio.)
+      // cannot be read here: see the next test.)
       yield* Effect.try(() => fs.readFileSync(report, "utf8")).pipe(
         Effect.filterOrFail((html) => html.includes("<b>This run was cut short</b>")),
         Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds")))
       )
+      assert.isBelow(readLines(output).length, 40)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a run whose terminal is gone exits with its own code, not Node.js's abort (134) in ResetStdio", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const input = path.join(directory, "tasks.jsonl")
+      const output = path.join(directory, "results.jsonl")
+      yield* writeLines(input, documents(40))
+      // The command runs on a terminal of its own (`script`), under a shell that outlives the terminal and writes
+      // down the command's pid and, once it has exited, its exit code.
+      const shell = path.join(directory, "keep.sh")
+      fs.writeFileSync(shell, `trap "" HUP\n"$@" &\necho $! > pid\nwait $!\necho $? > status\n`)
+      const { process } = yield* start(["run", "-i", input, "-a", "classify", "-c", "3", "-o", output], {
+        directory,
+        env: { AGENT_OFFLINE_LATENCY: "400 millis" },
+        wrap: ["bash", "-c", `exec script -qfec "$(printf "%q " "$@")" /dev/null`, "bash", "sh", shell]
+      })
+      yield* untilLines(output, 4)
+      // The terminal goes (its `script` killed), then the command gets its SIGHUP and stops the run.
+      yield* process.kill("SIGKILL")
+      const pid = Number(fs.readFileSync(path.join(directory, "pid"), "utf8"))
+      yield* Effect.sync(() => globalThis.process.kill(pid, "SIGHUP"))
+      const status = yield* Effect.try(() => fs.readFileSync(path.join(directory, "status"), "utf8")).pipe(
+        Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds")))
+      )
+      // Before, Node.js 20 aborted at its very end (134): restoring the settings of a terminal that is gone failed.
+      assert.strictEqual(status.trim(), "130")
       assert.isBelow(readLines(output).length, 40)
     }).pipe(Effect.provide(NodeContext.layer)))
 

@@ -2,7 +2,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import { NodeContext } from "@effect/platform-node"
 import * as LibsqlClient from "@effect/sql-libsql/LibsqlClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Logger } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Cli from "../../../services/cli/Cli.js"
@@ -79,6 +79,35 @@ describe("RunCommand with a journal", () => {
       assert.strictEqual(run.options.input, file)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a run deletes its lock file when it ends, whatever the end, and one a dead process left", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(3))
+      const journal = path.join(directory, "journal.db")
+      const locks = path.join(directory, ".journal.db.locks")
+      const ok = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "a"], env)
+      assert.strictEqual(ok.code, 0, ok.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "1")
+      // A run that did not succeed (its deadline), and its resume.
+      const cut = yield* runCli(
+        ["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "b", "--deadline", "100ms"],
+        { AGENT_OFFLINE_LATENCY: "1 minute" }
+      )
+      assert.strictEqual(cut.code, Cli.ExitCode.TasksFailed, cut.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "2")
+      const resumed = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--resume", "b"], env)
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "3")
+      // A usage error after the lock was taken (a new run under an id the journal holds).
+      const refused = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--run-id", "a"], env)
+      assert.strictEqual(refused.code, Cli.ExitCode.Usage, refused.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "4")
+      // The lock file of a process killed with kill -9 stays; the next process on the run takes it, and deletes it.
+      fs.writeFileSync(path.join(locks, "a.lock"), "")
+      const again = yield* runCli(["run", "-i", file, "-a", "classify", "--journal", journal, "--resume", "a"], env)
+      assert.strictEqual(again.code, 0, again.stderr)
+      assert.deepStrictEqual(fs.readdirSync(locks), [], "5")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("the resume command printed at the start runs as printed: a journal path with a space is quoted", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(2))
@@ -100,8 +129,16 @@ describe("RunCommand with a journal", () => {
         { AGENT_OFFLINE_LATENCY: "1 minute" }
       )
       assert.strictEqual(first.code, Cli.ExitCode.TasksFailed, first.stderr)
-      const stopped = readLines(output).find((line) => line.status === "TimedOut")
+      // The deadline stopped the task under way (TimedOut), or, on a machine so loaded that it passed before the first
+      // task started, every task (Interrupted): either way, with its reason.
+      const stopped = readLines(output).find((line) => line.status === "TimedOut" || line.status === "Interrupted")
       assert.strictEqual(stopped?.reason, "RunDeadline", JSON.stringify(readLines(output)))
+      // Listed as cut short by its deadline, not as finished.
+      const listedCut = yield* runCli(["runs", "--journal", journal])
+      assert.match(listedCut.stdout.trimEnd().split("\n")[1]!, /^d\s+classify\s+\S+ \S+\s+1\s+deadline\s/)
+      const cut = JSON.parse((yield* runCli(["runs", "--journal", journal, "--json"])).stdout)
+      assert.strictEqual(cut.state, "deadline")
+      assert.isNotNull(cut.finishedAt)
       // Before, it was recorded as a final TimedOut and replayed as one: only --retry-failed ran it again.
       const resumed = yield* runCli(
         ["run", "-i", file, "-a", "classify", "-o", output, "--resume", "d", "--journal", journal],
@@ -111,6 +148,9 @@ describe("RunCommand with a journal", () => {
       const lines = readLines(output)
       assert.strictEqual(lines.length, 3)
       assert.isTrue(lines.every((line) => line.status === "Succeeded" && line.replayed !== true))
+      // Resumed to its end: finished.
+      const done = JSON.parse((yield* runCli(["runs", "--journal", journal, "--json"])).stdout)
+      assert.strictEqual(done.state, "finished")
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a line whose input changed since it was recorded fails with JournalInputChanged; the rest replay", () =>
@@ -165,7 +205,62 @@ describe("RunCommand with a journal", () => {
       assert.strictEqual(JSON.parse(listed.stdout).starts, 1)
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.scopedLive("a resume that fails before its first line (an entry it cannot read back) leaves the results file as it was", () =>
+  it.scopedLive("entries the journal cannot read back run again, each named in a warning; the rest replay", () =>
+    Effect.gen(function*() {
+      const { directory, file } = yield* withInput(docs(5))
+      const journal = path.join(directory, "journal.db")
+      const output = path.join(directory, "results.jsonl")
+      const args = ["run", "-i", file, "-a", "classify", "-o", output, "--journal", journal]
+      const first = yield* runCli([...args, "--run-id", "r"], env)
+      assert.strictEqual(first.code, 0, first.stderr)
+      // Entries damaged outside the journal (a disk, an editor, another version): a result that is not JSON, one
+      // that is JSON but not a result, an outcome the journal does not know.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const sql = yield* LibsqlClient.make({ url: `file:${journal}` })
+        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{not json' WHERE task_id = 'doc-3'`
+        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{"_tag":"Nonsense"}' WHERE task_id = 'doc-1'`
+        yield* sql`UPDATE parallel_agents_journal_entries SET outcome = 'Maybe' WHERE task_id = 'doc-0'`
+      })).pipe(Effect.provide(Reactivity.layer))
+      // Before, one such entry made the run impossible to resume: it failed before its first line. (Its log lines go
+      // to stderr as the executable writes them, logfmt.)
+      const logs: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.map(Logger.logfmtLogger, (line) => {
+          logs.push(line)
+        })
+      )
+      const resumed = yield* runCli([...args, "--resume", "r"], env).pipe(Effect.provide(capture))
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      const lines = readLines(output)
+      assert.strictEqual(lines.length, 5)
+      assert.isTrue(lines.every((line) => line.status === "Succeeded"))
+      assert.deepStrictEqual(
+        lines.filter((line) => line.replayed !== true).map((line) => line.id).sort(),
+        ["doc-0", "doc-1", "doc-3"]
+      )
+      for (
+        const [task, why] of [["doc-3", "its result is not JSON"], ["doc-0", `unknown outcome \\"Maybe\\"`], [
+          "doc-1",
+          "does not read back as a result (at [\\\"_tag\\\"]"
+        ]] as const
+      ) {
+        const warning = logs.find((line) => line.includes(`taskId=${task}`))
+        assert.isDefined(warning, logs.join("\n"))
+        assert.include(warning, "level=WARN", warning)
+        assert.include(warning, "runId=r", warning)
+        assert.include(warning, why, warning)
+        assert.include(warning, "it runs again", warning)
+      }
+      // Their new results were recorded: a resume now replays every line.
+      logs.length = 0
+      const again = yield* runCli([...args, "--resume", "r"], env).pipe(Effect.provide(capture))
+      assert.strictEqual(again.code, 0, again.stderr)
+      assert.isTrue(readLines(output).every((line) => line.replayed === true))
+      assert.deepStrictEqual(logs, [])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a resume that fails before its first line (a journal it cannot read) leaves the results file as it was", () =>
     Effect.gen(function*() {
       const { directory, file } = yield* withInput(docs(5))
       const journal = path.join(directory, "journal.db")
@@ -176,10 +271,10 @@ describe("RunCommand with a journal", () => {
       )
       assert.strictEqual(first.code, 0, first.stderr)
       const before = fs.readFileSync(output, "utf8")
-      // One entry damaged outside the journal (a disk, an editor): the run cannot read it back.
+      // The journal's entries cannot be read at all (a column gone: a journal of another version, say).
       yield* Effect.scoped(Effect.gen(function*() {
         const sql = yield* LibsqlClient.make({ url: `file:${journal}` })
-        yield* sql`UPDATE parallel_agents_journal_entries SET result = '{not json' WHERE task_id = 'doc-3'`
+        yield* sql`ALTER TABLE parallel_agents_journal_entries DROP COLUMN input_hash`
       })).pipe(Effect.provide(Reactivity.layer))
       const resumed = yield* runCli([
         "run",
@@ -195,7 +290,7 @@ describe("RunCommand with a journal", () => {
         journal
       ], env)
       assert.strictEqual(resumed.code, Cli.ExitCode.TasksFailed, resumed.stderr)
-      assert.match(resumed.stderr, /a stored value could not be read back \(run r, task doc-3\)/)
+      assert.match(resumed.stderr, /input_hash/)
       // Before, the results file was replaced first: the run's 5 lines were lost with nothing in their place.
       assert.strictEqual(fs.readFileSync(output, "utf8"), before)
       assert.match(resumed.stderr, /Results: .*results\.jsonl, left as it was: the run wrote no line/)

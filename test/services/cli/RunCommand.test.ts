@@ -224,6 +224,22 @@ describe("RunCommand: settings", () => {
       assert.strictEqual(flag.code, Cli.ExitCode.Success, flag.stderr)
     }).pipe(Effect.provide(NodeContext.layer)))
 
+  it.scopedLive("a setting a flag gives is not read from the environment: a malformed one there is no error", () =>
+    Effect.gen(function*() {
+      const { file } = yield* withInput([`{"text": "a"}`])
+      const env = { AGENT_TIMEOUT: "abc", AGENT_CONCURRENCY: "abc", AGENT_OFFLINE_LATENCY: "5 millis" }
+      const flags = yield* runCli(["run", "-i", file, "-a", "classify", "--timeout", "5s", "-c", "2", "--json"], env)
+      assert.strictEqual(flags.code, Cli.ExitCode.Success, flags.stderr)
+      assert.strictEqual(JSON.parse(flags.stdout.trimEnd().split("\n").at(-1)!).concurrency, 2)
+      // Without the flags, the environment is read, and its mistakes are usage errors that name it.
+      const timeout = yield* runCli(["run", "-i", file, "-a", "classify", "-c", "2"], env)
+      assert.strictEqual(timeout.code, Cli.ExitCode.Usage)
+      assert.include(timeout.stderr, "AGENT_TIMEOUT")
+      const concurrency = yield* runCli(["run", "-i", file, "-a", "classify", "--timeout", "5s"], env)
+      assert.strictEqual(concurrency.code, Cli.ExitCode.Usage)
+      assert.include(concurrency.stderr, "AGENT_CONCURRENCY")
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scopedLive("an API key with a line break or past Latin-1 is a configuration error naming the variable, not the key", () =>
     Effect.gen(function*() {
       const { file } = yield* withInput([`{"text": "a"}`])

@@ -6,18 +6,20 @@ import { Command } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
+import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { run, tempDirectory, writeLines } from "./process.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
 const bin = path.join(root, "services", "bin", "parallel-agents.ts")
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
 /** Starts `parallel-agents serve --port 0` and waits until it says where it listens. */
-const serve = (env: Record<string, string>) =>
+const serve = (env: Record<string, string>, args: ReadonlyArray<string> = []) =>
   Effect.gen(function*() {
-    const process = yield* Command.make("node", "--import", tsx, bin, "serve", "--port", "0").pipe(
+    const process = yield* Command.make("node", "--import", tsx, bin, "serve", "--port", "0", ...args).pipe(
       Command.workingDirectory(root),
       Command.env({
         TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"),
@@ -102,6 +104,51 @@ describe("parallel-agents serve", () => {
         assert.strictEqual(stderr.split(token).length - 1, 1)
       }).pipe(Effect.provide(NodeContext.layer)),
     { timeout: 120_000 }
+  )
+
+  it.scopedLive(
+    "serve --journal holds each run's lock while it goes: a run --resume of it is refused until it ends",
+    () =>
+      Effect.gen(function*() {
+        const token = "a-token-of-my-own-0123456789"
+        const directory = yield* tempDirectory
+        const journal = path.join(directory, "runs.db")
+        const lines = [`{"id": "a", "text": "good 1"}`, `{"id": "b", "text": "bad 2"}`]
+        yield* writeLines(path.join(directory, "tasks.jsonl"), lines)
+        // Long enough that the run still goes when the command line has started (2 to 20 s on a loaded machine).
+        const server = yield* serve({ AGENT_HTTP_TOKEN: token, AGENT_OFFLINE_LATENCY: "2 minutes" }, [
+          "--journal",
+          journal
+        ])
+        yield* Effect.gen(function*() {
+          const started = yield* call(`${server.url}/runs?agent=classify&concurrency=2`, token, {
+            method: "POST",
+            headers: { "content-type": "application/x-ndjson" },
+            body: lines.join("\n")
+          })
+          assert.strictEqual(started.status, 202, started.body)
+          const id = JSON.parse(started.body).id as string
+          const resume = ["run", "-i", "tasks.jsonl", "-a", "classify", "--journal", "runs.db", "--resume", id]
+          // Before, both ran it: the server's agents and the command line's were called for the same tasks.
+          const refused = yield* run(resume, { directory, env: { AGENT_OFFLINE_LATENCY: "1 millis" } })
+          assert.strictEqual(refused.exitCode, 2, refused.stderr)
+          assert.include(refused.stderr, `run ${id} is going on in another process`)
+          const cancelled = yield* call(`${server.url}/runs/${id}`, token, { method: "DELETE" })
+          assert.strictEqual(JSON.parse(cancelled.body).state, "cancelled", cancelled.body)
+          // Ended, the run's lock is let go and its file deleted: the command line may take it.
+          // (Its record says it ended a moment before the server has saved it and let the lock go.)
+          const locks = yield* Effect.sync(() => fs.readdirSync(path.join(directory, ".runs.db.locks"))).pipe(
+            Effect.delay("50 millis"),
+            Effect.repeat({ until: (files) => files.length === 0 }),
+            Effect.timeout("5 seconds"),
+            Effect.catchAll(() => Effect.sync(() => fs.readdirSync(path.join(directory, ".runs.db.locks"))))
+          )
+          assert.deepStrictEqual(locks, [])
+          const after = yield* run(resume, { directory, env: { AGENT_OFFLINE_LATENCY: "1 millis" } })
+          assert.notInclude(after.stderr, "going on in another process")
+        }).pipe(Effect.ensuring(Effect.ignore(server.process.kill("SIGINT"))))
+      }).pipe(Effect.provide(NodeContext.layer)),
+    { timeout: 180_000 }
   )
 
   it.scopedLive("with AGENT_HTTP_TOKEN it takes that token and never prints it", () =>

@@ -241,6 +241,34 @@ describe("RunsServer", () => {
       assert.deepStrictEqual(yield* server.client.runs.list(), [])
     }))
 
+  it.scopedLive("a concurrency above the server's maximum gets 400 naming the limit, and starts nothing", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.start({ runs: { maxConcurrency: 4 } })
+      const json = yield* post(server, `{"agent": "classify", "tasks": [{"text": "a"}], "concurrency": 5}`)
+      const jsonl = yield* post(server, `{"text": "a"}`, "application/x-ndjson", "?agent=classify&concurrency=500")
+      for (const [{ body, status }, requested] of [[json, 5], [jsonl, 500]] as const) {
+        assert.strictEqual(status, 400)
+        assert.deepStrictEqual(body, {
+          _tag: "ConcurrencyTooHigh",
+          concurrency: requested,
+          maximum: 4
+        })
+      }
+      assert.deepStrictEqual(yield* server.client.runs.list(), [])
+      // The typed client fails with the error, and its message names the limit.
+      const error = yield* Effect.flip(
+        server.client.runs.start({ payload: { agent: "classify", tasks: docs(1), concurrency: 5 }, urlParams: {} })
+      )
+      assert(error._tag === "ConcurrencyTooHigh")
+      assert.strictEqual(error.message, "a concurrency of 5 is above this server's maximum, 4")
+      // At the maximum, the run starts with it.
+      const ok = yield* server.client.runs.start({
+        payload: { agent: "classify", tasks: docs(1), concurrency: 4 },
+        urlParams: {}
+      })
+      assert.strictEqual(ok.options.concurrency, 4)
+    }))
+
   it.effect("options out of range fail the server's and the runs service's layers with a RunOptionsError", () =>
     Effect.gen(function*() {
       // A keep-alive that is not a duration threw when the layer was made; a body limit of 0, -1 or NaN refused
@@ -450,15 +478,17 @@ describe("RunsServer", () => {
     Effect.gen(function*() {
       const server = yield* Server.start({ runs: { keepEventLogs: 0 } })
       const info = yield* server.client.runs.start({ payload: { agent: "classify", tasks: docs(4) }, urlParams: {} })
-      yield* Server.finished(server, info.id)
+      const { lastEventId: last } = yield* Server.finished(server, info.id)
       const events = yield* Server.allEvents(server, info.id)
+      // Numbered after the live log's events (RunStarted, 4 times queued, started and succeeded, RunFinished).
+      assert.strictEqual(last, 14)
       assert.deepStrictEqual(events.map((event) => [event.id, event.event]), [
-        [1, "RunStarted"],
-        [2, "TaskSucceeded"],
-        [3, "TaskSucceeded"],
-        [4, "TaskSucceeded"],
-        [5, "TaskSucceeded"],
-        [6, "RunFinished"]
+        [15, "RunStarted"],
+        [16, "TaskSucceeded"],
+        [17, "TaskSucceeded"],
+        [18, "TaskSucceeded"],
+        [19, "TaskSucceeded"],
+        [20, "RunFinished"]
       ])
       assert.strictEqual(events[0]!.data.total, 4)
       assert.strictEqual(events[5]!.data.summary.succeeded, 4)
@@ -466,30 +496,90 @@ describe("RunsServer", () => {
       for (const event of events.slice(1, 5)) {
         assert.match(event.data.result.agent, new RegExp(`^classifier#${info.id}/`))
       }
-      assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 4), events.slice(4))
+      assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 18), events.slice(4))
     }))
 
   it.scopedLive("a Last-Event-ID past the end of an ended run's log gets its RunFinished again, not nothing", () =>
     Effect.gen(function*() {
       // A client that followed the run live has the live log's numbers (14 events for 4 tasks); the log rebuilt
-      // from the results (after it was let go, or by a server started again on a journal) has 6. Resuming after
-      // event 13, with nothing sent, it would never learn that the run ended, and the dashboard would reconnect
-      // every second for ever.
+      // from the results (after it was let go, or by a server started again on a journal) has 6, numbered 15 to 20.
+      // Resuming after a later number (a log of a server before this one), with nothing sent, it would never learn
+      // that the run ended, and the dashboard would reconnect every second for ever.
       const server = yield* Server.start({ runs: { keepEventLogs: 0 } })
       const info = yield* server.client.runs.start({ payload: { agent: "classify", tasks: docs(4) }, urlParams: {} })
       yield* Server.finished(server, info.id)
       assert.lengthOf(yield* Server.allEvents(server, info.id), 6)
-      const resumed = yield* Server.allEvents(server, info.id, 13)
-      assert.deepStrictEqual(resumed.map((event) => [event.id, event.event]), [[6, "RunFinished"]])
+      const resumed = yield* Server.allEvents(server, info.id, 40)
+      assert.deepStrictEqual(resumed.map((event) => [event.id, event.event]), [[20, "RunFinished"]])
       assert.strictEqual(resumed[0]!.data.summary.succeeded, 4)
       // At its end, nothing more.
-      assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 6), [])
+      assert.deepStrictEqual(yield* Server.allEvents(server, info.id, 20), [])
       // The same for a log still kept: a number it never gave gets its end.
       const kept = yield* Server.start()
       const run = yield* kept.client.runs.start({ payload: { agent: "classify", tasks: docs(2) }, urlParams: {} })
       yield* Server.finished(kept, run.id)
       const end = yield* Server.allEvents(kept, run.id, 1_000)
       assert.deepStrictEqual(end.map((event) => [event.id, event.event]), [[8, "RunFinished"]])
+    }))
+
+  it.scopedLive("a Last-Event-ID that is not a decimal whole number gets 400 naming the header", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.start()
+      const info = yield* server.client.runs.start({ payload: { agent: "classify", tasks: docs(1) }, urlParams: {} })
+      yield* Server.finished(server, info.id)
+      for (const id of ["0x10", "1e1", "+3", "3.0", "-1", "3 4", "abc", "", "99999999999999999999"]) {
+        const response = yield* server.http.execute(
+          HttpClientRequest.get(`/runs/${info.id}/events`).pipe(HttpClientRequest.setHeader("last-event-id", id))
+        )
+        const body = yield* response.json.pipe(Effect.orElseSucceed(() => ({}) as any))
+        assert.strictEqual(response.status, 400, id)
+        assert.strictEqual(body._tag, "HttpApiDecodeError", id)
+        assert.deepStrictEqual(body.issues[0].path, ["last-event-id"], id)
+        assert.match(body.issues[0].message, /^expected a decimal whole number \(the id of an event\), got /, id)
+      }
+      // Leading zeros are still the same decimal number.
+      assert.deepStrictEqual(
+        yield* Server.allEvents(server, info.id, "0002" as unknown as number),
+        yield* Server.allEvents(server, info.id, 2)
+      )
+    }))
+
+  it.scopedLive("a replayed log numbers its events after the live log's: resuming in it skips and repeats nothing", () =>
+    Effect.gen(function*() {
+      const server = yield* Server.start({ runs: { keepEventLogs: 0 } })
+      const info = yield* server.client.runs.start({ payload: { agent: "classify", tasks: docs(4) }, urlParams: {} })
+      const live = yield* Server.allEvents(server, info.id)
+      const done = yield* Server.finished(server, info.id)
+      const last = done.lastEventId
+      assert.strictEqual(live.at(-1)!.id, last)
+      // The log was let go: the replay goes on from the live numbering, so its numbers are never the live log's.
+      const replayed = yield* Server.allEvents(server, info.id)
+      assert.deepStrictEqual(replayed.map((event) => [event.id, event.event]), [
+        [last + 1, "RunStarted"],
+        [last + 2, "TaskSucceeded"],
+        [last + 3, "TaskSucceeded"],
+        [last + 4, "TaskSucceeded"],
+        [last + 5, "TaskSucceeded"],
+        [last + 6, "RunFinished"]
+      ])
+      // A number of the replay resumes right after it, for every number in it.
+      for (let i = 0; i < replayed.length; i++) {
+        assert.deepStrictEqual(
+          yield* Server.allEvents(server, info.id, replayed[i]!.id),
+          replayed.slice(i + 1),
+          String(i)
+        )
+      }
+      // A number of the live log, which is gone: the replay cannot tell which of its events the client saw, so it
+      // sends them all from its RunStarted (the client starts over) rather than skip one.
+      for (const id of [1, 3, 6, last - 1]) {
+        assert.deepStrictEqual(yield* Server.allEvents(server, info.id, id), replayed, String(id))
+      }
+      // The live log's last event (its RunFinished): the client saw the whole run, and gets its end again.
+      assert.deepStrictEqual(
+        (yield* Server.allEvents(server, info.id, last)).map((event) => [event.id, event.event]),
+        [[last + 6, "RunFinished"]]
+      )
     }))
 
   it.scopedLive("an event stream sends a keep-alive comment while nothing happens", () =>

@@ -145,9 +145,12 @@ export const restartSuite = (backend: Backend) =>
         assert.strictEqual(results.body, before.results)
         assert.strictEqual((yield* text(server, `/runs/${before.cancelled.id}/results`)).body, before.cancelledResults)
 
-        // Events: replayed from the results (start, each result in order, end), then the stream ends.
+        // Events: replayed from the results (start, each result in order, end), then the stream ends. They are
+        // numbered after the first server's live log, whose numbers a client of that server has.
         const events = yield* Server.allEvents(server, before.finished.id)
-        assert.deepStrictEqual(events.map((event) => event.id), Array.from({ length: 14 }, (_, i) => i + 1))
+        const live = before.finished.lastEventId
+        assert.strictEqual(live, before.events.at(-1)!.id)
+        assert.deepStrictEqual(events.map((event) => event.id), Array.from({ length: 14 }, (_, i) => live + i + 1))
         assert.strictEqual(events[0]!.event, "RunStarted")
         assert.strictEqual(events[13]!.event, "RunFinished")
         assert.deepStrictEqual(events[13]!.data.summary, before.finished.summary)
@@ -160,8 +163,10 @@ export const restartSuite = (backend: Backend) =>
           events.slice(1, 13).map((event) => event.data.taskId),
           before.events.filter((event) => event.event === "TaskSucceeded").map((event) => event.data.taskId)
         )
-        const after = yield* Server.allEvents(server, before.finished.id, 10)
-        assert.deepStrictEqual(after.map((event) => event.id), [11, 12, 13, 14])
+        const after = yield* Server.allEvents(server, before.finished.id, live + 10)
+        assert.deepStrictEqual(after.map((event) => event.id), [live + 11, live + 12, live + 13, live + 14])
+        // A number of the first server's log (a client that followed it live): the replay from its start.
+        assert.deepStrictEqual(yield* Server.allEvents(server, before.finished.id, 10), events)
 
         const report = yield* text(server, `/runs/${before.finished.id}/report`)
         assert.strictEqual(report.status, 200)
@@ -264,6 +269,11 @@ export const restartSuite = (backend: Backend) =>
           "TaskSucceeded",
           "RunFinished"
         ])
+        // How far the first server's log went is not known: the replay's numbers start above any it could reach,
+        // so a client of the first server gets the replay from its start, and one of the replay resumes in it.
+        assert.deepStrictEqual(events.map((event) => event.id), [1, 2, 3, 4].map((i) => 2 ** 40 + i))
+        assert.deepStrictEqual(yield* Server.allEvents(second, started.id, 7), events)
+        assert.deepStrictEqual(yield* Server.allEvents(second, started.id, 2 ** 40 + 2), events.slice(2))
         // Cancelling it changes nothing: it is not running here.
         assert.strictEqual((yield* second.client.runs.cancel({ path: { id: started.id } })).state, "interrupted")
         assert(Exit.isSuccess(yield* Effect.exit(second.client.runs.report({ path: { id: started.id } }))))
