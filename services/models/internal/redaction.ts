@@ -57,19 +57,26 @@ const redactRequest = (
 export const withoutCredentials = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
 
 /**
- * The shortest key that is scrubbed from text. Shorter ones are the placeholders local servers take and do not check
- * (`ollama`, vLLM's `EMPTY`, `x`): scrubbed, they took those words, and a key of 3 letters every word holding them,
- * out of every message. A key is never shown in a header whatever its length (the header is redacted by name).
+ * Keys shorter than this are scrubbed from text only where they stand as a word of their own (not inside a longer
+ * run of letters, digits, `_` or `-`). Such keys are mostly the placeholders local servers take and do not check
+ * (`ollama`, vLLM's `EMPTY`, `x`); scrubbed everywhere, a key of 3 letters garbled every word holding them. A short
+ * key that is a real secret is still never shown where it stands alone, as a server quoting it shows it, and never
+ * in a header (the header is redacted by name).
  *
  * @internal
  */
-export const minScrubbedLength = 8
+export const wholeWordBelow = 8
 
-const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce(
-    (text, secret) => secret.length < minScrubbedLength ? text : text.split(secret).join(redacted),
-    text
-  )
+const wordChar = "[A-Za-z0-9_-]"
+
+const scrubOne = (text: string, secret: string): string => {
+  if (secret.length === 0) return text
+  if (secret.length >= wholeWordBelow) return text.split(secret).join(redacted)
+  const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  return text.replace(new RegExp(`(?<!${wordChar})${escaped}(?!${wordChar})`, "g"), redacted)
+}
+
+const scrub = (text: string, secrets: ReadonlyArray<string>): string => secrets.reduce(scrubOne, text)
 
 const scrubOptional = <K extends string>(
   key: K,

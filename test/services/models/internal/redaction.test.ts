@@ -32,17 +32,25 @@ describe("redaction", () => {
     assert.strictEqual(error.request.headers.authorization, "<redacted>")
   })
 
-  it("a key shorter than 8 characters (a placeholder such as ollama or EMPTY) is not scrubbed from text", () => {
-    // Scrubbed, "ollama" took the word out of every message ("model <redacted>/llama3 not found"), and a key of
-    // 3 letters garbled every word holding them. Its header is still redacted: the key itself is never shown there.
-    for (const key of ["abc", "EMPTY", "ollama", "x"]) {
-      const body = `model ollama/llama3 not found: abcdef EMPTY x`
+  it("a key shorter than 8 characters (a placeholder such as ollama or EMPTY) is scrubbed where it stands alone", () => {
+    // Scrubbed everywhere, a key of 3 letters garbled every word holding them; where it stands alone, as a server
+    // quoting it shows it, it is still taken out. Its header is redacted whatever its length.
+    const body = "key abc refused: model ollama/llama3 (abcdef, EMPTY_MODEL, x-ray) x EMPTY"
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ["abc", "key <redacted> refused: model ollama/llama3 (abcdef, EMPTY_MODEL, x-ray) x EMPTY"],
+      ["EMPTY", "key abc refused: model ollama/llama3 (abcdef, EMPTY_MODEL, x-ray) x <redacted>"],
+      ["ollama", "key abc refused: model <redacted>/llama3 (abcdef, EMPTY_MODEL, x-ray) x EMPTY"],
+      ["x", "key abc refused: model ollama/llama3 (abcdef, EMPTY_MODEL, x-ray) <redacted> EMPTY"],
+      ["a.c", body],
+      ["(x)", body]
+    ]
+    for (const [key, expected] of cases) {
       const error = redact(key, body)
-      assert.strictEqual(error.body, body, key)
+      assert.strictEqual(error.body, expected, key)
       assert.strictEqual(error.request.headers.authorization, "<redacted>", key)
     }
-    assert.strictEqual(Redaction.minScrubbedLength, 8)
-    // From 8 characters, a key is a secret and is scrubbed.
-    assert.strictEqual(redact("lm-studi", "key lm-studi refused").body, "key <redacted> refused")
+    assert.strictEqual(Redaction.wholeWordBelow, 8)
+    // From 8 characters, a key is scrubbed wherever it is, inside words too.
+    assert.strictEqual(redact("lm-studi", "key xlm-studix refused").body, "key x<redacted>x refused")
   })
 })
