@@ -10,6 +10,7 @@ import * as Executor from "../../../src/Executor.js"
 import * as Task from "../../../src/Task.js"
 import * as TaskResult from "../../../src/TaskResult.js"
 import * as ModelServer from "../modelServer.js"
+import * as WireFormat from "../wireFormat.js"
 import { classifier, type Doc } from "../wireFormat.js"
 
 // Connection reuse, against a real server on 127.0.0.1 that counts the TCP connections it accepts and answers
@@ -86,6 +87,28 @@ describe("ModelHttpClient", () => {
         assert.include(String(error), options.connections === undefined ? "keepAliveTimeout" : "connections")
       }
     }))
+
+  // Every failure of the wire-format suites, over this client: its responses are its own (see `responses` below).
+  for (
+    const [provider, malformed] of [
+      ["openai", ["off-schema", "not-json", "wrong-shape"]],
+      ["compat", ["off-schema", "not-json"]]
+    ] as const
+  ) {
+    describe(provider, () => {
+      WireFormat.failureSuite({
+        model: (server) =>
+          AgentModel.layer({
+            model: `${provider}:gpt-4o-mini`,
+            apiKey: Redacted.make("sk-test"),
+            baseUrl: server.baseUrl
+          })
+            .pipe(Layer.provide(ModelHttpClient.layer({ connections: 4 }))),
+        modelName: "gpt-4o-mini",
+        malformed
+      })
+    })
+  }
 
   describe("responses", () => {
     // A server on 127.0.0.1 that echoes what it got: method, path, headers and body; `/cookie` sets two cookies,
