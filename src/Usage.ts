@@ -144,19 +144,10 @@ export class UsageMeter extends Context.Tag("effect-parallel-agents/UsageMeter")
 export const record = (usage: Record): Effect.Effect<void> =>
   Effect.flatMap(Effect.serviceOption(UsageMeter), (meter) => {
     if (meter._tag === "None") return Effect.void
-    const invalid = counts.filter((key) => {
-      const value = usage[key]
-      return value !== undefined && !(typeof value === "number" && value >= 0 && value < Infinity)
-    })
-    if (invalid.length === 0) {
-      meter.value.record(usage)
-      return Effect.void
-    }
-    const valid: { -readonly [K in keyof Record]: Record[K] } = { ...usage }
-    for (const key of invalid) valid[key] = undefined
-    meter.value.record(valid)
-    return Effect.logWarning(
-      `Usage.record: ${invalid.map((key) => `${key} ${String(usage[key])}`).join(", ")} not a count ` +
+    const counted = countsOf(usage)
+    meter.value.record(counted.usage)
+    return counted.invalid === undefined ? Effect.void : Effect.logWarning(
+      `Usage.record: ${counted.invalid.map((key) => `${key} ${String(usage[key])}`).join(", ")} not a count ` +
         "(a number, 0 or more): left out"
     )
   })
@@ -164,6 +155,29 @@ export const record = (usage: Record): Effect.Effect<void> =>
 // A figure that is not a count (NaN, negative, infinite) would poison the task's usage, the run's totals, the
 // token metrics and the budget (a NaN used makes every later task fit it).
 const counts = ["inputTokens", "outputTokens", "cost", "requests"] as const
+
+/**
+ * A record with the figures that are not counts (NaN, negative, infinite) left out, and which they were. The
+ * engine's meters record through it whoever calls them (`record`, a model's usage read from its answer), so that a
+ * server answering `-1000` tokens gives a task's budget no room it does not have.
+ *
+ * @internal
+ */
+export const countsOf = (
+  usage: Record
+): { readonly usage: Record; readonly invalid: ReadonlyArray<typeof counts[number]> | undefined } => {
+  let invalid: Array<typeof counts[number]> | undefined
+  for (const key of counts) {
+    const value = usage[key]
+    if (value !== undefined && !(typeof value === "number" && value >= 0 && value < Infinity)) {
+      ;(invalid ??= []).push(key)
+    }
+  }
+  if (invalid === undefined) return { usage, invalid }
+  const valid: { -readonly [K in keyof Record]: Record[K] } = { ...usage }
+  for (const key of invalid) valid[key] = undefined
+  return { usage: valid, invalid }
+}
 
 /**
  * What the task under way has used so far (every attempt counted); `empty` outside a task.

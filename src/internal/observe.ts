@@ -217,7 +217,9 @@ export class Meter implements Usage.Meter {
   /** Shared and empty until a model answers: most tasks of a big run record nothing. */
   models: ReadonlyArray<string> = noModels
   constructor(private readonly labelsFor: (model: string) => ReadonlyArray<MetricLabel.MetricLabel>) {}
-  record(usage: Usage.Record): void {
+  record(recorded: Usage.Record): void {
+    // Whoever records (`Usage.record`, a model's answer read by its agent): a figure that is not a count is left out.
+    const usage = Usage.countsOf(recorded).usage
     const model = usage.model ?? "unknown"
     const requests = usage.requests ?? 1
     const inputTokens = usage.inputTokens ?? 0

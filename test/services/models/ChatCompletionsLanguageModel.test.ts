@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net"
 import * as ChatCompletionsLanguageModel from "../../../services/models/ChatCompletionsLanguageModel.js"
 import * as InternalLanguageModel from "../../../services/models/internal/languageModel.js"
 import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
+import * as Executor from "../../../src/Executor.js"
+import * as Task from "../../../src/Task.js"
 import * as TaskResult from "../../../src/TaskResult.js"
 import * as Usage from "../../../src/Usage.js"
 import * as GenAI from "../genAI.js"
@@ -349,4 +351,31 @@ describe("ChatCompletionsLanguageModel", () => {
       assert(late?.type === "response-metadata")
       assert.isTrue(Option.isNone(late.timestamp))
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a usage that is not a count (a negative number of tokens) is left out of the task's usage", () =>
+    Effect.gen(function*() {
+      const server = yield* bodiesServer([{
+        model: "llama-test",
+        choices: [{ message: { content: "fine" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: -1_000_000, completion_tokens: 5 }
+      }])
+      const report = yield* Executor.run(
+        [Task.make({ id: "a", input: "hello" })],
+        LanguageModelAgent.factory({ name: "hostile-usage", prompt: (text: string) => text }),
+        { budget: { tokens: 100 } }
+      ).pipe(
+        Effect.provide(Layer.merge(
+          Executor.layer(),
+          ChatCompletionsLanguageModel.layer({
+            model: "llama-test",
+            baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+          }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+        ))
+      )
+      const [result] = report.results
+      assert(TaskResult.isSucceeded(result!))
+      // Counted, it would have given the budget a million tokens of room it does not have.
+      assert.deepStrictEqual([result.usage.inputTokens, result.usage.outputTokens], [0, 5])
+      assert.strictEqual(report.stats.budget!.used.inputTokens, 0)
+    }))
 })
