@@ -554,7 +554,6 @@ type LooseRun = (
   unknown
 >
 
-/** Task ids that appear more than once in a list of tasks, with their positions. */
 // A task list from JavaScript (or `as any`) may hold something that is not a task: it is named by its position
 // rather than read as one.
 const notATask = (task: unknown, index: number): string | undefined =>
@@ -607,6 +606,7 @@ const checkTasks = (
     return Stream.pipeThroughChannel(source, loop)
   })
 
+/** Task ids that appear more than once in a list of tasks, with their positions. */
 const duplicates = (tasks: ReadonlyArray<Task.Task<unknown>>): string | undefined => {
   // Ids that are the tasks' positions (`Task.fromIterable`'s default) are unique: no need to index them.
   let index = 0
