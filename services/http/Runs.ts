@@ -47,7 +47,8 @@ import * as RunStore from "./RunStore.js"
 
 /**
  * Where a run is: `running`, `finished` (every task ended), `cancelled` (stopped by a cancel or a shutdown; every
- * task has its result, those stopped `Interrupted` with reason `Stopped`), `failed` (the run itself failed, before or while it ran its tasks) or `interrupted`
+ * task has its result, those stopped `Interrupted` with reason `Stopped`), `failed` (the run itself failed, before
+ * or while it ran its tasks) or `interrupted`
  * (with a durable store: the run was going when its server stopped, a crash or a `kill -9`, before it could be
  * cancelled; the results it had recorded are kept, its `summary` counts them, its `endedAt` is when the last of them
  * was recorded, and its events replay them).
