@@ -71,9 +71,16 @@ process.once("SIGINT", () => {
 // report, no summary, a journaled run not marked. On a terminal it stops the run as SIGTERM does (NodeRuntime.runMain's
 // handler). A process with no terminal (`nohup`, `... > log 2>&1 < /dev/null &`) was started to outlive one: it
 // ignores SIGHUP. (Node.js resets an ignored SIGHUP to its default when it starts, so `nohup` alone did not keep it.)
+// A hangup often comes more than once (from the kernel, and relayed by the shell in between): only the first stops the
+// run. A second SIGTERM would meet Node.js's default, which runMain's handler, gone after the first, leaves in place:
+// the process killed mid-stop (exit 143), its summary and report not written.
 const onTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true
+let hungUp = false
 process.on("SIGHUP", () => {
-  if (onTerminal) process.kill(process.pid, "SIGTERM")
+  if (onTerminal && !hungUp) {
+    hungUp = true
+    process.kill(process.pid, "SIGTERM")
+  }
 })
 
 // Node.js 20 restores the settings of each terminal it started on when it exits, and aborts (exit code 134, or 139)

@@ -177,10 +177,15 @@ describe("parallel-agents (a process)", () => {
         wrap: ["bash", "-c", `exec script -qfec "$(printf "%q " "$@")" /dev/null`, "bash", "sh", shell]
       })
       yield* untilLines(output, 4)
-      // The terminal goes (its `script` killed), then the command gets its SIGHUP and stops the run.
+      // The terminal goes (its `script` killed), then the command gets its SIGHUP and stops the run. A hangup may come
+      // twice (from the kernel, then relayed by a shell): the second, once the run is stopping, used to meet Node.js's
+      // default for the SIGTERM it was turned into, and the process died of it (143).
       yield* process.kill("SIGKILL")
       const pid = Number(fs.readFileSync(path.join(directory, "pid"), "utf8"))
       yield* Effect.sync(() => globalThis.process.kill(pid, "SIGHUP"))
+      yield* Effect.sleep("10 millis")
+      // (Unless it has already exited.)
+      yield* Effect.ignore(Effect.try(() => globalThis.process.kill(pid, "SIGHUP")))
       const status = yield* Effect.try(() => fs.readFileSync(path.join(directory, "status"), "utf8")).pipe(
         Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("60 seconds")))
       )
