@@ -55,10 +55,17 @@ process.stdout.on("error", () => process.exit(Cli.ExitCode.TasksFailed))
 // empty one.
 process.stderr.on("error", () => {})
 
+// Whether a signal has already set the run stopping (a SIGTERM, or a Ctrl-C below).
+let stopping = false
+process.once("SIGTERM", () => {
+  stopping = true
+})
+
 // The first Ctrl-C interrupts the run (NodeRuntime.runMain's handler); the second exits at once. Under npm or tsx, one
 // Ctrl-C may reach the process twice (from the terminal, and relayed by its parent) within a few milliseconds: a
 // second signal that soon is the same Ctrl-C.
 process.once("SIGINT", () => {
+  stopping = true
   const first = Date.now()
   const again = () => {
     if (Date.now() - first < 100) process.once("SIGINT", again)
@@ -71,14 +78,13 @@ process.once("SIGINT", () => {
 // report, no summary, a journaled run not marked. On a terminal it stops the run as SIGTERM does (NodeRuntime.runMain's
 // handler). A process with no terminal (`nohup`, `... > log 2>&1 < /dev/null &`) was started to outlive one: it
 // ignores SIGHUP. (Node.js resets an ignored SIGHUP to its default when it starts, so `nohup` alone did not keep it.)
-// A hangup often comes more than once (from the kernel, and relayed by the shell in between): only the first stops the
-// run. A second SIGTERM would meet Node.js's default, which runMain's handler, gone after the first, leaves in place:
-// the process killed mid-stop (exit 143), its summary and report not written.
+// A hangup often comes more than once (from the kernel, and relayed by the shell in between), or after a Ctrl-C: only
+// a run not yet stopping is stopped. A second SIGTERM would meet Node.js's default, which runMain's handler, gone after
+// the first signal, leaves in place: the process killed mid-stop (exit 143), its summary and report not written.
 const onTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true
-let hungUp = false
 process.on("SIGHUP", () => {
-  if (onTerminal && !hungUp) {
-    hungUp = true
+  if (onTerminal && !stopping) {
+    stopping = true
     process.kill(process.pid, "SIGTERM")
   }
 })
