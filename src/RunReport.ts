@@ -336,7 +336,9 @@ export const format = <A, E, S>(self: RunReport<A, E, S>): string => {
   const ms = (d: Duration.Duration) => formatMillis(Duration.toMillis(d))
   const share = (n: number) => summary.total === 0 ? "-" : `${((n / summary.total) * 100).toFixed(1)}%`
   const lines = [
-    `Run ${self.runId}: ${self.agent}, ${summary.total} tasks at concurrency ${stats.concurrency}`,
+    `Run ${self.runId}: ${self.agent}, ${summary.total} ${
+      summary.total === 1 ? "task" : "tasks"
+    } at concurrency ${stats.concurrency}`,
     "",
     table(["outcome", "tasks", "share"], [
       ["succeeded", String(summary.succeeded), share(summary.succeeded)],

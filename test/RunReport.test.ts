@@ -128,6 +128,10 @@ describe("RunReport", () => {
       const text = RunReport.format(report())
       const lines = text.split("\n")
       assert.strictEqual(lines[0], "Run run-1: summarizer, 6 tasks at concurrency 4")
+      assert.match(
+        RunReport.format(report({ results: [mixed[0]!] })),
+        /^Run run-1: summarizer, 1 task at concurrency 4$/m
+      )
       assert.match(text, /succeeded\s+2\s+33\.3%/)
       assert.match(text, /timed out\s+1\s+16\.7%/)
       assert.match(text, /wall time\s+600 ms/)

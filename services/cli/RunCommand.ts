@@ -243,10 +243,11 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
 
   const input = path.resolve(options.input)
   const cwd = path.resolve(".")
-  // Files in the working directory are shown relative to it.
+  // Files in the working directory are shown relative to it (the directory itself, given where a file goes, by its
+  // whole path, not as nothing).
   const relative = (file: string) => {
     const shown = path.relative(cwd, file)
-    return shown.startsWith("..") || path.isAbsolute(shown) ? file : shown
+    return shown === "" || shown.startsWith("..") || path.isAbsolute(shown) ? file : shown
   }
   // `-o -` is stdout, as for most tools, not a file named `-`.
   const outputFile = Option.map(Option.filter(options.output, (file) => file !== "-"), (file) => path.resolve(file))

@@ -72,9 +72,9 @@ export const format = (
   const s = summary.summary
   const share = (n: number) => n === 0 || s.total === 0 ? "" : `  ${((n / s.total) * 100).toFixed(1)}%`
   const lines = [
-    `${summary.interrupted ? "Interrupted: " : ""}${Text.escape(summary.agent)}: ${
-      Progress.count(s.total)
-    } tasks from ${show(summary.input)} at concurrency ${summary.concurrency}${
+    `${summary.interrupted ? "Interrupted: " : ""}${Text.escape(summary.agent)}: ${Progress.count(s.total)} ${
+      s.total === 1 ? "task" : "tasks"
+    } from ${show(summary.input)} at concurrency ${summary.concurrency}${
       summary.linesTotal === null || summary.linesTotal === summary.linesDone
         ? ""
         : ` (${Progress.count(summary.linesDone)} of ${Progress.count(summary.linesTotal)} lines)`

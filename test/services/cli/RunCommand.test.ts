@@ -106,6 +106,10 @@ describe("RunCommand", () => {
       assert.strictEqual(output.code, Cli.ExitCode.Usage, output.stderr)
       assert.include(output.stderr, "cannot write the results to")
       assert.strictEqual(output.stdout, "")
+      // The working directory itself is named by its path (it was named by nothing: "cannot write the results to : ").
+      const folder = yield* runCli(["run", "--input", file, "--agent", "classify", "--output", "."])
+      assert.strictEqual(folder.code, Cli.ExitCode.Usage, folder.stderr)
+      assert.include(folder.stderr, `cannot write the results to ${process.cwd()}: EISDIR`)
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 

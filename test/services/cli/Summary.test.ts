@@ -77,6 +77,8 @@ describe("Summary", () => {
     const text = Summary.format(summary)
     assert.include(text, "Wall time: 500 ms (one after another: 250 ms, 2.0x slower)")
     assert.include(text, "classify: 2 tasks from /work/tasks\\x1b[2J.jsonl at concurrency 1")
+    const one = { ...summary, summary: { ...summary.summary, total: 1, succeeded: 1 }, linesDone: 1, linesTotal: 1 }
+    assert.include(Summary.format(one), "classify: 1 task from /work/tasks")
     assert.include(text, "Model: compat:\\x1b]0;title\\x07model")
     assert.isFalse(Text.hasControl(text))
     assert.include(Summary.format({ ...summary, wallMillis: 250 }), "(one after another: 250 ms, about the same)")
