@@ -36,6 +36,11 @@ interface Provider {
   /** Whether the parts are made by the provider's `generateText`, which may read the `IdGenerator`. */
   readonly needsIdGenerator: boolean
   readonly parentSpanTransformer: Option.Option<Telemetry.SpanTransformer>
+  /**
+   * Whether `generateParts` may make spans or log (an HTTP client does): its effect then runs with the call's span as
+   * the current one, as `LanguageModel`'s methods run the provider's. A provider that does neither is run as it is.
+   */
+  readonly parentSpan: boolean
 }
 
 interface WithProvider extends LanguageModel.Service {
@@ -62,6 +67,12 @@ export const make = (
     readonly generateParts?: (
       options: LanguageModel.ProviderOptions
     ) => Effect.Effect<Array<Response.Part<{}>>, AiError.AiError>
+    /**
+     * Whether `generateParts` makes no span and logs nothing (a model in the process): it then runs without the
+     * call's span provided as the current one (the span is still its `span` option), which saves a context write
+     * and its restoring per call.
+     */
+    readonly generatePartsUntraced?: boolean | undefined
   }
 ): Effect.Effect<LanguageModel.Service> =>
   Effect.gen(function*() {
@@ -77,7 +88,8 @@ export const make = (
         ((providerOptions) => Effect.flatMap(params.generateText(providerOptions), decodeParts)),
       idGenerator,
       needsIdGenerator: options?.generateParts === undefined,
-      parentSpanTransformer
+      parentSpanTransformer,
+      parentSpan: options?.generateParts === undefined || options.generatePartsUntraced !== true
     }
     const model: WithProvider = { ...service, [ProviderTypeId]: provider }
     return model
@@ -335,7 +347,7 @@ const generate = <A, R>(
           Array<Response.Part<{}>>,
           AiError.AiError | ParseResult.ParseError
         >
-      return Effect.contextWithEffect((context: Context.Context<never>) => {
+      const call = Effect.contextWithEffect((context: Context.Context<never>) => {
         const current = Context.getOption(context, Telemetry.CurrentSpanTransformer)
         const meter = meteredCall ? Context.getOption(context, Usage.UsageMeter) : Option.none()
         const transformer = Option.isSome(meter)
@@ -345,12 +357,16 @@ const generate = <A, R>(
           if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })
           return answer(content)
         })
-      }).pipe(
-        Effect.catchTag(
+      })
+      // Only the parts decoded from a provider's answer can fail to parse: the answer's own decoding gives a
+      // `MalformedOutput` already.
+      const caught = provider.needsIdGenerator
+        ? Effect.catchTag(
+          call,
           "ParseError",
           (error) => AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error })
-        ),
-        Effect.withParentSpan(span)
-      )
+        )
+        : call as Effect.Effect<A, AiError.AiError, R>
+      return provider.parentSpan ? Effect.withParentSpan(caught, span) : caught
     }
   )
