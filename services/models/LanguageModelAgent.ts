@@ -188,18 +188,22 @@ const streamed = (model: LanguageModel.Service, prompt: Prompt.Prompt): Effect.E
     )
   })
 
+// The one user message of a string prompt, as `Prompt.makeMessage` and `Prompt.makePart` make it, written out: their
+// spread of the parameters costs more than the rest of the prompt.
+const userMessage = (text: string): Prompt.UserMessage => ({
+  content: [{ text, [Prompt.PartTypeId]: Prompt.PartTypeId, type: "text", options: {} }],
+  [Prompt.MessageTypeId]: Prompt.MessageTypeId,
+  role: "user",
+  options: {}
+})
+
 // A prompt with the system prompt set, as `Prompt.setSystem(Prompt.make(raw), system)` makes it, with the system
 // message made once per agent rather than per call, and a string prompt made straight into its one user message.
 const promptWith = (system: string | undefined): (raw: Prompt.RawInput) => Prompt.Prompt => {
   if (system === undefined) return Prompt.make
   const systemMessage = Prompt.makeMessage("system", { content: system })
   return (raw) => {
-    if (typeof raw === "string") {
-      return Prompt.fromMessages([
-        systemMessage,
-        Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: raw })] })
-      ])
-    }
+    if (typeof raw === "string") return Prompt.fromMessages([systemMessage, userMessage(raw)])
     const messages: Array<Prompt.Message> = [systemMessage]
     for (const message of Prompt.make(raw).content) {
       if (message.role !== "system") messages.push(message)
