@@ -135,8 +135,18 @@ const stringify = (value: unknown): string =>
  */
 export const template = <const S extends string>(
   text: S
-): (input: { readonly [K in Placeholders<S>]: unknown }) => string =>
-(input) => text.replace(/\{\{([^{}]+)\}\}/g, (_, key: string) => stringify((input as Record<string, unknown>)[key]))
+): (input: { readonly [K in Placeholders<S>]: unknown }) => string => {
+  // The template read once: its text between placeholders at even indexes, the placeholders' names at odd ones (as
+  // `replace` with the same pattern finds them).
+  const pieces = text.split(/\{\{([^{}]+)\}\}/)
+  return (input) => {
+    let prompt = pieces[0]!
+    for (let i = 1; i < pieces.length; i += 2) {
+      prompt += stringify((input as Record<string, unknown>)[pieces[i]!]) + pieces[i + 1]!
+    }
+    return prompt
+  }
+}
 
 /**
  * Creates a language-model agent. With `output`, it asks for structured output and answers with the decoded
