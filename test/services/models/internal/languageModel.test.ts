@@ -1,5 +1,4 @@
-import { AiError, LanguageModel, Telemetry } from "@effect/ai"
-import type { Response } from "@effect/ai"
+import { AiError, LanguageModel, Response, Telemetry, Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Option, Schema, Tracer } from "effect"
 import * as InternalLanguageModel from "../../../../services/models/internal/languageModel.js"
@@ -209,6 +208,30 @@ describe("InternalLanguageModel.generateObject", () => {
       const seen = yield* same(scripted(Effect.fail(error)), { prompt: "hello" })
       assert.match(seen.exit, /^MalformedInput .*refused/)
       assert.lengthOf(seen.transformed, 0)
+    }))
+
+  it.effect("a span the provider makes is a child of the call's span, whether it makes its parts itself or not", () =>
+    Effect.gen(function*() {
+      const answer: Array<Response.PartEncoded> = [
+        { type: "text", text: JSON.stringify({ label: "positive" }) },
+        { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }
+      ]
+      const request = Effect.withSpan(Effect.succeed(answer), "provider.request")
+      const decode = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+      const models = [
+        scripted(request),
+        // A provider that makes its parts itself, as `compat:` does, in a span of its own.
+        InternalLanguageModel.make({ generateText: () => request, streamText: () => Effect.die("not used") as never }, {
+          generateParts: () => Effect.orDie(Effect.flatMap(request, decode))
+        })
+      ]
+      for (const model of models) {
+        const seen = yield* same(model, { prompt: "hello" })
+        assert.deepStrictEqual(seen.spans.map((span) => (span as { parent: unknown }).parent), [
+          undefined,
+          "LanguageModel.generateObject"
+        ])
+      }
     }))
 
   it.effect("a model built here whose generateObject a wrapper replaced goes through the wrapper", () =>
