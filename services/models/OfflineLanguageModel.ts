@@ -248,6 +248,8 @@ const countTokensUnicode = (text: string): number => {
 
 const messageText = (message: Prompt.Message): string => {
   if (message.role === "system") return message.content
+  // One text part (a string prompt's message): its text, as the join below gives it.
+  if (message.content.length === 1 && message.content[0]!.type === "text") return message.content[0]!.text
   const texts: Array<string> = []
   for (const part of message.content) {
     switch (part.type) {
@@ -373,6 +375,9 @@ const compiled = (schema: Schema.Schema.Any): Compiled => {
   return entry
 }
 
+// The most `Usage` values a model keeps (`usageOf`).
+const maxUsages = 4096
+
 // No timer at all for no latency: a timer of 0 ms still waits for the next turn of the event loop.
 const wait = (millis: number): Effect.Effect<void> => millis > 0 ? Effect.sleep(Duration.millis(millis)) : Effect.void
 
@@ -410,7 +415,11 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
   const seed = String(options?.seed ?? 0)
   const answer = options?.answer
 
-  const reply = (providerOptions: LanguageModel.ProviderOptions): Effect.Effect<Reply, AiError.AiError> => {
+  // The reply itself when nothing in it is drawn from an effect (a scripted answer or a schema's, at a fixed
+  // latency), else the effect that makes it.
+  const reply = (
+    providerOptions: LanguageModel.ProviderOptions
+  ): Reply | Effect.Effect<Reply, AiError.AiError> => {
     const { prompt, responseFormat } = providerOptions
     const schema = responseFormat.type === "json" ? responseFormat.schema : undefined
     const objectName = responseFormat.type === "json" ? responseFormat.objectName : undefined
@@ -456,7 +465,7 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
       if (Either.isLeft(output)) return Effect.fail(output.left)
       const millis = sampleMillis(latencyOf(request), randomOf)
       return typeof millis === "number"
-        ? Effect.succeed(replyOf(output.right, millis))
+        ? replyOf(output.right, millis)
         : Effect.map(millis, (millis) => replyOf(output.right, millis))
     }
     return Effect.flatMap(output, (output) => {
@@ -465,6 +474,28 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
         ? Effect.succeed(replyOf(output, millis))
         : Effect.map(millis, (millis) => replyOf(output, millis))
     })
+  }
+
+  // The `Usage` of a count of tokens, made once for each count: its class's constructor merges the fields' defaults
+  // on every call, and a `Usage` is an immutable value. The counts of an agent's requests repeat (its prompts have
+  // the same words but the input's); the cache is emptied when it holds `maxUsages`.
+  const usages = new Map<number, Map<number, Response.Usage>>()
+  let usageCount = 0
+  const usageOf = (inputTokens: number, outputTokens: number): Response.Usage => {
+    let byOutput = usages.get(inputTokens)
+    let usage = byOutput?.get(outputTokens)
+    if (usage === undefined) {
+      usage = new Response.Usage({ inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }, true)
+      if (usageCount >= maxUsages) {
+        usages.clear()
+        usageCount = 0
+        byOutput = undefined
+      }
+      if (byOutput === undefined) usages.set(inputTokens, byOutput = new Map())
+      byOutput.set(outputTokens, usage)
+      usageCount++
+    }
+    return usage
   }
 
   const metadataPart = (reply: Reply, now: number): Response.ResponseMetadataPartEncoded => ({
@@ -499,13 +530,18 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
     span.attribute("gen_ai.usage.output_tokens", reply.outputTokens)
   }
 
+  const replied = (providerOptions: LanguageModel.ProviderOptions): Effect.Effect<Reply, AiError.AiError> => {
+    const made = reply(providerOptions)
+    return Effect.isEffect(made) ? made : Effect.succeed(made)
+  }
+
   // The answer after its latency, and the time it was made, with the span annotated: then its parts. One clock for
   // both, read once.
   const answered = <A>(
     providerOptions: LanguageModel.ProviderOptions,
     parts: (answer: Reply, now: number) => A
-  ): Effect.Effect<A, AiError.AiError> =>
-    Effect.flatMap(reply(providerOptions), (answer) =>
+  ): Effect.Effect<A, AiError.AiError> => {
+    const after = (answer: Reply) =>
       Effect.clockWith((clock) => {
         const millis = answer.firstTokenMillis + answer.perTokenMillis * answer.outputTokens
         const done = () => {
@@ -514,7 +550,10 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
         }
         // No timer at all for no latency, as `wait`.
         return millis > 0 ? Effect.map(clock.sleep(Duration.millis(millis)), done) : Effect.sync(done)
-      }))
+      })
+    const made = reply(providerOptions)
+    return Effect.isEffect(made) ? Effect.flatMap(made, after) : after(made)
+  }
 
   return InternalLanguageModel.make({
     generateText: (providerOptions) =>
@@ -525,7 +564,7 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
       ]),
     streamText: (providerOptions) =>
       Stream.unwrap(Effect.gen(function*() {
-        const answer = yield* reply(providerOptions)
+        const answer = yield* replied(providerOptions)
         const head: Array<Response.StreamPartEncoded> = [yield* metadata(answer), { type: "text-start", id: "0" }]
         // One delta per word (with its leading space). The words are spread over the latency, the last one at its
         // end, and each also takes its tokens' time: the whole answer takes as long as with generateText.
@@ -580,11 +619,7 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
           [Response.PartTypeId]: Response.PartTypeId,
           type: "finish",
           reason: "stop",
-          usage: new Response.Usage({
-            inputTokens: answer.inputTokens,
-            outputTokens: answer.outputTokens,
-            totalTokens: answer.inputTokens + answer.outputTokens
-          }, true),
+          usage: usageOf(answer.inputTokens, answer.outputTokens),
           metadata: {}
         }
         return [metadata, text, finish]
