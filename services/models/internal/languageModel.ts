@@ -354,7 +354,17 @@ const generate = <A, R>(
           ? Option.some(meteringTransformer(current, meter.value))
           : Option.orElse(current, () => provider.parentSpanTransformer)
         return Effect.flatMap(parts, (content) => {
-          if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })
+          // `{ ...providerOptions, response }`, as `LanguageModel` gives it, written out (a spread copies slowly).
+          if (Option.isSome(transformer)) {
+            transformer.value({
+              prompt: providerOptions.prompt,
+              tools: providerOptions.tools,
+              toolChoice: providerOptions.toolChoice,
+              responseFormat: providerOptions.responseFormat,
+              span: providerOptions.span,
+              response: content
+            })
+          }
           return answer(content)
         })
       })
