@@ -12,6 +12,7 @@ import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import * as Usage from "../../../src/Usage.js"
 
 // Why this module exists: `@effect/ai`'s `LanguageModel.make` builds, on every call, the schema of the response parts
@@ -132,12 +133,56 @@ const decodeParts = (encoded: unknown): Effect.Effect<Array<Response.Part<{}>>, 
 
 const objectDecoders = new WeakMap<Schema.Schema.Any, (text: string) => Effect.Effect<unknown, unknown, unknown>>()
 
+/**
+ * Whether decoding and encoding with `ast` are synchronous and run no effect: it is made of types and filters only
+ * (filters are synchronous), with no transformation, declaration or recursion, whose code may run effects.
+ *
+ * @internal
+ */
+export const isPlain = (ast: SchemaAST.AST): boolean => {
+  switch (ast._tag) {
+    case "Declaration":
+    case "Transformation":
+    case "Suspend":
+      return false
+    case "Refinement":
+      return isPlain(ast.from)
+    case "TupleType":
+      return ast.elements.every((element) => isPlain(element.type)) && ast.rest.every((rest) => isPlain(rest.type))
+    case "TypeLiteral":
+      return ast.propertySignatures.every((signature) => isPlain(signature.type)) &&
+        ast.indexSignatures.every((signature) => isPlain(signature.parameter) && isPlain(signature.type))
+    case "Union":
+      return ast.types.every(isPlain)
+    default:
+      return true
+  }
+}
+
+// `Schema.decode(Schema.parseJson(schema))`. For a plain schema (`isPlain`), a text that parses and decodes is the
+// same value made without the composed transformation and its effect: `parseJson` parses with `JSON.parse`, then
+// decodes with `schema`. Any other text, and any other schema, goes through `parseJson`, for the same error.
 const decodeObject = <A, I, R>(
   schema: Schema.Schema<A, I, R>
 ): (text: string) => Effect.Effect<A, ParseResult.ParseError, R> => {
   let decode = objectDecoders.get(schema)
   if (decode === undefined) {
-    decode = Schema.decode(Schema.parseJson(schema))
+    const decodeJson = Schema.decode(Schema.parseJson(schema))
+    if (isPlain(schema.ast)) {
+      const decodeValue = Schema.decodeUnknownEither(schema as Schema.Schema<A, I, never>)
+      decode = (text: string) => {
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          return decodeJson(text)
+        }
+        const value = decodeValue(json)
+        return value._tag === "Right" ? Effect.succeed(value.right) : decodeJson(text)
+      }
+    } else {
+      decode = decodeJson
+    }
     objectDecoders.set(schema, decode)
   }
   return decode as (text: string) => Effect.Effect<A, ParseResult.ParseError, R>
