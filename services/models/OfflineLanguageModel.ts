@@ -336,7 +336,19 @@ const encodeAnswer = (
   if (schema === undefined) {
     return Either.right(typeof answer.value === "string" ? answer.value : JSON.stringify(answer.value))
   }
-  return Either.mapBoth(compiled(schema).encode(answer.value), {
+  const { encode, encodeValue } = compiled(schema)
+  // As `encode` (`Schema.parseJson`'s: the value encoded by the schema, then `JSON.stringify`), which gives the
+  // error of a value that does not encode or stringify.
+  const value = encodeValue(answer.value)
+  if (value._tag === "Right") {
+    try {
+      const json: unknown = JSON.stringify(value.right)
+      if (typeof json === "string") return Either.right(json)
+    } catch {
+      // `encode` fails with its message.
+    }
+  }
+  return Either.mapBoth(encode(answer.value), {
     onLeft: (cause) => malformed("the scripted answer does not fit the requested schema", cause),
     onRight: (json) => json as string
   })
@@ -348,6 +360,8 @@ interface Compiled {
   readonly arbitrary: Either.Either<FastCheck.Arbitrary<unknown>, unknown>
   readonly encode: (value: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly decode: (json: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /** The schema's own encoding, before `JSON.stringify`. */
+  readonly encodeValue: (value: unknown) => Either.Either<unknown, ParseResult.ParseError>
 }
 
 // What the model derives from a response schema, once per schema: an agent asks with the same one every time, and
@@ -368,7 +382,8 @@ const compiled = (schema: Schema.Schema.Any): Compiled => {
       description: String(schema.ast),
       arbitrary,
       encode: Schema.encodeUnknownEither(Schema.parseJson(typed)),
-      decode: Schema.decodeUnknownEither(Schema.parseJson(typed))
+      decode: Schema.decodeUnknownEither(Schema.parseJson(typed)),
+      encodeValue: Schema.encodeUnknownEither(typed)
     }
     compiledSchemas.set(schema, entry)
   }
