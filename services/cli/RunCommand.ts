@@ -126,10 +126,13 @@ const countedFactory = (entry: AgentRegistry.AnyEntry, tally: Progress.Tally) =>
     `effect-parallel-agents/Cli/${entry.agent.name}`
   )
   // Built by an `Effect`, not a `Layer`: the engine builds an `Agent.effect` without a layer's scope and memo map.
+  // The language-model agent's constructor is made once (its prompt's system message, its object name), and run per
+  // task.
+  const languageModelAgent = LanguageModelAgent.make(entry.agent)
   const make = Effect.flatMap(
     AgentInstance.AgentInstance,
     (instance) =>
-      Effect.map(LanguageModelAgent.make(entry.agent), (agent) =>
+      Effect.map(languageModelAgent, (agent) =>
         Agent.make({
           name: agent.name,
           run: (input: unknown) =>

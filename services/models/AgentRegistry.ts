@@ -180,7 +180,9 @@ export const find = (name: string): Option.Option<AnyEntry> =>
  * @since 0.1.0
  */
 export const offlineAnswers = (request: OfflineLanguageModel.Request): OfflineLanguageModel.Answer | undefined => {
-  const document = request.text.split("Document: ").at(-1) ?? request.text
+  // What follows the last "Document: ", or the whole text.
+  const at = request.text.lastIndexOf("Document: ")
+  const document = at < 0 ? request.text : request.text.slice(at + "Document: ".length)
   // The built-in agents' own schemas, not any schema of the same name: an app's `Summary` may have other fields.
   if (request.schema === Classification) {
     const number = document.match(/(\d+)\s*$/)

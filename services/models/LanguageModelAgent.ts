@@ -135,8 +135,18 @@ const stringify = (value: unknown): string =>
  */
 export const template = <const S extends string>(
   text: S
-): (input: { readonly [K in Placeholders<S>]: unknown }) => string =>
-(input) => text.replace(/\{\{([^{}]+)\}\}/g, (_, key: string) => stringify((input as Record<string, unknown>)[key]))
+): (input: { readonly [K in Placeholders<S>]: unknown }) => string => {
+  // The template read once: its text between placeholders at even indexes, the placeholders' names at odd ones (as
+  // `replace` with the same pattern finds them).
+  const pieces = text.split(/\{\{([^{}]+)\}\}/)
+  return (input) => {
+    let prompt = pieces[0]!
+    for (let i = 1; i < pieces.length; i += 2) {
+      prompt += stringify((input as Record<string, unknown>)[pieces[i]!]) + pieces[i + 1]!
+    }
+    return prompt
+  }
+}
 
 /**
  * Creates a language-model agent. With `output`, it asks for structured output and answers with the decoded
@@ -188,18 +198,22 @@ const streamed = (model: LanguageModel.Service, prompt: Prompt.Prompt): Effect.E
     )
   })
 
+// The one user message of a string prompt, as `Prompt.makeMessage` and `Prompt.makePart` make it, written out: their
+// spread of the parameters costs more than the rest of the prompt.
+const userMessage = (text: string): Prompt.UserMessage => ({
+  content: [{ text, [Prompt.PartTypeId]: Prompt.PartTypeId, type: "text", options: {} }],
+  [Prompt.MessageTypeId]: Prompt.MessageTypeId,
+  role: "user",
+  options: {}
+})
+
 // A prompt with the system prompt set, as `Prompt.setSystem(Prompt.make(raw), system)` makes it, with the system
 // message made once per agent rather than per call, and a string prompt made straight into its one user message.
 const promptWith = (system: string | undefined): (raw: Prompt.RawInput) => Prompt.Prompt => {
   if (system === undefined) return Prompt.make
   const systemMessage = Prompt.makeMessage("system", { content: system })
   return (raw) => {
-    if (typeof raw === "string") {
-      return Prompt.fromMessages([
-        systemMessage,
-        Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: raw })] })
-      ])
-    }
+    if (typeof raw === "string") return Prompt.fromMessages([systemMessage, userMessage(raw)])
     const messages: Array<Prompt.Message> = [systemMessage]
     for (const message of Prompt.make(raw).content) {
       if (message.role !== "system") messages.push(message)

@@ -100,11 +100,12 @@ const isLatency = (u: unknown): u is Latency =>
   typeof u === "object" && u !== null && "_tag" in u &&
   (u._tag === "Fixed" || u._tag === "Uniform" || u._tag === "LogNormal")
 
-// The generator is made only when a draw needs it: a fixed latency and a schema's answer draw nothing.
-const sampleMillis = (latency: Latency, random: () => Random.Random): Effect.Effect<number> => {
+// The generator is made only when a draw needs it: a fixed latency and a schema's answer draw nothing. A fixed
+// latency is a number, no effect: the agents' path makes its reply at once.
+const sampleMillis = (latency: Latency, random: () => Random.Random): number | Effect.Effect<number> => {
   switch (latency._tag) {
     case "Fixed":
-      return Effect.succeed(Duration.toMillis(latency.duration))
+      return Duration.toMillis(latency.duration)
     case "Uniform": {
       const min = Duration.toMillis(latency.min)
       const max = Duration.toMillis(latency.max)
@@ -247,6 +248,8 @@ const countTokensUnicode = (text: string): number => {
 
 const messageText = (message: Prompt.Message): string => {
   if (message.role === "system") return message.content
+  // One text part (a string prompt's message): its text, as the join below gives it.
+  if (message.content.length === 1 && message.content[0]!.type === "text") return message.content[0]!.text
   const texts: Array<string> = []
   for (const part of message.content) {
     switch (part.type) {
@@ -302,43 +305,52 @@ const malformed = (description: string, cause?: unknown) =>
  * JSON for a value of the schema, from its `Arbitrary` seeded by the prompt: the first of the samples that
  * encodes to JSON and decodes back (a number such as `Infinity` does not survive JSON).
  */
-const generateJson = (schema: Schema.Schema.Any, seed: number): Effect.Effect<string, AiError.MalformedOutput> =>
-  Effect.suspend(() => {
-    const { arbitrary, decode, encode } = compiled(schema)
-    // The JSON of a sample, if it encodes to JSON and decodes back.
-    const jsonOf = (sample: unknown): string | undefined => {
-      const json = encode(sample)
-      return json._tag === "Right" && typeof json.right === "string" && decode(json.right)._tag === "Right"
-        ? json.right
-        : undefined
-    }
-    if (arbitrary._tag === "Left") {
-      return Effect.fail(
-        malformed("the offline model cannot generate a value of the requested schema", arbitrary.left)
-      )
-    }
-    // The first sample almost always survives JSON: draw it alone, and all 20 (the same first, then 19 more) only
-    // when it does not.
-    const first = jsonOf(FastCheck.sample(arbitrary.right, { seed, numRuns: 1 })[0])
-    if (first !== undefined) return Effect.succeed(first)
-    for (const sample of FastCheck.sample(arbitrary.right, { seed, numRuns: 20 })) {
-      const json = jsonOf(sample)
-      if (json !== undefined) return Effect.succeed(json)
-    }
-    return Effect.fail(malformed("the offline model found no value of the requested schema that survives JSON"))
-  })
+const generateJson = (schema: Schema.Schema.Any, seed: number): Either.Either<string, AiError.MalformedOutput> => {
+  const { arbitrary, decode, encode } = compiled(schema)
+  // The JSON of a sample, if it encodes to JSON and decodes back.
+  const jsonOf = (sample: unknown): string | undefined => {
+    const json = encode(sample)
+    return json._tag === "Right" && typeof json.right === "string" && decode(json.right)._tag === "Right"
+      ? json.right
+      : undefined
+  }
+  if (arbitrary._tag === "Left") {
+    return Either.left(malformed("the offline model cannot generate a value of the requested schema", arbitrary.left))
+  }
+  // The first sample almost always survives JSON: draw it alone, and all 20 (the same first, then 19 more) only
+  // when it does not.
+  const first = jsonOf(FastCheck.sample(arbitrary.right, { seed, numRuns: 1 })[0])
+  if (first !== undefined) return Either.right(first)
+  for (const sample of FastCheck.sample(arbitrary.right, { seed, numRuns: 20 })) {
+    const json = jsonOf(sample)
+    if (json !== undefined) return Either.right(json)
+  }
+  return Either.left(malformed("the offline model found no value of the requested schema that survives JSON"))
+}
 
 const encodeAnswer = (
   answer: Answer,
   schema: Schema.Schema.Any | undefined
-): Effect.Effect<string, AiError.MalformedOutput> => {
-  if ("text" in answer) return Effect.succeed(answer.text)
+): Either.Either<string, AiError.MalformedOutput> => {
+  if ("text" in answer) return Either.right(answer.text)
   if (schema === undefined) {
-    return Effect.succeed(typeof answer.value === "string" ? answer.value : JSON.stringify(answer.value))
+    return Either.right(typeof answer.value === "string" ? answer.value : JSON.stringify(answer.value))
   }
-  return Either.match(compiled(schema).encode(answer.value), {
-    onLeft: (cause) => Effect.fail(malformed("the scripted answer does not fit the requested schema", cause)),
-    onRight: (json) => Effect.succeed(json as string)
+  const { encode, encodeValue } = compiled(schema)
+  // As `encode` (`Schema.parseJson`'s: the value encoded by the schema, then `JSON.stringify`), which gives the
+  // error of a value that does not encode or stringify.
+  const value = encodeValue(answer.value)
+  if (value._tag === "Right") {
+    try {
+      const json: unknown = JSON.stringify(value.right)
+      if (typeof json === "string") return Either.right(json)
+    } catch {
+      // `encode` fails with its message.
+    }
+  }
+  return Either.mapBoth(encode(answer.value), {
+    onLeft: (cause) => malformed("the scripted answer does not fit the requested schema", cause),
+    onRight: (json) => json as string
   })
 }
 
@@ -348,6 +360,8 @@ interface Compiled {
   readonly arbitrary: Either.Either<FastCheck.Arbitrary<unknown>, unknown>
   readonly encode: (value: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly decode: (json: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /** The schema's own encoding, before `JSON.stringify`. */
+  readonly encodeValue: (value: unknown) => Either.Either<unknown, ParseResult.ParseError>
 }
 
 // What the model derives from a response schema, once per schema: an agent asks with the same one every time, and
@@ -368,12 +382,16 @@ const compiled = (schema: Schema.Schema.Any): Compiled => {
       description: String(schema.ast),
       arbitrary,
       encode: Schema.encodeUnknownEither(Schema.parseJson(typed)),
-      decode: Schema.decodeUnknownEither(Schema.parseJson(typed))
+      decode: Schema.decodeUnknownEither(Schema.parseJson(typed)),
+      encodeValue: Schema.encodeUnknownEither(typed)
     }
     compiledSchemas.set(schema, entry)
   }
   return entry
 }
+
+// The most `Usage` values a model keeps (`usageOf`).
+const maxUsages = 4096
 
 // No timer at all for no latency: a timer of 0 ms still waits for the next turn of the event loop.
 const wait = (millis: number): Effect.Effect<void> => millis > 0 ? Effect.sleep(Duration.millis(millis)) : Effect.void
@@ -412,7 +430,11 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
   const seed = String(options?.seed ?? 0)
   const answer = options?.answer
 
-  const reply = (providerOptions: LanguageModel.ProviderOptions): Effect.Effect<Reply, AiError.AiError> => {
+  // The reply itself when nothing in it is drawn from an effect (a scripted answer or a schema's, at a fixed
+  // latency), else the effect that makes it.
+  const reply = (
+    providerOptions: LanguageModel.ProviderOptions
+  ): Reply | Effect.Effect<Reply, AiError.AiError> => {
     const { prompt, responseFormat } = providerOptions
     const schema = responseFormat.type === "json" ? responseFormat.schema : undefined
     const objectName = responseFormat.type === "json" ? responseFormat.objectName : undefined
@@ -438,24 +460,57 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
     const randomOf = () => random ??= Random.make(key)
     const request: Request = { prompt, text, format: responseFormat.type, objectName, schema }
     const scripted = answer?.(request)
+    // A scripted answer and a schema's are made at once; only a text answer draws from the generator, in order
+    // before the latency does.
     const output = scripted !== undefined
       ? encodeAnswer(scripted, schema)
       : schema !== undefined
       ? generateJson(schema, hash | 0)
       : Effect.suspend(() => generateText(text, randomOf()))
-    return Effect.flatMap(
-      output,
-      (output) =>
-        Effect.map(sampleMillis(latencyOf(request), randomOf), (millis): Reply => ({
-          text: output,
-          id: `offline-${(hash >>> 0).toString(16).padStart(8, "0")}`,
-          inputTokens: promptTokens(texts),
-          outputTokens: countTokens(output),
-          // Whole milliseconds: clocks convert to nanoseconds as integers.
-          firstTokenMillis: Math.max(0, Math.round(millis)),
-          perTokenMillis
-        }))
-    )
+    const replyOf = (output: string, millis: number): Reply => ({
+      text: output,
+      id: `offline-${(hash >>> 0).toString(16).padStart(8, "0")}`,
+      inputTokens: promptTokens(texts),
+      outputTokens: countTokens(output),
+      // Whole milliseconds: clocks convert to nanoseconds as integers.
+      firstTokenMillis: Math.max(0, Math.round(millis)),
+      perTokenMillis
+    })
+    if (Either.isEither(output)) {
+      if (Either.isLeft(output)) return Effect.fail(output.left)
+      const millis = sampleMillis(latencyOf(request), randomOf)
+      return typeof millis === "number"
+        ? replyOf(output.right, millis)
+        : Effect.map(millis, (millis) => replyOf(output.right, millis))
+    }
+    return Effect.flatMap(output, (output) => {
+      const millis = sampleMillis(latencyOf(request), randomOf)
+      return typeof millis === "number"
+        ? Effect.succeed(replyOf(output, millis))
+        : Effect.map(millis, (millis) => replyOf(output, millis))
+    })
+  }
+
+  // The `Usage` of a count of tokens, made once for each count: its class's constructor merges the fields' defaults
+  // on every call, and a `Usage` is an immutable value. The counts of an agent's requests repeat (its prompts have
+  // the same words but the input's); the cache is emptied when it holds `maxUsages`.
+  const usages = new Map<number, Map<number, Response.Usage>>()
+  let usageCount = 0
+  const usageOf = (inputTokens: number, outputTokens: number): Response.Usage => {
+    let byOutput = usages.get(inputTokens)
+    let usage = byOutput?.get(outputTokens)
+    if (usage === undefined) {
+      usage = new Response.Usage({ inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }, true)
+      if (usageCount >= maxUsages) {
+        usages.clear()
+        usageCount = 0
+        byOutput = undefined
+      }
+      if (byOutput === undefined) usages.set(inputTokens, byOutput = new Map())
+      byOutput.set(outputTokens, usage)
+      usageCount++
+    }
+    return usage
   }
 
   const metadataPart = (reply: Reply, now: number): Response.ResponseMetadataPartEncoded => ({
@@ -477,27 +532,43 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
     }
   })
 
+  // The attributes `genAI`'s helpers add (those of `Telemetry.addGenAIAnnotations`), in their order, with keys made
+  // once: none of the values is ever null.
   const annotate = (span: LanguageModel.ProviderOptions["span"], reply: Reply) => {
-    InternalLanguageModel.genAI.base(span, { system: modelName })
-    InternalLanguageModel.genAI.operation(span, { name: "chat" })
-    InternalLanguageModel.genAI.request(span, { model: modelName })
-    InternalLanguageModel.genAI.response(span, { id: reply.id, model: modelName, finish_reasons: ["stop"] })
-    InternalLanguageModel.genAI.usage(span, { input_tokens: reply.inputTokens, output_tokens: reply.outputTokens })
+    span.attribute("gen_ai.system", modelName)
+    span.attribute("gen_ai.operation.name", "chat")
+    span.attribute("gen_ai.request.model", modelName)
+    span.attribute("gen_ai.response.id", reply.id)
+    span.attribute("gen_ai.response.model", modelName)
+    span.attribute("gen_ai.response.finish_reasons", ["stop"])
+    span.attribute("gen_ai.usage.input_tokens", reply.inputTokens)
+    span.attribute("gen_ai.usage.output_tokens", reply.outputTokens)
   }
 
-  // The answer after its latency, and the time it was made, with the span annotated: then its parts.
+  const replied = (providerOptions: LanguageModel.ProviderOptions): Effect.Effect<Reply, AiError.AiError> => {
+    const made = reply(providerOptions)
+    return Effect.isEffect(made) ? made : Effect.succeed(made)
+  }
+
+  // The answer after its latency, and the time it was made, with the span annotated: then its parts. One clock for
+  // both, read once.
   const answered = <A>(
     providerOptions: LanguageModel.ProviderOptions,
     parts: (answer: Reply, now: number) => A
-  ): Effect.Effect<A, AiError.AiError> =>
-    Effect.flatMap(reply(providerOptions), (answer) =>
-      Effect.zipRight(
-        wait(answer.firstTokenMillis + answer.perTokenMillis * answer.outputTokens),
-        Effect.map(Clock.currentTimeMillis, (now) => {
+  ): Effect.Effect<A, AiError.AiError> => {
+    const after = (answer: Reply) =>
+      Effect.clockWith((clock) => {
+        const millis = answer.firstTokenMillis + answer.perTokenMillis * answer.outputTokens
+        const done = () => {
           annotate(providerOptions.span, answer)
-          return parts(answer, now)
-        })
-      ))
+          return parts(answer, clock.unsafeCurrentTimeMillis())
+        }
+        // No timer at all for no latency, as `wait`.
+        return millis > 0 ? Effect.map(clock.sleep(Duration.millis(millis)), done) : Effect.sync(done)
+      })
+    const made = reply(providerOptions)
+    return Effect.isEffect(made) ? Effect.flatMap(made, after) : after(made)
+  }
 
   return InternalLanguageModel.make({
     generateText: (providerOptions) =>
@@ -508,7 +579,7 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
       ]),
     streamText: (providerOptions) =>
       Stream.unwrap(Effect.gen(function*() {
-        const answer = yield* reply(providerOptions)
+        const answer = yield* replied(providerOptions)
         const head: Array<Response.StreamPartEncoded> = [yield* metadata(answer), { type: "text-start", id: "0" }]
         // One delta per word (with its leading space). The words are spread over the latency, the last one at its
         // end, and each also takes its tokens' time: the whole answer takes as long as with generateText.
@@ -538,6 +609,8 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
         )
       }))
   }, {
+    // It makes no span and logs nothing: the call's span is annotated through `span`.
+    generatePartsUntraced: true,
     // The parts `generateText`'s answer decodes to, made as they are: the agents' path skips decoding what the model
     // itself just encoded (the tests compare both).
     generateParts: (providerOptions) =>
@@ -561,11 +634,7 @@ export const make = (options?: Options): Effect.Effect<LanguageModel.Service> =>
           [Response.PartTypeId]: Response.PartTypeId,
           type: "finish",
           reason: "stop",
-          usage: new Response.Usage({
-            inputTokens: answer.inputTokens,
-            outputTokens: answer.outputTokens,
-            totalTokens: answer.inputTokens + answer.outputTokens
-          }, true),
+          usage: usageOf(answer.inputTokens, answer.outputTokens),
           metadata: {}
         }
         return [metadata, text, finish]

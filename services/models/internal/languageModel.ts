@@ -12,6 +12,7 @@ import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import * as Usage from "../../../src/Usage.js"
 
 // Why this module exists: `@effect/ai`'s `LanguageModel.make` builds, on every call, the schema of the response parts
@@ -36,6 +37,11 @@ interface Provider {
   /** Whether the parts are made by the provider's `generateText`, which may read the `IdGenerator`. */
   readonly needsIdGenerator: boolean
   readonly parentSpanTransformer: Option.Option<Telemetry.SpanTransformer>
+  /**
+   * Whether `generateParts` may make spans or log (an HTTP client does): its effect then runs with the call's span as
+   * the current one, as `LanguageModel`'s methods run the provider's. A provider that does neither is run as it is.
+   */
+  readonly parentSpan: boolean
 }
 
 interface WithProvider extends LanguageModel.Service {
@@ -62,6 +68,12 @@ export const make = (
     readonly generateParts?: (
       options: LanguageModel.ProviderOptions
     ) => Effect.Effect<Array<Response.Part<{}>>, AiError.AiError>
+    /**
+     * Whether `generateParts` makes no span and logs nothing (a model in the process): it then runs without the
+     * call's span provided as the current one (the span is still its `span` option), which saves a context write
+     * and its restoring per call.
+     */
+    readonly generatePartsUntraced?: boolean | undefined
   }
 ): Effect.Effect<LanguageModel.Service> =>
   Effect.gen(function*() {
@@ -77,7 +89,8 @@ export const make = (
         ((providerOptions) => Effect.flatMap(params.generateText(providerOptions), decodeParts)),
       idGenerator,
       needsIdGenerator: options?.generateParts === undefined,
-      parentSpanTransformer
+      parentSpanTransformer,
+      parentSpan: options?.generateParts === undefined || options.generatePartsUntraced !== true
     }
     const model: WithProvider = { ...service, [ProviderTypeId]: provider }
     return model
@@ -120,12 +133,56 @@ const decodeParts = (encoded: unknown): Effect.Effect<Array<Response.Part<{}>>, 
 
 const objectDecoders = new WeakMap<Schema.Schema.Any, (text: string) => Effect.Effect<unknown, unknown, unknown>>()
 
+/**
+ * Whether decoding and encoding with `ast` are synchronous and run no effect: it is made of types and filters only
+ * (filters are synchronous), with no transformation, declaration or recursion, whose code may run effects.
+ *
+ * @internal
+ */
+export const isPlain = (ast: SchemaAST.AST): boolean => {
+  switch (ast._tag) {
+    case "Declaration":
+    case "Transformation":
+    case "Suspend":
+      return false
+    case "Refinement":
+      return isPlain(ast.from)
+    case "TupleType":
+      return ast.elements.every((element) => isPlain(element.type)) && ast.rest.every((rest) => isPlain(rest.type))
+    case "TypeLiteral":
+      return ast.propertySignatures.every((signature) => isPlain(signature.type)) &&
+        ast.indexSignatures.every((signature) => isPlain(signature.parameter) && isPlain(signature.type))
+    case "Union":
+      return ast.types.every(isPlain)
+    default:
+      return true
+  }
+}
+
+// `Schema.decode(Schema.parseJson(schema))`. For a plain schema (`isPlain`), a text that parses and decodes is the
+// same value made without the composed transformation and its effect: `parseJson` parses with `JSON.parse`, then
+// decodes with `schema`. Any other text, and any other schema, goes through `parseJson`, for the same error.
 const decodeObject = <A, I, R>(
   schema: Schema.Schema<A, I, R>
 ): (text: string) => Effect.Effect<A, ParseResult.ParseError, R> => {
   let decode = objectDecoders.get(schema)
   if (decode === undefined) {
-    decode = Schema.decode(Schema.parseJson(schema))
+    const decodeJson = Schema.decode(Schema.parseJson(schema))
+    if (isPlain(schema.ast)) {
+      const decodeValue = Schema.decodeUnknownEither(schema as Schema.Schema<A, I, never>)
+      decode = (text: string) => {
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          return decodeJson(text)
+        }
+        const value = decodeValue(json)
+        return value._tag === "Right" ? Effect.succeed(value.right) : decodeJson(text)
+      }
+    } else {
+      decode = decodeJson
+    }
     objectDecoders.set(schema, decode)
   }
   return decode as (text: string) => Effect.Effect<A, ParseResult.ParseError, R>
@@ -335,22 +392,36 @@ const generate = <A, R>(
           Array<Response.Part<{}>>,
           AiError.AiError | ParseResult.ParseError
         >
-      return Effect.contextWithEffect((context: Context.Context<never>) => {
+      const call = Effect.contextWithEffect((context: Context.Context<never>) => {
         const current = Context.getOption(context, Telemetry.CurrentSpanTransformer)
         const meter = meteredCall ? Context.getOption(context, Usage.UsageMeter) : Option.none()
         const transformer = Option.isSome(meter)
           ? Option.some(meteringTransformer(current, meter.value))
           : Option.orElse(current, () => provider.parentSpanTransformer)
         return Effect.flatMap(parts, (content) => {
-          if (Option.isSome(transformer)) transformer.value({ ...providerOptions, response: content })
+          // `{ ...providerOptions, response }`, as `LanguageModel` gives it, written out (a spread copies slowly).
+          if (Option.isSome(transformer)) {
+            transformer.value({
+              prompt: providerOptions.prompt,
+              tools: providerOptions.tools,
+              toolChoice: providerOptions.toolChoice,
+              responseFormat: providerOptions.responseFormat,
+              span: providerOptions.span,
+              response: content
+            })
+          }
           return answer(content)
         })
-      }).pipe(
-        Effect.catchTag(
+      })
+      // Only the parts decoded from a provider's answer can fail to parse: the answer's own decoding gives a
+      // `MalformedOutput` already.
+      const caught = provider.needsIdGenerator
+        ? Effect.catchTag(
+          call,
           "ParseError",
           (error) => AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error })
-        ),
-        Effect.withParentSpan(span)
-      )
+        )
+        : call as Effect.Effect<A, AiError.AiError, R>
+      return provider.parentSpan ? Effect.withParentSpan(caught, span) : caught
     }
   )

@@ -1,7 +1,6 @@
-import { AiError, LanguageModel, Telemetry } from "@effect/ai"
-import type { Response } from "@effect/ai"
+import { AiError, LanguageModel, Response, Telemetry, Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Option, Schema, Tracer } from "effect"
+import { Cause, Clock, Effect, Exit, Option, ParseResult, Schema, TestClock, Tracer } from "effect"
 import * as InternalLanguageModel from "../../../../services/models/internal/languageModel.js"
 import * as OfflineLanguageModel from "../../../../services/models/OfflineLanguageModel.js"
 
@@ -210,6 +209,74 @@ describe("InternalLanguageModel.generateObject", () => {
       assert.match(seen.exit, /^MalformedInput .*refused/)
       assert.lengthOf(seen.transformed, 0)
     }))
+
+  it.effect("a span the provider makes is a child of the call's span, whether it makes its parts itself or not", () =>
+    Effect.gen(function*() {
+      const answer: Array<Response.PartEncoded> = [
+        { type: "text", text: JSON.stringify({ label: "positive" }) },
+        { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }
+      ]
+      const request = Effect.withSpan(Effect.succeed(answer), "provider.request")
+      const decode = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+      const models = [
+        scripted(request),
+        // A provider that makes its parts itself, as `compat:` does, in a span of its own.
+        InternalLanguageModel.make({ generateText: () => request, streamText: () => Effect.die("not used") as never }, {
+          generateParts: () => Effect.orDie(Effect.flatMap(request, decode))
+        })
+      ]
+      for (const model of models) {
+        const seen = yield* same(model, { prompt: "hello" })
+        assert.deepStrictEqual(seen.spans.map((span) => (span as { parent: unknown }).parent), [
+          undefined,
+          "LanguageModel.generateObject"
+        ])
+      }
+    }))
+
+  it.effect("a schema whose decoding runs an effect decodes in the caller's fiber (its clock, here the test clock)", () =>
+    Effect.gen(function*() {
+      const Stamped = Schema.Struct({
+        label: Schema.Literal("positive", "negative"),
+        at: Schema.transformOrFail(Schema.String, Schema.Number, {
+          strict: true,
+          decode: () => Clock.currentTimeMillis,
+          encode: (n) => ParseResult.succeed(String(n))
+        })
+      })
+      const model = yield* OfflineLanguageModel.make({
+        latency: 0,
+        answer: () => ({ text: JSON.stringify({ label: "positive", at: "now" }) })
+      })
+      yield* TestClock.adjust("1234 millis")
+      const value = yield* InternalLanguageModel.generateObject(model, { prompt: "hello", schema: Stamped })
+      assert.deepStrictEqual(value, { label: "positive", at: 1234 })
+    }))
+
+  it("isPlain: types and filters only, no transformation, declaration or recursion", () => {
+    interface Tree {
+      readonly children: ReadonlyArray<Tree>
+    }
+    const Tree: Schema.Schema<Tree> = Schema.Struct({ children: Schema.Array(Schema.suspend(() => Tree)) })
+    const plain = [
+      Label,
+      Schema.Struct({
+        text: Schema.String.pipe(Schema.maxLength(50)),
+        tags: Schema.optional(Schema.Array(Schema.String))
+      }),
+      Schema.Tuple(Schema.Number, Schema.Boolean),
+      Schema.Record({ key: Schema.String, value: Schema.Union(Schema.Number, Schema.Null) })
+    ]
+    const notPlain = [
+      Schema.NumberFromString,
+      Schema.Struct({ n: Schema.NumberFromString }),
+      Schema.Struct({ at: Schema.DateFromSelf }),
+      Tree,
+      Schema.Array(Schema.Struct({ trimmed: Schema.Trim }))
+    ]
+    for (const schema of plain) assert.isTrue(InternalLanguageModel.isPlain(schema.ast), String(schema.ast))
+    for (const schema of notPlain) assert.isFalse(InternalLanguageModel.isPlain(schema.ast), String(schema.ast))
+  })
 
   it.effect("a model built here whose generateObject a wrapper replaced goes through the wrapper", () =>
     Effect.gen(function*() {
