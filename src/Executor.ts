@@ -15,7 +15,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "./Agent.js"
@@ -26,6 +26,7 @@ import * as ExecutorConfig from "./ExecutorConfig.js"
 import * as fanOut from "./internal/fanOut.js"
 import * as Ledger from "./internal/ledger.js"
 import * as internalOptions from "./internal/options.js"
+import * as InternalSchema from "./internal/schema.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Retry from "./Retry.js"
 import * as RunJournal from "./RunJournal.js"
@@ -731,8 +732,8 @@ const planOf = Effect.fnUntraced(function*(
     adaptive,
     maxFailures: options.failurePolicy?.maxFailures ?? Infinity,
     minSuccessRate: options.failurePolicy?.minSuccessRate ?? 0,
-    decodeInput: raw?.input === undefined ? undefined : Schema.decodeUnknown(raw.input, allErrors),
-    decodeOutput: raw?.output === undefined ? undefined : Schema.decodeUnknown(raw.output, allErrors),
+    decodeInput: raw?.input === undefined ? undefined : InternalSchema.decodeUnknown(raw.input, allErrors),
+    decodeOutput: raw?.output === undefined ? undefined : InternalSchema.decodeUnknown(raw.output, allErrors),
     aggregate: raw?.aggregate as LoosePlan["aggregate"],
     stop,
     finish: journal?._tag === "Some" && markers

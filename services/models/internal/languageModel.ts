@@ -12,7 +12,7 @@ import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type * as SchemaAST from "effect/SchemaAST"
+import { isPlain } from "../../../src/internal/schema.js"
 import * as Usage from "../../../src/Usage.js"
 
 // Why this module exists: `@effect/ai`'s `LanguageModel.make` builds, on every call, the schema of the response parts
@@ -132,32 +132,6 @@ const decodeParts = (encoded: unknown): Effect.Effect<Array<Response.Part<{}>>, 
 }
 
 const objectDecoders = new WeakMap<Schema.Schema.Any, (text: string) => Effect.Effect<unknown, unknown, unknown>>()
-
-/**
- * Whether decoding and encoding with `ast` are synchronous and run no effect: it is made of types and filters only
- * (filters are synchronous), with no transformation, declaration or recursion, whose code may run effects.
- *
- * @internal
- */
-export const isPlain = (ast: SchemaAST.AST): boolean => {
-  switch (ast._tag) {
-    case "Declaration":
-    case "Transformation":
-    case "Suspend":
-      return false
-    case "Refinement":
-      return isPlain(ast.from)
-    case "TupleType":
-      return ast.elements.every((element) => isPlain(element.type)) && ast.rest.every((rest) => isPlain(rest.type))
-    case "TypeLiteral":
-      return ast.propertySignatures.every((signature) => isPlain(signature.type)) &&
-        ast.indexSignatures.every((signature) => isPlain(signature.parameter) && isPlain(signature.type))
-    case "Union":
-      return ast.types.every(isPlain)
-    default:
-      return true
-  }
-}
 
 // `Schema.decode(Schema.parseJson(schema))`. For a plain schema (`isPlain`), a text that parses and decodes is the
 // same value made without the composed transformation and its effect: `parseJson` parses with `JSON.parse`, then

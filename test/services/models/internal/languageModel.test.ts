@@ -253,31 +253,6 @@ describe("InternalLanguageModel.generateObject", () => {
       assert.deepStrictEqual(value, { label: "positive", at: 1234 })
     }))
 
-  it("isPlain: types and filters only, no transformation, declaration or recursion", () => {
-    interface Tree {
-      readonly children: ReadonlyArray<Tree>
-    }
-    const Tree: Schema.Schema<Tree> = Schema.Struct({ children: Schema.Array(Schema.suspend(() => Tree)) })
-    const plain = [
-      Label,
-      Schema.Struct({
-        text: Schema.String.pipe(Schema.maxLength(50)),
-        tags: Schema.optional(Schema.Array(Schema.String))
-      }),
-      Schema.Tuple(Schema.Number, Schema.Boolean),
-      Schema.Record({ key: Schema.String, value: Schema.Union(Schema.Number, Schema.Null) })
-    ]
-    const notPlain = [
-      Schema.NumberFromString,
-      Schema.Struct({ n: Schema.NumberFromString }),
-      Schema.Struct({ at: Schema.DateFromSelf }),
-      Tree,
-      Schema.Array(Schema.Struct({ trimmed: Schema.Trim }))
-    ]
-    for (const schema of plain) assert.isTrue(InternalLanguageModel.isPlain(schema.ast), String(schema.ast))
-    for (const schema of notPlain) assert.isFalse(InternalLanguageModel.isPlain(schema.ast), String(schema.ast))
-  })
-
   it.effect("a model built here whose generateObject a wrapper replaced goes through the wrapper", () =>
     Effect.gen(function*() {
       const model = yield* offline
