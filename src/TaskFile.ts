@@ -123,7 +123,8 @@ export const decodeLine = (text: string, line: number): Either.Either<JsonObject
     return Either.left(new BadLine({ line, message: `nested deeper than ${maxDepth} levels of arrays and objects` }))
   }
   // A line that is a JSON object is what `decodeJson` makes of it (its `JSON.parse`, then the object check), without
-  // the schema's steps (1.3 -> 0.5 µs for a line of the bench's documents); any other line goes through it, for its message.
+  // the schema's steps (1.3 -> 0.5 µs for a line of the bench's documents); any other line goes through it, for its
+  // message.
   const value = parsed(json)
   return Predicate.isRecord(value)
     ? Either.right(value)
