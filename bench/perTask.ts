@@ -11,8 +11,8 @@
  *   40,000) at the workload's concurrency and task length, after a warm-up run of 5,000.
  */
 import * as Fs from "node:fs"
-import * as Inspector from "node:inspector/promises"
 import * as V8 from "node:v8"
+import { sample, top } from "./allocations.js"
 import { type Implementation, type Run, workloads } from "./workloads.js"
 
 const [mode, workloadName, implementation, tasksArg, rowsArg] = process.argv.slice(2)
@@ -26,11 +26,10 @@ if (!workload.implementations.includes(implementation as Implementation)) {
 const rows = Number(rowsArg ?? 30)
 const { run }: { readonly run: Run } = await import(`./implementations/${implementation}.js`)
 const inputs = (n: number) => Array.from({ length: n }, (_, i) => i)
-const table = (sizes: Iterable<readonly [string, number]>, per: number, counts?: Map<string, number>) =>
+/** Bytes and objects per task, by kind, the largest first. */
+const table = (sizes: Map<string, number>, per: number, counts: Map<string, number>) =>
   [...sizes].sort((a, b) => b[1] - a[1]).slice(0, rows).map(([name, size]) =>
-    `${(size / per).toFixed(0).padStart(8)}${
-      counts === undefined ? "" : ` ${(counts.get(name)! / per).toFixed(2).padStart(7)} ×`
-    }  ${name}`
+    `${(size / per).toFixed(0).padStart(8)} ${(counts.get(name)! / per).toFixed(2).padStart(7)} ×  ${name}`
   ).join("\n")
 
 interface Summary {
@@ -88,37 +87,10 @@ if (mode === "held") {
   console.log(`${workload.name} ${implementation}: ${(total / per).toFixed(0)} bytes held per task in flight`)
   console.log(`\nbytes, objects per task, kind\n${table(bytes, per, counts)}`)
 } else {
-  interface Node {
-    readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
-    readonly selfSize: number
-    readonly children: ReadonlyArray<Node>
-  }
   const tasks = Number(tasksArg ?? 40_000)
   await run(inputs(5_000), workload)
-  const session = new Inspector.Session()
-  session.connect()
-  await session.post("HeapProfiler.startSampling", {
-    samplingInterval: 256,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true
-  })
-  await run(inputs(tasks), workload)
-  const { profile } = await session.post("HeapProfiler.stopSampling") as { readonly profile: { readonly head: Node } }
-  session.disconnect()
-  const byFunction = new Map<string, number>()
-  const byModule = new Map<string, number>()
-  let total = 0
-  const walk = (node: Node) => {
-    const frame = node.callFrame
-    const url = frame.url.replace(/.*node_modules\//, "").replace(/.*\/build\//, "")
-    const name = `${frame.functionName || "(anonymous)"} ${url}:${frame.lineNumber + 1}`
-    total += node.selfSize
-    byFunction.set(name, (byFunction.get(name) ?? 0) + node.selfSize)
-    byModule.set(url, (byModule.get(url) ?? 0) + node.selfSize)
-    for (const child of node.children) walk(child)
-  }
-  walk(profile.head)
+  const { byFunction, byModule, total } = await sample(() => run(inputs(tasks), workload), 256)
   console.log(`${workload.name} ${implementation}: ${(total / tasks).toFixed(0)} bytes allocated per task (sampled)`)
-  console.log(`\nby module\n${table(byModule, tasks)}\n\nby function\n${table(byFunction, tasks)}`)
+  console.log(`\nby module\n${top(byModule, tasks, rows)}\n\nby function\n${top(byFunction, tasks, rows)}`)
 }
 process.exit(0)
