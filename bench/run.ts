@@ -444,6 +444,18 @@ if (w3) {
     ])
   }
   info.push([`W3 ${label} engine peak RSS`, `${mb(result(engine).maxRssKiB)} MB`])
+  // The shape without the engine (a fiber of its own per task): what the targets leave for the engine at this size.
+  const fiber = find("W3", "effect-fiber", largest)
+  if (fiber) {
+    info.push([
+      `W3 ${label} effect-fiber (a fiber of its own per task, no engine) vs effect-floor: wall, peak RSS`,
+      `${times(wallRatio(fiber, floor))}, ${times(rssRatio(fiber, floor))}`
+    ])
+    info.push([
+      `W3 ${label} engine vs effect-fiber: wall, peak RSS`,
+      `${times(wallRatio(engine, fiber))}, ${times(rssRatio(engine, fiber))}`
+    ])
+  }
   // Flat: no size costs more than 1.5 × the size below it per task (the smallest sizes also pay for JIT warm-up).
   const perTask = sizes.map((size) => netWallPerTask(find("W3", "engine", size)!))
   const growth = Math.max(...perTask.slice(1).map((value, i) => value / perTask[i]!))

@@ -66,7 +66,7 @@ export const workloads: ReadonlyArray<Workload> = [
     taskMillis: 1,
     sizes: [10_000, 100_000, 1_000_000],
     quickSizes: [1_000, 10_000, 100_000],
-    implementations: ["engine", "effect-raw", "effect-floor", "p-map"]
+    implementations: ["engine", "effect-raw", "effect-floor", "effect-fiber", "p-map"]
   }
 ]
 

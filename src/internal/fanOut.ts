@@ -27,6 +27,7 @@ import type * as Options from "./options.js"
 import * as RunOne from "./runOne.js"
 import * as Unordered from "./unordered.js"
 import * as Watchdog from "./watchdog.js"
+import * as Workers from "./workers.js"
 
 /**
  * A run, resolved from its options: what `fanOut` needs to start.
@@ -216,8 +217,8 @@ const setUp = Effect.fnUntraced(function*<In, Out, E, EL, R, A, S>(
 })
 
 /**
- * A run over a list: `Effect.forEach` over the tasks with the run's concurrency, each task's result in input order,
- * then the report.
+ * A run over a list: its tasks in input order with the run's concurrency (`Workers.forEach`), each task's result
+ * kept at its position, then the report.
  *
  * @internal
  */
@@ -253,12 +254,28 @@ export const runList = <In, Out, E, EL, R, A, S>(
       run.observe.queue(-1)
       return run.runOne(task, index, run.startedAt)
     }
+    // Once the fan-out has ended (interrupted, say), its workers take no more tasks: an interrupted race does not wait
+    // for its fibers to stop, and the attempts the run's scope then stops give their waiting workers their results,
+    // which reach them before their own interruption does.
+    let ended = false
     const results = yield* Effect.raceFirst(
       collected === undefined
         ? Effect.forEach(tasks, each, { concurrency: plan.concurrency })
-        : Effect.as(Effect.forEach(tasks, each, { concurrency: plan.concurrency, discard: true }), collected),
+        : Effect.as(
+          Workers.forEach(tasks, each, {
+            concurrency: plan.concurrency,
+            stopped: () => ended,
+            // Tasks that wait for a permit, the budget or the rate limit take their turns in order.
+            yielding: plan.adaptive !== undefined || plan.budget !== undefined || plan.rateLimit !== undefined ||
+              plan.ledger !== undefined
+          }),
+          collected
+        ),
       run.watchdog.died
-    ).pipe(Effect.ensuring(Effect.sync(() => run.observe.queue(dequeued - tasks.length))))
+    ).pipe(Effect.ensuring(Effect.sync(() => {
+      ended = true
+      run.observe.queue(dequeued - tasks.length)
+    })))
     // Every task has its result once every task's effect has ended: a gap would be a bug in the engine.
     for (let i = 0; i < results.length; i++) {
       if (results[i] === undefined) return yield* Effect.dieMessage(`Executor: task ${i} of the run has no result`)
