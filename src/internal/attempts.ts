@@ -27,6 +27,7 @@ import * as TaskOutput from "../TaskOutput.js"
 import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
 import type * as Observe from "./observe.js"
+import type * as Outbox from "./outbox.js"
 import type { Run } from "./runState.js"
 import * as Watchdog from "./watchdog.js"
 
@@ -105,7 +106,7 @@ class Attempt<A> extends Watchdog.Attempt<A, unknown, AgentError.AgentTimeout> {
     readonly byTask: boolean,
     runtime: Runtime.Runtime<never>,
     /** What its agent emits, when the run has events. */
-    readonly output: Observe.Output | undefined
+    readonly output: Outbox.Output | undefined
   ) {
     super(byTask ? startedAt + task.timeoutMillis : shared.deadlineAt, runtime)
   }

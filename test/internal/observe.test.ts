@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, PubSub, Queue } from "effect"
-import { Outbox } from "../../src/internal/observe.js"
+import { Outbox } from "../../src/internal/outbox.js"
 import * as RunEvent from "../../src/RunEvent.js"
 
 const queued = (index: number) => RunEvent.RunEvent.TaskQueued({ runId: "r", at: 0, taskId: `t${index}`, index })
