@@ -26,6 +26,7 @@ import * as ExecutorConfig from "./ExecutorConfig.js"
 import * as fanOut from "./internal/fanOut.js"
 import * as Ledger from "./internal/ledger.js"
 import * as internalOptions from "./internal/options.js"
+import type * as Plan from "./internal/plan.js"
 import * as InternalSchema from "./internal/schema.js"
 import * as RateLimit from "./RateLimit.js"
 import * as Retry from "./Retry.js"
@@ -524,7 +525,7 @@ type LooseOptions = RunOptions<unknown, unknown, unknown> & DurableOption<Durabl
 
 type LooseFactory = Agent.Factory<unknown, unknown, unknown, unknown, unknown>
 
-type LoosePlan = fanOut.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown> & {
+type LoosePlan = Plan.Plan<unknown, unknown, unknown, unknown, unknown, unknown, unknown> & {
   /** Marks a durable run finished in its journal. */
   readonly finish: Effect.Effect<void, RunJournal.RunJournalError>
 }

@@ -16,8 +16,9 @@ import type * as RunJournal from "../RunJournal.js"
 import * as Task from "../Task.js"
 import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
+import * as Attempt from "./attempt.js"
+import type { Started } from "./attempt.js"
 import * as Attempts from "./attempts.js"
-import type { Started } from "./attempts.js"
 import * as Remote from "./remote.js"
 import * as RunState from "./runState.js"
 import type { Result } from "./runState.js"
@@ -102,7 +103,7 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
     if (adaptive !== undefined) {
       const after = result._tag === "Succeeded"
         ? adaptive.onSuccess()
-        : exit._tag === "Failure" && Attempts.rateLimited(exit.cause)
+        : exit._tag === "Failure" && Attempt.rateLimited(exit.cause)
         ? adaptive.onRateLimited(task.epoch)
         : Effect.void
       settle = Effect.zipRight(Effect.zipRight(after, adaptive.semaphore.release(1)), settle)
