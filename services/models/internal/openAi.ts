@@ -7,14 +7,112 @@
  *
  * @internal
  */
+import * as Generated from "@effect/ai-openai/Generated"
 import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
+import * as OpenAiConfig from "@effect/ai-openai/OpenAiConfig"
 import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
+import * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
+import type * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { redactOpenAiClient, withoutCredentials } from "./redaction.js"
+
+// Why `createResponse` is replaced: the client generated from OpenAI's spec (`Generated.make`) maps every request
+// through the client's `mapRequest` (the base URL, the token, `Accept`: a request and a copy of its headers each),
+// reads `OpenAiConfig` for a transform, and decodes the answer with `HttpClientResponse.schemaBodyJson`, the
+// effectful parser of the whole `Generated.Response` class schema (its options copied on every call). Ours posts
+// the same body to the same URL with the same headers over the same `HttpClient`, the request made once but for its
+// body, and decodes the same JSON with the same schema's `Either` parser, built once. Anything else (a transform of
+// the client in `OpenAiConfig`, an answer the `Either` parser does not take) goes the generated way, for the same
+// value or the same error. `OpenAiLanguageModel` calls no other method for a call that is not streamed.
+
+const defaultApiUrl = "https://api.openai.com/v1"
+
+const decodeResponse = Schema.decodeUnknownEither(Generated.Response)
+const decodeResponseEffect = Schema.decodeUnknown(Generated.Response)
+
+// As `Generated.make`'s answer to a status it does not expect.
+const unexpectedStatus = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.flatMap(
+    Effect.orElseSucceed(response.json, () => "Unexpected status code"),
+    (description) =>
+      Effect.fail(
+        new HttpClientError.ResponseError({
+          request: response.request,
+          response,
+          reason: "StatusCode",
+          description: typeof description === "string" ? description : JSON.stringify(description)
+        })
+      )
+  )
+
+// As `HttpClientResponse.schemaBodyJson(Generated.Response)`: a body that decodes gives the same value, any other
+// the parser's own error.
+const decodeBody = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<Generated.Response, HttpClientError.ResponseError | ParseResult.ParseError> =>
+  Effect.flatMap(response.json, (json) => {
+    const decoded = decodeResponse(json)
+    return decoded._tag === "Right" ? Effect.succeed(decoded.right) : decodeResponseEffect(json)
+  })
+
+// As `OpenAiClient`'s `createResponse` maps the generated client's errors.
+const mapErrors = <A>(
+  effect: Effect.Effect<A, HttpClientError.HttpClientError | ParseResult.ParseError>
+): Effect.Effect<A, AiError.AiError> =>
+  Effect.catchTags(effect, {
+    RequestError: (error) =>
+      AiError.HttpRequestError.fromRequestError({ module: "OpenAiClient", method: "createResponse", error }),
+    ResponseError: (error) =>
+      AiError.HttpResponseError.fromResponseError({ module: "OpenAiClient", method: "createResponse", error }),
+    ParseError: (error) =>
+      AiError.MalformedOutput.fromParseError({ module: "OpenAiClient", method: "createResponse", error })
+  })
+
+/**
+ * `client` with a `createResponse` of our own, posting over `httpClient` (the one `client` was made over) as
+ * `OpenAiClient.make` with `apiKey` and `apiUrl`, and no other option, would.
+ *
+ * @internal
+ */
+export const withCreateResponse = (
+  client: OpenAiClient.Service,
+  httpClient: HttpClient.HttpClient,
+  options: { readonly apiKey: Redacted.Redacted | undefined; readonly apiUrl: string | undefined }
+): OpenAiClient.Service => {
+  // The generated client sets the body (its `content-type` and `content-length`) before the client's `mapRequest`
+  // adds the rest; the headers are made here in that order, so that a request (which an error quotes) reads the
+  // same. Setting the body sets the values of the first two in place.
+  const responses = HttpClientRequest.post("/responses").pipe(
+    HttpClientRequest.setHeaders({ "content-type": "application/json", "content-length": "0" }),
+    HttpClientRequest.prependUrl(options.apiUrl ?? defaultApiUrl),
+    options.apiKey === undefined ? identity : HttpClientRequest.bearerToken(options.apiKey),
+    HttpClientRequest.acceptJson
+  )
+  const post = (body: typeof Generated.CreateResponse.Encoded) =>
+    httpClient.execute(HttpClientRequest.bodyUnsafeJson(responses, body)).pipe(
+      Effect.flatMap((response) =>
+        response.status >= 200 && response.status < 300 ? decodeBody(response) : unexpectedStatus(response)
+      ),
+      mapErrors
+    )
+  return {
+    ...client,
+    createResponse: (body) =>
+      Effect.flatMap(
+        OpenAiConfig.OpenAiConfig.getOrUndefined,
+        (config) => config?.transformClient === undefined ? post(body) : client.createResponse(body)
+      )
+  }
+}
 
 /**
  * The `LanguageModel` of `model` at OpenAI (or at `baseUrl`, an OpenAI-compatible Responses endpoint), its client
@@ -30,12 +128,14 @@ export const layer = (options: {
   OpenAiLanguageModel.layer({ model: options.model }).pipe(
     Layer.provide(Layer.scoped(
       OpenAiClient.OpenAiClient,
-      Effect.map(
-        OpenAiClient.make({
+      Effect.gen(function*() {
+        const clientOptions = {
           apiKey: options.apiKey,
           apiUrl: options.baseUrl === undefined ? undefined : withoutCredentials(options.baseUrl)
-        }),
-        (client) => redactOpenAiClient(client, options.apiKey)
-      )
+        }
+        const client = yield* OpenAiClient.make(clientOptions)
+        const httpClient = yield* HttpClient.HttpClient
+        return redactOpenAiClient(withCreateResponse(client, httpClient, clientOptions), options.apiKey)
+      })
     ))
   )
