@@ -4,9 +4,9 @@
  * garbage). The HTTP client is `ModelHttpClient`'s over a dispatcher that answers at once with the body the W6
  * server sends (no socket), so what is left is the client's and the model's own work.
  *
- * - `call-generated`, `call-ours`: the `classify` agent's `generateObject` through `OpenAiLanguageModel`, over the
- *   generated client's `createResponse` (as `openai:` was before round 9) or over ours (`internal/openAi.ts`)
- * - `create-generated`, `create-ours`: `createResponse` alone
+ * - `call`: the `classify` agent's `generateObject` through `OpenAiLanguageModel` and the generated client, as
+ *   `openai:` makes it
+ * - `create`: the generated client's `createResponse` alone
  * - `decode-effect`, `decode-either`, `decode-json`: a response body's `JSON.parse`, then `Generated.Response`
  *   decoded with `Schema.decodeUnknown` (as `schemaBodyJson` does), with `Schema.decodeUnknownEither`, or not at all
  * - `json-schema`: the JSON schema of the output schema, as `OpenAiLanguageModel` derives it for every request
@@ -25,7 +25,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { Classification } from "../../services/models/AgentRegistry.js"
-import * as OpenAi from "../../services/models/internal/openAi.js"
 import { redactOpenAiClient } from "../../services/models/internal/redaction.js"
 import * as UndiciClient from "../../services/models/internal/undiciClient.js"
 import { MODEL, prompt, SYSTEM } from "./rows.js"
@@ -50,12 +49,9 @@ const dispatcher = {
 const http = UndiciClient.make(dispatcher)
 const options = { apiKey: Redacted.make("sk-w6"), apiUrl: "http://127.0.0.1:9/v1" }
 
-const client = (ours: boolean) =>
-  Effect.map(
-    OpenAiClient.make(options),
-    (generated) =>
-      redactOpenAiClient(ours ? OpenAi.withCreateResponse(generated, http, options) : generated, options.apiKey)
-  ).pipe(Effect.provideService(HttpClient.HttpClient, http))
+// The client as `internal/openAi.ts` makes it.
+const client = Effect.map(OpenAiClient.make(options), (generated) => redactOpenAiClient(generated, options.apiKey))
+  .pipe(Effect.provideService(HttpClient.HttpClient, http))
 
 const perCall = <A, E>(call: (i: number) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
@@ -80,37 +76,34 @@ const request: typeof Generated.CreateResponse.Encoded = {
 }
 
 const probes: Record<string, Effect.Effect<void, unknown, Scope.Scope>> = {
-  "call-generated": Effect.suspend(() => callProbe(false)),
-  "call-ours": Effect.suspend(() => callProbe(true)),
-  "create-generated": Effect.flatMap(client(false), (c) => perCall(() => c.createResponse(request))),
-  "create-ours": Effect.flatMap(client(true), (c) => perCall(() => c.createResponse(request))),
+  "call": Effect.suspend(() => callProbe),
+  "create": Effect.flatMap(client, (c) => perCall(() => c.createResponse(request))),
   "decode-effect": perCall((i) => Schema.decodeUnknown(Generated.Response)(JSON.parse(body(i)))),
   "decode-either": perCall((i) => Schema.decodeUnknownEither(Generated.Response)(JSON.parse(body(i)))),
   "decode-json": perCall((i) => Effect.sync(() => JSON.parse(body(i)) as unknown)),
   "json-schema": perCall(() => Effect.sync(() => Tool.getJsonSchemaFromSchemaAst(Classification.ast)))
 }
 
-const callProbe = (ours: boolean) =>
-  Effect.gen(function*() {
-    const model = yield* LanguageModel.LanguageModel
-    const system = Prompt.makeMessage("system", { content: SYSTEM })
-    yield* perCall((i) =>
-      model.generateObject({
-        // A prompt already made, as the agent gives it (a raw one would be decoded by `Prompt.make` on every call).
-        prompt: Prompt.fromMessages([
-          system,
-          Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: prompt(`document ${i}`) })] })
-        ]),
-        schema: Classification
-      })
-    )
-  }).pipe(
-    Effect.provide(
-      OpenAiLanguageModel.layer({ model: MODEL }).pipe(
-        Layer.provide(Layer.scoped(OpenAiClient.OpenAiClient, client(ours)))
-      )
+const callProbe = Effect.gen(function*() {
+  const model = yield* LanguageModel.LanguageModel
+  const system = Prompt.makeMessage("system", { content: SYSTEM })
+  yield* perCall((i) =>
+    model.generateObject({
+      // A prompt already made, as the agent gives it (a raw one would be decoded by `Prompt.make` on every call).
+      prompt: Prompt.fromMessages([
+        system,
+        Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: prompt(`document ${i}`) })] })
+      ]),
+      schema: Classification
+    })
+  )
+}).pipe(
+  Effect.provide(
+    OpenAiLanguageModel.layer({ model: MODEL }).pipe(
+      Layer.provide(Layer.scoped(OpenAiClient.OpenAiClient, client))
     )
   )
+)
 
 const run = probe === undefined ? undefined : probes[probe]
 if (run === undefined) {
