@@ -7,6 +7,7 @@
  * - `call`: the `classify` agent's `generateObject` through `OpenAiLanguageModel` and the generated client, as
  *   `openai:` makes it
  * - `create`: the generated client's `createResponse` alone
+ * - `http`: the request `createResponse` sends, through the same `HttpClient`, and the body's `JSON.parse`
  * - `decode-effect`, `decode-either`, `decode-json`: a response body's `JSON.parse`, then `Generated.Response`
  *   decoded with `Schema.decodeUnknown` (as `schemaBodyJson` does), with `Schema.decodeUnknownEither`, or not at all
  * - `json-schema`: the JSON schema of the output schema, as `OpenAiLanguageModel` derives it for every request
@@ -19,6 +20,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Tool from "@effect/ai/Tool"
 import type * as Undici from "@effect/platform-node/Undici"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -53,6 +55,13 @@ const options = { apiKey: Redacted.make("sk-w6"), apiUrl: "http://127.0.0.1:9/v1
 const client = Effect.map(OpenAiClient.make(options), (generated) => redactOpenAiClient(generated, options.apiKey))
   .pipe(Effect.provideService(HttpClient.HttpClient, http))
 
+// The request as the generated client's `mapRequest` makes it, but for its body.
+const responses = HttpClientRequest.post("/responses").pipe(
+  HttpClientRequest.prependUrl(options.apiUrl),
+  HttpClientRequest.bearerToken(options.apiKey),
+  HttpClientRequest.acceptJson
+)
+
 const perCall = <A, E>(call: (i: number) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     for (let i = 0; i < 3_000; i++) yield* call(i)
@@ -78,6 +87,12 @@ const request: typeof Generated.CreateResponse.Encoded = {
 const probes: Record<string, Effect.Effect<void, unknown, Scope.Scope>> = {
   "call": Effect.suspend(() => callProbe),
   "create": Effect.flatMap(client, (c) => perCall(() => c.createResponse(request))),
+  "http": perCall(() =>
+    Effect.flatMap(
+      http.execute(HttpClientRequest.bodyUnsafeJson(responses, request)),
+      (response) => response.json
+    )
+  ),
   "decode-effect": perCall((i) => Schema.decodeUnknown(Generated.Response)(JSON.parse(body(i)))),
   "decode-either": perCall((i) => Schema.decodeUnknownEither(Generated.Response)(JSON.parse(body(i)))),
   "decode-json": perCall((i) => Effect.sync(() => JSON.parse(body(i)) as unknown)),
