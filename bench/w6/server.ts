@@ -95,7 +95,8 @@ const chatBody = (text: string, model: string, input: number, output: number, n:
   usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }
 })
 
-const responsesBody = (text: string, model: string, input: number, output: number, n: number) => ({
+/** The body of an answer from `/v1/responses`. */
+export const responsesBody = (text: string, model: string, input: number, output: number, n: number) => ({
   id: `resp_${n}`,
   object: "response",
   created_at: 1_700_000_000,
