@@ -5,16 +5,18 @@ import type * as SchemaAST from "effect/SchemaAST"
 
 /**
  * Whether decoding and encoding with `ast` are synchronous and run no effect: it is made of types and filters only
- * (filters are synchronous), with no transformation, declaration or recursion, whose code may run effects.
+ * (filters are synchronous), and of compositions of these (`Schema.compose`, whose step between its two sides is the
+ * identity), with no other transformation, declaration or recursion, whose code may run effects.
  *
  * @internal
  */
 export const isPlain = (ast: SchemaAST.AST): boolean => {
   switch (ast._tag) {
     case "Declaration":
-    case "Transformation":
     case "Suspend":
       return false
+    case "Transformation":
+      return ast.transformation._tag === "ComposeTransformation" && isPlain(ast.from) && isPlain(ast.to)
     case "Refinement":
       return isPlain(ast.from)
     case "TupleType":

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Schema, TestClock } from "effect"
 import * as InternalSchema from "../../src/internal/schema.js"
+import * as TaskFile from "../../src/TaskFile.js"
 
 interface Tree {
   readonly children: ReadonlyArray<Tree>
@@ -13,19 +14,25 @@ const Document = Schema.Struct({
 })
 
 describe("internal/schema", () => {
-  it("isPlain: types and filters only, no transformation, declaration or recursion", () => {
+  it("isPlain: types, filters and compositions of these only; no other transformation, declaration or recursion", () => {
     const plain = [
       Schema.Literal("positive", "negative"),
       Document,
       Schema.Tuple(Schema.Number, Schema.Boolean),
-      Schema.Record({ key: Schema.String, value: Schema.Union(Schema.Number, Schema.Null) })
+      Schema.Record({ key: Schema.String, value: Schema.Union(Schema.Number, Schema.Null) }),
+      // A task file's input: a filter on the line, composed with the agent's schema.
+      TaskFile.input(Document),
+      Schema.compose(Schema.Unknown, Schema.String, { strict: false })
     ]
     const notPlain = [
       Schema.NumberFromString,
       Schema.Struct({ n: Schema.NumberFromString }),
       Schema.Struct({ at: Schema.DateFromSelf }),
       Tree,
-      Schema.Array(Schema.Struct({ trimmed: Schema.Trim }))
+      Schema.Array(Schema.Struct({ trimmed: Schema.Trim })),
+      Schema.compose(Schema.String, Schema.NumberFromString),
+      TaskFile.input(Schema.Struct({ n: Schema.NumberFromString })),
+      Schema.compose(Schema.Trim, Schema.String.pipe(Schema.maxLength(3)))
     ]
     for (const schema of plain) assert.isTrue(InternalSchema.isPlain(schema.ast), String(schema.ast))
     for (const schema of notPlain) assert.isFalse(InternalSchema.isPlain(schema.ast), String(schema.ast))
@@ -39,9 +46,16 @@ describe("internal/schema", () => {
         { text: "x".repeat(51), tags: [1] },
         { txt: "a typo" },
         [1, 2],
-        null
+        null,
+        new TaskFile.BadLine({ line: 3, message: "not JSON: Unexpected token" })
       ]
-      for (const schema of [Document, Schema.Struct({ n: Schema.NumberFromString })] as const) {
+      const schemas = [
+        Document,
+        TaskFile.input(Document),
+        Schema.Struct({ n: Schema.NumberFromString }),
+        TaskFile.input(Schema.Struct({ n: Schema.NumberFromString }))
+      ] as const
+      for (const schema of schemas) {
         const ours = InternalSchema.decodeUnknown(schema as Schema.Schema<unknown, unknown>, options)
         const theirs = Schema.decodeUnknown(schema as Schema.Schema<unknown, unknown>, options)
         for (const input of [...inputs, { n: "12" }, { n: "twelve" }]) {
