@@ -208,7 +208,10 @@ if (floors) {
 // each row's 0-document calibration in its own child, `runs` times, round-robin; the server's counts are zeroed
 // before each child and read after it.
 interface W6Measurement extends W6Sample {
+  /** From the child's spawn to its exit. */
   readonly wallMillis: number
+  /** From the child's spawn to the end of its run, before the child checks the results (`W6Sample.endedAt`). */
+  readonly processMillis: number
   readonly server: W6Stats
 }
 const w6Key = (row: Row, size: number) => `${row.name} ${size}`
@@ -234,6 +237,7 @@ if (w6) {
       for (const { row, size } of w6Jobs) {
         await control("/__reset", "POST")
         const start = performance.now()
+        const spawnedAt = performance.timeOrigin + start
         const child = spawn(process.execPath, [w6ChildScript, row.name, String(size), baseUrl], {
           stdio: ["ignore", "pipe", "inherit"]
         })
@@ -246,7 +250,12 @@ if (w6) {
         const wallMillis = performance.now() - start
         if (code !== 0) throw new Error(`W6 ${w6Key(row, size)}: child exited with code ${code}`)
         const sample = JSON.parse(stdout.trim().split("\n").at(-1)!) as W6Sample
-        const measurement: W6Measurement = { ...sample, wallMillis, server: await control("/__stats") }
+        const measurement: W6Measurement = {
+          ...sample,
+          wallMillis,
+          processMillis: sample.endedAt - spawnedAt,
+          server: await control("/__stats")
+        }
         w6Samples.set(w6Key(row, size), [...(w6Samples.get(w6Key(row, size)) ?? []), measurement])
         console.error(
           `run ${run}/${runs} W6 ${w6Key(row, size)}: wall ${wallMillis.toFixed(0)} ms, work ${
@@ -825,10 +834,15 @@ if (w6) {
   const cli = w6Row("cli-offline")
   const [small, large] = [w6Sizes(cli)[0]!, w6Largest(cli)]
   const cliWall = w6Median(cli, large).wallMillis
+  // The whole process up to the command's end: its start, its module loading and its run, not the bench's check of
+  // its result lines after it (read back and parsed, about a quarter of a second for 100,000).
+  const cliProcess = median(w6Samples.get(w6Key(cli, large))!.map((sample) => sample.processMillis))
   target(
     `W6 cli-offline: ${fixed(0)(large)} documents at concurrency ${cli.concurrency} in ≤ 10 s (whole process)`,
-    `${ms(cliWall)} ms`,
-    cliWall <= 10_000
+    `${ms(cliProcess)} ms (spawn to the command's end; ${
+      ms(cliWall)
+    } ms to the child's exit, the bench's check of the result lines included)`,
+    cliProcess <= 10_000
   )
   // Reported, not a target: the floor of the CLI row, the agent alone on the offline model (its whole process).
   const alone = w6Rows.find((row) => row.name === "agent-offline")

@@ -1,12 +1,12 @@
 /**
  * One W6 measurement: `node build/bench/w6/child.js <row> <size> [baseUrl]`. Runs the row once and, at exit,
- * prints one JSON line (`W6Sample`): the time of the run itself, the process's CPU and peak RSS (taken before the
- * results are checked), and the counts. A row that loses a result or a success exits non-zero. Only the row's own
+ * prints one JSON line (`W6Sample`): the time of the run itself and when it ended, the process's CPU and peak RSS
+ * (all taken before the results are checked), and the counts. A row that loses a result or a success exits non-zero. Only the row's own
  * modules are loaded, so its 0-document child measures its own startup.
  */
 import { rows, type RunRow, type W6Sample } from "./rows.js"
 
-type Counts = Omit<W6Sample, "workMillis" | "cpuMicros" | "maxRssKiB">
+type Counts = Omit<W6Sample, "workMillis" | "endedAt" | "cpuMicros" | "maxRssKiB">
 
 const [name, sizeArg, baseUrl] = process.argv.slice(2)
 const row = rows.find((row) => row.name === name)
@@ -18,11 +18,13 @@ if (row === undefined || !Number.isInteger(size) || (row.http && baseUrl === und
 /** At exit: the usage first, then the counts (which may read a file), then one JSON line. */
 const onExit = (workMillis: () => number, counts: () => Counts) =>
   process.on("exit", () => {
+    const endedAt = performance.timeOrigin + performance.now()
     const work = workMillis()
     const usage = process.resourceUsage()
     const counted = counts()
     const sample: W6Sample = {
       workMillis: work,
+      endedAt,
       cpuMicros: usage.userCPUTime + usage.systemCPUTime,
       maxRssKiB: usage.maxRSS,
       ...counted

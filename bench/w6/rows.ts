@@ -103,6 +103,11 @@ export const JSON_SCHEMA = {
 export interface W6Sample {
   /** From just before the run to just after, in milliseconds. */
   readonly workMillis: number
+  /**
+   * When the run ended, before its results are checked: milliseconds since 1970 (`performance.timeOrigin` +
+   * `performance.now()`), which the parent compares with the time it started the child.
+   */
+  readonly endedAt: number
   /** User plus system CPU of the whole process, in microseconds. */
   readonly cpuMicros: number
   /** Peak RSS of the whole process, in KiB. */
@@ -121,4 +126,4 @@ export type RunRow = (options: {
   readonly concurrency: number
   /** `http://127.0.0.1:<port>/v1`, for the HTTP rows. */
   readonly baseUrl: string
-}) => Promise<Omit<W6Sample, "workMillis" | "cpuMicros" | "maxRssKiB">>
+}) => Promise<Omit<W6Sample, "workMillis" | "endedAt" | "cpuMicros" | "maxRssKiB">>
