@@ -2,11 +2,11 @@
  * One task run here, from its admission to its result, never failing: admission (the run still starts tasks, the
  * task's own options are valid, the adaptive limit and the budget have room) ▸ its attempts (`attempts.ts`: a fresh
  * agent on a fiber of its own for each, stopped at its deadline, retried by the run's `Schedule`) ▸ `Effect.exit` ▸
- * `TaskResult.fromExit` ▸ settled: its lane, permit and budget given back, its result counted and published.
+ * `TaskResult.fromExit` ▸ settled (`settle.ts`): its lane, permit and budget given back, its result counted and
+ * published.
  *
  * @internal
  */
-import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -14,14 +14,13 @@ import type * as Tracer from "effect/Tracer"
 import * as AgentError from "../AgentError.js"
 import type * as RunJournal from "../RunJournal.js"
 import * as Task from "../Task.js"
-import * as TaskResult from "../TaskResult.js"
 import * as Usage from "../Usage.js"
-import * as Attempt from "./attempt.js"
 import type { Started } from "./attempt.js"
 import * as Attempts from "./attempts.js"
 import * as Remote from "./remote.js"
 import * as RunState from "./runState.js"
 import type { Result } from "./runState.js"
+import * as Settle from "./settle.js"
 
 /** @internal */
 export type Run<In, Out, E, EL, R, A> = RunState.Run<In, Out, E, EL, R, A>
@@ -40,78 +39,9 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
   const { clock, factory, gate, observe } = run
   const now = () => clock.unsafeCurrentTimeMillis()
 
-  const { count, finish, neverStarted, notStarted, publish } = RunState.outcomes(run)
+  const outcomes = RunState.outcomes(run)
+  const { finish, neverStarted, notStarted, publish } = outcomes
   const ledger = run.ledger
-
-  // What a result tells of its task: all of it, or what a task that never started has.
-  const metaOf = (task: Started, endedAt: number, usage: Usage.Usage): TaskResult.Meta => ({
-    task: task.task,
-    index: task.index,
-    instance: task.instance,
-    startedAt: task.startedAt,
-    queuedAt: task.queuedAt,
-    durationMillis: endedAt - task.startedAt,
-    slot: task.lane,
-    usage,
-    failedAttempts: task.failed
-  })
-  const notRun = (task: Started): TaskResult.Meta => ({
-    task: task.task,
-    index: task.index,
-    instance: undefined,
-    startedAt: undefined,
-    queuedAt: task.queuedAt,
-    durationMillis: 0
-  })
-
-  // A task's result from its attempts' outcome, with its lane given back and its span ended.
-  const resultOf = (task: Started, exit: Exit.Exit<A, unknown>, endedAt: number): Result<A, E> => {
-    run.lanes.release(task.lane)
-    const usage = task.meter.current
-    for (const model of task.meter.models) if (!run.models.includes(model)) run.models.push(model)
-    let result: Result<A, E>
-    if (
-      exit._tag === "Failure" && task.instance === undefined && exit.cause._tag === "Fail" &&
-      exit.cause.error instanceof AgentError.AgentTimeout
-    ) {
-      // The run's deadline passed before the task's first attempt could start (while it waited for the rate limit):
-      // it never started.
-      result = TaskResult.interrupted(notRun(task), { reason: "RunDeadline" }) as Result<A, E>
-    } else if (exit._tag === "Failure" && gate.stopped && TaskResult.isInterruption(exit.cause)) {
-      // The run was stopped: the attempt under way was interrupted, or the task waited to retry, or (never started)
-      // for its turn under the rate limit.
-      result = TaskResult.interrupted(
-        task.instance === undefined ? notRun(task) : metaOf(task, endedAt, usage),
-        { reason: "Stopped", cause: exit.cause as Cause.Cause<never> }
-      ) as Result<A, E>
-    } else {
-      result = TaskResult.fromExit(metaOf(task, endedAt, usage), exit) as Result<A, E>
-    }
-    if (task.span !== undefined) observe.endSpan(task.span, result, clock.unsafeCurrentTimeNanos())
-    return result
-  }
-
-  const complete = (
-    task: Started,
-    exit: Exit.Exit<A, unknown>
-  ): Effect.Effect<Result<A, E>, RunJournal.RunJournalError> => {
-    const endedAt = now()
-    const result = resultOf(task, exit, endedAt)
-    const adaptive = run.adaptive
-    // Its end is published at `endedAt` unless the permit or the budget it gives back first lets another task start.
-    let settle = finish(result, true, adaptive === undefined && run.budget === undefined ? endedAt : undefined)
-    if (adaptive !== undefined) {
-      const after = result._tag === "Succeeded"
-        ? adaptive.onSuccess()
-        : exit._tag === "Failure" && Attempt.rateLimited(exit.cause)
-        ? adaptive.onRateLimited(task.epoch)
-        : Effect.void
-      settle = Effect.zipRight(Effect.zipRight(after, adaptive.semaphore.release(1)), settle)
-    }
-    return run.budget === undefined
-      ? settle
-      : Effect.zipRight(run.budget.settle(task.estimate, task.meter.current), settle)
-  }
 
   // A run whose tasks have one attempt each and nothing to settle but the run's own counts (no retry, rate limit,
   // budget, adaptive limit or journal; no events or Debug lines to publish) settles a task where its attempt ends,
@@ -119,12 +49,7 @@ export const make = <In, Out, E, EL, R, A>(run: RunState.Run<In, Out, E, EL, R, 
   // when the fiber that waited for it was interrupted (by the run's `interruptAll`, at the latest).
   const direct = run.retry === undefined && run.rateLimit === undefined && run.budget === undefined &&
     run.adaptive === undefined && ledger === undefined && !observe.events && !observe.logs
-  const settleNow = (task: Started, exit: Exit.Exit<A, unknown>): Result<A, E> => {
-    const endedAt = now()
-    const result = resultOf(task, exit, endedAt)
-    count(result, true, endedAt) // Nothing to publish: no events, no Debug lines.
-    return result
-  }
+  const { complete, settleNow } = Settle.make(run, outcomes)
   const attempts = Attempts.make(run, direct ? settleNow : undefined)
 
   const started = (
