@@ -333,7 +333,10 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
     onSome: (file) =>
       Files.openResults(file, relative(file)).pipe(Effect.catchTag("FileError", (error) => usage(error.message)))
   })
-  const writeResults: (text: string) => Effect.Effect<void, Files.FileError> = resultsFile?.write ?? output.stdout
+  // Whether a write of result lines failed: the summary then says the results are incomplete.
+  let outputFailed = false
+  const writeTo: (text: string) => Effect.Effect<void, Files.FileError> = resultsFile?.write ?? output.stdout
+  const writeResults = (text: string) => Effect.tapError(writeTo(text), () => Effect.sync(() => (outputFailed = true)))
 
   const timeout = Option.getOrElse(
     options.timeout,
@@ -596,6 +599,7 @@ const runTasks = Effect.fnUntraced(function*(options: Flags.RunFlags) {
         input,
         output: Option.getOrNull(outputFile),
         ...(outputKept ? { outputKept } : {}),
+        ...(outputFailed ? { outputFailed } : {}),
         report: reportWritten ? Option.getOrNull(reportFile) : null,
         interrupted: ctrlC,
         exitCode: code,

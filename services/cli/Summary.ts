@@ -31,6 +31,11 @@ export interface Summary {
    * file was left as it was, not replaced.
    */
   readonly outputKept?: boolean | undefined
+  /**
+   * `true` when a write of result lines failed (a full disk, say): the results file holds only the lines written
+   * before it.
+   */
+  readonly outputFailed?: boolean | undefined
   /** The HTML report, or `null` without `--report`. */
   readonly report: string | null
   /** Whether Ctrl-C stopped the run. */
@@ -122,7 +127,11 @@ export const format = (
   }
   lines.push(
     `Results: ${summary.output === null ? "stdout" : show(summary.output)}${
-      summary.outputKept === true ? ", left as it was: the run wrote no line" : ""
+      summary.outputKept === true
+        ? ", left as it was: the run wrote no line"
+        : summary.outputFailed === true
+        ? ", incomplete: writing to it failed (above)"
+        : ""
     }`
   )
   if (summary.report !== null) lines.push(`Report: ${show(summary.report)}`)

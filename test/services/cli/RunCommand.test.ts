@@ -200,6 +200,10 @@ describe("RunCommand: files", () => {
       const summary = JSON.parse(stdout) as Summary.Summary
       assert.deepStrictEqual(summary.summary, { total: 0, succeeded: 0, failed: 0, timedOut: 0, interrupted: 0 })
       assert.strictEqual(summary.exitCode, Cli.ExitCode.TasksFailed)
+      assert.strictEqual(summary.outputFailed, true)
+      // In words, the summary does not let the results file pass for complete.
+      const text = yield* runCli(["run", "-i", file, "-a", "classify", "-o", "/dev/full"], fast)
+      assert.match(text.stderr, /\nResults: \/dev\/full, incomplete: writing to it failed \(above\)\n/)
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 

@@ -52,6 +52,10 @@ describe("Summary", () => {
       /^Interrupted: classify: 12 tasks from \/work\/tasks.jsonl at concurrency 8 \(12 of 40 lines\)/
     )
     assert.match(interrupted, /\nResults: stdout$/)
+    const failedWrite = Summary.format({ ...summary, outputFailed: true }, {
+      path: (file) => file.replace("/work/", "")
+    })
+    assert.include(failedWrite, "\nResults: results.jsonl, incomplete: writing to it failed (above)\n")
   })
 
   it("a run slower than one after another says so; names and paths cannot drive the terminal", () => {
