@@ -1,4 +1,4 @@
-import { type AiError, LanguageModel, Telemetry } from "@effect/ai"
+import { type AiError, LanguageModel, Prompt, Telemetry } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Chunk, Context, Effect, Fiber, Layer, Metric, Option, Schema, Stream, TestClock } from "effect"
 import * as LanguageModelAgent from "../../../services/models/LanguageModelAgent.js"
@@ -86,6 +86,12 @@ describe("LanguageModelAgent", () => {
           [0, 1, 2].map((i) => ["json", "Label", `Label this: document number ${i}`, "system,user"])
         )
         assert.strictEqual(requests[0]!.schema, Label)
+        // The prompt the agent writes out (its system message made once, the user's written out) is the one
+        // `@effect/ai`'s own constructors make.
+        assert.deepStrictEqual(
+          requests[0]!.prompt,
+          Prompt.setSystem(Prompt.make("Label this: document number 0"), "You label documents.")
+        )
       }).pipe(Effect.provide(Executor.layer())))
 
     it.effect("answers text without an output schema", () =>
