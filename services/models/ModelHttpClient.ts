@@ -67,12 +67,10 @@ export const layer = (options?: Options): Layer.Layer<HttpClient.HttpClient, Con
       )
     }
     // Loaded here, not imported above: the models need @effect/platform-node only when this layer is used.
-    const [UndiciClient, Undici] = yield* Effect.promise(() =>
-      Promise.all([import("./internal/undiciClient.js"), import("@effect/platform-node/Undici")])
-    )
+    const UndiciClient = yield* Effect.promise(() => import("./internal/undiciClient.js"))
     const dispatcher = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        new Undici.Agent({
+        UndiciClient.agent({
           connections: connections ?? null,
           ...(keepAlive === undefined ? {} : { keepAliveTimeout: Duration.toMillis(keepAlive.value) })
         })

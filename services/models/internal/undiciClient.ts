@@ -11,7 +11,7 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import type * as Undici from "@effect/platform-node/Undici"
+import * as Undici from "@effect/platform-node/Undici"
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -125,6 +125,16 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
     return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }
 }
+
+/**
+ * A pool of connections per origin (undici's `Agent`). Made here, by a module loaded with a dynamic `import`, and not
+ * from a dynamic `import` of `@effect/platform-node/Undici` itself: that module re-exports a CommonJS package
+ * (`export * from "undici"`), whose names a bundler cannot list, so in the bundled executable the namespace a dynamic
+ * `import` of it gives has only `default` (`test/bundle.test.ts` runs a model over HTTP through the bundle).
+ *
+ * @internal
+ */
+export const agent = (options: Undici.Agent.Options): Undici.Agent => new Undici.Agent(options)
 
 /**
  * The client over `dispatcher`: `NodeHttpClient.makeUndici`'s requests (the `UndiciRequestOptions` in context
