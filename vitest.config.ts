@@ -24,6 +24,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
+    // The executable bundled once for the tests that start it as a process (test/globalSetup.ts).
+    globalSetup: ["./test/globalSetup.ts"],
     sequence: { concurrent: true },
     testTimeout: 60_000,
     hookTimeout: 60_000

@@ -1,12 +1,12 @@
 /**
- * Durable runs on the command line, whole processes: `parallel-agents run` (the compiled executable) over 100,000
+ * Durable runs on the command line, whole processes: `parallel-agents run` (the bundled executable) over 100,000
  * documents with the offline model (`AGENT_OFFLINE_LATENCY="1 millis"`) at concurrency 100, without a journal and
  * with `--journal` (a new SQLite file each run), interleaved, `--runs` times each (default 3), medians; then the
  * resume of a run that had finished 99 % (`--resume`: 99,000 results replayed, 1,000 run), beside a fresh run of
  * those 1,000 alone; then the read of that journal's run into a map by task id, in this process, as a resumed run
  * reads it (median of 3). Targets: journal wall <= 1.10 x without; the read <= 1 s.
  *
- * `npm run bench:durable` (`tsc -b && node build/bench/durable.js [--tasks 100000] [--runs 3]`). Each child runs
+ * `npm run bench:durable` (`tsc -b && node bundle.config.mjs && node build/bench/durable.js [--tasks 100000] [--runs 3]`). Each child runs
  * under GNU time (`/usr/bin/time`), which reports its wall, user + system CPU and peak RSS.
  */
 import * as Context from "effect/Context"
@@ -30,7 +30,7 @@ const RUNS = Number(argument("runs") ?? 3)
 const CONCURRENCY = 100
 const DONE_SHARE = 0.99
 
-const bin = fileURLToPath(new URL("../services/bin/parallel-agents.js", import.meta.url))
+const bin = fileURLToPath(new URL("../bin/parallel-agents.js", import.meta.url))
 const directory = fs.mkdtempSync(path.join(os.tmpdir(), "durable-bench-"))
 // The inputs, results and journals go when the bench ends, whether it ends well or not.
 process.on("exit", () => fs.rmSync(directory, { recursive: true, force: true }))

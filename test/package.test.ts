@@ -218,14 +218,14 @@ const cluster = [
 // =============================================================================
 
 layer(PackedLive, { timeout, excludeTestServices: true })("the packed package", (it) => {
-  it.effect("holds the built engine and services, their sources, and nothing else", () =>
+  it.effect("holds the built engine and services, their sources, the bundled executable, and nothing else", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const { clone, files, pkg } = yield* Packed
       for (const file of files) {
         assert.match(
           file,
-          /^(package\.json|README\.md|LICENSE(\.md)?|build\/(src|services)\/.+\.(js|d\.ts)(\.map)?|(src|services)\/.+\.ts)$/,
+          /^(package\.json|README\.md|LICENSE(\.md)?|build\/(src|services)\/.+\.(js|d\.ts)(\.map)?|build\/bin\/[\w-]+\.js|build\/bin\/LICENSES\.txt|(src|services)\/.+\.ts)$/,
           `${file} should not be in the package`
         )
       }
@@ -497,7 +497,8 @@ console.log(JSON.stringify({ exitCodes: Cli.ExitCode, command: typeof RunCommand
           ]
         )
 
-        // `parallel-agents runner` needs /cluster's peers, which /cli's do not include: it says so, with exit code 2.
+        // The executable is one bundle, the runner's code in it: without /cluster's peers installed, `parallel-agents
+        // runner` still starts, reaches for the database (none at this address) and says so, with exit code 2.
         assert.isFalse(yield* project.installed("@effect/sql-pg"), "@effect/sql-pg was installed")
         const runner = yield* run(
           project.project,
@@ -506,8 +507,42 @@ console.log(JSON.stringify({ exitCodes: Cli.ExitCode, command: typeof RunCommand
           { DATABASE_URL: "postgres://127.0.0.1:1/none", AGENT_MODEL: "offline" }
         )
         assert.strictEqual(runner.exitCode, 2, runner.stderr)
-        assert.include(runner.stderr, "the runner needs the optional peers of effect-parallel-agents/cluster")
-        assert.include(runner.stderr, "@effect/sql-pg")
+        assert.include(runner.stderr, "Failed to connect to the database at DATABASE_URL")
+      }),
+    timeout
+  )
+
+  it.effect(
+    "the parallel-agents executable alone (one bundle): it runs with no optional peer; --journal asks for its driver",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        // npm installs the required peers (effect, @effect/platform) with the tarball; the bundle uses neither.
+        const project = yield* scratch("bin", [])
+        assert.isFalse(yield* project.installed("@effect/cli"), "@effect/cli was installed")
+        const bin = path.join(project.project, "node_modules", ".bin", "parallel-agents")
+        const input = ["doc 1", "doc 2"].map((text, i) => JSON.stringify({ id: `d${i}`, text }))
+        yield* fs.writeFileString(path.join(project.project, "tasks.jsonl"), input.join("\n") + "\n")
+        const env = { AGENT_MODEL: "offline", OPENAI_API_KEY: "", OPENAI_BASE_URL: "" }
+        const args = ["run", "--input", "tasks.jsonl", "--agent", "classify", "--output", "results.jsonl"]
+        const plain = yield* run(project.project, bin, args, env)
+        assert.strictEqual(plain.exitCode, 0, plain.stderr)
+        assert.include(plain.stderr, "classify: 2 tasks from tasks.jsonl")
+
+        // SQLite's driver is a native add-on, left out of the bundle: without it, --journal names what to install.
+        const missing = yield* run(project.project, bin, [...args, "--journal", "runs.db"], env)
+        assert.notStrictEqual(missing.exitCode, 0)
+        assert.include(missing.stderr, "npm install @effect/sql-libsql")
+        yield* succeed(project.project, "npm", [
+          "install",
+          "--prefer-offline",
+          "--no-audit",
+          "--no-fund",
+          `@effect/sql-libsql@${(yield* Packed).version("@effect/sql-libsql")}`
+        ])
+        const journaled = yield* run(project.project, bin, [...args, "--journal", "runs.db"], env)
+        assert.strictEqual(journaled.exitCode, 0, journaled.stderr)
+        assert.include(journaled.stdout + journaled.stderr, "Journal: runs.db")
       }),
     timeout
   )

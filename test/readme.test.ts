@@ -65,9 +65,9 @@ describe("README", () => {
     assert.includeMembers(ignored, ["/results.jsonl", "/run-report.html"])
   })
 
-  it("the parallel-agents executable is the command line's entry, compiled by tsc -b, and the README documents it", () => {
+  it("the parallel-agents executable is the command line's entry, bundled by npm run build, and the README documents it", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
-    assert.strictEqual(pkg.bin["parallel-agents"], "./build/services/bin/parallel-agents.js")
+    assert.strictEqual(pkg.bin["parallel-agents"], "./build/bin/parallel-agents.js")
     const source = fs.readFileSync(path.join(root, "services", "bin", "parallel-agents.ts"), "utf8")
     assert.isTrue(source.startsWith("#!/usr/bin/env node\n"))
     const section = readme.slice(readme.indexOf("## Command line"), readme.indexOf("## Model agents"))

@@ -1,5 +1,6 @@
 /**
- * The CLI rows: the `parallel-agents` executable itself (its module, loaded in this process with its arguments)
+ * The CLI rows: the `parallel-agents` executable itself (the bundle `npm run bench` builds into build/bin, as
+ * `npm run build` does: its entry loaded in this process with its arguments)
  * runs `classify` over a JSONL file of documents, results to a file, summary as JSON: with the offline model
  * (`AGENT_OFFLINE_LATENCY="1 millis"`), or with `compat:` against the loopback server when a base URL is given (what
  * a user runs against a local vLLM, llama.cpp or Ollama). It exits the process when the run is over; `onExit` then
@@ -33,8 +34,8 @@ export const start = async (options: {
 }) => {
   const input = inputFile(options.size)
   const output = Path.join(Os.tmpdir(), `effect-parallel-agents-bench-w6-results-${process.pid}.jsonl`)
-  // The compiled executable (a project of its own, so imported by URL, not type-checked from here).
-  const binUrl = new URL("../../services/bin/parallel-agents.js", import.meta.url)
+  // The bundled executable (`bundle.config.mjs`; imported by URL, not type-checked from here).
+  const binUrl = new URL("../../bin/parallel-agents.js", import.meta.url)
   const bin = fileURLToPath(binUrl)
   if (options.baseUrl === undefined) {
     process.env.AGENT_OFFLINE_LATENCY = "1 millis"

@@ -1,24 +1,21 @@
 /**
  * `parallel-agents runner` on a real PostgreSQL: in this process (Cli.run), and as people start it (the executable,
- * through tsx, stopped with SIGTERM).
+ * bundled, stopped with SIGTERM).
  */
 import { Command } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert } from "@effect/vitest"
 import { Effect, Fiber, Layer, Stream } from "effect"
-import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { inject } from "vitest"
 import * as ClusterConfig from "../../../services/cluster/ClusterConfig.js"
 import * as Coordinator from "../../../services/cluster/Coordinator.js"
 import * as Task from "../../../src/Task.js"
 import * as Cluster from "../cluster/cluster.js"
 import { runCli } from "./runCli.js"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-const bin = path.join(root, "services", "bin", "parallel-agents.ts")
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+// The bundled executable, as `npm run build` makes it (test/globalSetup.ts).
+const bin = inject("bin")
 
 const documents = (n: number) =>
   Task.fromIterable(Array.from({ length: n }, (_, i) => ({ text: `Sample document number ${i}` })), {
@@ -85,9 +82,8 @@ Cluster.withPostgres("parallel-agents runner", (it) => {
       Effect.gen(function*() {
         const url = yield* Cluster.database
         const port = yield* Cluster.freePort
-        const process = yield* Command.make("node", "--import", tsx, bin, "runner", "--host", "127.0.0.1").pipe(
+        const process = yield* Command.make("node", bin, "runner", "--host", "127.0.0.1").pipe(
           Command.env({
-            TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"),
             DATABASE_URL: url,
             RUNNER_PORT: String(port),
             AGENT_MODEL: "offline",

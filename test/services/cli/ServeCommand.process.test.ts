@@ -1,5 +1,5 @@
 /**
- * `parallel-agents serve` as people run it: in a process of its own (through tsx, on the sources), called over HTTP,
+ * `parallel-agents serve` as people run it: the bundled executable in a process of its own, called over HTTP,
  * stopped with a real Ctrl-C.
  */
 import { Command } from "@effect/platform"
@@ -7,22 +7,21 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { inject } from "vitest"
 import { run, tempDirectory, writeLines } from "./process.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const bin = path.join(root, "services", "bin", "parallel-agents.ts")
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+// The bundled executable, as `npm run build` makes it (test/globalSetup.ts).
+const bin = inject("bin")
 
 /** Starts `parallel-agents serve --port 0` and waits until it says where it listens. */
 const serve = (env: Record<string, string>, args: ReadonlyArray<string> = []) =>
   Effect.gen(function*() {
-    const process = yield* Command.make("node", "--import", tsx, bin, "serve", "--port", "0", ...args).pipe(
+    const process = yield* Command.make("node", bin, "serve", "--port", "0", ...args).pipe(
       Command.workingDirectory(root),
       Command.env({
-        TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"),
         AGENT_MODEL: "offline",
         OPENAI_API_KEY: "",
         OPENAI_BASE_URL: "",

@@ -1,17 +1,16 @@
 /**
- * The command line as people run it: `parallel-agents` in a process of its own (through tsx, on the sources), over
- * JSONL files in a temporary directory.
+ * The command line as people run it: the `parallel-agents` executable (bundled, as `npm run build` makes it) in a
+ * process of its own, over JSONL files in a temporary directory.
  */
 import { Command, FileSystem } from "@effect/platform"
 import { Effect, Fiber, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { inject } from "vitest"
 
 export const root = fileURLToPath(new URL("../../..", import.meta.url))
-const bin = path.join(root, "services", "bin", "parallel-agents.ts")
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+// The bundled executable, as `npm run build` makes it (test/globalSetup.ts).
+const bin = inject("bin")
 
 export interface ResultLine {
   readonly line: number
@@ -36,11 +35,10 @@ export const start = (args: ReadonlyArray<string>, options: {
   readonly wrap?: ReadonlyArray<string> | undefined
 }) =>
   Effect.gen(function*() {
-    const [command, ...rest] = [...(options.wrap ?? []), "node", "--import", tsx, bin, ...args]
+    const [command, ...rest] = [...(options.wrap ?? []), "node", bin, ...args]
     const process = yield* Command.make(command!, ...rest).pipe(
       Command.workingDirectory(options.directory),
       Command.env({
-        TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"),
         AGENT_MODEL: "offline",
         OPENAI_API_KEY: "",
         OPENAI_BASE_URL: "",

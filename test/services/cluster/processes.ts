@@ -1,5 +1,5 @@
 /**
- * Processes of the cluster tests: runners, coordinators and the executable, each `node --import tsx` on the sources,
+ * Processes of the cluster tests: runners and coordinators (`node --import tsx` on the sources) and the bundled executable,
  * their output read as it comes (so they never block on a full pipe), killed with SIGKILL when the test's scope
  * closes (whatever ended the test: a timeout included), and waited for only up to a deadline.
  */
@@ -11,13 +11,15 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { inject } from "vitest"
 
 export const root = fileURLToPath(new URL("../../..", import.meta.url))
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 
-/** A test script of this folder (`runner`, `coordinator`), or the executable. */
+/** A test script of this folder (`runner`, `coordinator`). */
 export const script = (name: string) => path.join(root, "test", "services", "cluster", `${name}.ts`)
-export const bin = path.join(root, "services", "bin", "parallel-agents.ts")
+/** The bundled executable, as `npm run build` makes it (test/globalSetup.ts). */
+export const bin = inject("bin")
 
 export interface Proc {
   readonly pid: number
@@ -28,14 +30,14 @@ export interface Proc {
   readonly output: Effect.Effect<string>
 }
 
-/** Starts `node --import tsx <file> ...args` with these variables. */
+/** Starts `node <file> ...args` with these variables, through tsx for a TypeScript file. */
 export const start = (file: string, env: Record<string, string>, args: ReadonlyArray<string> = []): Effect.Effect<
   Proc,
   never,
   CommandExecutor.CommandExecutor | Scope.Scope
 > =>
   Effect.gen(function*() {
-    const process = yield* Command.make("node", "--import", tsx, file, ...args).pipe(
+    const process = yield* Command.make("node", ...(file.endsWith(".ts") ? ["--import", tsx] : []), file, ...args).pipe(
       Command.env({ TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"), ...env }),
       Command.start,
       Effect.orDie

@@ -8,24 +8,23 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { inject } from "vitest"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const bin = path.join(root, "services", "bin", "parallel-agents.ts")
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+// The bundled executable, as `npm run build` makes it (test/globalSetup.ts).
+const bin = inject("bin")
 const token = "journal-test-token-0123456789"
 
 /** Starts `parallel-agents serve --port 0 --journal <file>` and waits until it says where it listens. */
 const serve = (journal: string) =>
   Effect.gen(function*() {
-    const process = yield* Command.make("node", "--import", tsx, bin, "serve", "--port", "0", "--journal", journal)
+    const process = yield* Command.make("node", bin, "serve", "--port", "0", "--journal", journal)
       .pipe(
         Command.workingDirectory(root),
         Command.env({
-          TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json"),
           AGENT_MODEL: "offline",
           OPENAI_API_KEY: "",
           OPENAI_BASE_URL: "",
