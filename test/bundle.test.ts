@@ -68,6 +68,15 @@ describe("the bundled executable", () => {
     assert.deepStrictEqual([...outside].filter((specifier) => !external.includes(specifier)), [])
   })
 
+  it("carries the notices of the packages it bundles, each with its version and license", () => {
+    const notices = fs.readFileSync(path.join(folder, "LICENSES.txt"), "utf8")
+    const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"))
+    for (const name of ["effect", "@effect/cli", "@effect/platform", "@effect/ai", "fast-check", "undici"]) {
+      assert.include(notices, `== ${name} ${lock.packages[`node_modules/${name}`].version} (MIT) ==`, name)
+    }
+    assert.include(notices, "Permission is hereby granted, free of charge")
+  })
+
   it.scopedLive("a run loads the bundle's own files only: none from node_modules, none of the sources", () =>
     Effect.gen(function*() {
       const directory = yield* tempDirectory
