@@ -1,7 +1,7 @@
 /**
- * Processes of the cluster tests: runners and coordinators (`node --import tsx` on the sources) and the bundled executable,
- * their output read as it comes (so they never block on a full pipe), killed with SIGKILL when the test's scope
- * closes (whatever ended the test: a timeout included), and waited for only up to a deadline.
+ * Processes of the cluster tests: runners and coordinators (`node --import tsx` on the sources) and the bundled
+ * executable, their output read as it comes (so they never block on a full pipe), killed with SIGKILL when the test's
+ * scope closes (whatever ended the test: a timeout included), and waited for only up to a deadline.
  */
 import type { CommandExecutor } from "@effect/platform"
 import { Command } from "@effect/platform"
