@@ -1,12 +1,12 @@
 /**
  * One W6 measurement: `node build/bench/w6/child.js <row> <size> [baseUrl]`. Runs the row once and, at exit,
  * prints one JSON line (`W6Sample`): the time of the run itself and when it ended, the process's CPU and peak RSS
- * (all taken before the results are checked), and the counts. A row that loses a result or a success exits non-zero. Only the row's own
- * modules are loaded, so its 0-document child measures its own startup.
+ * (all taken before the results are checked), and the counts. A row that loses a result or a success exits
+ * non-zero. Only the row's own modules are loaded, so its 0-document child measures its own startup.
  */
 import { rows, type RunRow, type W6Sample } from "./rows.js"
 
-type Counts = Omit<W6Sample, "workMillis" | "endedAt" | "cpuMicros" | "maxRssKiB">
+type Counts = Awaited<ReturnType<RunRow>>
 
 const [name, sizeArg, baseUrl] = process.argv.slice(2)
 const row = rows.find((row) => row.name === name)

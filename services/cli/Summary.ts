@@ -122,7 +122,7 @@ export const format = (
     lines.push(
       `Tokens: ${Progress.count(summary.usage.inputTokens)} in, ${
         Progress.count(summary.usage.outputTokens)
-      } out, over ${Progress.count(summary.usage.requests)} requests`
+      } out, over ${Progress.count(summary.usage.requests)} ${summary.usage.requests === 1 ? "request" : "requests"}`
     )
   }
   lines.push(

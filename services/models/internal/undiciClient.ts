@@ -130,7 +130,7 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
  * A pool of connections per origin (undici's `Agent`). Made here, by a module loaded with a dynamic `import`, and not
  * from a dynamic `import` of `@effect/platform-node/Undici` itself: that module re-exports a CommonJS package
  * (`export * from "undici"`), whose names a bundler cannot list, so in the bundled executable the namespace a dynamic
- * `import` of it gives has only `default` (`test/bundle.test.ts` runs a model over HTTP through the bundle).
+ * `import` of it gives has only `default` (the process tests call models over HTTP through the bundle).
  *
  * @internal
  */

@@ -56,6 +56,8 @@ describe("Summary", () => {
       path: (file) => file.replace("/work/", "")
     })
     assert.include(failedWrite, "\nResults: results.jsonl, incomplete: writing to it failed (above)\n")
+    const one = Summary.format({ ...summary, usage: Usage.make({ requests: 1, inputTokens: 32, outputTokens: 9 }) })
+    assert.include(one, "\nTokens: 32 in, 9 out, over 1 request\n")
   })
 
   it("a run slower than one after another says so; names and paths cannot drive the terminal", () => {
